@@ -1,0 +1,64 @@
+"""The audit log: one append-only row per action, stored as data and rendered only for display."""
+
+from django.conf import settings
+from django.db import models
+
+# Every action the log may hold; `record` refuses any other name.
+ACTIONS = {
+    "namespace.created": "created namespace",
+    "namespace.policy_changed": "changed the review policy",
+    "membership.changed": "changed a member's role",
+    "schema.created": "created schema",
+    "schema.changed": "changed schema",
+    "config.created": "created config",
+    "config.changed": "changed config details",
+    "change_request.opened": "opened a change request",
+    "change_request.edited": "edited a change request",
+    "change_request.approved": "approved a change request",
+    "change_request.changes_requested": "requested changes",
+    "change_request.commented": "commented",
+    "change_request.withdrawn": "withdrew a change request",
+    "change_request.rejected": "rejected a change request",
+    "change_request.conflicted": "change request became conflicted",
+    "change_request.rebased": "rebased a change request",
+    "change_request.published": "published a change request",
+    "version.bypass": "published without the required approvals",
+    "version.cancelled": "cancelled a scheduled version",
+    "version.restored": "proposed restoring a version",
+}
+
+
+class AuditEvent(models.Model):
+    at = models.DateTimeField(auto_now_add=True, db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    # Names are copied so the record stays readable whatever later happens to the rows.
+    actor_name = models.CharField(max_length=150, blank=True)
+    action = models.CharField(max_length=64, db_index=True)
+    namespace = models.CharField(max_length=100, blank=True, db_index=True)
+    config = models.CharField(max_length=100, blank=True)
+    target_type = models.CharField(max_length=64)
+    target_id = models.CharField(max_length=64, blank=True)
+    target_repr = models.CharField(max_length=300, blank=True)
+    reason = models.TextField(blank=True)
+    details = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["namespace", "config", "-at"], name="audit_config_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.actor_name or 'system'} {self.action} {self.target_repr}"
+
+    @property
+    def action_label(self) -> str:
+        return ACTIONS.get(self.action, self.action)
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise ValueError("Audit events are append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValueError("Audit events are append-only.")

@@ -1,0 +1,62 @@
+"""Who may do what in a namespace. Every page and endpoint asks here, on the server."""
+
+from __future__ import annotations
+
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+
+from configs.models import ROLE_RANK, Membership, Namespace, Role
+
+
+def roles_of(user) -> dict[int, str]:
+    """{namespace id: role} for `user`, read once per request (cached on the user object)."""
+    if not getattr(user, "is_authenticated", False):
+        return {}
+    cached = getattr(user, "_namespace_roles", None)
+    if cached is None:
+        if user.is_superuser:
+            cached = {pk: Role.ADMIN for pk in Namespace.objects.values_list("pk", flat=True)}
+        else:
+            cached = dict(Membership.objects.filter(user=user).values_list("namespace_id", "role"))
+        user._namespace_roles = cached
+    return cached
+
+
+def forget_roles(user) -> None:
+    """Drop the cached roles (after a membership change in the same request)."""
+    if hasattr(user, "_namespace_roles"):
+        del user._namespace_roles
+
+
+def role_in(user, namespace: Namespace) -> str | None:
+    return roles_of(user).get(namespace.pk)
+
+
+def has_role(user, namespace: Namespace, minimum: str) -> bool:
+    role = role_in(user, namespace)
+    return role is not None and ROLE_RANK[role] >= ROLE_RANK[minimum]
+
+
+def ensure_visible(user, namespace: Namespace) -> None:
+    """404, not 403, for namespaces a person has no role in: their names do not leak."""
+    if role_in(user, namespace) is None:
+        raise Http404("No such config.")
+
+
+_WHAT = {
+    Role.EDITOR: "propose changes",
+    Role.REVIEWER: "review and publish changes",
+    Role.ADMIN: "do this",
+}
+
+
+def ensure_role(user, namespace: Namespace, minimum: str, doing: str | None = None) -> None:
+    if not has_role(user, namespace, minimum):
+        what = doing or _WHAT.get(minimum, "do this")
+        raise PermissionDenied(
+            f"You need the {Role(minimum).label.lower()} role in {namespace.slug} to {what}."
+        )
+
+
+def visible_namespace_ids(user) -> list[int]:
+    return list(roles_of(user))

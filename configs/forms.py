@@ -1,0 +1,151 @@
+"""The edit form: django-jsonform's widget for people, a raw JSON tab for engineers.
+
+Validation is ours (configs.validation), not the widget's: its own validator differs from JSON
+Schema and crashes on some inputs (see STACK.md). Errors go back to the widget under the input
+that caused them, and to a list at the top of the page.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+
+from django import forms
+from django_jsonform.forms.fields import JSONFormField
+from django_jsonform.utils import ErrorMap
+
+from configs.jsontext import BadJSON, parse_json
+from configs.models import Config, Schema
+from configs.validation import validate_value
+
+
+def _pointer_parts(pointer: str) -> list[str]:
+    return [p.replace("~1", "/").replace("~0", "~") for p in pointer.split("/")[1:]]
+
+
+def _widget_schema(schema: dict) -> dict:
+    # The widget mutates the schema it gets, and does not know the `$schema` keyword.
+    body = copy.deepcopy(schema)
+    body.pop("$schema", None)
+    return body
+
+
+class SchemaValueField(JSONFormField):
+    def validate(self, value):
+        """Validation happens in ValueForm.clean with the project's one validator."""
+
+
+class ValueForm(forms.Form):
+    EDITORS = [("form", "Form"), ("raw", "Raw JSON")]
+
+    editor = forms.ChoiceField(choices=EDITORS, widget=forms.HiddenInput, initial="form")
+    raw = forms.CharField(
+        label="Raw JSON",
+        required=False,
+        strip=False,
+        widget=forms.Textarea(attrs={"rows": 20, "class": "vLargeTextField raw-json",
+                                     "spellcheck": "false"}),
+    )
+    title = forms.CharField(
+        label="Why are you making this change?",
+        max_length=200,
+        help_text="One line; reviewers read it first.",
+        widget=forms.TextInput(attrs={"class": "vTextField", "size": 80}),
+    )
+    description = forms.CharField(
+        label="More detail (optional)",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3, "class": "vLargeTextField"}),
+    )
+    base_version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+    confirmed = forms.BooleanField(widget=forms.HiddenInput, required=False)
+
+    def __init__(self, *args, config: Config, initial_value=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.config = config
+        self.schema = config.schema.body if config.schema_id else None
+        self.problems: list[dict[str, str]] = []
+        if initial_value is not None and not self.is_bound:
+            self.initial.setdefault("raw", json.dumps(initial_value, indent=2, ensure_ascii=False))
+        if self.schema is not None and self.schema.get("type") in ("object", "array"):
+            field = SchemaValueField(schema=_widget_schema(self.schema), required=False,
+                                     label="Value")
+            field.widget.attrs["aria-label"] = config.name
+            self.fields["value"] = field
+            if initial_value is not None:
+                self.initial.setdefault("value", initial_value)
+        else:
+            # Free-form JSON (no schema, or one the form cannot draw): raw editing only.
+            self.fields["editor"].initial = "raw"
+            self.initial["editor"] = "raw"
+
+    @property
+    def has_form_editor(self) -> bool:
+        return "value" in self.fields
+
+    def clean(self):
+        cleaned = super().clean()
+        editor = cleaned.get("editor") or "form"
+        if editor == "form" and self.has_form_editor:
+            value = cleaned.get("value")
+            if "value" in self.errors:
+                return cleaned
+        else:
+            try:
+                value = parse_json(cleaned.get("raw") or "")
+            except BadJSON as exc:
+                self.add_error("raw", str(exc))
+                return cleaned
+        self.problems = validate_value(value, self.schema)
+        if self.problems:
+            self._show_problems(editor)
+        cleaned["new_value"] = value
+        return cleaned
+
+    def set_problems(self, problems: list[dict[str, str]]) -> None:
+        """Show errors found later (by the service) the same way as our own."""
+        self.problems = problems
+        self._show_problems(self.cleaned_data.get("editor") or "form")
+
+    def _show_problems(self, editor: str) -> None:
+        if editor == "form" and self.has_form_editor:
+            errors = ErrorMap()
+            for problem in self.problems:
+                errors.append(coords=_pointer_parts(problem["path"]), msg=problem["message"])
+            self.fields["value"].widget.add_error(errors)
+        count = len(self.problems)
+        self.add_error(None, f"Please correct the {count} problem{'s' if count != 1 else ''} below.")
+
+
+class SchemaForm(forms.Form):
+    title = forms.CharField(max_length=200, required=False,
+                            widget=forms.TextInput(attrs={"class": "vTextField"}))
+    description = forms.CharField(required=False,
+                                  widget=forms.Textarea(attrs={"rows": 3, "class": "vLargeTextField"}))
+    body = forms.CharField(
+        label="JSON Schema",
+        strip=False,
+        widget=forms.Textarea(attrs={"rows": 24, "class": "vLargeTextField raw-json",
+                                     "spellcheck": "false"}),
+    )
+    reason = forms.CharField(label="Why are you changing it?", max_length=200,
+                             widget=forms.TextInput(attrs={"class": "vTextField", "size": 80}))
+
+    def __init__(self, *args, schema: Schema, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not self.is_bound:
+            self.initial.update(title=schema.title, description=schema.description,
+                                body=json.dumps(schema.body, indent=2, ensure_ascii=False))
+
+    def clean_body(self):
+        from configs.validation import InvalidSchema, check_schema
+
+        try:
+            body = parse_json(self.cleaned_data["body"])
+        except BadJSON as exc:
+            raise forms.ValidationError(str(exc)) from exc
+        try:
+            check_schema(body)
+        except InvalidSchema as exc:
+            raise forms.ValidationError(exc.message) from exc
+        return body

@@ -1,0 +1,204 @@
+"""Namespaces, people's roles in them, schemas, configs and their immutable versions."""
+
+from __future__ import annotations
+
+import json
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
+from django.db import models
+from django.urls import reverse
+from simple_history.models import HistoricalRecords
+
+from configs.validation import InvalidSchema, check_schema
+
+key_validator = RegexValidator(
+    r"^[a-z0-9][a-z0-9_-]{0,99}$",
+    "Use lowercase letters, digits, '-' and '_', starting with a letter or digit.",
+)
+
+
+class Role(models.TextChoices):
+    VIEWER = "viewer", "Viewer"
+    EDITOR = "editor", "Editor"
+    REVIEWER = "reviewer", "Reviewer"
+    ADMIN = "admin", "Admin"
+
+
+# Each role can do everything the roles below it can.
+ROLE_RANK = {Role.VIEWER: 1, Role.EDITOR: 2, Role.REVIEWER: 3, Role.ADMIN: 4}
+
+
+class Namespace(models.Model):
+    slug = models.CharField(max_length=100, unique=True, validators=[key_validator])
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    required_approvals = models.PositiveSmallIntegerField(
+        default=1, help_text="Approvals a change needs before it can be published (0 = none)."
+    )
+    owner_approval_required = models.BooleanField(
+        default=False, help_text="One of the config's owners must approve."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["slug"]
+
+    def __str__(self) -> str:
+        return self.slug
+
+
+class Membership(models.Model):
+    namespace = models.ForeignKey(Namespace, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+    )
+    role = models.CharField(max_length=20, choices=Role.choices, default=Role.VIEWER)
+    history = HistoricalRecords()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["namespace", "user"], name="one_role_per_namespace")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} is {self.role} in {self.namespace}"
+
+
+class Schema(models.Model):
+    name = models.CharField(max_length=100, unique=True, validators=[key_validator])
+    title = models.CharField(max_length=200, blank=True)
+    description = models.TextField(blank=True)
+    body = models.JSONField(help_text="A JSON Schema (Draft 2020-12).")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self):
+        try:
+            check_schema(self.body)
+        except InvalidSchema as exc:
+            raise ValidationError({"body": exc.message}) from exc
+
+    def save(self, *args, **kwargs):
+        check_schema(self.body)  # no broken schema reaches the database, whatever the caller
+        super().save(*args, **kwargs)
+
+    def get_absolute_url(self) -> str:
+        return reverse("configs:schema", args=[self.name])
+
+
+class Config(models.Model):
+    namespace = models.ForeignKey(Namespace, on_delete=models.PROTECT, related_name="configs")
+    key = models.CharField(max_length=100, validators=[key_validator])
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    owners = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, blank=True, related_name="owned_configs"
+    )
+    schema = models.ForeignKey(
+        Schema, on_delete=models.PROTECT, null=True, blank=True, related_name="configs"
+    )
+    # Per-config overrides of the namespace's review policy (empty = use the namespace's).
+    required_approvals = models.PositiveSmallIntegerField(null=True, blank=True)
+    owner_approval_required = models.BooleanField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["namespace__slug", "key"]
+        constraints = [
+            models.UniqueConstraint(fields=["namespace", "key"], name="config_key_unique_in_namespace")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.namespace.slug}/{self.key}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("configs:detail", args=[self.namespace.slug, self.key])
+
+    @property
+    def effective_required_approvals(self) -> int:
+        if self.required_approvals is not None:
+            return self.required_approvals
+        return self.namespace.required_approvals
+
+    @property
+    def effective_owner_approval_required(self) -> bool:
+        if self.owner_approval_required is not None:
+            return self.owner_approval_required
+        return self.namespace.owner_approval_required
+
+
+def canonical_json(value) -> str:
+    """The one serialization of a value: stable key order (jsonb reorders keys), compact."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+class VersionQuerySet(models.QuerySet):
+    def active(self):
+        """Versions that were not cancelled before taking effect."""
+        return self.filter(cancelled_at__isnull=True)
+
+    def live_at(self, instant):
+        return self.active().filter(effective_at__lte=instant).order_by("-number")
+
+
+class Version(models.Model):
+    """One published value of a config. Never edited; only a scheduled one can be cancelled."""
+
+    config = models.ForeignKey(Config, on_delete=models.PROTECT, related_name="versions")
+    number = models.PositiveIntegerField()
+    value = models.JSONField()
+    value_json = models.TextField(editable=False, help_text="The value, serialized once.")
+    effective_at = models.DateTimeField(help_text="When this version becomes the live value.")
+    published_at = models.DateTimeField()
+    published_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="published_versions"
+    )
+    reason = models.TextField(blank=True, help_text="Why this change was made.")
+    bypass_reason = models.TextField(
+        blank=True, help_text="Set when published without the required approvals."
+    )
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    cancelled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="cancelled_versions",
+    )
+
+    objects = VersionQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["config", "-number"]
+        constraints = [
+            models.UniqueConstraint(fields=["config", "number"], name="version_number_unique")
+        ]
+        indexes = [models.Index(fields=["config", "effective_at"], name="version_effective_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.config} v{self.number}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is None:
+            self.value_json = canonical_json(self.value)
+        elif set(kwargs.get("update_fields") or ()) != {"cancelled_at", "cancelled_by"}:
+            raise ValueError("Versions are immutable; publish a new version instead.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValueError("Versions are kept forever.")
+
+    @property
+    def is_bypass(self) -> bool:
+        return bool(self.bypass_reason)

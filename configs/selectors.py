@@ -1,0 +1,76 @@
+"""Reads for the console: what a person may see, with a fixed number of queries per page."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.db.models import OuterRef, Q, QuerySet, Subquery
+from django.http import Http404
+from django.utils import timezone
+
+from configs import access
+from configs.models import Config, Schema, Version
+
+
+def _live(now: datetime) -> QuerySet:
+    return Version.objects.filter(config=OuterRef("pk")).live_at(now)
+
+
+def config_list(*, user, query: str = "", namespace: str = "", owner: str = "") -> QuerySet:
+    """Configs in the namespaces `user` may see, each with its live version's number and author."""
+    now = timezone.now()
+    live = _live(now)
+    configs = (
+        Config.objects.filter(namespace_id__in=access.visible_namespace_ids(user))
+        .select_related("namespace", "schema")
+        .prefetch_related("owners")
+        .annotate(
+            live_number=Subquery(live.values("number")[:1]),
+            live_published_at=Subquery(live.values("published_at")[:1]),
+            live_published_by=Subquery(live.values("published_by__username")[:1]),
+        )
+        .order_by("namespace__slug", "key")
+    )
+    if query:
+        configs = configs.filter(
+            Q(key__icontains=query) | Q(name__icontains=query) | Q(description__icontains=query)
+        )
+    if namespace:
+        configs = configs.filter(namespace__slug=namespace)
+    if owner:
+        configs = configs.filter(owners__username=owner)
+    return configs
+
+
+def config_for(*, user, namespace: str, key: str) -> Config:
+    """The config, or 404 when it does not exist or `user` has no role in its namespace."""
+    try:
+        config = Config.objects.select_related("namespace", "schema").get(
+            namespace__slug=namespace, key=key
+        )
+    except Config.DoesNotExist:
+        raise Http404("No such config.") from None
+    access.ensure_visible(user, config.namespace)
+    return config
+
+
+def live_version(config: Config, at: datetime | None = None) -> Version | None:
+    return config.versions.live_at(at or timezone.now()).select_related("published_by").first()
+
+
+def scheduled_versions(config: Config) -> list[Version]:
+    """Versions published to take effect later, soonest first."""
+    return list(
+        config.versions.active()
+        .filter(effective_at__gt=timezone.now())
+        .select_related("published_by")
+        .order_by("number")
+    )
+
+
+def recent_versions(config: Config, limit: int = 10) -> list[Version]:
+    return list(config.versions.select_related("published_by", "cancelled_by")[:limit])
+
+
+def schemas_with_usage() -> QuerySet:
+    return Schema.objects.prefetch_related("configs__namespace")

@@ -1,0 +1,217 @@
+"""Changes to namespaces, schemas, configs and versions: each one function, one transaction, audited."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from audit.services import record
+from configs import access
+from configs.errors import Conflict, InvalidValue, RuleViolation, SchemaInUse
+from configs.models import Config, Membership, Namespace, Role, Schema, Version
+from configs.validation import validate_value
+
+
+def _with_history_user(instance, actor, reason: str = ""):
+    # django-simple-history reads these when the instance is saved.
+    instance._history_user = actor if getattr(actor, "pk", None) else None
+    instance._change_reason = reason[:1000] if reason else None
+    return instance
+
+
+def value_errors(*, config: Config, value) -> list[dict[str, str]]:
+    """Problems with `value` as the next value of `config` (empty when it is valid)."""
+    return validate_value(value, config.schema.body if config.schema_id else None)
+
+
+@transaction.atomic
+def namespace_create(
+    *, slug: str, name: str, actor=None, required_approvals: int = 1, description: str = ""
+) -> Namespace:
+    namespace = _with_history_user(
+        Namespace(slug=slug, name=name, description=description,
+                  required_approvals=required_approvals),
+        actor,
+    )
+    namespace.full_clean()
+    namespace.save()
+    record("namespace.created", actor=actor, target=namespace, namespace=slug,
+           details={"required_approvals": required_approvals})
+    return namespace
+
+
+@transaction.atomic
+def membership_set(*, namespace: Namespace, user, role: str, actor=None) -> Membership:
+    """Give `user` exactly `role` in `namespace`."""
+    membership, _ = Membership.objects.get_or_create(
+        namespace=namespace, user=user, defaults={"role": role}
+    )
+    before = membership.role if membership.role != role else None
+    if before:
+        _with_history_user(membership, actor)
+        membership.role = role
+        membership.save()
+    record("membership.changed", actor=actor, target=membership, namespace=namespace.slug,
+           details={"user": user.username, "role": role, "previous_role": before})
+    access.forget_roles(user)
+    return membership
+
+
+@transaction.atomic
+def schema_create(*, name: str, body: dict, actor=None, title: str = "", description: str = "") -> Schema:
+    schema = _with_history_user(
+        Schema(name=name, body=body, title=title or body.get("title", ""),
+               description=description or body.get("description", "")),
+        actor,
+    )
+    schema.full_clean()
+    schema.save()
+    record("schema.created", actor=actor, target=schema)
+    return schema
+
+
+def schema_breakage(*, schema: Schema, body: dict) -> dict[str, list[dict[str, str]]]:
+    """{config: errors} for every config using `schema` whose live or scheduled values `body` rejects."""
+    problems = {}
+    now = timezone.now()
+    for config in schema.configs.select_related("namespace"):
+        live = config.versions.live_at(now).first()
+        pending = list(config.versions.active().filter(effective_at__gt=now))
+        for version in ([live] if live else []) + pending:
+            errors = validate_value(version.value, body)
+            if errors:
+                problems[f"{config} v{version.number}"] = errors
+    return problems
+
+
+@transaction.atomic
+def schema_update(*, schema: Schema, body: dict, actor, reason: str = "",
+                  title: str | None = None, description: str | None = None) -> Schema:
+    """Change a schema, refusing any change that would make a live (or scheduled) value invalid."""
+    schema = Schema.objects.select_for_update().get(pk=schema.pk)
+    problems = schema_breakage(schema=schema, body=body)
+    if problems:
+        raise SchemaInUse(problems)
+    before = schema.body
+    schema.body = body
+    if title is not None:
+        schema.title = title
+    if description is not None:
+        schema.description = description
+    _with_history_user(schema, actor, reason)
+    schema.full_clean()
+    schema.save()
+    record("schema.changed", actor=actor, target=schema, reason=reason,
+           details={"before": before, "after": body})
+    return schema
+
+
+@transaction.atomic
+def config_create(
+    *,
+    namespace: Namespace,
+    key: str,
+    name: str,
+    value,
+    actor,
+    description: str = "",
+    schema: Schema | None = None,
+    owners=(),
+    reason: str = "Created",
+) -> Config:
+    """A new config with its first value published as version 1."""
+    config = _with_history_user(
+        Config(namespace=namespace, key=key, name=name, description=description, schema=schema),
+        actor,
+    )
+    config.full_clean()
+    errors = value_errors(config=config, value=value)
+    if errors:
+        raise InvalidValue(errors)
+    config.save()
+    config.owners.set(owners)
+    record("config.created", actor=actor, target=config, namespace=namespace.slug, config=key,
+           details={"schema": schema.name if schema else None})
+    now = timezone.now()
+    Version.objects.create(config=config, number=1, value=value, effective_at=now,
+                           published_at=now, published_by=actor, reason=reason)
+    return config
+
+
+def newest_version(config: Config) -> Version | None:
+    """The newest version that was not cancelled, live or scheduled: what changes build on."""
+    return config.versions.active().order_by("-number").first()
+
+
+def version_publish(
+    *,
+    config: Config,
+    value,
+    base_number: int | None,
+    actor,
+    reason: str = "",
+    effective_at: datetime | None = None,
+    bypass_reason: str = "",
+) -> Version:
+    """Publish `value` as the next version of `config`, if `base_number` is still the newest.
+
+    Must run inside the caller's transaction (the review gate's publish): it locks the config
+    row so that two publishes racing on two servers see each other, and refuses effective times
+    that would go back before the predecessor's.
+    """
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("version_publish must run inside a transaction.")
+    locked = Config.objects.select_for_update(of=("self",)).select_related("schema").get(pk=config.pk)
+    newest = newest_version(locked)
+    newest_number = newest.number if newest else None
+    if newest_number != base_number:
+        raise Conflict(
+            f"{config} is now at version {newest_number}; this change was based on "
+            f"version {base_number}."
+        )
+    now = timezone.now()
+    effective_at = effective_at or now
+    if effective_at < now - timedelta(seconds=5):
+        raise RuleViolation("The effective time is in the past; choose now or a later time.")
+    if newest and effective_at < newest.effective_at:
+        raise RuleViolation(
+            f"Version {newest.number} takes effect at {newest.effective_at:%Y-%m-%d %H:%M %Z}; "
+            "a newer version cannot take effect before it. Cancel the scheduled version first, "
+            "or schedule this one at or after that time."
+        )
+    errors = value_errors(config=locked, value=value)
+    if errors:
+        raise InvalidValue(errors)
+    last_number = locked.versions.order_by("-number").values_list("number", flat=True).first() or 0
+    try:
+        with transaction.atomic():
+            return Version.objects.create(
+                config=locked, number=last_number + 1, value=value, effective_at=effective_at,
+                published_at=now, published_by=actor, reason=reason, bypass_reason=bypass_reason,
+            )
+    except IntegrityError as exc:  # a racing publish took the number (backstop to the row lock)
+        raise Conflict(f"{config} was changed by someone else at the same moment.") from exc
+
+
+@transaction.atomic
+def version_cancel(*, version: Version, actor, reason: str = "") -> Version:
+    """Cancel a scheduled version before it takes effect (the newest one only)."""
+    config = Config.objects.select_for_update().get(pk=version.config_id)
+    access.ensure_role(actor, config.namespace, Role.REVIEWER, "cancel a scheduled version")
+    version = Version.objects.get(pk=version.pk)
+    if version.cancelled_at:
+        raise RuleViolation(f"Version {version.number} was already cancelled.")
+    if version.effective_at <= timezone.now():
+        raise RuleViolation(f"Version {version.number} is already live; publish a new version instead.")
+    newest = newest_version(config)
+    if newest.pk != version.pk:
+        raise RuleViolation(f"Cancel version {newest.number} first: it is scheduled after this one.")
+    version.cancelled_at = timezone.now()
+    version.cancelled_by = actor
+    version.save(update_fields=["cancelled_at", "cancelled_by"])
+    record("version.cancelled", actor=actor, target=version, namespace=config.namespace.slug,
+           config=config.key, reason=reason,
+           details={"version": version.number, "effective_at": version.effective_at.isoformat()})
+    return version

@@ -1,0 +1,19 @@
+from django.urls import path
+
+from configs import views
+
+app_name = "configs"
+
+urlpatterns = [
+    path("configs/", views.config_list, name="list"),
+    path("configs/<slug:namespace>/<slug:key>/", views.config_detail, name="detail"),
+    path("configs/<slug:namespace>/<slug:key>/edit/", views.config_edit, name="edit"),
+    path(
+        "configs/<slug:namespace>/<slug:key>/versions/<int:number>/cancel/",
+        views.version_cancel,
+        name="version_cancel",
+    ),
+    path("schemas/", views.schema_list, name="schemas"),
+    path("schemas/<slug:name>/", views.schema_detail, name="schema"),
+    path("schemas/<slug:name>/edit/", views.schema_edit, name="schema_edit"),
+]

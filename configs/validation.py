@@ -1,0 +1,256 @@
+"""The one validator for config values: forms, API and commands all call `validate_value`.
+
+JSON Schema Draft 2020-12 with format checking. User-written `pattern`s run on the `regex`
+package with a timeout, so a catastrophic pattern cannot hang a worker; `$ref`s must be local
+(no schema is ever fetched from the network). Errors come back as `[{path, message}]` with JSON
+Pointer paths and messages in plain words built from the schema's titles.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterable
+from typing import Any
+
+import regex
+from jsonschema import Draft202012Validator, validators
+from jsonschema.exceptions import SchemaError
+from jsonschema.exceptions import ValidationError as JsonSchemaError
+from referencing import Registry
+from referencing.exceptions import NoSuchResource, Unresolvable
+
+PATTERN_TIMEOUT_SECONDS = 0.25
+
+
+class PatternTimeout(Exception):
+    pass
+
+
+def _matches(pattern: str, text: str) -> bool:
+    try:
+        return regex.search(pattern, text, timeout=PATTERN_TIMEOUT_SECONDS) is not None
+    except TimeoutError as exc:
+        raise PatternTimeout(pattern) from exc
+
+
+def _pattern(validator, pattern, instance, schema):
+    if not validator.is_type(instance, "string"):
+        return
+    try:
+        if not _matches(pattern, instance):
+            yield JsonSchemaError(f"{instance!r} does not match {pattern!r}")
+    except PatternTimeout:
+        yield JsonSchemaError(f"{instance!r} took too long to check against {pattern!r}")
+    except regex.error:
+        yield JsonSchemaError(f"{pattern!r} is not a valid regular expression")
+
+
+def _key_matches(pattern: str, key: str) -> bool:
+    try:
+        return _matches(pattern, key)
+    except (PatternTimeout, regex.error):
+        return False
+
+
+def _pattern_properties(validator, pattern_properties, instance, schema):
+    if not validator.is_type(instance, "object"):
+        return
+    for pattern, subschema in pattern_properties.items():
+        for key, item in instance.items():
+            if _key_matches(pattern, key):
+                yield from validator.descend(item, subschema, path=key, schema_path=pattern)
+
+
+def _additional_properties(validator, additional, instance, schema):
+    if not validator.is_type(instance, "object"):
+        return
+    known = schema.get("properties", {})
+    patterns = schema.get("patternProperties", {})
+    extras = [
+        key
+        for key in instance
+        if key not in known and not any(_key_matches(p, key) for p in patterns)
+    ]
+    if validator.is_type(additional, "object"):
+        for key in extras:
+            yield from validator.descend(instance[key], additional, path=key)
+    elif additional is False:
+        # One error per unexpected key, at the key's own path, so it can be pointed at.
+        for key in extras:
+            yield JsonSchemaError(f"Additional property {key!r} is not allowed", path=[key])
+
+
+SafeValidator = validators.extend(
+    Draft202012Validator,
+    {
+        "pattern": _pattern,
+        "patternProperties": _pattern_properties,
+        "additionalProperties": _additional_properties,
+    },
+)
+
+
+def _refuse_remote(uri: str):
+    raise NoSuchResource(ref=uri)
+
+
+LOCAL_ONLY = Registry(retrieve=_refuse_remote)
+
+
+class InvalidSchema(Exception):
+    """A JSON Schema that cannot be used; `message` says why in plain words."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+def _walk(node: Any) -> Iterable[tuple[str, Any]]:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            yield key, value
+            yield from _walk(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from _walk(item)
+
+
+def check_schema(schema: Any) -> None:
+    """Raise InvalidSchema unless `schema` is a usable Draft 2020-12 schema with local refs only."""
+    if not isinstance(schema, dict):
+        raise InvalidSchema("A schema must be a JSON object.")
+    try:
+        Draft202012Validator.check_schema(schema)
+    except SchemaError as exc:
+        where = "/".join(str(p) for p in exc.absolute_path)
+        raise InvalidSchema(f"{exc.message}" + (f" (at {where})" if where else "")) from exc
+    for key, value in _walk(schema):
+        if key in {"$ref", "$dynamicRef"} and not str(value).startswith("#"):
+            raise InvalidSchema(
+                f"Only references inside the schema are allowed (starting with '#'), not {value!r}."
+            )
+        if key == "pattern" and isinstance(value, str):
+            try:
+                regex.compile(value)
+            except regex.error as exc:
+                raise InvalidSchema(f"{value!r} is not a valid regular expression: {exc}") from exc
+
+
+def json_pointer(parts: Iterable[Any]) -> str:
+    """RFC 6901 pointer for a path of keys and indexes ('' is the whole document)."""
+    return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in parts)
+
+
+def _humanize_key(key: Any) -> str:
+    if isinstance(key, int):
+        return f"Item {key + 1}"
+    text = str(key).replace("_", " ").replace("-", " ").strip()
+    return text[:1].upper() + text[1:] if text else "The value"
+
+
+def _label(error: JsonSchemaError) -> str:
+    schema = error.schema if isinstance(error.schema, dict) else {}
+    if schema.get("title"):
+        return str(schema["title"])
+    path = list(error.absolute_path)
+    return _humanize_key(path[-1]) if path else "The value"
+
+
+_TYPE_WORDS = {
+    "string": "text",
+    "number": "a number",
+    "integer": "a whole number",
+    "boolean": "yes or no",
+    "array": "a list",
+    "object": "a group of fields",
+    "null": "nothing",
+}
+
+_FORMAT_WORDS = {
+    "date-time": "a date and time",
+    "date": "a date",
+    "time": "a time of day",
+    "email": "an email address",
+    "uri": "a web address",
+    "hostname": "a host name",
+    "ipv4": "an IPv4 address",
+    "ipv6": "an IPv6 address",
+    "uuid": "a UUID",
+}
+
+
+def _plural(label: str) -> str:
+    word = label.lower()
+    return "options" if word.endswith("s") else f"{word}s"
+
+
+def _message(error: JsonSchemaError) -> tuple[list[Any], str]:
+    """The path to point at and the sentence to show there."""
+    path = list(error.absolute_path)
+    kind = error.validator
+    label = _label(error)
+    value = error.validator_value
+    if kind == "required":
+        missing = error.message.split("'")[1] if "'" in error.message else ""
+        props = error.schema.get("properties", {}) if isinstance(error.schema, dict) else {}
+        title = (props.get(missing) or {}).get("title") or _humanize_key(missing)
+        return [*path, missing], f"{title} is required."
+    if kind == "additionalProperties":
+        return path, f"'{path[-1]}' is not a field this config knows; remove it."
+    if kind == "enum":
+        return path, f"{label}: choose one of the listed {_plural(label)}."
+    if kind == "const":
+        return path, f"{label}: must be {value!r}."
+    if kind == "format":
+        return path, f"{label}: enter {_FORMAT_WORDS.get(value, f'a valid {value}')}."
+    if kind == "type":
+        wanted = value if isinstance(value, list) else [value]
+        words = " or ".join(_TYPE_WORDS.get(t, t) for t in wanted)
+        return path, f"{label}: enter {words}."
+    if kind == "pattern":
+        if "took too long" in error.message:
+            return path, f"{label}: could not be checked against its format in time; shorten it."
+        return path, f"{label}: this is not in the expected format ({value})."
+    if kind == "minLength":
+        if value == 1:
+            return path, f"{label} cannot be empty."
+        return path, f"{label}: enter at least {value} characters."
+    if kind == "maxLength":
+        return path, f"{label}: enter at most {value} characters."
+    if kind in {"minimum", "exclusiveMinimum"}:
+        word = "at least" if kind == "minimum" else "more than"
+        return path, f"{label}: enter a number {word} {value}."
+    if kind in {"maximum", "exclusiveMaximum"}:
+        word = "at most" if kind == "maximum" else "less than"
+        return path, f"{label}: enter a number {word} {value}."
+    if kind == "minItems":
+        return path, f"{label}: add at least {value}."
+    if kind == "maxItems":
+        return path, f"{label}: keep at most {value}."
+    if kind == "uniqueItems":
+        return path, f"{label}: each entry must be different."
+    return path, f"{label}: {error.message}"
+
+
+def validate_value(value: Any, schema: dict | None) -> list[dict[str, str]]:
+    """Every problem with `value` under `schema`, as [{path, message}] sorted by path.
+
+    No schema means free-form JSON: anything JSON can hold is valid.
+    """
+    if schema is None:
+        return []
+    validator = SafeValidator(
+        copy.deepcopy(schema),
+        registry=LOCAL_ONLY,
+        format_checker=Draft202012Validator.FORMAT_CHECKER,
+    )
+    problems = []
+    try:
+        for error in validator.iter_errors(value):
+            path, message = _message(error)
+            problems.append({"path": json_pointer(path), "message": message})
+    except Unresolvable as exc:
+        return [{"path": "", "message": f"The schema refers to something it lacks: {exc}."}]
+    # Deduplicate (one missing field can be reported by several branches) and sort by path.
+    unique = {(p["path"], p["message"]): p for p in problems}
+    return sorted(unique.values(), key=lambda p: (p["path"], p["message"]))

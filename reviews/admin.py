@@ -1,0 +1,19 @@
+from django.contrib import admin
+from simple_history.admin import SimpleHistoryAdmin
+
+from reviews.models import ChangeRequest
+
+
+@admin.register(ChangeRequest)
+class ChangeRequestAdmin(SimpleHistoryAdmin):
+    list_display = ["id", "config", "title", "author", "status", "updated_at"]
+    list_filter = ["status", "config__namespace"]
+    search_fields = ["title", "config__key"]
+    # Changes go through the review gate in the console, never through edits here.
+    readonly_fields = [f.name for f in ChangeRequest._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -1,0 +1,172 @@
+"""Differences between two JSON values, as data, and as sentences built from schema titles.
+
+`diff_values` returns a list of changes `{op, path, where, before, after}`: `path` is a JSON
+Pointer into the newer value (the older one for removals), `where` the human names of each step
+(schema titles, and for list items their most identifying field rather than an index).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from configs.validation import json_pointer
+
+_IDENTIFYING = ("id", "key", "name", "slug", "code")
+
+
+def _resolve(schema: Any, root: Any) -> dict:
+    """Follow a local `$ref` (the only kind we allow)."""
+    seen = 0
+    while isinstance(schema, dict) and "$ref" in schema and seen < 10:
+        ref = schema["$ref"]
+        node = root
+        for part in ref.lstrip("#/").split("/") if ref != "#" else []:
+            node = node.get(part.replace("~1", "/").replace("~0", "~"), {}) if isinstance(node, dict) else {}
+        schema, seen = node, seen + 1
+    return schema if isinstance(schema, dict) else {}
+
+
+def _child_schema(schema: dict, step: Any, root: Any) -> dict:
+    if isinstance(step, int):
+        return _resolve(schema.get("items", {}), root)
+    props = schema.get("properties", {})
+    if step in props:
+        return _resolve(props[step], root)
+    extra = schema.get("additionalProperties")
+    return _resolve(extra, root) if isinstance(extra, dict) else {}
+
+
+def _identity_key(*lists: list) -> str | None:
+    """The field that names the items of these lists (`id`, `name`, `company_id`…), if any."""
+    items = [item for items in lists for item in items]
+    if not items or not all(isinstance(i, dict) for i in items):
+        return None
+    common = set(items[0])
+    for item in items[1:]:
+        common &= set(item)
+    candidates = [k for k in _IDENTIFYING if k in common]
+    candidates += sorted(k for k in common if (k.endswith("_id") or k.endswith("_name")) and k not in candidates)
+    for key in candidates:
+        if all(isinstance(i[key], (str, int)) and not isinstance(i[key], bool) for i in items) and all(
+            len({i[key] for i in items_}) == len(items_) for items_ in lists
+        ):
+            return key
+    return None
+
+
+def show(value: Any, limit: int = 80) -> str:
+    """A value as a person would read it."""
+    if value is None:
+        return "empty"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, str):
+        return value if value else '""'
+    if isinstance(value, (int, float)):
+        return str(value)
+    text = json.dumps(value, ensure_ascii=False, sort_keys=True)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _summary(item: Any, key: str | None) -> str:
+    """'initech (Asia/Tokyo)': an item named by its identifying field, then its other scalars."""
+    if not isinstance(item, dict):
+        return show(item)
+    name = show(item[key]) if key else ""
+    rest = [show(v) for k, v in item.items() if k != key and not isinstance(v, (dict, list))]
+    detail = ", ".join(rest)
+    if len(detail) > 60:
+        detail = detail[:59] + "…"
+    if name and detail:
+        return f"{name} ({detail})"
+    return name or detail or show(item)
+
+
+def diff_values(before: Any, after: Any, schema: dict | None = None) -> list[dict]:
+    changes: list[dict] = []
+    root = schema or {}
+
+    def title(node: dict, fallback: Any) -> str:
+        if node.get("title"):
+            return str(node["title"])
+        if isinstance(fallback, int):
+            return f"item {fallback + 1}"
+        return str(fallback)
+
+    def walk(a, b, path: list, where: list, node: dict):
+        if a == b and type(a) is type(b):
+            return
+        if isinstance(a, dict) and isinstance(b, dict):
+            for k in list(a) + [k for k in b if k not in a]:
+                child = _child_schema(node, k, root)
+                if k not in a:
+                    changes.append({"op": "added", "path": json_pointer(path + [k]),
+                                    "where": where + [title(child, k)], "before": None, "after": b[k]})
+                elif k not in b:
+                    changes.append({"op": "removed", "path": json_pointer(path + [k]),
+                                    "where": where + [title(child, k)], "before": a[k], "after": None})
+                else:
+                    walk(a[k], b[k], path + [k], where + [title(child, k)], child)
+            return
+        if isinstance(a, list) and isinstance(b, list):
+            item_schema = _child_schema(node, 0, root)
+            key = _identity_key(a, b)
+            if key:
+                old = {i[key]: (n, i) for n, i in enumerate(a)}
+                new = {i[key]: (n, i) for n, i in enumerate(b)}
+                for ident, (n, item) in new.items():
+                    if ident not in old:
+                        changes.append({"op": "added", "path": json_pointer(path + [n]), "where": where,
+                                        "before": None, "after": item, "item": _summary(item, key)})
+                    else:
+                        walk(old[ident][1], item, path + [n], where + [show(ident)], item_schema)
+                for ident, (n, item) in old.items():
+                    if ident not in new:
+                        changes.append({"op": "removed", "path": json_pointer(path + [n]), "where": where,
+                                        "before": item, "after": None, "item": _summary(item, key)})
+                return
+            for n in range(min(len(a), len(b))):
+                walk(a[n], b[n], path + [n], where + [title(item_schema, n)], item_schema)
+            for n in range(len(a), len(b)):
+                changes.append({"op": "added", "path": json_pointer(path + [n]), "where": where,
+                                "before": None, "after": b[n], "item": _summary(b[n], None)})
+            for n in range(len(b), len(a)):
+                changes.append({"op": "removed", "path": json_pointer(path + [n]), "where": where,
+                                "before": a[n], "after": None, "item": _summary(a[n], None)})
+            return
+        changes.append({"op": "changed", "path": json_pointer(path), "where": where,
+                        "before": a, "after": b})
+
+    walk(before, after, [], [], _resolve(root, root))
+    return changes
+
+
+def sentence(change: dict) -> str:
+    """'Companies → globex → Timezone: Europe/Berlin → Asia/Tokyo', 'Companies: added initech (…)'."""
+    where = " → ".join(change["where"]) or "The whole value"
+    if "item" in change:
+        return f"{where}: {change['op']} {change['item']}"
+    if change["op"] == "added":
+        return f"{where}: set to {show(change['after'])}"
+    if change["op"] == "removed":
+        return f"{where}: removed (was {show(change['before'])})"
+    return f"{where}: {show(change['before'])} → {show(change['after'])}"
+
+
+def sentences(before: Any, after: Any, schema: dict | None = None) -> list[str]:
+    return [sentence(c) for c in diff_values(before, after, schema)]
+
+
+def pretty_lines(before: Any, after: Any) -> tuple[list[tuple[str, bool]], list[tuple[str, bool]]]:
+    """Both values as pretty JSON lines, each marked True where it differs from the other side."""
+    import difflib
+
+    left = json.dumps(before, indent=2, ensure_ascii=False, sort_keys=True).splitlines() if before is not None else []
+    right = json.dumps(after, indent=2, ensure_ascii=False, sort_keys=True).splitlines() if after is not None else []
+    left_marks, right_marks = [True] * len(left), [True] * len(right)
+    for block in difflib.SequenceMatcher(a=left, b=right, autojunk=False).get_matching_blocks():
+        for i in range(block.size):
+            left_marks[block.a + i] = False
+            right_marks[block.b + i] = False
+    return list(zip(left, left_marks, strict=True)), list(zip(right, right_marks, strict=True))

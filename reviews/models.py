@@ -1,0 +1,118 @@
+"""Change requests and their reviews: the review gate's data."""
+
+from __future__ import annotations
+
+import hashlib
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+from simple_history.models import HistoricalRecords
+
+from configs.models import Config, Version, canonical_json
+
+
+def value_hash(value) -> str:
+    return hashlib.sha256(canonical_json(value).encode()).hexdigest()
+
+
+class ChangeRequest(models.Model):
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        IN_REVIEW = "in_review", "In review"
+        APPROVED = "approved", "Approved"
+        CHANGES_REQUESTED = "changes_requested", "Changes requested"
+        CONFLICTED = "conflicted", "Conflicted"
+        PUBLISHED = "published", "Published"
+        REJECTED = "rejected", "Rejected"
+        WITHDRAWN = "withdrawn", "Withdrawn"
+
+    OPEN = (
+        Status.DRAFT,
+        Status.IN_REVIEW,
+        Status.APPROVED,
+        Status.CHANGES_REQUESTED,
+        Status.CONFLICTED,
+    )
+
+    config = models.ForeignKey(Config, on_delete=models.PROTECT, related_name="change_requests")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="change_requests"
+    )
+    base_version = models.ForeignKey(
+        Version, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    title = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    value = models.JSONField()
+    value_hash = models.CharField(max_length=64, editable=False)
+    revision = models.PositiveIntegerField(default=1, help_text="Counts the author's edits.")
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.IN_REVIEW)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    published_version = models.OneToOneField(
+        Version, on_delete=models.PROTECT, null=True, blank=True, related_name="change_request"
+    )
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-updated_at", "-id"]
+        indexes = [models.Index(fields=["config", "status"], name="cr_config_status_idx")]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.title}"
+
+    def save(self, *args, **kwargs):
+        self.value_hash = value_hash(self.value)
+        super().save(*args, **kwargs)
+
+    def get_absolute_url(self) -> str:
+        return reverse("reviews:detail", args=[self.pk])
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in self.OPEN
+
+
+class Review(models.Model):
+    """A reviewer's verdict on one exact proposed value."""
+
+    class Verdict(models.TextChoices):
+        APPROVE = "approve", "Approved"
+        REQUEST_CHANGES = "request_changes", "Requested changes"
+
+    change_request = models.ForeignKey(ChangeRequest, on_delete=models.CASCADE, related_name="reviews")
+    reviewer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    verdict = models.CharField(max_length=20, choices=Verdict.choices)
+    value_hash = models.CharField(max_length=64)
+    revision = models.PositiveIntegerField()
+    comment = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    # Set when an edit of the proposal or the reviewer's own later verdict replaces this one.
+    dismissed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["change_request", "reviewer"],
+                condition=Q(dismissed_at__isnull=True),
+                name="one_standing_verdict_per_reviewer",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reviewer} {self.get_verdict_display().lower()} #{self.change_request_id}"
+
+
+class Comment(models.Model):
+    change_request = models.ForeignKey(
+        ChangeRequest, on_delete=models.CASCADE, related_name="comments"
+    )
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    body = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]

@@ -1,0 +1,398 @@
+"""The review gate. Every change to a change request is one function here, used by the console,
+the API and the management commands alike: it checks the rule, writes in one transaction,
+records the audit event and sends notifications only after commit."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from audit.services import record
+from configs import access
+from configs.errors import Conflict, InvalidValue, RuleViolation
+from configs.models import Config, Role, Version
+from configs.services import newest_version, value_errors, version_publish
+from reviews import notifications
+from reviews.diff import diff_values
+from reviews.models import ChangeRequest, Review, value_hash
+
+Status = ChangeRequest.Status
+
+
+@dataclass
+class Gate:
+    """Where a change request stands against its config's review policy."""
+
+    required: int
+    approvers: list = field(default_factory=list)
+    blockers: list = field(default_factory=list)
+    owner_required: bool = False
+    owner_approved: bool = True
+
+    @property
+    def missing(self) -> list[str]:
+        """What still stands between the change and publishing, in words."""
+        needs = []
+        short = self.required - len(self.approvers)
+        if short > 0:
+            needs.append(f"{short} more approval{'s' if short > 1 else ''}")
+        if self.owner_required and not self.owner_approved:
+            needs.append("an approval from one of the config's owners")
+        for reviewer in self.blockers:
+            needs.append(f"{reviewer.username} to approve (they requested changes)")
+        return needs
+
+    @property
+    def satisfied(self) -> bool:
+        return not self.missing
+
+
+def gate_for(change_request: ChangeRequest) -> Gate:
+    """Count only standing approvals of the exact value now proposed, never the author's."""
+    config = change_request.config
+    standing = [r for r in change_request.reviews.all() if r.dismissed_at is None]
+    approvers = [
+        r.reviewer
+        for r in standing
+        if r.verdict == Review.Verdict.APPROVE
+        and r.value_hash == change_request.value_hash
+        and r.reviewer_id != change_request.author_id
+    ]
+    owner_required = config.effective_owner_approval_required
+    owner_ids = {u.pk for u in config.owners.all()} if owner_required else set()
+    return Gate(
+        required=config.effective_required_approvals,
+        approvers=approvers,
+        blockers=[r.reviewer for r in standing if r.verdict == Review.Verdict.REQUEST_CHANGES],
+        owner_required=owner_required,
+        owner_approved=(not owner_required) or any(u.pk in owner_ids for u in approvers),
+    )
+
+
+def _lock(change_request: ChangeRequest) -> ChangeRequest:
+    # Every transition re-reads the row under a lock, so two transitions never interleave.
+    return ChangeRequest.objects.select_for_update(of=("self",)).select_related("config__namespace").get(
+        pk=change_request.pk
+    )
+
+
+def _ensure_status(change_request: ChangeRequest, allowed, doing: str) -> None:
+    if change_request.status not in allowed:
+        raise RuleViolation(
+            f"Change request #{change_request.pk} is {change_request.get_status_display().lower()}; "
+            f"it cannot be {doing}."
+        )
+
+
+def _refresh_status(change_request: ChangeRequest) -> None:
+    """Move an open change request between in review / approved / changes requested."""
+    if change_request.status not in (Status.IN_REVIEW, Status.APPROVED, Status.CHANGES_REQUESTED):
+        return
+    gate = gate_for(change_request)
+    if gate.blockers:
+        change_request.status = Status.CHANGES_REQUESTED
+    elif gate.satisfied:
+        change_request.status = Status.APPROVED
+    else:
+        change_request.status = Status.IN_REVIEW
+
+
+def _audit(action: str, change_request: ChangeRequest, actor, reason: str = "", **details):
+    config = change_request.config
+    return record(action, actor=actor, target=change_request, namespace=config.namespace.slug,
+                  config=config.key, reason=reason,
+                  details={"change_request": change_request.pk, **details})
+
+
+def _save(change_request: ChangeRequest, actor, reason: str = "") -> None:
+    change_request._history_user = actor
+    change_request._change_reason = reason[:1000] or None
+    change_request.save()
+
+
+def _check_value(config: Config, value) -> None:
+    errors = value_errors(config=config, value=value)
+    if errors:
+        raise InvalidValue(errors)
+
+
+def _require_text(text: str | None, what: str) -> str:
+    text = (text or "").strip()
+    if not text:
+        raise ValidationError(f"{what} is required.")
+    return text
+
+
+@transaction.atomic
+def change_request_open(
+    *,
+    config: Config,
+    author,
+    value,
+    title: str,
+    description: str = "",
+    base_version: int | None,
+    publish: bool = False,
+) -> ChangeRequest:
+    """Propose `value` for `config`, based on version `base_version`, and ask for review.
+
+    With `publish`, also publish it at once when the gate allows (a namespace that needs no
+    approvals); either both happen or neither.
+    """
+    access.ensure_role(author, config.namespace, Role.EDITOR)
+    title = _require_text(title, "A title saying why")
+    _check_value(config, value)
+    newest = newest_version(config)
+    newest_number = newest.number if newest else None
+    if base_version != newest_number:
+        raise Conflict(
+            f"{config} is at version {newest_number}, not {base_version}: "
+            "reload it and make your change on the newest version."
+        )
+    change_request = ChangeRequest(
+        config=config, author=author, base_version=newest, value=value, title=title,
+        description=description, status=Status.IN_REVIEW,
+    )
+    _save(change_request, author, title)
+    base_value = newest.value if newest else None
+    _audit("change_request.opened", change_request, author, reason=title,
+           base_version=newest_number, diff=diff_values(base_value, value))
+    _refresh_status(change_request)
+    change_request.save(update_fields=["status"])
+    if publish:
+        change_request_publish(change_request=change_request, actor=author)
+        change_request.refresh_from_db()
+    else:
+        pk = change_request.pk
+        transaction.on_commit(lambda: notifications.review_requested(pk))
+    return change_request
+
+
+@transaction.atomic
+def change_request_edit(
+    *, change_request: ChangeRequest, actor, value, title: str | None = None,
+    description: str | None = None,
+) -> ChangeRequest:
+    """The author's new proposal. Every earlier approval is dismissed: it was for another value."""
+    change_request = _lock(change_request)
+    if actor.pk != change_request.author_id:
+        raise PermissionDenied("Only the author can edit a change request.")
+    _ensure_status(change_request, (Status.DRAFT, Status.IN_REVIEW, Status.APPROVED,
+                                    Status.CHANGES_REQUESTED), "edited")
+    _check_value(change_request.config, value)
+    before = change_request.value
+    dismissed = change_request.reviews.filter(
+        dismissed_at__isnull=True, verdict=Review.Verdict.APPROVE
+    ).update(dismissed_at=timezone.now())
+    change_request.value = value
+    change_request.revision += 1
+    if title is not None:
+        change_request.title = _require_text(title, "A title saying why")
+    if description is not None:
+        change_request.description = description
+    if change_request.status == Status.DRAFT:
+        change_request.status = Status.IN_REVIEW
+    _refresh_status(change_request)
+    _save(change_request, actor, "edited")
+    _audit("change_request.edited", change_request, actor, revision=change_request.revision,
+           dismissed_approvals=dismissed, diff=diff_values(before, value))
+    return change_request
+
+
+def _verdict(change_request, reviewer, verdict: str, comment: str):
+    change_request = _lock(change_request)
+    access.ensure_role(reviewer, change_request.config.namespace, Role.REVIEWER)
+    if reviewer.pk == change_request.author_id:
+        raise PermissionDenied("Authors cannot review their own change.")
+    _ensure_status(change_request, (Status.IN_REVIEW, Status.APPROVED, Status.CHANGES_REQUESTED),
+                   "reviewed")
+    # The reviewer's latest verdict replaces their earlier one.
+    change_request.reviews.filter(reviewer=reviewer, dismissed_at__isnull=True).update(
+        dismissed_at=timezone.now()
+    )
+    review = Review.objects.create(
+        change_request=change_request, reviewer=reviewer, verdict=verdict,
+        value_hash=change_request.value_hash, revision=change_request.revision, comment=comment,
+    )
+    _refresh_status(change_request)
+    change_request.save(update_fields=["status", "updated_at"])
+    return review, change_request
+
+
+@transaction.atomic
+def change_request_approve(*, change_request: ChangeRequest, reviewer, comment: str = "") -> Review:
+    """Approve the exact value now proposed."""
+    review, change_request = _verdict(change_request, reviewer, Review.Verdict.APPROVE, comment)
+    _audit("change_request.approved", change_request, reviewer, reason=comment,
+           revision=review.revision, value_hash=review.value_hash)
+    pk, rpk = change_request.pk, review.pk
+    transaction.on_commit(lambda: notifications.reviewed(pk, rpk))
+    return review
+
+
+@transaction.atomic
+def change_request_request_changes(
+    *, change_request: ChangeRequest, reviewer, comment: str
+) -> Review:
+    """Block publishing until this reviewer approves."""
+    comment = _require_text(comment, "A comment saying what to change")
+    review, change_request = _verdict(
+        change_request, reviewer, Review.Verdict.REQUEST_CHANGES, comment
+    )
+    _audit("change_request.changes_requested", change_request, reviewer, reason=comment,
+           revision=review.revision)
+    pk, rpk = change_request.pk, review.pk
+    transaction.on_commit(lambda: notifications.reviewed(pk, rpk))
+    return review
+
+
+@transaction.atomic
+def change_request_comment(*, change_request: ChangeRequest, actor, body: str):
+    access.ensure_role(actor, change_request.config.namespace, Role.VIEWER)
+    body = _require_text(body, "A comment")
+    comment = change_request.comments.create(author=actor, body=body)
+    _audit("change_request.commented", change_request, actor, reason=body)
+    return comment
+
+
+@transaction.atomic
+def change_request_withdraw(*, change_request: ChangeRequest, actor, reason: str = "") -> ChangeRequest:
+    change_request = _lock(change_request)
+    if actor.pk != change_request.author_id:
+        raise PermissionDenied("Only the author can withdraw a change request.")
+    _ensure_status(change_request, ChangeRequest.OPEN, "withdrawn")
+    change_request.status = Status.WITHDRAWN
+    _save(change_request, actor, reason or "withdrawn")
+    _audit("change_request.withdrawn", change_request, actor, reason=reason)
+    return change_request
+
+
+@transaction.atomic
+def change_request_reject(*, change_request: ChangeRequest, actor, reason: str) -> ChangeRequest:
+    change_request = _lock(change_request)
+    access.ensure_role(actor, change_request.config.namespace, Role.REVIEWER)
+    if actor.pk == change_request.author_id:
+        raise PermissionDenied("Withdraw your own change request instead of rejecting it.")
+    reason = _require_text(reason, "A reason for rejecting")
+    _ensure_status(change_request, ChangeRequest.OPEN, "rejected")
+    change_request.status = Status.REJECTED
+    _save(change_request, actor, reason)
+    _audit("change_request.rejected", change_request, actor, reason=reason)
+    pk = change_request.pk
+    transaction.on_commit(lambda: notifications.rejected(pk))
+    return change_request
+
+
+@transaction.atomic
+def change_request_rebase(*, change_request: ChangeRequest, actor, value) -> ChangeRequest:
+    """Base a conflicted change on the config's newest version, with the author's merged value."""
+    change_request = _lock(change_request)
+    if actor.pk != change_request.author_id:
+        raise PermissionDenied("Only the author can rebase a change request.")
+    _ensure_status(change_request, ChangeRequest.OPEN, "rebased")
+    _check_value(change_request.config, value)
+    newest = newest_version(change_request.config)
+    change_request.reviews.filter(
+        dismissed_at__isnull=True, verdict=Review.Verdict.APPROVE
+    ).update(dismissed_at=timezone.now())
+    before_base = change_request.base_version.number if change_request.base_version else None
+    change_request.base_version = newest
+    change_request.value = value
+    change_request.revision += 1
+    change_request.status = Status.IN_REVIEW
+    _refresh_status(change_request)
+    _save(change_request, actor, "rebased")
+    _audit("change_request.rebased", change_request, actor, from_version=before_base,
+           to_version=newest.number if newest else None)
+    pk = change_request.pk
+    transaction.on_commit(lambda: notifications.review_requested(pk))
+    return change_request
+
+
+def _mark_conflicted(change_request: ChangeRequest, actor, why: str) -> None:
+    change_request.status = Status.CONFLICTED
+    _save(change_request, actor, "conflicted")
+    _audit("change_request.conflicted", change_request, actor, reason=why)
+    pk = change_request.pk
+    transaction.on_commit(lambda: notifications.conflicted(pk))
+
+
+def can_publish(actor, change_request: ChangeRequest, gate: Gate | None = None) -> bool:
+    """Reviewers publish; an author who is an editor publishes where no approval is needed."""
+    namespace = change_request.config.namespace
+    if access.has_role(actor, namespace, Role.REVIEWER):
+        return True
+    gate = gate or gate_for(change_request)
+    return (
+        access.has_role(actor, namespace, Role.EDITOR)
+        and actor.pk == change_request.author_id
+        and gate.required == 0
+        and not gate.owner_required
+    )
+
+
+def change_request_publish(
+    *,
+    change_request: ChangeRequest,
+    actor,
+    effective_at: datetime | None = None,
+    bypass_reason: str | None = None,
+) -> Version:
+    """Publish the proposed value as the config's next version, now or at `effective_at`.
+
+    Checks, inside one transaction with the config row locked, that the gate is satisfied (or
+    an admin bypasses it with a reason) and that the base is still the newest version; if not,
+    the change request is marked conflicted (that is kept) and Conflict is raised.
+    """
+    conflict = None
+    with transaction.atomic():
+        change_request = _lock(change_request)
+        namespace = change_request.config.namespace
+        access.ensure_visible(actor, namespace)
+        bypass = bypass_reason is not None
+        if bypass:
+            access.ensure_role(actor, namespace, Role.ADMIN, "publish without the required approvals")
+            bypass_reason = _require_text(bypass_reason, "A reason for the bypass")
+        _ensure_status(change_request, (Status.IN_REVIEW, Status.APPROVED, Status.CHANGES_REQUESTED,
+                                        Status.CONFLICTED), "published")
+        gate = gate_for(change_request)
+        if not can_publish(actor, change_request, gate) and not bypass:
+            raise PermissionDenied(f"You need the reviewer role in {namespace.slug} to publish.")
+        if not bypass and not gate.satisfied:
+            raise RuleViolation("Cannot publish yet: it needs " + "; ".join(gate.missing) + ".")
+        base = change_request.base_version.number if change_request.base_version else None
+        try:
+            version = version_publish(
+                config=change_request.config, value=change_request.value, base_number=base,
+                actor=actor, reason=change_request.title, effective_at=effective_at,
+                bypass_reason=bypass_reason or "",
+            )
+        except Conflict as exc:
+            conflict = exc
+            if change_request.status != Status.CONFLICTED:
+                _mark_conflicted(change_request, actor, str(exc))
+        else:
+            change_request.status = Status.PUBLISHED
+            change_request.published_version = version
+            _save(change_request, actor, "published")
+            _audit("change_request.published", change_request, actor,
+                   reason=change_request.title, version=version.number,
+                   effective_at=version.effective_at.isoformat(),
+                   approved_by=[u.username for u in gate.approvers], bypass=bypass)
+            if bypass:
+                _audit("version.bypass", change_request, actor, reason=bypass_reason,
+                       version=version.number, missing=gate.missing)
+            # Other open changes on the old base can no longer be published as they are.
+            for other in change_request.config.change_requests.filter(
+                status__in=ChangeRequest.OPEN
+            ).exclude(pk=change_request.pk).exclude(status=Status.CONFLICTED):
+                _mark_conflicted(other, actor, f"Version {version.number} was published.")
+            pk, vpk = change_request.pk, version.pk
+            transaction.on_commit(lambda: notifications.published(pk, vpk))
+    if conflict:
+        raise conflict
+    return version

@@ -1,0 +1,15 @@
+from django.urls import path
+
+from reviews import views
+
+app_name = "reviews"
+
+urlpatterns = [
+    path("", views.dashboard, name="dashboard"),
+    path("changes/inbox/", views.inbox, name="inbox"),
+    path("changes/mine/", views.my_changes, name="mine"),
+    path("changes/<int:pk>/", views.change_request_detail, name="detail"),
+    path("changes/<int:pk>/edit/", views.change_request_edit, name="edit"),
+    path("changes/<int:pk>/rebase/", views.change_request_rebase, name="rebase"),
+    path("changes/<int:pk>/<slug:action>/", views.change_request_action, name="action"),
+]

@@ -1,0 +1,99 @@
+// Small progressive enhancements: tabs, copy buttons, local times, countdowns, confirmations,
+// and moving between the form editor and the raw JSON editor without losing input.
+(function () {
+  "use strict";
+
+  function selectTab(tabs, tab) {
+    tabs.querySelectorAll('[role="tab"]').forEach(function (t) {
+      var on = t === tab;
+      t.setAttribute("aria-selected", on ? "true" : "false");
+      t.tabIndex = on ? 0 : -1;
+      var panel = document.getElementById(t.getAttribute("aria-controls"));
+      if (panel) panel.hidden = !on;
+    });
+  }
+
+  function jsonFormData() {
+    var hidden = document.querySelector("textarea[data-django-jsonform]");
+    return hidden ? hidden.value : null;
+  }
+
+  function setupEditorTabs(tabs) {
+    var editor = document.querySelector('input[name="editor"]');
+    var raw = document.querySelector("textarea.raw-json");
+    var current = editor ? editor.value || "form" : "form";
+    var initial = tabs.querySelector('[data-editor="' + current + '"]') || tabs.querySelector('[role="tab"]');
+    selectTab(tabs, initial);
+    if (initial && editor) editor.value = initial.dataset.editor;
+    tabs.querySelectorAll('[role="tab"]').forEach(function (tab) {
+      tab.addEventListener("click", function () {
+        var target = tab.dataset.editor;
+        if (target === editor.value) return;
+        if (target === "raw" && raw) {
+          var data = jsonFormData();
+          if (data) {
+            try { raw.value = JSON.stringify(JSON.parse(data), null, 2); } catch (e) { raw.value = data; }
+          }
+        } else if (target === "form" && raw) {
+          var parsed;
+          try { parsed = JSON.parse(raw.value); } catch (e) {
+            alert("The raw JSON is not valid, so the form cannot show it yet: " + e.message);
+            return;
+          }
+          var hidden = document.querySelector("textarea[data-django-jsonform]");
+          var form = hidden && window.reactJsonForm && reactJsonForm.getFormInstance(hidden.id + "_jsonform");
+          if (form) { form.update({ data: parsed }); form.render(); }
+        }
+        editor.value = target;
+        selectTab(tabs, tab);
+      });
+    });
+  }
+
+  function init() {
+    document.querySelectorAll("[data-tabs]").forEach(function (tabs) {
+      if (tabs.hasAttribute("data-editor-tabs")) return setupEditorTabs(tabs);
+      tabs.querySelectorAll('[role="tab"]').forEach(function (tab) {
+        tab.addEventListener("click", function () { selectTab(tabs, tab); });
+      });
+    });
+    document.querySelectorAll("[data-copy]").forEach(function (button) {
+      button.addEventListener("click", function () {
+        var field = document.querySelector(button.dataset.copy);
+        field.select();
+        if (navigator.clipboard) navigator.clipboard.writeText(field.value);
+        button.textContent = "Copied";
+      });
+    });
+    document.querySelectorAll("time[data-local-time]").forEach(function (el) {
+      var d = new Date(el.getAttribute("datetime"));
+      el.textContent = d.toLocaleString(undefined, {
+        year: "numeric", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit",
+        timeZoneName: "short",
+      });
+    });
+    document.querySelectorAll("[data-countdown]").forEach(function (el) {
+      var target = new Date(el.dataset.countdown).getTime();
+      function tick() {
+        var s = Math.max(0, Math.round((target - Date.now()) / 1000));
+        var h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), sec = s % 60;
+        el.textContent = (h ? h + "h " : "") + m + "m " + sec + "s";
+        if (s > 0) setTimeout(tick, 1000);
+      }
+      tick();
+    });
+    document.querySelectorAll("form[data-confirm]").forEach(function (form) {
+      form.addEventListener("submit", function (e) {
+        if (!window.confirm(form.dataset.confirm)) e.preventDefault();
+      });
+    });
+    var summary = document.getElementById("error-summary") || document.getElementById("preview");
+    if (summary) { summary.scrollIntoView({ block: "start" }); summary.focus(); }
+  }
+
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", init);
+  else init();
+})();
+document.querySelectorAll("[data-tz-offset]").forEach(function (el) {
+  el.value = String(new Date().getTimezoneOffset());
+});
