@@ -16,7 +16,7 @@ from django_jsonform.utils import ErrorMap
 
 from configs.jsontext import BadJSON, parse_json
 from configs.models import Config, Schema
-from configs.validation import validate_value
+from configs.validation import child_schema, resolve, validate_value
 
 
 def _pointer_parts(pointer: str) -> list[str]:
@@ -28,6 +28,30 @@ def _widget_schema(schema: dict) -> dict:
     body = copy.deepcopy(schema)
     body.pop("$schema", None)
     return body
+
+
+def prune_blanks(value, schema: dict, root: dict | None = None):
+    """Drop what the form widget fills in for inputs left empty.
+
+    The widget sends every property, with "" or null for untouched inputs and [] for empty
+    lists. For a person an empty input means "not set": without pruning, an untouched optional
+    field would fail its schema or show up as a change, and a required one left empty would get
+    a confusing format error instead of "… is required".
+    """
+    root = root if root is not None else schema
+    schema = resolve(schema, root)
+    if isinstance(value, list):
+        return [prune_blanks(item, child_schema(schema, n, root), root) for n, item in enumerate(value)]
+    if not isinstance(value, dict):
+        return value
+    required = set(schema.get("required", []))
+    pruned = {}
+    for key, item in value.items():
+        item = prune_blanks(item, child_schema(schema, key, root), root)
+        if item is None or item == "" or (item == [] and key not in required):
+            continue
+        pruned[key] = item
+    return pruned
 
 
 class SchemaValueField(JSONFormField):
@@ -87,9 +111,9 @@ class ValueForm(forms.Form):
         cleaned = super().clean()
         editor = cleaned.get("editor") or "form"
         if editor == "form" and self.has_form_editor:
-            value = cleaned.get("value")
             if "value" in self.errors:
                 return cleaned
+            value = prune_blanks(cleaned.get("value"), self.schema)
         else:
             try:
                 value = parse_json(cleaned.get("raw") or "")

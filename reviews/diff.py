@@ -10,31 +10,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from configs.validation import child_schema as _child_schema
 from configs.validation import json_pointer
+from configs.validation import resolve as _resolve
 
 _IDENTIFYING = ("id", "key", "name", "slug", "code")
-
-
-def _resolve(schema: Any, root: Any) -> dict:
-    """Follow a local `$ref` (the only kind we allow)."""
-    seen = 0
-    while isinstance(schema, dict) and "$ref" in schema and seen < 10:
-        ref = schema["$ref"]
-        node = root
-        for part in ref.lstrip("#/").split("/") if ref != "#" else []:
-            node = node.get(part.replace("~1", "/").replace("~0", "~"), {}) if isinstance(node, dict) else {}
-        schema, seen = node, seen + 1
-    return schema if isinstance(schema, dict) else {}
-
-
-def _child_schema(schema: dict, step: Any, root: Any) -> dict:
-    if isinstance(step, int):
-        return _resolve(schema.get("items", {}), root)
-    props = schema.get("properties", {})
-    if step in props:
-        return _resolve(props[step], root)
-    extra = schema.get("additionalProperties")
-    return _resolve(extra, root) if isinstance(extra, dict) else {}
 
 
 def _identity_key(*lists: list) -> str | None:

@@ -71,7 +71,7 @@ def metrics(demo):
     )
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def browser_type_launch_args(browser_type_launch_args):
     """Debian's Chromium (Playwright cannot download its own browser here)."""
     return {

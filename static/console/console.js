@@ -97,3 +97,24 @@
 document.querySelectorAll("[data-tz-offset]").forEach(function (el) {
   el.value = String(new Date().getTimezoneOffset());
 });
+
+// django-jsonform draws labels that are not tied to their inputs. Tie them, so screen readers
+// announce each input's title and a click on a label focuses its input; redo it whenever the
+// form redraws (items added or removed).
+(function () {
+  "use strict";
+  function labelInputs(root) {
+    root.querySelectorAll(".rjf-form-row-inner label").forEach(function (label) {
+      var group = label.parentElement.querySelector(".rjf-input-group");
+      var input = group && group.querySelector("input, select, textarea");
+      if (!input) return;
+      if (!input.id) input.id = "f-" + (input.name || "").replace(/[^A-Za-z0-9_-]+/g, "-");
+      if (label.htmlFor !== input.id) label.htmlFor = input.id;
+    });
+  }
+  document.querySelectorAll("[data-django-jsonform-container]").forEach(function (container) {
+    labelInputs(container);
+    new MutationObserver(function () { labelInputs(container); })
+      .observe(container, { childList: true, subtree: true });
+  });
+})();
