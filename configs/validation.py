@@ -19,7 +19,7 @@ from jsonschema.exceptions import ValidationError as JsonSchemaError
 from referencing import Registry
 from referencing.exceptions import NoSuchResource, Unresolvable
 
-PATTERN_TIMEOUT_SECONDS = 0.25
+PATTERN_TIMEOUT_SECONDS = 0.1
 
 
 class PatternTimeout(Exception):
@@ -270,11 +270,16 @@ def validate_value(value: Any, schema: dict | None) -> list[dict[str, str]]:
     )
     problems = []
     try:
-        for error in validator.iter_errors(value):
-            path, message = _message(error)
-            problems.append({"path": json_pointer(path), "message": message})
+        errors = list(validator.iter_errors(value))
     except Unresolvable as exc:
         return [{"path": "", "message": f"The schema refers to something it lacks: {exc}."}]
+    # A value of the wrong type fails its other keywords too; name only the type there.
+    wrong_type = {tuple(e.absolute_path) for e in errors if e.validator == "type"}
+    for error in errors:
+        if tuple(error.absolute_path) in wrong_type and error.validator != "type":
+            continue
+        path, message = _message(error)
+        problems.append({"path": json_pointer(path), "message": message})
     # Deduplicate (one missing field can be reported by several branches) and sort by path.
     unique = {(p["path"], p["message"]): p for p in problems}
     return sorted(unique.values(), key=lambda p: (p["path"], p["message"]))
