@@ -56,7 +56,9 @@ def second_reviewer(config, username="frank"):
 
 
 def version_numbers(config):
-    return list(Version.objects.filter(config=config).order_by("number").values_list("number", flat=True))
+    return list(
+        Version.objects.filter(config=config).order_by("number").values_list("number", flat=True)
+    )
 
 
 # --- rule 1: the author never counts as an approver ------------------------------------------
@@ -78,8 +80,11 @@ def test_author_approval_never_counts_even_if_one_was_recorded(timezones, carol)
     cr = propose(timezones, carol, with_company(timezones, "hooli"))
     # However it got there (an import, the admin), the author's own approval is not counted.
     Review.objects.create(
-        change_request=cr, reviewer=carol, verdict=Review.Verdict.APPROVE,
-        value_hash=cr.value_hash, revision=cr.revision,
+        change_request=cr,
+        reviewer=carol,
+        verdict=Review.Verdict.APPROVE,
+        value_hash=cr.value_hash,
+        revision=cr.revision,
     )
 
     gate = services.gate_for(reload(cr))
@@ -273,7 +278,9 @@ def test_config_can_require_an_owner_in_a_namespace_that_does_not(timezones, ali
 
 def test_second_of_two_approved_changes_on_one_base_is_conflicted(timezones, alice, carol, bob):
     first = propose(timezones, alice, with_company(timezones, "hooli"))
-    second = propose(timezones, carol, with_company(timezones, "pied-piper"), title="Add Pied Piper")
+    second = propose(
+        timezones, carol, with_company(timezones, "pied-piper"), title="Add Pied Piper"
+    )
     services.change_request_approve(change_request=first, reviewer=bob)
     services.change_request_approve(change_request=second, reviewer=bob)
 
@@ -291,7 +298,9 @@ def test_conflicted_change_can_be_rebased_and_published_as_the_next_version(
     timezones, alice, carol, bob
 ):
     first = propose(timezones, alice, with_company(timezones, "hooli"))
-    second = propose(timezones, carol, with_company(timezones, "pied-piper"), title="Add Pied Piper")
+    second = propose(
+        timezones, carol, with_company(timezones, "pied-piper"), title="Add Pied Piper"
+    )
     services.change_request_approve(change_request=first, reviewer=bob)
     services.change_request_approve(change_request=second, reviewer=bob)
     services.change_request_publish(change_request=first, actor=bob)
@@ -593,7 +602,10 @@ def test_opening_approving_and_publishing_are_audited(timezones, alice, bob):
     )
     opened = by_action["change_request.opened"]
     assert (opened.actor_name, opened.reason, opened.namespace, opened.config) == (
-        "alice", "Add Hooli", "data-pipelines", "company-timezones",
+        "alice",
+        "Add Hooli",
+        "data-pipelines",
+        "company-timezones",
     )
     assert opened.details["base_version"] == 1
     assert opened.details["diff"]

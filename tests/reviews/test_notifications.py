@@ -27,8 +27,11 @@ def with_company(config, company_id):
 
 def propose(config, author, company_id):
     return services.change_request_open(
-        config=config, author=author, value=with_company(config, company_id),
-        title=f"Add {company_id}", base_version=newest(config).number,
+        config=config,
+        author=author,
+        value=with_company(config, company_id),
+        title=f"Add {company_id}",
+        base_version=newest(config).number,
     )
 
 

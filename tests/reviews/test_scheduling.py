@@ -41,7 +41,10 @@ def approved_change(config, author, reviewer, company_id):
     value = copy.deepcopy(newest(config).value)
     value["companies"].append({"company_id": company_id, "timezone": "UTC"})
     cr = services.change_request_open(
-        config=config, author=author, value=value, title=f"Add {company_id}",
+        config=config,
+        author=author,
+        value=value,
+        title=f"Add {company_id}",
         base_version=newest(config).number,
     )
     services.change_request_approve(change_request=cr, reviewer=reviewer)
