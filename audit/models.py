@@ -49,7 +49,8 @@ class AuditEvent(models.Model):
         indexes = [models.Index(fields=["namespace", "config", "-at"], name="audit_config_idx")]
 
     def __str__(self) -> str:
-        return f"{self.at:%Y-%m-%d %H:%M} {self.actor_name or 'system'} {self.action} {self.target_repr}"
+        actor = self.actor_name or "system"
+        return f"{self.at:%Y-%m-%d %H:%M} {actor} {self.action} {self.target_repr}"
 
     @property
     def action_label(self) -> str:

@@ -180,7 +180,9 @@ def email_settings_from_url(url: str) -> dict:
         "dummy": "django.core.mail.backends.dummy.EmailBackend",
     }
     if parts.scheme not in backends:
-        raise ImproperlyConfigured(f"EMAIL_URL scheme {parts.scheme!r} is not one of {sorted(backends)}")
+        raise ImproperlyConfigured(
+            f"EMAIL_URL scheme {parts.scheme!r} is not one of {sorted(backends)}"
+        )
     query = parse_qs(parts.query)
     return {
         "EMAIL_BACKEND": backends[parts.scheme],

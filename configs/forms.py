@@ -41,7 +41,9 @@ def prune_blanks(value, schema: dict, root: dict | None = None):
     root = root if root is not None else schema
     schema = resolve(schema, root)
     if isinstance(value, list):
-        return [prune_blanks(item, child_schema(schema, n, root), root) for n, item in enumerate(value)]
+        return [
+            prune_blanks(item, child_schema(schema, n, root), root) for n, item in enumerate(value)
+        ]
     if not isinstance(value, dict):
         return value
     required = set(schema.get("required", []))
@@ -67,8 +69,9 @@ class ValueForm(forms.Form):
         label="Raw JSON",
         required=False,
         strip=False,
-        widget=forms.Textarea(attrs={"rows": 20, "class": "vLargeTextField raw-json",
-                                     "spellcheck": "false"}),
+        widget=forms.Textarea(
+            attrs={"rows": 20, "class": "vLargeTextField raw-json", "spellcheck": "false"}
+        ),
     )
     title = forms.CharField(
         label="Why are you making this change?",
@@ -92,8 +95,9 @@ class ValueForm(forms.Form):
         if initial_value is not None and not self.is_bound:
             self.initial.setdefault("raw", json.dumps(initial_value, indent=2, ensure_ascii=False))
         if self.schema is not None and self.schema.get("type") in ("object", "array"):
-            field = SchemaValueField(schema=_widget_schema(self.schema), required=False,
-                                     label="Value")
+            field = SchemaValueField(
+                schema=_widget_schema(self.schema), required=False, label="Value"
+            )
             field.widget.attrs["aria-label"] = config.name
             self.fields["value"] = field
             if initial_value is not None:
@@ -138,28 +142,39 @@ class ValueForm(forms.Form):
                 errors.append(coords=_pointer_parts(problem["path"]), msg=problem["message"])
             self.fields["value"].widget.add_error(errors)
         count = len(self.problems)
-        self.add_error(None, f"Please correct the {count} problem{'s' if count != 1 else ''} below.")
+        self.add_error(
+            None, f"Please correct the {count} problem{'s' if count != 1 else ''} below."
+        )
 
 
 class SchemaForm(forms.Form):
-    title = forms.CharField(max_length=200, required=False,
-                            widget=forms.TextInput(attrs={"class": "vTextField"}))
-    description = forms.CharField(required=False,
-                                  widget=forms.Textarea(attrs={"rows": 3, "class": "vLargeTextField"}))
+    title = forms.CharField(
+        max_length=200, required=False, widget=forms.TextInput(attrs={"class": "vTextField"})
+    )
+    description = forms.CharField(
+        required=False, widget=forms.Textarea(attrs={"rows": 3, "class": "vLargeTextField"})
+    )
     body = forms.CharField(
         label="JSON Schema",
         strip=False,
-        widget=forms.Textarea(attrs={"rows": 24, "class": "vLargeTextField raw-json",
-                                     "spellcheck": "false"}),
+        widget=forms.Textarea(
+            attrs={"rows": 24, "class": "vLargeTextField raw-json", "spellcheck": "false"}
+        ),
     )
-    reason = forms.CharField(label="Why are you changing it?", max_length=200,
-                             widget=forms.TextInput(attrs={"class": "vTextField", "size": 80}))
+    reason = forms.CharField(
+        label="Why are you changing it?",
+        max_length=200,
+        widget=forms.TextInput(attrs={"class": "vTextField", "size": 80}),
+    )
 
     def __init__(self, *args, schema: Schema, **kwargs):
         super().__init__(*args, **kwargs)
         if not self.is_bound:
-            self.initial.update(title=schema.title, description=schema.description,
-                                body=json.dumps(schema.body, indent=2, ensure_ascii=False))
+            self.initial.update(
+                title=schema.title,
+                description=schema.description,
+                body=json.dumps(schema.body, indent=2, ensure_ascii=False),
+            )
 
     def clean_body(self):
         from configs.validation import InvalidSchema, check_schema

@@ -92,7 +92,9 @@ def parse_json(text: str | bytes) -> Any:
             parse_float=_finite,
         )
     except json.JSONDecodeError as exc:
-        raise BadJSON(f"This is not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno}).") from exc
+        raise BadJSON(
+            f"This is not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})."
+        ) from exc
     except RecursionError as exc:
         raise BadJSON(f"The JSON is nested more than {MAX_DEPTH} levels deep.") from exc
     _depth(value)

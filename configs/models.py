@@ -116,7 +116,9 @@ class Config(models.Model):
     class Meta:
         ordering = ["namespace__slug", "key"]
         constraints = [
-            models.UniqueConstraint(fields=["namespace", "key"], name="config_key_unique_in_namespace")
+            models.UniqueConstraint(
+                fields=["namespace", "key"], name="config_key_unique_in_namespace"
+            )
         ]
 
     def __str__(self) -> str:

@@ -1,4 +1,6 @@
-"""Changes to namespaces, schemas, configs and versions: each one function, one transaction, audited."""
+"""Changes to namespaces, schemas, configs and versions.
+
+Each change is one function: one transaction, audited."""
 
 from __future__ import annotations
 
@@ -31,14 +33,20 @@ def namespace_create(
     *, slug: str, name: str, actor=None, required_approvals: int = 1, description: str = ""
 ) -> Namespace:
     namespace = _with_history_user(
-        Namespace(slug=slug, name=name, description=description,
-                  required_approvals=required_approvals),
+        Namespace(
+            slug=slug, name=name, description=description, required_approvals=required_approvals
+        ),
         actor,
     )
     namespace.full_clean()
     namespace.save()
-    record("namespace.created", actor=actor, target=namespace, namespace=slug,
-           details={"required_approvals": required_approvals})
+    record(
+        "namespace.created",
+        actor=actor,
+        target=namespace,
+        namespace=slug,
+        details={"required_approvals": required_approvals},
+    )
     return namespace
 
 
@@ -53,17 +61,28 @@ def membership_set(*, namespace: Namespace, user, role: str, actor=None) -> Memb
         _with_history_user(membership, actor)
         membership.role = role
         membership.save()
-    record("membership.changed", actor=actor, target=membership, namespace=namespace.slug,
-           details={"user": user.username, "role": role, "previous_role": before})
+    record(
+        "membership.changed",
+        actor=actor,
+        target=membership,
+        namespace=namespace.slug,
+        details={"user": user.username, "role": role, "previous_role": before},
+    )
     access.forget_roles(user)
     return membership
 
 
 @transaction.atomic
-def schema_create(*, name: str, body: dict, actor=None, title: str = "", description: str = "") -> Schema:
+def schema_create(
+    *, name: str, body: dict, actor=None, title: str = "", description: str = ""
+) -> Schema:
     schema = _with_history_user(
-        Schema(name=name, body=body, title=title or body.get("title", ""),
-               description=description or body.get("description", "")),
+        Schema(
+            name=name,
+            body=body,
+            title=title or body.get("title", ""),
+            description=description or body.get("description", ""),
+        ),
         actor,
     )
     schema.full_clean()
@@ -73,7 +92,8 @@ def schema_create(*, name: str, body: dict, actor=None, title: str = "", descrip
 
 
 def schema_breakage(*, schema: Schema, body: dict) -> dict[str, list[dict[str, str]]]:
-    """{config: errors} for every config using `schema` whose live or scheduled values `body` rejects."""
+    """{config version: errors} for each live or scheduled value of `schema`'s configs that `body`
+    would reject."""
     problems = {}
     now = timezone.now()
     for config in schema.configs.select_related("namespace"):
@@ -87,8 +107,15 @@ def schema_breakage(*, schema: Schema, body: dict) -> dict[str, list[dict[str, s
 
 
 @transaction.atomic
-def schema_update(*, schema: Schema, body: dict, actor, reason: str = "",
-                  title: str | None = None, description: str | None = None) -> Schema:
+def schema_update(
+    *,
+    schema: Schema,
+    body: dict,
+    actor,
+    reason: str = "",
+    title: str | None = None,
+    description: str | None = None,
+) -> Schema:
     """Change a schema, refusing any change that would make a live (or scheduled) value invalid."""
     schema = Schema.objects.select_for_update().get(pk=schema.pk)
     problems = schema_breakage(schema=schema, body=body)
@@ -103,8 +130,13 @@ def schema_update(*, schema: Schema, body: dict, actor, reason: str = "",
     _with_history_user(schema, actor, reason)
     schema.full_clean()
     schema.save()
-    record("schema.changed", actor=actor, target=schema, reason=reason,
-           details={"before": before, "after": body})
+    record(
+        "schema.changed",
+        actor=actor,
+        target=schema,
+        reason=reason,
+        details={"before": before, "after": body},
+    )
     return schema
 
 
@@ -132,11 +164,24 @@ def config_create(
         raise InvalidValue(errors)
     config.save()
     config.owners.set(owners)
-    record("config.created", actor=actor, target=config, namespace=namespace.slug, config=key,
-           details={"schema": schema.name if schema else None})
+    record(
+        "config.created",
+        actor=actor,
+        target=config,
+        namespace=namespace.slug,
+        config=key,
+        details={"schema": schema.name if schema else None},
+    )
     now = timezone.now()
-    Version.objects.create(config=config, number=1, value=value, effective_at=now,
-                           published_at=now, published_by=actor, reason=reason)
+    Version.objects.create(
+        config=config,
+        number=1,
+        value=value,
+        effective_at=now,
+        published_at=now,
+        published_by=actor,
+        reason=reason,
+    )
     return config
 
 
@@ -163,7 +208,9 @@ def version_publish(
     """
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("version_publish must run inside a transaction.")
-    locked = Config.objects.select_for_update(of=("self",)).select_related("schema").get(pk=config.pk)
+    locked = (
+        Config.objects.select_for_update(of=("self",)).select_related("schema").get(pk=config.pk)
+    )
     newest = newest_version(locked)
     newest_number = newest.number if newest else None
     if newest_number != base_number:
@@ -188,8 +235,14 @@ def version_publish(
     try:
         with transaction.atomic():
             return Version.objects.create(
-                config=locked, number=last_number + 1, value=value, effective_at=effective_at,
-                published_at=now, published_by=actor, reason=reason, bypass_reason=bypass_reason,
+                config=locked,
+                number=last_number + 1,
+                value=value,
+                effective_at=effective_at,
+                published_at=now,
+                published_by=actor,
+                reason=reason,
+                bypass_reason=bypass_reason,
             )
     except IntegrityError as exc:  # a racing publish took the number (backstop to the row lock)
         raise Conflict(f"{config} was changed by someone else at the same moment.") from exc
@@ -204,14 +257,24 @@ def version_cancel(*, version: Version, actor, reason: str = "") -> Version:
     if version.cancelled_at:
         raise RuleViolation(f"Version {version.number} was already cancelled.")
     if version.effective_at <= timezone.now():
-        raise RuleViolation(f"Version {version.number} is already live; publish a new version instead.")
+        raise RuleViolation(
+            f"Version {version.number} is already live; publish a new version instead."
+        )
     newest = newest_version(config)
     if newest.pk != version.pk:
-        raise RuleViolation(f"Cancel version {newest.number} first: it is scheduled after this one.")
+        raise RuleViolation(
+            f"Cancel version {newest.number} first: it is scheduled after this one."
+        )
     version.cancelled_at = timezone.now()
     version.cancelled_by = actor
     version.save(update_fields=["cancelled_at", "cancelled_by"])
-    record("version.cancelled", actor=actor, target=version, namespace=config.namespace.slug,
-           config=config.key, reason=reason,
-           details={"version": version.number, "effective_at": version.effective_at.isoformat()})
+    record(
+        "version.cancelled",
+        actor=actor,
+        target=version,
+        namespace=config.namespace.slug,
+        config=config.key,
+        reason=reason,
+        details={"version": version.number, "effective_at": version.effective_at.isoformat()},
+    )
     return version

@@ -32,19 +32,27 @@ def config_list(request):
     query = request.GET.get("q", "").strip()
     namespace = request.GET.get("namespace", "")
     owner = request.GET.get("owner", "").strip()
-    configs = selectors.config_list(user=request.user, query=query, namespace=namespace, owner=owner)
+    configs = selectors.config_list(
+        user=request.user, query=query, namespace=namespace, owner=owner
+    )
     page = _page(request, configs)
     review_selectors.attach_open_counts(page.object_list)
     filters = {k: v for k, v in {"q": query, "namespace": namespace, "owner": owner}.items() if v}
-    return render(request, "configs/list.html", {
-        "page_title": "Configs",
-        "page": page,
-        "query": query,
-        "namespace": namespace,
-        "owner": owner,
-        "namespaces": Namespace.objects.filter(pk__in=access.visible_namespace_ids(request.user)),
-        "querystring_base": urlencode(filters) + "&" if filters else "",
-    })
+    return render(
+        request,
+        "configs/list.html",
+        {
+            "page_title": "Configs",
+            "page": page,
+            "query": query,
+            "namespace": namespace,
+            "owner": owner,
+            "namespaces": Namespace.objects.filter(
+                pk__in=access.visible_namespace_ids(request.user)
+            ),
+            "querystring_base": urlencode(filters) + "&" if filters else "",
+        },
+    )
 
 
 @login_required
@@ -54,19 +62,23 @@ def config_detail(request, namespace, key):
     form = ValueForm(config=config, initial_value=live.value if live else None)
     if form.has_form_editor:
         form.fields["value"].disabled = True
-    return render(request, "configs/detail.html", {
-        "page_title": config.name,
-        "config": config,
-        "live": live,
-        "approvers": review_selectors.approvers_of(live) if live else [],
-        "form": form,
-        "scheduled": selectors.scheduled_versions(config),
-        "versions": selectors.recent_versions(config),
-        "open_changes": review_selectors.open_for_config(config),
-        "can_edit": access.has_role(request.user, config.namespace, Role.EDITOR),
-        "can_cancel": access.has_role(request.user, config.namespace, Role.REVIEWER),
-        "permalink": request.build_absolute_uri(config.get_absolute_url()),
-    })
+    return render(
+        request,
+        "configs/detail.html",
+        {
+            "page_title": config.name,
+            "config": config,
+            "live": live,
+            "approvers": review_selectors.approvers_of(live) if live else [],
+            "form": form,
+            "scheduled": selectors.scheduled_versions(config),
+            "versions": selectors.recent_versions(config),
+            "open_changes": review_selectors.open_for_config(config),
+            "can_edit": access.has_role(request.user, config.namespace, Role.EDITOR),
+            "can_cancel": access.has_role(request.user, config.namespace, Role.REVIEWER),
+            "permalink": request.build_absolute_uri(config.get_absolute_url()),
+        },
+    )
 
 
 @login_required
@@ -74,24 +86,34 @@ def config_edit(request, namespace, key):
     config = selectors.config_for(user=request.user, namespace=namespace, key=key)
     access.ensure_role(request.user, config.namespace, Role.EDITOR)
     base = services.newest_version(config)
-    needs_review = config.effective_required_approvals > 0 or config.effective_owner_approval_required
+    needs_review = (
+        config.effective_required_approvals > 0 or config.effective_owner_approval_required
+    )
     preview = None
     if request.method == "POST":
         form = ValueForm(request.POST, config=config)
         if form.is_valid():
             value = form.cleaned_data["new_value"]
             base_number = form.cleaned_data["base_version"]
-            changes = sentences(base.value if base else None, value,
-                                config.schema.body if config.schema_id else None)
+            changes = sentences(
+                base.value if base else None,
+                value,
+                config.schema.body if config.schema_id else None,
+            )
             if not changes:
-                form.add_error(None, "Nothing has changed yet: edit the value, then review your change.")
+                form.add_error(
+                    None, "Nothing has changed yet: edit the value, then review your change."
+                )
             elif form.cleaned_data["confirmed"] and "back" not in request.POST:
                 try:
                     change_request = review_services.change_request_open(
-                        config=config, author=request.user, value=value,
+                        config=config,
+                        author=request.user,
+                        value=value,
                         title=form.cleaned_data["title"],
                         description=form.cleaned_data["description"],
-                        base_version=base_number, publish=not needs_review,
+                        base_version=base_number,
+                        publish=not needs_review,
                     )
                 except InvalidValue as exc:
                     form.set_problems(exc.errors)
@@ -99,7 +121,9 @@ def config_edit(request, namespace, key):
                     form.add_error(None, exc.messages[0] if hasattr(exc, "messages") else str(exc))
                 else:
                     if change_request.published_version:
-                        messages.success(request, f"Published version {change_request.published_version.number}.")
+                        messages.success(
+                            request, f"Published version {change_request.published_version.number}."
+                        )
                         return redirect(config)
                     messages.success(request, "Your change was submitted for review.")
                     return redirect(change_request)
@@ -115,15 +139,19 @@ def config_edit(request, namespace, key):
             initial_value=base.value if base else None,
             initial={"base_version": base.number if base else None},
         )
-    return render(request, "configs/edit.html", {
-        "page_title": f"Edit {config.name}",
-        "config": config,
-        "form": form,
-        "base": base,
-        "needs_review": needs_review,
-        "preview": preview,
-        "next_number": (base.number + 1) if base else 1,
-    })
+    return render(
+        request,
+        "configs/edit.html",
+        {
+            "page_title": f"Edit {config.name}",
+            "config": config,
+            "form": form,
+            "base": base,
+            "needs_review": needs_review,
+            "preview": preview,
+            "next_number": (base.number + 1) if base else 1,
+        },
+    )
 
 
 @login_required
@@ -132,12 +160,15 @@ def version_cancel(request, namespace, key, number):
     config = selectors.config_for(user=request.user, namespace=namespace, key=key)
     version = get_object_or_404(config.versions, number=number)
     try:
-        services.version_cancel(version=version, actor=request.user,
-                                reason=request.POST.get("reason", ""))
+        services.version_cancel(
+            version=version, actor=request.user, reason=request.POST.get("reason", "")
+        )
     except RuleViolation as exc:
         messages.error(request, str(exc))
     else:
-        messages.success(request, f"Scheduled version {number} was cancelled; it will never take effect.")
+        messages.success(
+            request, f"Scheduled version {number} was cancelled; it will never take effect."
+        )
     return redirect(config)
 
 
@@ -167,13 +198,17 @@ def schema_list(request):
 @login_required
 def schema_detail(request, name):
     schema = get_object_or_404(selectors.schemas_with_usage(), name=name)
-    return render(request, "configs/schema.html", {
-        "page_title": schema.title or schema.name,
-        "schema": schema,
-        "configs": _visible_configs(request.user, schema),
-        "hidden_count": schema.configs.count() - len(_visible_configs(request.user, schema)),
-        "can_edit": _can_edit_schema(request.user, schema),
-    })
+    return render(
+        request,
+        "configs/schema.html",
+        {
+            "page_title": schema.title or schema.name,
+            "schema": schema,
+            "configs": _visible_configs(request.user, schema),
+            "hidden_count": schema.configs.count() - len(_visible_configs(request.user, schema)),
+            "can_edit": _can_edit_schema(request.user, schema),
+        },
+    )
 
 
 @login_required
@@ -186,8 +221,11 @@ def schema_edit(request, name):
     if request.method == "POST" and form.is_valid():
         try:
             services.schema_update(
-                schema=schema, body=form.cleaned_data["body"], actor=request.user,
-                reason=form.cleaned_data["reason"], title=form.cleaned_data["title"],
+                schema=schema,
+                body=form.cleaned_data["body"],
+                actor=request.user,
+                reason=form.cleaned_data["reason"],
+                title=form.cleaned_data["title"],
                 description=form.cleaned_data["description"],
             )
         except SchemaInUse as exc:
@@ -196,9 +234,13 @@ def schema_edit(request, name):
         else:
             messages.success(request, f"Schema {schema.name} was saved.")
             return redirect(schema)
-    return render(request, "configs/schema_edit.html", {
-        "page_title": f"Edit schema {schema.name}",
-        "schema": schema,
-        "form": form,
-        "breakage": breakage,
-    })
+    return render(
+        request,
+        "configs/schema_edit.html",
+        {
+            "page_title": f"Edit schema {schema.name}",
+            "schema": schema,
+            "form": form,
+            "breakage": breakage,
+        },
+    )

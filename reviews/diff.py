@@ -26,11 +26,13 @@ def _identity_key(*lists: list) -> str | None:
     for item in items[1:]:
         common &= set(item)
     candidates = [k for k in _IDENTIFYING if k in common]
-    candidates += sorted(k for k in common if (k.endswith("_id") or k.endswith("_name")) and k not in candidates)
+    candidates += sorted(
+        k for k in common if (k.endswith("_id") or k.endswith("_name")) and k not in candidates
+    )
     for key in candidates:
-        if all(isinstance(i[key], (str, int)) and not isinstance(i[key], bool) for i in items) and all(
-            len({i[key] for i in items_}) == len(items_) for items_ in lists
-        ):
+        if all(
+            isinstance(i[key], (str, int)) and not isinstance(i[key], bool) for i in items
+        ) and all(len({i[key] for i in items_}) == len(items_) for items_ in lists):
             return key
     return None
 
@@ -81,11 +83,25 @@ def diff_values(before: Any, after: Any, schema: dict | None = None) -> list[dic
             for k in list(a) + [k for k in b if k not in a]:
                 child = _child_schema(node, k, root)
                 if k not in a:
-                    changes.append({"op": "added", "path": json_pointer(path + [k]),
-                                    "where": where + [title(child, k)], "before": None, "after": b[k]})
+                    changes.append(
+                        {
+                            "op": "added",
+                            "path": json_pointer(path + [k]),
+                            "where": where + [title(child, k)],
+                            "before": None,
+                            "after": b[k],
+                        }
+                    )
                 elif k not in b:
-                    changes.append({"op": "removed", "path": json_pointer(path + [k]),
-                                    "where": where + [title(child, k)], "before": a[k], "after": None})
+                    changes.append(
+                        {
+                            "op": "removed",
+                            "path": json_pointer(path + [k]),
+                            "where": where + [title(child, k)],
+                            "before": a[k],
+                            "after": None,
+                        }
+                    )
                 else:
                     walk(a[k], b[k], path + [k], where + [title(child, k)], child)
             return
@@ -97,33 +113,66 @@ def diff_values(before: Any, after: Any, schema: dict | None = None) -> list[dic
                 new = {i[key]: (n, i) for n, i in enumerate(b)}
                 for ident, (n, item) in new.items():
                     if ident not in old:
-                        changes.append({"op": "added", "path": json_pointer(path + [n]), "where": where,
-                                        "before": None, "after": item, "item": _summary(item, key)})
+                        changes.append(
+                            {
+                                "op": "added",
+                                "path": json_pointer(path + [n]),
+                                "where": where,
+                                "before": None,
+                                "after": item,
+                                "item": _summary(item, key),
+                            }
+                        )
                     else:
                         walk(old[ident][1], item, path + [n], where + [show(ident)], item_schema)
                 for ident, (n, item) in old.items():
                     if ident not in new:
-                        changes.append({"op": "removed", "path": json_pointer(path + [n]), "where": where,
-                                        "before": item, "after": None, "item": _summary(item, key)})
+                        changes.append(
+                            {
+                                "op": "removed",
+                                "path": json_pointer(path + [n]),
+                                "where": where,
+                                "before": item,
+                                "after": None,
+                                "item": _summary(item, key),
+                            }
+                        )
                 return
             for n in range(min(len(a), len(b))):
                 walk(a[n], b[n], path + [n], where + [title(item_schema, n)], item_schema)
             for n in range(len(a), len(b)):
-                changes.append({"op": "added", "path": json_pointer(path + [n]), "where": where,
-                                "before": None, "after": b[n], "item": _summary(b[n], None)})
+                changes.append(
+                    {
+                        "op": "added",
+                        "path": json_pointer(path + [n]),
+                        "where": where,
+                        "before": None,
+                        "after": b[n],
+                        "item": _summary(b[n], None),
+                    }
+                )
             for n in range(len(b), len(a)):
-                changes.append({"op": "removed", "path": json_pointer(path + [n]), "where": where,
-                                "before": a[n], "after": None, "item": _summary(a[n], None)})
+                changes.append(
+                    {
+                        "op": "removed",
+                        "path": json_pointer(path + [n]),
+                        "where": where,
+                        "before": a[n],
+                        "after": None,
+                        "item": _summary(a[n], None),
+                    }
+                )
             return
-        changes.append({"op": "changed", "path": json_pointer(path), "where": where,
-                        "before": a, "after": b})
+        changes.append(
+            {"op": "changed", "path": json_pointer(path), "where": where, "before": a, "after": b}
+        )
 
     walk(before, after, [], [], _resolve(root, root))
     return changes
 
 
 def sentence(change: dict) -> str:
-    """'Companies → globex → Timezone: Europe/Berlin → Asia/Tokyo', 'Companies: added initech (…)'."""
+    """One change in words: 'Companies → globex → Timezone: Europe/Berlin → Asia/Tokyo'."""
     where = " → ".join(change["where"]) or "The whole value"
     if "item" in change:
         return f"{where}: {change['op']} {change['item']}"
@@ -142,8 +191,16 @@ def pretty_lines(before: Any, after: Any) -> tuple[list[tuple[str, bool]], list[
     """Both values as pretty JSON lines, each marked True where it differs from the other side."""
     import difflib
 
-    left = json.dumps(before, indent=2, ensure_ascii=False, sort_keys=True).splitlines() if before is not None else []
-    right = json.dumps(after, indent=2, ensure_ascii=False, sort_keys=True).splitlines() if after is not None else []
+    left = (
+        json.dumps(before, indent=2, ensure_ascii=False, sort_keys=True).splitlines()
+        if before is not None
+        else []
+    )
+    right = (
+        json.dumps(after, indent=2, ensure_ascii=False, sort_keys=True).splitlines()
+        if after is not None
+        else []
+    )
     left_marks, right_marks = [True] * len(left), [True] * len(right)
     for block in difflib.SequenceMatcher(a=left, b=right, autojunk=False).get_matching_blocks():
         for i in range(block.size):

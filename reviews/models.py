@@ -82,8 +82,12 @@ class Review(models.Model):
         APPROVE = "approve", "Approved"
         REQUEST_CHANGES = "request_changes", "Requested changes"
 
-    change_request = models.ForeignKey(ChangeRequest, on_delete=models.CASCADE, related_name="reviews")
-    reviewer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    change_request = models.ForeignKey(
+        ChangeRequest, on_delete=models.CASCADE, related_name="reviews"
+    )
+    reviewer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
     verdict = models.CharField(max_length=20, choices=Verdict.choices)
     value_hash = models.CharField(max_length=64)
     revision = models.PositiveIntegerField()
@@ -116,3 +120,6 @@ class Comment(models.Model):
 
     class Meta:
         ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.author} on #{self.change_request_id}"

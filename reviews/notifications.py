@@ -28,14 +28,19 @@ def _load(pk: int) -> ChangeRequest:
 def review_requested(pk: int) -> None:
     """Reviewers of the namespace (not the author) are asked to review."""
     cr = _load(pk)
-    reviewers = get_user_model().objects.filter(
-        memberships__namespace=cr.config.namespace,
-        memberships__role__in=[Role.REVIEWER, Role.ADMIN],
-        is_active=True,
-    ).exclude(pk=cr.author_id)
+    reviewers = (
+        get_user_model()
+        .objects.filter(
+            memberships__namespace=cr.config.namespace,
+            memberships__role__in=[Role.REVIEWER, Role.ADMIN],
+            is_active=True,
+        )
+        .exclude(pk=cr.author_id)
+    )
     _send(
         f"[Config Console] Review requested: {cr.config} — {cr.title}",
-        f"{cr.author} asks for your review of a change to {cr.config}:\n\n  {cr.title}\n\n{_link(cr)}\n",
+        f"{cr.author} asks for your review of a change to {cr.config}:\n\n"
+        f"  {cr.title}\n\n{_link(cr)}\n",
         reviewers,
     )
 
@@ -48,22 +53,25 @@ def reviewed(pk: int, review_pk: int) -> None:
     comment = f"\n\nTheir comment: {review.comment}" if review.comment else ""
     _send(
         f"[Config Console] {review.reviewer} {verdict} your change to {cr.config}",
-        f"{review.reviewer} {verdict} \"{cr.title}\".{comment}\n\n{_link(cr)}\n",
+        f'{review.reviewer} {verdict} "{cr.title}".{comment}\n\n{_link(cr)}\n',
         [cr.author],
     )
 
 
 def rejected(pk: int) -> None:
     cr = _load(pk)
-    _send(f"[Config Console] Your change to {cr.config} was rejected",
-          f"\"{cr.title}\" was rejected.\n\n{_link(cr)}\n", [cr.author])
+    _send(
+        f"[Config Console] Your change to {cr.config} was rejected",
+        f'"{cr.title}" was rejected.\n\n{_link(cr)}\n',
+        [cr.author],
+    )
 
 
 def conflicted(pk: int) -> None:
     cr = _load(pk)
     _send(
         f"[Config Console] Your change to {cr.config} needs a rebase",
-        f"{cr.config} changed since \"{cr.title}\" was proposed. Open it to see both versions "
+        f'{cr.config} changed since "{cr.title}" was proposed. Open it to see both versions '
         f"and rebase:\n\n{_link(cr)}\n",
         [cr.author],
     )
@@ -76,16 +84,21 @@ def published(pk: int, version_pk: int) -> None:
     when = f"takes effect at {version.effective_at:%Y-%m-%d %H:%M %Z}"
     _send(
         f"[Config Console] Published: {cr.config} version {version.number}",
-        f"\"{cr.title}\" was published by {version.published_by} as version {version.number}; it "
+        f'"{cr.title}" was published by {version.published_by} as version {version.number}; it '
         f"{when}.\n\n{_link(cr)}\n",
         [cr.author],
     )
     if version.bypass_reason:
         owners = list(cr.config.owners.all())
-        admins = [m.user for m in Membership.objects.filter(
-            namespace=cr.config.namespace, role=Role.ADMIN).select_related("user")]
+        admins = [
+            m.user
+            for m in Membership.objects.filter(
+                namespace=cr.config.namespace, role=Role.ADMIN
+            ).select_related("user")
+        ]
         _send(
-            f"[Config Console] BYPASS: {cr.config} version {version.number} published without review",
+            f"[Config Console] BYPASS: {cr.config} version {version.number} "
+            "published without review",
             f"{version.published_by} published version {version.number} of {cr.config} without the "
             f"required approvals.\n\nReason given: {version.bypass_reason}\n\n{_link(cr)}\n",
             owners or admins,

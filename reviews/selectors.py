@@ -24,7 +24,9 @@ def open_for_config(config: Config) -> list[ChangeRequest]:
 def attach_open_counts(configs) -> None:
     """Set `open_count` on each config of a page, in one query."""
     counts = dict(
-        ChangeRequest.objects.filter(config__in=[c.pk for c in configs], status__in=ChangeRequest.OPEN)
+        ChangeRequest.objects.filter(
+            config__in=[c.pk for c in configs], status__in=ChangeRequest.OPEN
+        )
         .values_list("config")
         .annotate(n=Count("pk"))
     )
@@ -40,9 +42,12 @@ def approvers_of(version: Version) -> list[str]:
     return sorted(
         r.reviewer.username
         for r in change_request.reviews.filter(
-            verdict=Review.Verdict.APPROVE, dismissed_at__isnull=True,
+            verdict=Review.Verdict.APPROVE,
+            dismissed_at__isnull=True,
             value_hash=change_request.value_hash,
-        ).exclude(reviewer=change_request.author).select_related("reviewer")
+        )
+        .exclude(reviewer=change_request.author)
+        .select_related("reviewer")
     )
 
 
@@ -50,7 +55,11 @@ def for_change_request(*, user, pk: int) -> ChangeRequest:
     from django.http import Http404
 
     try:
-        return _visible(user).select_related("base_version", "published_version", "config__schema").get(pk=pk)
+        return (
+            _visible(user)
+            .select_related("base_version", "published_version", "config__schema")
+            .get(pk=pk)
+        )
     except ChangeRequest.DoesNotExist:
         raise Http404("No such change request.") from None
 
@@ -58,17 +67,21 @@ def for_change_request(*, user, pk: int) -> ChangeRequest:
 def waiting_for(user):
     """Open change requests `user` may review and has not yet approved as they stand."""
     reviewer_namespaces = [
-        ns for ns, role in access.roles_of(user).items()
-        if role in (Role.REVIEWER, Role.ADMIN)
+        ns for ns, role in access.roles_of(user).items() if role in (Role.REVIEWER, Role.ADMIN)
     ]
     return (
         _visible(user)
-        .filter(status__in=[ChangeRequest.Status.IN_REVIEW, ChangeRequest.Status.CHANGES_REQUESTED],
-                config__namespace_id__in=reviewer_namespaces)
+        .filter(
+            status__in=[ChangeRequest.Status.IN_REVIEW, ChangeRequest.Status.CHANGES_REQUESTED],
+            config__namespace_id__in=reviewer_namespaces,
+        )
         .exclude(author=user)
         .exclude(
-            Q(reviews__reviewer=user, reviews__dismissed_at__isnull=True,
-              reviews__verdict=Review.Verdict.APPROVE)
+            Q(
+                reviews__reviewer=user,
+                reviews__dismissed_at__isnull=True,
+                reviews__verdict=Review.Verdict.APPROVE,
+            )
         )
         .distinct()
         .order_by("created_at")
@@ -78,9 +91,12 @@ def waiting_for(user):
 def changes_i_requested(user):
     return (
         _visible(user)
-        .filter(status__in=ChangeRequest.OPEN, reviews__reviewer=user,
-                reviews__dismissed_at__isnull=True,
-                reviews__verdict=Review.Verdict.REQUEST_CHANGES)
+        .filter(
+            status__in=ChangeRequest.OPEN,
+            reviews__reviewer=user,
+            reviews__dismissed_at__isnull=True,
+            reviews__verdict=Review.Verdict.REQUEST_CHANGES,
+        )
         .distinct()
     )
 

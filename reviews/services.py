@@ -18,7 +18,7 @@ from configs.models import Config, Role, Version
 from configs.services import newest_version, value_errors, version_publish
 from reviews import notifications
 from reviews.diff import diff_values
-from reviews.models import ChangeRequest, Review, value_hash
+from reviews.models import ChangeRequest, Review
 
 Status = ChangeRequest.Status
 
@@ -75,16 +75,18 @@ def gate_for(change_request: ChangeRequest) -> Gate:
 
 def _lock(change_request: ChangeRequest) -> ChangeRequest:
     # Every transition re-reads the row under a lock, so two transitions never interleave.
-    return ChangeRequest.objects.select_for_update(of=("self",)).select_related("config__namespace").get(
-        pk=change_request.pk
+    return (
+        ChangeRequest.objects.select_for_update(of=("self",))
+        .select_related("config__namespace")
+        .get(pk=change_request.pk)
     )
 
 
 def _ensure_status(change_request: ChangeRequest, allowed, doing: str) -> None:
     if change_request.status not in allowed:
         raise RuleViolation(
-            f"Change request #{change_request.pk} is {change_request.get_status_display().lower()}; "
-            f"it cannot be {doing}."
+            f"Change request #{change_request.pk} is "
+            f"{change_request.get_status_display().lower()}; it cannot be {doing}."
         )
 
 
@@ -103,9 +105,15 @@ def _refresh_status(change_request: ChangeRequest) -> None:
 
 def _audit(action: str, change_request: ChangeRequest, actor, reason: str = "", **details):
     config = change_request.config
-    return record(action, actor=actor, target=change_request, namespace=config.namespace.slug,
-                  config=config.key, reason=reason,
-                  details={"change_request": change_request.pk, **details})
+    return record(
+        action,
+        actor=actor,
+        target=change_request,
+        namespace=config.namespace.slug,
+        config=config.key,
+        reason=reason,
+        details={"change_request": change_request.pk, **details},
+    )
 
 
 def _save(change_request: ChangeRequest, actor, reason: str = "") -> None:
@@ -154,13 +162,24 @@ def change_request_open(
             "reload it and make your change on the newest version."
         )
     change_request = ChangeRequest(
-        config=config, author=author, base_version=newest, value=value, title=title,
-        description=description, status=Status.IN_REVIEW,
+        config=config,
+        author=author,
+        base_version=newest,
+        value=value,
+        title=title,
+        description=description,
+        status=Status.IN_REVIEW,
     )
     _save(change_request, author, title)
     base_value = newest.value if newest else None
-    _audit("change_request.opened", change_request, author, reason=title,
-           base_version=newest_number, diff=diff_values(base_value, value))
+    _audit(
+        "change_request.opened",
+        change_request,
+        author,
+        reason=title,
+        base_version=newest_number,
+        diff=diff_values(base_value, value),
+    )
     _refresh_status(change_request)
     change_request.save(update_fields=["status"])
     if publish:
@@ -174,15 +193,22 @@ def change_request_open(
 
 @transaction.atomic
 def change_request_edit(
-    *, change_request: ChangeRequest, actor, value, title: str | None = None,
+    *,
+    change_request: ChangeRequest,
+    actor,
+    value,
+    title: str | None = None,
     description: str | None = None,
 ) -> ChangeRequest:
     """The author's new proposal. Every earlier approval is dismissed: it was for another value."""
     change_request = _lock(change_request)
     if actor.pk != change_request.author_id:
         raise PermissionDenied("Only the author can edit a change request.")
-    _ensure_status(change_request, (Status.DRAFT, Status.IN_REVIEW, Status.APPROVED,
-                                    Status.CHANGES_REQUESTED), "edited")
+    _ensure_status(
+        change_request,
+        (Status.DRAFT, Status.IN_REVIEW, Status.APPROVED, Status.CHANGES_REQUESTED),
+        "edited",
+    )
     _check_value(change_request.config, value)
     before = change_request.value
     dismissed = change_request.reviews.filter(
@@ -198,8 +224,14 @@ def change_request_edit(
         change_request.status = Status.IN_REVIEW
     _refresh_status(change_request)
     _save(change_request, actor, "edited")
-    _audit("change_request.edited", change_request, actor, revision=change_request.revision,
-           dismissed_approvals=dismissed, diff=diff_values(before, value))
+    _audit(
+        "change_request.edited",
+        change_request,
+        actor,
+        revision=change_request.revision,
+        dismissed_approvals=dismissed,
+        diff=diff_values(before, value),
+    )
     return change_request
 
 
@@ -208,15 +240,20 @@ def _verdict(change_request, reviewer, verdict: str, comment: str):
     access.ensure_role(reviewer, change_request.config.namespace, Role.REVIEWER)
     if reviewer.pk == change_request.author_id:
         raise PermissionDenied("Authors cannot review their own change.")
-    _ensure_status(change_request, (Status.IN_REVIEW, Status.APPROVED, Status.CHANGES_REQUESTED),
-                   "reviewed")
+    _ensure_status(
+        change_request, (Status.IN_REVIEW, Status.APPROVED, Status.CHANGES_REQUESTED), "reviewed"
+    )
     # The reviewer's latest verdict replaces their earlier one.
     change_request.reviews.filter(reviewer=reviewer, dismissed_at__isnull=True).update(
         dismissed_at=timezone.now()
     )
     review = Review.objects.create(
-        change_request=change_request, reviewer=reviewer, verdict=verdict,
-        value_hash=change_request.value_hash, revision=change_request.revision, comment=comment,
+        change_request=change_request,
+        reviewer=reviewer,
+        verdict=verdict,
+        value_hash=change_request.value_hash,
+        revision=change_request.revision,
+        comment=comment,
     )
     _refresh_status(change_request)
     change_request.save(update_fields=["status", "updated_at"])
@@ -227,8 +264,14 @@ def _verdict(change_request, reviewer, verdict: str, comment: str):
 def change_request_approve(*, change_request: ChangeRequest, reviewer, comment: str = "") -> Review:
     """Approve the exact value now proposed."""
     review, change_request = _verdict(change_request, reviewer, Review.Verdict.APPROVE, comment)
-    _audit("change_request.approved", change_request, reviewer, reason=comment,
-           revision=review.revision, value_hash=review.value_hash)
+    _audit(
+        "change_request.approved",
+        change_request,
+        reviewer,
+        reason=comment,
+        revision=review.revision,
+        value_hash=review.value_hash,
+    )
     pk, rpk = change_request.pk, review.pk
     transaction.on_commit(lambda: notifications.reviewed(pk, rpk))
     return review
@@ -243,8 +286,13 @@ def change_request_request_changes(
     review, change_request = _verdict(
         change_request, reviewer, Review.Verdict.REQUEST_CHANGES, comment
     )
-    _audit("change_request.changes_requested", change_request, reviewer, reason=comment,
-           revision=review.revision)
+    _audit(
+        "change_request.changes_requested",
+        change_request,
+        reviewer,
+        reason=comment,
+        revision=review.revision,
+    )
     pk, rpk = change_request.pk, review.pk
     transaction.on_commit(lambda: notifications.reviewed(pk, rpk))
     return review
@@ -260,7 +308,9 @@ def change_request_comment(*, change_request: ChangeRequest, actor, body: str):
 
 
 @transaction.atomic
-def change_request_withdraw(*, change_request: ChangeRequest, actor, reason: str = "") -> ChangeRequest:
+def change_request_withdraw(
+    *, change_request: ChangeRequest, actor, reason: str = ""
+) -> ChangeRequest:
     change_request = _lock(change_request)
     if actor.pk != change_request.author_id:
         raise PermissionDenied("Only the author can withdraw a change request.")
@@ -296,9 +346,9 @@ def change_request_rebase(*, change_request: ChangeRequest, actor, value) -> Cha
     _ensure_status(change_request, ChangeRequest.OPEN, "rebased")
     _check_value(change_request.config, value)
     newest = newest_version(change_request.config)
-    change_request.reviews.filter(
-        dismissed_at__isnull=True, verdict=Review.Verdict.APPROVE
-    ).update(dismissed_at=timezone.now())
+    change_request.reviews.filter(dismissed_at__isnull=True, verdict=Review.Verdict.APPROVE).update(
+        dismissed_at=timezone.now()
+    )
     before_base = change_request.base_version.number if change_request.base_version else None
     change_request.base_version = newest
     change_request.value = value
@@ -306,8 +356,13 @@ def change_request_rebase(*, change_request: ChangeRequest, actor, value) -> Cha
     change_request.status = Status.IN_REVIEW
     _refresh_status(change_request)
     _save(change_request, actor, "rebased")
-    _audit("change_request.rebased", change_request, actor, from_version=before_base,
-           to_version=newest.number if newest else None)
+    _audit(
+        "change_request.rebased",
+        change_request,
+        actor,
+        from_version=before_base,
+        to_version=newest.number if newest else None,
+    )
     pk = change_request.pk
     transaction.on_commit(lambda: notifications.review_requested(pk))
     return change_request
@@ -350,15 +405,23 @@ def change_request_publish(
     """
     conflict = None
     with transaction.atomic():
+        # Lock order everywhere: the config first, then change requests. Publishing marks the
+        # config's other open change requests conflicted, so it must hold the config before any.
+        Config.objects.select_for_update().filter(pk=change_request.config_id).first()
         change_request = _lock(change_request)
         namespace = change_request.config.namespace
         access.ensure_visible(actor, namespace)
         bypass = bypass_reason is not None
         if bypass:
-            access.ensure_role(actor, namespace, Role.ADMIN, "publish without the required approvals")
+            access.ensure_role(
+                actor, namespace, Role.ADMIN, "publish without the required approvals"
+            )
             bypass_reason = _require_text(bypass_reason, "A reason for the bypass")
-        _ensure_status(change_request, (Status.IN_REVIEW, Status.APPROVED, Status.CHANGES_REQUESTED,
-                                        Status.CONFLICTED), "published")
+        _ensure_status(
+            change_request,
+            (Status.IN_REVIEW, Status.APPROVED, Status.CHANGES_REQUESTED, Status.CONFLICTED),
+            "published",
+        )
         gate = gate_for(change_request)
         if not can_publish(actor, change_request, gate) and not bypass:
             raise PermissionDenied(f"You need the reviewer role in {namespace.slug} to publish.")
@@ -367,8 +430,12 @@ def change_request_publish(
         base = change_request.base_version.number if change_request.base_version else None
         try:
             version = version_publish(
-                config=change_request.config, value=change_request.value, base_number=base,
-                actor=actor, reason=change_request.title, effective_at=effective_at,
+                config=change_request.config,
+                value=change_request.value,
+                base_number=base,
+                actor=actor,
+                reason=change_request.title,
+                effective_at=effective_at,
                 bypass_reason=bypass_reason or "",
             )
         except Conflict as exc:
@@ -379,17 +446,35 @@ def change_request_publish(
             change_request.status = Status.PUBLISHED
             change_request.published_version = version
             _save(change_request, actor, "published")
-            _audit("change_request.published", change_request, actor,
-                   reason=change_request.title, version=version.number,
-                   effective_at=version.effective_at.isoformat(),
-                   approved_by=[u.username for u in gate.approvers], bypass=bypass)
+            _audit(
+                "change_request.published",
+                change_request,
+                actor,
+                reason=change_request.title,
+                version=version.number,
+                effective_at=version.effective_at.isoformat(),
+                approved_by=[u.username for u in gate.approvers],
+                bypass=bypass,
+            )
             if bypass:
-                _audit("version.bypass", change_request, actor, reason=bypass_reason,
-                       version=version.number, missing=gate.missing)
+                _audit(
+                    "version.bypass",
+                    change_request,
+                    actor,
+                    reason=bypass_reason,
+                    version=version.number,
+                    missing=gate.missing,
+                )
             # Other open changes on the old base can no longer be published as they are.
-            for other in change_request.config.change_requests.filter(
-                status__in=ChangeRequest.OPEN
-            ).exclude(pk=change_request.pk).exclude(status=Status.CONFLICTED):
+            # Locked re-reads: an edit of one of them in flight commits first and is kept.
+            others = (
+                change_request.config.change_requests.select_for_update(of=("self",))
+                .select_related("config__namespace")
+                .filter(status__in=ChangeRequest.OPEN)
+                .exclude(pk=change_request.pk)
+                .exclude(status=Status.CONFLICTED)
+            )
+            for other in others:
                 _mark_conflicted(other, actor, f"Version {version.number} was published.")
             pk, vpk = change_request.pk, version.pk
             transaction.on_commit(lambda: notifications.published(pk, vpk))

@@ -36,7 +36,11 @@ def _actions(user, change_request, gate) -> dict[str, bool]:
     is_author = user.pk == change_request.author_id
     is_reviewer = access.has_role(user, namespace, Role.REVIEWER)
     open_ = change_request.is_open
-    reviewable = change_request.status in (Status.IN_REVIEW, Status.APPROVED, Status.CHANGES_REQUESTED)
+    reviewable = change_request.status in (
+        Status.IN_REVIEW,
+        Status.APPROVED,
+        Status.CHANGES_REQUESTED,
+    )
     may_publish = services.can_publish(user, change_request, gate)
     return {
         "review": reviewable and is_reviewer and not is_author,
@@ -44,8 +48,10 @@ def _actions(user, change_request, gate) -> dict[str, bool]:
         "withdraw": is_author and open_,
         "reject": is_reviewer and not is_author and open_,
         "publish": reviewable and may_publish and gate.satisfied,
-        "bypass": open_ and change_request.status != Status.CONFLICTED
-        and access.has_role(user, namespace, Role.ADMIN) and not gate.satisfied,
+        "bypass": open_
+        and change_request.status != Status.CONFLICTED
+        and access.has_role(user, namespace, Role.ADMIN)
+        and not gate.satisfied,
         "rebase": is_author and change_request.status == Status.CONFLICTED,
         "comment": True,
     }
@@ -60,21 +66,27 @@ def change_request_detail(request, pk):
     newest = newest_version(change_request.config)
     theirs = newest if change_request.status == Status.CONFLICTED and newest != base else None
     left, right = pretty_lines(base.value if base else None, change_request.value)
-    return render(request, "reviews/detail.html", {
-        "page_title": f"#{change_request.pk} {change_request.title}",
-        "cr": change_request,
-        "config": change_request.config,
-        "gate": gate,
-        "changes": sentences(base.value if base else None, change_request.value, schema),
-        "left": left,
-        "right": right,
-        "theirs": theirs,
-        "their_changes": sentences(base.value if base else None, theirs.value, schema) if theirs else [],
-        "reviews": change_request.reviews.select_related("reviewer"),
-        "comments": change_request.comments.select_related("author"),
-        "can": _actions(request.user, change_request, gate),
-        "next_number": (newest.number + 1) if newest else 1,
-    })
+    return render(
+        request,
+        "reviews/detail.html",
+        {
+            "page_title": f"#{change_request.pk} {change_request.title}",
+            "cr": change_request,
+            "config": change_request.config,
+            "gate": gate,
+            "changes": sentences(base.value if base else None, change_request.value, schema),
+            "left": left,
+            "right": right,
+            "theirs": theirs,
+            "their_changes": sentences(base.value if base else None, theirs.value, schema)
+            if theirs
+            else [],
+            "reviews": change_request.reviews.select_related("reviewer"),
+            "comments": change_request.comments.select_related("author"),
+            "can": _actions(request.user, change_request, gate),
+            "next_number": (newest.number + 1) if newest else 1,
+        },
+    )
 
 
 def _effective_at(request) -> datetime | None:
@@ -102,32 +114,40 @@ def change_request_action(request, pk, action):
     comment = request.POST.get("comment", "")
     try:
         if action == "approve":
-            services.change_request_approve(change_request=change_request, reviewer=request.user,
-                                            comment=comment)
+            services.change_request_approve(
+                change_request=change_request, reviewer=request.user, comment=comment
+            )
             messages.success(request, "You approved this change.")
         elif action == "request-changes":
-            services.change_request_request_changes(change_request=change_request,
-                                                    reviewer=request.user, comment=comment)
+            services.change_request_request_changes(
+                change_request=change_request, reviewer=request.user, comment=comment
+            )
             messages.success(request, "You asked for changes; publishing waits for your approval.")
         elif action == "comment":
-            services.change_request_comment(change_request=change_request, actor=request.user,
-                                            body=comment)
+            services.change_request_comment(
+                change_request=change_request, actor=request.user, body=comment
+            )
         elif action == "withdraw":
-            services.change_request_withdraw(change_request=change_request, actor=request.user,
-                                             reason=comment)
+            services.change_request_withdraw(
+                change_request=change_request, actor=request.user, reason=comment
+            )
             messages.success(request, "You withdrew this change request.")
         elif action == "reject":
-            services.change_request_reject(change_request=change_request, actor=request.user,
-                                           reason=comment)
+            services.change_request_reject(
+                change_request=change_request, actor=request.user, reason=comment
+            )
             messages.success(request, "You rejected this change request.")
         elif action in ("publish", "bypass"):
             version = services.change_request_publish(
-                change_request=change_request, actor=request.user,
+                change_request=change_request,
+                actor=request.user,
                 effective_at=_effective_at(request),
                 bypass_reason=request.POST.get("bypass_reason", "") if action == "bypass" else None,
             )
             when = "now" if version.effective_at <= version.published_at else "on schedule"
-            messages.success(request, f"Published version {version.number}; it takes effect {when}.")
+            messages.success(
+                request, f"Published version {version.number}; it takes effect {when}."
+            )
             return redirect(change_request.config)
         else:
             raise Http404("No such action.")
@@ -147,22 +167,34 @@ def _value_form_page(request, change_request, *, rebase: bool):
     if request.user.pk != change_request.author_id:
         raise PermissionDenied("Only the author can change this change request.")
     newest = newest_version(config)
-    form = ValueForm(request.POST or None, config=config, initial_value=change_request.value,
-                     initial={"title": change_request.title,
-                              "description": change_request.description})
+    form = ValueForm(
+        request.POST or None,
+        config=config,
+        initial_value=change_request.value,
+        initial={"title": change_request.title, "description": change_request.description},
+    )
     if request.method == "POST" and form.is_valid():
         value = form.cleaned_data["new_value"]
         try:
             if rebase:
-                services.change_request_rebase(change_request=change_request, actor=request.user,
-                                               value=value)
-                messages.success(request, f"Rebased on version {newest.number}; it is back in review.")
+                services.change_request_rebase(
+                    change_request=change_request, actor=request.user, value=value
+                )
+                messages.success(
+                    request, f"Rebased on version {newest.number}; it is back in review."
+                )
             else:
                 services.change_request_edit(
-                    change_request=change_request, actor=request.user, value=value,
-                    title=form.cleaned_data["title"], description=form.cleaned_data["description"],
+                    change_request=change_request,
+                    actor=request.user,
+                    value=value,
+                    title=form.cleaned_data["title"],
+                    description=form.cleaned_data["description"],
                 )
-                messages.success(request, "Saved. Earlier approvals were dismissed: reviewers will see the new value.")
+                messages.success(
+                    request,
+                    "Saved. Earlier approvals were dismissed: reviewers will see the new value.",
+                )
             return redirect(change_request)
         except InvalidValue as exc:
             form.set_problems(exc.errors)
@@ -170,22 +202,30 @@ def _value_form_page(request, change_request, *, rebase: bool):
             form.add_error(None, exc.messages[0] if hasattr(exc, "messages") else str(exc))
     base = change_request.base_version
     schema = _schema(change_request)
-    return render(request, "reviews/edit.html", {
-        "page_title": ("Rebase" if rebase else "Edit") + f" #{change_request.pk}",
-        "cr": change_request,
-        "config": config,
-        "form": form,
-        "rebase": rebase,
-        "base": base,
-        "newest": newest,
-        "their_changes": sentences(base.value if base else None, newest.value, schema) if rebase and newest else [],
-        "our_changes": sentences(base.value if base else None, change_request.value, schema),
-    })
+    return render(
+        request,
+        "reviews/edit.html",
+        {
+            "page_title": ("Rebase" if rebase else "Edit") + f" #{change_request.pk}",
+            "cr": change_request,
+            "config": config,
+            "form": form,
+            "rebase": rebase,
+            "base": base,
+            "newest": newest,
+            "their_changes": sentences(base.value if base else None, newest.value, schema)
+            if rebase and newest
+            else [],
+            "our_changes": sentences(base.value if base else None, change_request.value, schema),
+        },
+    )
 
 
 @login_required
 def change_request_edit(request, pk):
-    return _value_form_page(request, selectors.for_change_request(user=request.user, pk=pk), rebase=False)
+    return _value_form_page(
+        request, selectors.for_change_request(user=request.user, pk=pk), rebase=False
+    )
 
 
 @login_required
@@ -203,33 +243,55 @@ def _page(request, items):
 
 @login_required
 def dashboard(request):
-    return render(request, "reviews/dashboard.html", {
-        "page_title": "Dashboard",
-        "waiting": selectors.waiting_for(request.user)[:10],
-        "requested": selectors.changes_i_requested(request.user)[:10],
-        "mine": selectors.authored_by(request.user, open_only=True)[:10],
-    })
+    return render(
+        request,
+        "reviews/dashboard.html",
+        {
+            "page_title": "Dashboard",
+            "waiting": selectors.waiting_for(request.user)[:10],
+            "requested": selectors.changes_i_requested(request.user)[:10],
+            "mine": selectors.authored_by(request.user, open_only=True)[:10],
+        },
+    )
 
 
 @login_required
 def inbox(request):
-    return render(request, "reviews/list.html", {
-        "page_title": "My reviews",
-        "sections": [
-            ("Waiting for my review", _page(request, selectors.waiting_for(request.user)),
-             "No change requests waiting for you."),
-            ("Changes I requested", selectors.changes_i_requested(request.user),
-             "You have not asked for changes on any open change request."),
-        ],
-    })
+    return render(
+        request,
+        "reviews/list.html",
+        {
+            "page_title": "My reviews",
+            "sections": [
+                (
+                    "Waiting for my review",
+                    _page(request, selectors.waiting_for(request.user)),
+                    "No change requests waiting for you.",
+                ),
+                (
+                    "Changes I requested",
+                    selectors.changes_i_requested(request.user),
+                    "You have not asked for changes on any open change request.",
+                ),
+            ],
+        },
+    )
 
 
 @login_required
 def my_changes(request):
-    return render(request, "reviews/list.html", {
-        "page_title": "My changes",
-        "sections": [
-            ("My change requests", _page(request, selectors.authored_by(request.user)),
-             "You have not proposed any change yet. Open a config and choose “Edit this config”."),
-        ],
-    })
+    return render(
+        request,
+        "reviews/list.html",
+        {
+            "page_title": "My changes",
+            "sections": [
+                (
+                    "My change requests",
+                    _page(request, selectors.authored_by(request.user)),
+                    "You have not proposed any change yet. "
+                    "Open a config and choose “Edit this config”.",
+                ),
+            ],
+        },
+    )

@@ -17,11 +17,13 @@ def pretty_json(value) -> str:
 
 @register.simple_tag
 def when(instant):
-    """A time people can read: absolute (shown in the viewer's own zone by console.js) and relative."""
+    """A time people can read: absolute (in the viewer's own zone, via console.js) and relative."""
     if instant is None:
         return ""
     now = timezone.now()
-    relative = f"in {timeuntil(instant, now)}" if instant > now else f"{timesince(instant, now)} ago"
+    relative = (
+        f"in {timeuntil(instant, now)}" if instant > now else f"{timesince(instant, now)} ago"
+    )
     local = timezone.localtime(instant)
     return format_html(
         '<time datetime="{}" data-local-time title="{}">{}</time> <span class="quiet">({})</span>',

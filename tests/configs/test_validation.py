@@ -46,16 +46,31 @@ def _with(value, change):
 @pytest.mark.parametrize(
     ("change", "path", "message"),
     [
-        (lambda v: v["companies"][0].update(timezone="Mars/Olympus"),
-         "/companies/0/timezone", "Timezone: choose one of the listed timezones."),
-        (lambda v: v["companies"][1].update(timezone=3),
-         "/companies/1/timezone", "Timezone: enter text."),
-        (lambda v: v["companies"][2].pop("company_id"),
-         "/companies/2/company_id", "Company ID is required."),
-        (lambda v: v["companies"][0].update(colour="red"),
-         "/companies/0/colour", "'colour' is not a field this config knows; remove it."),
-        (lambda v: v["companies"][1].update(effective_from="yesterday"),
-         "/companies/1/effective_from", "Switch over at: enter a date and time."),
+        (
+            lambda v: v["companies"][0].update(timezone="Mars/Olympus"),
+            "/companies/0/timezone",
+            "Timezone: choose one of the listed timezones.",
+        ),
+        (
+            lambda v: v["companies"][1].update(timezone=3),
+            "/companies/1/timezone",
+            "Timezone: enter text.",
+        ),
+        (
+            lambda v: v["companies"][2].pop("company_id"),
+            "/companies/2/company_id",
+            "Company ID is required.",
+        ),
+        (
+            lambda v: v["companies"][0].update(colour="red"),
+            "/companies/0/colour",
+            "'colour' is not a field this config knows; remove it.",
+        ),
+        (
+            lambda v: v["companies"][1].update(effective_from="yesterday"),
+            "/companies/1/effective_from",
+            "Switch over at: enter a date and time.",
+        ),
     ],
     ids=["wrong enum", "wrong type", "missing required", "extra property", "bad date-time"],
 )
@@ -84,8 +99,11 @@ def test_a_catastrophic_pattern_returns_within_a_second():
 
 
 def test_a_catastrophic_pattern_in_property_names_also_returns(timezones_schema):
-    schema = {"type": "object", "patternProperties": {"^(a|a)*$": {"type": "integer"}},
-              "additionalProperties": False}
+    schema = {
+        "type": "object",
+        "patternProperties": {"^(a|a)*$": {"type": "integer"}},
+        "additionalProperties": False,
+    }
     started = time.monotonic()
     validate_value({"a" * 40 + "!": 1}, schema)
     assert time.monotonic() - started < 1.0
@@ -104,8 +122,11 @@ def test_remote_references_are_refused(schema):
 
 
 def test_local_references_work():
-    schema = {"$defs": {"tz": {"enum": ["UTC"], "title": "Timezone"}},
-              "type": "object", "properties": {"tz": {"$ref": "#/$defs/tz"}}}
+    schema = {
+        "$defs": {"tz": {"enum": ["UTC"], "title": "Timezone"}},
+        "type": "object",
+        "properties": {"tz": {"$ref": "#/$defs/tz"}},
+    }
     check_schema(schema)
     assert validate_value({"tz": "UTC"}, schema) == []
     assert validate_value({"tz": "Mars"}, schema)[0]["path"] == "/tz"

@@ -22,8 +22,12 @@ def edit_post(client, url, value, title="Add a metric", confirmed=True, base_ver
 
 def with_new_metric(config):
     value = config.versions.get(number=1).value
-    return {"metrics": [*value["metrics"], {"name": "refund_rate", "kind": "count",
-                                             "event": "refund_issued"}]}
+    return {
+        "metrics": [
+            *value["metrics"],
+            {"name": "refund_rate", "kind": "count", "event": "refund_issued"},
+        ]
+    }
 
 
 def test_anonymous_people_are_sent_to_log_in(client, demo):
@@ -70,8 +74,14 @@ def test_config_list_paginates_with_a_fixed_number_of_queries(
 ):
     namespace = Config.objects.get(key="legacy-fields").namespace
     for n in range(30):
-        config_create(namespace=namespace, key=f"extra-{n:02}", name=f"Extra {n}", value={"n": n},
-                      actor=carol, owners=[carol])
+        config_create(
+            namespace=namespace,
+            key=f"extra-{n:02}",
+            name=f"Extra {n}",
+            value={"n": n},
+            actor=carol,
+            owners=[carol],
+        )
     client.force_login(alice)
     with django_assert_max_num_queries(8):
         first = client.get("/configs/").content.decode()
@@ -124,8 +134,12 @@ def test_an_editor_in_a_reviewed_namespace_opens_a_change_request(client, alice,
     client.force_login(alice)
     value = timezones.versions.get(number=1).value
     value["companies"][0]["timezone"] = "UTC"
-    response = edit_post(client, "/configs/data-pipelines/company-timezones/edit/", value,
-                         title="Acme reports in UTC now")
+    response = edit_post(
+        client,
+        "/configs/data-pipelines/company-timezones/edit/",
+        value,
+        title="Acme reports in UTC now",
+    )
     change_request = ChangeRequest.objects.get()
     assert response.url == change_request.get_absolute_url()
     assert change_request.status == ChangeRequest.Status.IN_REVIEW
@@ -154,10 +168,13 @@ def test_invalid_input_is_explained_and_kept(client, alice, metrics):
         ('{"metrics": [{"winsorize_percentile": NaN}]}', "NaN is not allowed"),
     ],
 )
-def test_raw_json_that_is_not_acceptable_is_refused_with_the_reason(client, alice, metrics, raw, message):
+def test_raw_json_that_is_not_acceptable_is_refused_with_the_reason(
+    client, alice, metrics, raw, message
+):
     client.force_login(alice)
-    response = client.post(EDIT, {"editor": "raw", "raw": raw, "title": "x", "base_version": 1,
-                                  "confirmed": "1"})
+    response = client.post(
+        EDIT, {"editor": "raw", "raw": raw, "title": "x", "base_version": 1, "confirmed": "1"}
+    )
     assert message in response.content.decode()
     assert metrics.versions.count() == 1
 
@@ -186,7 +203,9 @@ def test_free_form_configs_are_edited_as_raw_json(client, alice):
     assert "data-django-jsonform" not in page
     response = edit_post(client, url, {"anything": ["goes", 1, None]})
     assert response.status_code == 302
-    assert Version.objects.get(config__key="legacy-fields", number=2).value == {"anything": ["goes", 1, None]}
+    assert Version.objects.get(config__key="legacy-fields", number=2).value == {
+        "anything": ["goes", 1, None]
+    }
 
 
 def test_schema_page_lists_the_configs_using_it(client, dave):
@@ -202,26 +221,41 @@ def test_a_schema_change_that_breaks_a_live_value_is_refused_naming_config_and_p
     schema = Config.objects.get(key="company-timezones").schema
     body = json.loads(json.dumps(schema.body))
     body["properties"]["companies"]["items"]["properties"]["timezone"]["enum"] = ["UTC"]
-    response = client.post(url, {"title": schema.title, "description": "", "reason": "Only UTC",
-                                 "body": json.dumps(body)})
+    response = client.post(
+        url,
+        {"title": schema.title, "description": "", "reason": "Only UTC", "body": json.dumps(body)},
+    )
     page = response.content.decode()
     assert "data-pipelines/company-timezones v1" in page
     assert "/companies/0/timezone" in page
     schema.refresh_from_db()
-    assert len(schema.body["properties"]["companies"]["items"]["properties"]["timezone"]["enum"]) > 1
+    assert (
+        len(schema.body["properties"]["companies"]["items"]["properties"]["timezone"]["enum"]) > 1
+    )
 
 
 def test_a_compatible_schema_change_is_saved(client, carol):
     client.force_login(carol)
     schema = Config.objects.get(key="company-timezones").schema
     body = json.loads(json.dumps(schema.body))
-    body["properties"]["companies"]["items"]["properties"]["timezone"]["enum"].append("Europe/Paris")
-    response = client.post(reverse("configs:schema_edit", args=["company-timezones"]),
-                           {"title": schema.title, "description": "", "reason": "Paris office",
-                            "body": json.dumps(body)})
+    body["properties"]["companies"]["items"]["properties"]["timezone"]["enum"].append(
+        "Europe/Paris"
+    )
+    response = client.post(
+        reverse("configs:schema_edit", args=["company-timezones"]),
+        {
+            "title": schema.title,
+            "description": "",
+            "reason": "Paris office",
+            "body": json.dumps(body),
+        },
+    )
     assert response.status_code == 302
     schema.refresh_from_db()
-    assert "Europe/Paris" in schema.body["properties"]["companies"]["items"]["properties"]["timezone"]["enum"]
+    assert (
+        "Europe/Paris"
+        in schema.body["properties"]["companies"]["items"]["properties"]["timezone"]["enum"]
+    )
     assert schema.history.first().history_user == carol
 
 

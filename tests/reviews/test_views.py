@@ -1,4 +1,5 @@
-"""The review gate through the console: every action × every persona, and the rules as people meet them."""
+"""The review gate through the console: every action × every persona, and the rules as people
+meet them."""
 
 import pytest
 from django.core import mail
@@ -14,8 +15,9 @@ def proposal(timezones, alice):
     """alice's open change request to data-pipelines/company-timezones (needs one approval)."""
     value = timezones.versions.get(number=1).value
     value["companies"][0]["timezone"] = "UTC"
-    return change_request_open(config=timezones, author=alice, value=value,
-                               title="Acme reports in UTC", base_version=1)
+    return change_request_open(
+        config=timezones, author=alice, value=value, title="Acme reports in UTC", base_version=1
+    )
 
 
 @pytest.fixture
@@ -28,15 +30,35 @@ def people(alice, bob, carol, dave, erin):
 MATRIX = {
     "view": {"alice": 200, "bob": 200, "carol": 200, "dave": 200, "erin": 404},
     "approve": {"alice": "refused", "bob": "done", "carol": "done", "dave": "refused", "erin": 404},
-    "request-changes": {"alice": "refused", "bob": "done", "carol": "done", "dave": "refused",
-                        "erin": 404},
+    "request-changes": {
+        "alice": "refused",
+        "bob": "done",
+        "carol": "done",
+        "dave": "refused",
+        "erin": 404,
+    },
     "comment": {"alice": "done", "bob": "done", "carol": "done", "dave": "done", "erin": 404},
-    "publish": {"alice": "refused", "bob": "refused", "carol": "refused", "dave": "refused",
-                "erin": 404},
-    "bypass": {"alice": "refused", "bob": "refused", "carol": "done", "dave": "refused",
-               "erin": 404},
-    "withdraw": {"alice": "done", "bob": "refused", "carol": "refused", "dave": "refused",
-                 "erin": 404},
+    "publish": {
+        "alice": "refused",
+        "bob": "refused",
+        "carol": "refused",
+        "dave": "refused",
+        "erin": 404,
+    },
+    "bypass": {
+        "alice": "refused",
+        "bob": "refused",
+        "carol": "done",
+        "dave": "refused",
+        "erin": 404,
+    },
+    "withdraw": {
+        "alice": "done",
+        "bob": "refused",
+        "carol": "refused",
+        "dave": "refused",
+        "erin": 404,
+    },
     "reject": {"alice": "refused", "bob": "done", "carol": "done", "dave": "refused", "erin": 404},
 }
 
@@ -94,8 +116,15 @@ def test_permission_matrix(client, proposal, people, action, who):
 def test_only_the_actions_a_person_may_take_are_offered(client, proposal, people, who, offered):
     client.force_login(people[who])
     page = client.get(proposal.get_absolute_url()).content.decode()
-    every = {"Edit my proposal", "Withdraw", "Approve", "Request changes", "Reject",
-             "Publish without approval", "Publish version 2"}
+    every = {
+        "Edit my proposal",
+        "Withdraw",
+        "Approve",
+        "Request changes",
+        "Reject",
+        "Publish without approval",
+        "Publish version 2",
+    }
     shown = {label for label in every if f'value="{label}"' in page or f">{label}<" in page}
     assert shown == offered
 
@@ -137,9 +166,14 @@ def test_an_edit_by_the_author_dismisses_approvals_in_the_console(client, propos
     client.force_login(alice)
     value = dict(proposal.value)
     value["companies"] = [*value["companies"][:1], *value["companies"][2:]]
-    response = client.post(f"/changes/{proposal.pk}/edit/", {
-        "editor": "raw", "raw": __import__("json").dumps(value), "title": "Acme in UTC, drop globex",
-    })
+    response = client.post(
+        f"/changes/{proposal.pk}/edit/",
+        {
+            "editor": "raw",
+            "raw": __import__("json").dumps(value),
+            "title": "Acme in UTC, drop globex",
+        },
+    )
     assert response.status_code == 302
     proposal.refresh_from_db()
     assert proposal.status == ChangeRequest.Status.IN_REVIEW
@@ -148,15 +182,20 @@ def test_an_edit_by_the_author_dismisses_approvals_in_the_console(client, propos
     assert "dismissed" in page
 
 
-def test_a_conflicted_change_shows_theirs_and_can_be_rebased(client, proposal, timezones, alice, bob):
+def test_a_conflicted_change_shows_theirs_and_can_be_rebased(
+    client, proposal, timezones, alice, bob
+):
     other = timezones.versions.get(number=1).value
     other["companies"][2]["timezone"] = "Asia/Singapore"
-    rival = change_request_open(config=timezones, author=bob, value=other, title="Initech moved",
-                                base_version=1)
+    rival = change_request_open(
+        config=timezones, author=bob, value=other, title="Initech moved", base_version=1
+    )
     from reviews.services import change_request_publish
 
-    change_request_approve(change_request=rival, reviewer=timezones.namespace.memberships.get(
-        user__username="carol").user)
+    change_request_approve(
+        change_request=rival,
+        reviewer=timezones.namespace.memberships.get(user__username="carol").user,
+    )
     change_request_publish(change_request=rival, actor=bob)
     proposal.refresh_from_db()
     assert proposal.status == ChangeRequest.Status.CONFLICTED
@@ -166,9 +205,14 @@ def test_a_conflicted_change_shows_theirs_and_can_be_rebased(client, proposal, t
     assert "Companies → initech → Timezone: Asia/Tokyo → Asia/Singapore" in page
     merged = dict(other)
     merged["companies"][0]["timezone"] = "UTC"
-    response = client.post(f"/changes/{proposal.pk}/rebase/", {
-        "editor": "raw", "raw": __import__("json").dumps(merged), "title": proposal.title,
-    })
+    response = client.post(
+        f"/changes/{proposal.pk}/rebase/",
+        {
+            "editor": "raw",
+            "raw": __import__("json").dumps(merged),
+            "title": proposal.title,
+        },
+    )
     assert response.status_code == 302
     proposal.refresh_from_db()
     assert proposal.status == ChangeRequest.Status.IN_REVIEW
@@ -192,8 +236,9 @@ def test_cancel_a_scheduled_version_from_the_config_page(client, proposal, bob):
     from reviews.services import change_request_publish
 
     change_request_approve(change_request=proposal, reviewer=bob)
-    version = change_request_publish(change_request=proposal, actor=bob,
-                                     effective_at=timezone.now() + timedelta(hours=3))
+    version = change_request_publish(
+        change_request=proposal, actor=bob, effective_at=timezone.now() + timedelta(hours=3)
+    )
     client.force_login(bob)
     page = client.get(proposal.config.get_absolute_url()).content.decode()
     assert "Scheduled: <strong>v2</strong>" in page and "Cancel v2" in page
