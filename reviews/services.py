@@ -235,8 +235,12 @@ def change_request_edit(
     return change_request
 
 
-def _verdict(change_request, reviewer, verdict: str, comment: str):
+def _verdict(change_request, reviewer, verdict: str, comment: str, seen_revision: int | None):
     change_request = _lock(change_request)
+    if seen_revision is not None and seen_revision != change_request.revision:
+        raise Conflict(
+            "The proposal changed since you opened it; read the new value, then review again."
+        )
     access.ensure_role(reviewer, change_request.config.namespace, Role.REVIEWER)
     if reviewer.pk == change_request.author_id:
         raise PermissionDenied("Authors cannot review their own change.")
@@ -261,9 +265,13 @@ def _verdict(change_request, reviewer, verdict: str, comment: str):
 
 
 @transaction.atomic
-def change_request_approve(*, change_request: ChangeRequest, reviewer, comment: str = "") -> Review:
-    """Approve the exact value now proposed."""
-    review, change_request = _verdict(change_request, reviewer, Review.Verdict.APPROVE, comment)
+def change_request_approve(
+    *, change_request: ChangeRequest, reviewer, comment: str = "", seen_revision: int | None = None
+) -> Review:
+    """Approve the exact value now proposed; with `seen_revision`, only if the reviewer saw it."""
+    review, change_request = _verdict(
+        change_request, reviewer, Review.Verdict.APPROVE, comment, seen_revision
+    )
     _audit(
         "change_request.approved",
         change_request,
@@ -284,7 +292,7 @@ def change_request_request_changes(
     """Block publishing until this reviewer approves."""
     comment = _require_text(comment, "A comment saying what to change")
     review, change_request = _verdict(
-        change_request, reviewer, Review.Verdict.REQUEST_CHANGES, comment
+        change_request, reviewer, Review.Verdict.REQUEST_CHANGES, comment, None
     )
     _audit(
         "change_request.changes_requested",

@@ -114,8 +114,12 @@ def change_request_action(request, pk, action):
     comment = request.POST.get("comment", "")
     try:
         if action == "approve":
+            seen = request.POST.get("revision", "")
             services.change_request_approve(
-                change_request=change_request, reviewer=request.user, comment=comment
+                change_request=change_request,
+                reviewer=request.user,
+                comment=comment,
+                seen_revision=int(seen) if seen.isdigit() else None,
             )
             messages.success(request, "You approved this change.")
         elif action == "request-changes":

@@ -259,3 +259,19 @@ def test_who_may_publish_an_approved_change(client, proposal, people, who, publi
     assert response.status_code == (404 if who == "erin" else 302)
     proposal.refresh_from_db()
     assert (proposal.status == "published") is published
+
+
+def test_an_approval_of_a_proposal_that_changed_since_the_page_was_opened_is_refused(
+    client, proposal, alice, bob
+):
+    client.force_login(bob)
+    page = client.get(proposal.get_absolute_url()).content.decode()
+    assert 'name="revision" value="1"' in page
+    from reviews.services import change_request_edit
+
+    value = dict(proposal.value)
+    value["companies"] = value["companies"][:2]
+    change_request_edit(change_request=proposal, actor=alice, value=value)
+    response = client.post(f"/changes/{proposal.pk}/approve/", {"revision": "1"}, follow=True)
+    assert "The proposal changed since you opened it" in response.content.decode()
+    assert not proposal.reviews.exists()
