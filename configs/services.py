@@ -52,15 +52,15 @@ def namespace_create(
 
 @transaction.atomic
 def membership_set(*, namespace: Namespace, user, role: str, actor=None) -> Membership:
-    """Give `user` exactly `role` in `namespace`."""
-    membership, _ = Membership.objects.get_or_create(
-        namespace=namespace, user=user, defaults={"role": role}
-    )
-    before = membership.role if membership.role != role else None
-    if before:
-        _with_history_user(membership, actor)
-        membership.role = role
-        membership.save()
+    """Give `user` exactly `role` in `namespace` (audited only when something changes)."""
+    membership = Membership.objects.filter(namespace=namespace, user=user).first()
+    before = membership.role if membership else None
+    if before == role:
+        return membership
+    membership = membership or Membership(namespace=namespace, user=user)
+    _with_history_user(membership, actor)
+    membership.role = role
+    membership.save()
     record(
         "membership.changed",
         actor=actor,
