@@ -275,3 +275,34 @@ def test_an_approval_of_a_proposal_that_changed_since_the_page_was_opened_is_ref
     response = client.post(f"/changes/{proposal.pk}/approve/", {"revision": "1"}, follow=True)
     assert "The proposal changed since you opened it" in response.content.decode()
     assert not proposal.reviews.exists()
+
+
+def test_a_reviewer_who_requested_changes_blocks_publishing_in_the_console(
+    client, proposal, bob, carol
+):
+    client.force_login(bob)
+    client.post(f"/changes/{proposal.pk}/request-changes/", {"comment": "Use Europe/London"})
+    client.force_login(carol)
+    client.post(f"/changes/{proposal.pk}/approve/", {"comment": "fine by me"})
+    page = client.get(proposal.get_absolute_url()).content.decode()
+    assert "bob to approve (they requested changes)" in page
+    assert 'value="Publish version 2"' not in page
+    response = client.post(f"/changes/{proposal.pk}/publish/", {}, follow=True)
+    assert "bob to approve (they requested changes)" in response.content.decode()
+    proposal.refresh_from_db()
+    assert proposal.status == ChangeRequest.Status.CHANGES_REQUESTED
+
+
+def test_a_config_that_requires_an_owner_shows_it_and_waits_for_one(client, proposal, carol, bob):
+    config = proposal.config
+    config.owner_approval_required = True
+    config.save()
+    config.owners.set([bob])
+    client.force_login(carol)
+    client.post(f"/changes/{proposal.pk}/approve/", {"comment": "ok"})
+    page = client.get(proposal.get_absolute_url()).content.decode()
+    assert "an approval from one of the config&#x27;s owners" in page
+    client.force_login(bob)
+    client.post(f"/changes/{proposal.pk}/approve/", {"comment": "owner ok"})
+    proposal.refresh_from_db()
+    assert proposal.status == ChangeRequest.Status.APPROVED
