@@ -58,5 +58,20 @@ def ensure_role(user, namespace: Namespace, minimum: str, doing: str | None = No
         )
 
 
+def can_edit_schema(user, schema) -> bool:
+    """Admins of every namespace whose configs use the schema (of any namespace, if unused)."""
+    if getattr(user, "is_superuser", False):
+        return True
+    namespaces = {config.namespace for config in schema.configs.all()}
+    if not namespaces:
+        return any(role == Role.ADMIN for role in roles_of(user).values())
+    return all(has_role(user, namespace, Role.ADMIN) for namespace in namespaces)
+
+
+def ensure_can_edit_schema(user, schema) -> None:
+    if not can_edit_schema(user, schema):
+        raise PermissionDenied("Only admins of every namespace using this schema can change it.")
+
+
 def visible_namespace_ids(user) -> list[int]:
     return list(roles_of(user))

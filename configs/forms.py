@@ -16,7 +16,13 @@ from django_jsonform.utils import ErrorMap
 
 from configs.jsontext import BadJSON, parse_json
 from configs.models import Config, Schema
-from configs.validation import child_schema, resolve, validate_value
+from configs.validation import (
+    InvalidSchema,
+    check_schema,
+    child_schema,
+    resolve,
+    validate_value,
+)
 
 
 def _pointer_parts(pointer: str) -> list[str]:
@@ -177,8 +183,6 @@ class SchemaForm(forms.Form):
             )
 
     def clean_body(self):
-        from configs.validation import InvalidSchema, check_schema
-
         try:
             body = parse_json(self.cleaned_data["body"])
         except BadJSON as exc:

@@ -139,6 +139,11 @@ class Config(models.Model):
             return self.owner_approval_required
         return self.namespace.owner_approval_required
 
+    @property
+    def needs_review(self) -> bool:
+        """Whether a change must be approved before it is published (bypass aside)."""
+        return self.effective_required_approvals > 0 or self.effective_owner_approval_required
+
 
 def canonical_json(value) -> str:
     """The one serialization of a value: stable key order (jsonb reorders keys), compact."""

@@ -117,6 +117,7 @@ def schema_update(
     description: str | None = None,
 ) -> Schema:
     """Change a schema, refusing any change that would make a live (or scheduled) value invalid."""
+    access.ensure_can_edit_schema(actor, schema)
     schema = Schema.objects.select_for_update().get(pk=schema.pk)
     problems = schema_breakage(schema=schema, body=body)
     if problems:

@@ -7,7 +7,7 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
@@ -86,9 +86,7 @@ def config_edit(request, namespace, key):
     config = selectors.config_for(user=request.user, namespace=namespace, key=key)
     access.ensure_role(request.user, config.namespace, Role.EDITOR)
     base = services.newest_version(config)
-    needs_review = (
-        config.effective_required_approvals > 0 or config.effective_owner_approval_required
-    )
+    needs_review = config.needs_review
     preview = None
     if request.method == "POST":
         form = ValueForm(request.POST, config=config)
@@ -172,16 +170,6 @@ def version_cancel(request, namespace, key, number):
     return redirect(config)
 
 
-def _can_edit_schema(user, schema: Schema) -> bool:
-    """Admins of every namespace whose configs use the schema (superusers always)."""
-    if user.is_superuser:
-        return True
-    namespaces = {c.namespace for c in schema.configs.all()}
-    if not namespaces:
-        return any(role == Role.ADMIN for role in access.roles_of(user).values())
-    return all(access.has_role(user, ns, Role.ADMIN) for ns in namespaces)
-
-
 def _visible_configs(user, schema: Schema):
     visible = set(access.visible_namespace_ids(user))
     return [c for c in schema.configs.all() if c.namespace_id in visible]
@@ -206,7 +194,7 @@ def schema_detail(request, name):
             "schema": schema,
             "configs": _visible_configs(request.user, schema),
             "hidden_count": schema.configs.count() - len(_visible_configs(request.user, schema)),
-            "can_edit": _can_edit_schema(request.user, schema),
+            "can_edit": access.can_edit_schema(request.user, schema),
         },
     )
 
@@ -214,8 +202,7 @@ def schema_detail(request, name):
 @login_required
 def schema_edit(request, name):
     schema = get_object_or_404(selectors.schemas_with_usage(), name=name)
-    if not _can_edit_schema(request.user, schema):
-        raise PermissionDenied("Only admins of every namespace using this schema can change it.")
+    access.ensure_can_edit_schema(request.user, schema)
     breakage = None
     form = SchemaForm(request.POST or None, schema=schema)
     if request.method == "POST" and form.is_valid():

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from django.db.models import Count, Q
+from django.http import Http404
 
 from configs import access
 from configs.models import Config, Role, Version
 from reviews.models import ChangeRequest, Review
+from reviews.services import gate_for
 
 
 def _visible(user):
@@ -36,24 +38,18 @@ def attach_open_counts(configs) -> None:
 
 def approvers_of(version: Version) -> list[str]:
     """Who approved the exact value that became `version` (empty for bypasses and direct ones)."""
-    change_request = ChangeRequest.objects.filter(published_version=version).first()
+    change_request = (
+        ChangeRequest.objects.filter(published_version=version)
+        .select_related("config__namespace")
+        .prefetch_related("reviews__reviewer")
+        .first()
+    )
     if change_request is None:
         return []
-    return sorted(
-        r.reviewer.username
-        for r in change_request.reviews.filter(
-            verdict=Review.Verdict.APPROVE,
-            dismissed_at__isnull=True,
-            value_hash=change_request.value_hash,
-        )
-        .exclude(reviewer=change_request.author)
-        .select_related("reviewer")
-    )
+    return sorted(user.username for user in gate_for(change_request).approvers)
 
 
 def for_change_request(*, user, pk: int) -> ChangeRequest:
-    from django.http import Http404
-
     try:
         return (
             _visible(user)

@@ -235,15 +235,22 @@ def change_request_edit(
     return change_request
 
 
+_VERDICT_ACTIONS = {
+    Review.Verdict.APPROVE: "change_request.approved",
+    Review.Verdict.REQUEST_CHANGES: "change_request.changes_requested",
+}
+
+
 def _verdict(change_request, reviewer, verdict: str, comment: str, seen_revision: int | None):
+    """Record a reviewer's verdict on the value now proposed, audit it, tell the author."""
     change_request = _lock(change_request)
+    access.ensure_role(reviewer, change_request.config.namespace, Role.REVIEWER)
+    if reviewer.pk == change_request.author_id:
+        raise PermissionDenied("Authors cannot review their own change.")
     if seen_revision is not None and seen_revision != change_request.revision:
         raise Conflict(
             "The proposal changed since you opened it; read the new value, then review again."
         )
-    access.ensure_role(reviewer, change_request.config.namespace, Role.REVIEWER)
-    if reviewer.pk == change_request.author_id:
-        raise PermissionDenied("Authors cannot review their own change.")
     _ensure_status(
         change_request, (Status.IN_REVIEW, Status.APPROVED, Status.CHANGES_REQUESTED), "reviewed"
     )
@@ -261,7 +268,17 @@ def _verdict(change_request, reviewer, verdict: str, comment: str, seen_revision
     )
     _refresh_status(change_request)
     change_request.save(update_fields=["status", "updated_at"])
-    return review, change_request
+    _audit(
+        _VERDICT_ACTIONS[verdict],
+        change_request,
+        reviewer,
+        reason=comment,
+        revision=review.revision,
+        value_hash=review.value_hash,
+    )
+    pk, review_pk = change_request.pk, review.pk
+    transaction.on_commit(lambda: notifications.reviewed(pk, review_pk))
+    return review
 
 
 @transaction.atomic
@@ -269,20 +286,7 @@ def change_request_approve(
     *, change_request: ChangeRequest, reviewer, comment: str = "", seen_revision: int | None = None
 ) -> Review:
     """Approve the exact value now proposed; with `seen_revision`, only if the reviewer saw it."""
-    review, change_request = _verdict(
-        change_request, reviewer, Review.Verdict.APPROVE, comment, seen_revision
-    )
-    _audit(
-        "change_request.approved",
-        change_request,
-        reviewer,
-        reason=comment,
-        revision=review.revision,
-        value_hash=review.value_hash,
-    )
-    pk, rpk = change_request.pk, review.pk
-    transaction.on_commit(lambda: notifications.reviewed(pk, rpk))
-    return review
+    return _verdict(change_request, reviewer, Review.Verdict.APPROVE, comment, seen_revision)
 
 
 @transaction.atomic
@@ -291,19 +295,7 @@ def change_request_request_changes(
 ) -> Review:
     """Block publishing until this reviewer approves."""
     comment = _require_text(comment, "A comment saying what to change")
-    review, change_request = _verdict(
-        change_request, reviewer, Review.Verdict.REQUEST_CHANGES, comment, None
-    )
-    _audit(
-        "change_request.changes_requested",
-        change_request,
-        reviewer,
-        reason=comment,
-        revision=review.revision,
-    )
-    pk, rpk = change_request.pk, review.pk
-    transaction.on_commit(lambda: notifications.reviewed(pk, rpk))
-    return review
+    return _verdict(change_request, reviewer, Review.Verdict.REQUEST_CHANGES, comment, None)
 
 
 @transaction.atomic
@@ -384,17 +376,15 @@ def _mark_conflicted(change_request: ChangeRequest, actor, why: str) -> None:
     transaction.on_commit(lambda: notifications.conflicted(pk))
 
 
-def can_publish(actor, change_request: ChangeRequest, gate: Gate | None = None) -> bool:
+def can_publish(actor, change_request: ChangeRequest) -> bool:
     """Reviewers publish; an author who is an editor publishes where no approval is needed."""
-    namespace = change_request.config.namespace
-    if access.has_role(actor, namespace, Role.REVIEWER):
+    config = change_request.config
+    if access.has_role(actor, config.namespace, Role.REVIEWER):
         return True
-    gate = gate or gate_for(change_request)
     return (
-        access.has_role(actor, namespace, Role.EDITOR)
+        access.has_role(actor, config.namespace, Role.EDITOR)
         and actor.pk == change_request.author_id
-        and gate.required == 0
-        and not gate.owner_required
+        and not config.needs_review
     )
 
 
@@ -431,7 +421,7 @@ def change_request_publish(
             "published",
         )
         gate = gate_for(change_request)
-        if not can_publish(actor, change_request, gate) and not bypass:
+        if not can_publish(actor, change_request) and not bypass:
             raise PermissionDenied(f"You need the reviewer role in {namespace.slug} to publish.")
         if not bypass and not gate.satisfied:
             raise RuleViolation("Cannot publish yet: it needs " + "; ".join(gate.missing) + ".")

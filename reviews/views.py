@@ -41,7 +41,7 @@ def _actions(user, change_request, gate) -> dict[str, bool]:
         Status.APPROVED,
         Status.CHANGES_REQUESTED,
     )
-    may_publish = services.can_publish(user, change_request, gate)
+    may_publish = services.can_publish(user, change_request)
     return {
         "review": reviewable and is_reviewer and not is_author,
         "edit": is_author and reviewable,

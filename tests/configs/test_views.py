@@ -85,9 +85,11 @@ def test_config_list_paginates_with_a_fixed_number_of_queries(
     client.force_login(alice)
     with django_assert_max_num_queries(8):
         first = client.get("/configs/").content.decode()
-    assert "Page 1 of 2" in first
+    assert "Page 1 of 2 (34 in all)" in first
+    assert "extra-21" in first and "extra-22" not in first
     second = client.get("/configs/", {"page": 2}).content.decode()
-    assert "extra-29" in second or "legacy-fields" in second
+    assert "Page 2 of 2" in second
+    assert "extra-22" in second and "legacy-fields" in second and "extra-21" not in second
 
 
 def test_config_page_shows_the_live_value_owners_schema_and_permalink(client, dave):
@@ -262,3 +264,15 @@ def test_a_compatible_schema_change_is_saved(client, carol):
 def test_only_admins_may_edit_schemas(client, bob):
     client.force_login(bob)
     assert client.get(reverse("configs:schema_edit", args=["company-timezones"])).status_code == 403
+
+
+def test_the_schema_service_itself_refuses_non_admins(bob):
+    from django.core.exceptions import PermissionDenied
+
+    from configs.services import schema_update
+
+    schema = Config.objects.get(key="company-timezones").schema
+    with pytest.raises(PermissionDenied, match="Only admins of every namespace"):
+        schema_update(schema=schema, body={"type": "object"}, actor=bob, reason="loosen")
+    schema.refresh_from_db()
+    assert schema.body["required"] == ["companies"]

@@ -1,6 +1,8 @@
 """The review gate through the console: every action × every persona, and the rules as people
 meet them."""
 
+import json
+
 import pytest
 from django.core import mail
 
@@ -170,7 +172,7 @@ def test_an_edit_by_the_author_dismisses_approvals_in_the_console(client, propos
         f"/changes/{proposal.pk}/edit/",
         {
             "editor": "raw",
-            "raw": __import__("json").dumps(value),
+            "raw": json.dumps(value),
             "title": "Acme in UTC, drop globex",
         },
     )
@@ -209,7 +211,7 @@ def test_a_conflicted_change_shows_theirs_and_can_be_rebased(
         f"/changes/{proposal.pk}/rebase/",
         {
             "editor": "raw",
-            "raw": __import__("json").dumps(merged),
+            "raw": json.dumps(merged),
             "title": proposal.title,
         },
     )
