@@ -1,7 +1,5 @@
 """Domain errors: views turn them into a message on the page, the API into a JSON status."""
 
-from django.core.exceptions import PermissionDenied  # noqa: F401  (re-exported for callers)
-
 
 class InvalidValue(Exception):
     """A value that does not satisfy its config's schema; `errors` are [{path, message}]."""
