@@ -25,6 +25,11 @@ ACTIONS = {
     "version.bypass": "published without the required approvals",
     "version.cancelled": "cancelled a scheduled version",
     "version.restored": "proposed restoring a version",
+    "token.created": "created an API token",
+    "token.revoked": "revoked an API token",
+    "auth.login": "logged in",
+    "auth.login_failed": "failed to log in",
+    "access.denied": "was denied an action",
 }
 
 
