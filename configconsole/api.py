@@ -1,0 +1,148 @@
+"""The API's edge: strict JSON in, JSON errors out, per-token throttling.
+
+Everything under /api/ answers in JSON, whatever goes wrong: domain errors from the services,
+bodies that are not acceptable JSON, bodies that are too large, unknown URLs and crashes.
+"""
+
+from __future__ import annotations
+
+import time
+
+from django.conf import settings
+from django.core.cache import cache
+from django.core.cache.backends.redis import RedisCache
+from django.core.exceptions import PermissionDenied, RequestDataTooBig
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import JsonResponse
+from django.views import defaults
+from rest_framework import exceptions, parsers, status, throttling
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from configs.errors import Conflict, InvalidValue, RuleViolation, SchemaInUse
+from configs.jsontext import BadJSON, parse_json
+
+
+class StrictJSONParser(parsers.JSONParser):
+    """JSON as the console accepts it: no NaN, Infinity, huge numbers, duplicate keys or deep
+    nesting (which would otherwise overflow the stack and crash the worker)."""
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        raw = stream.read() if stream is not None else b""
+        try:
+            return parse_json(raw)
+        except BadJSON as exc:
+            raise exceptions.ParseError(f"The body is not valid JSON: {exc}") from exc
+
+
+def _messages(exc: DjangoValidationError) -> str:
+    return " ".join(exc.messages)
+
+
+def exception_handler(exc, context):
+    """Domain errors become statuses; every error body is JSON with `detail` (or `errors`)."""
+    if isinstance(exc, InvalidValue):
+        return Response({"detail": str(exc), "errors": exc.errors}, status=400)
+    if isinstance(exc, SchemaInUse):
+        return Response({"detail": str(exc), "problems": exc.problems}, status=409)
+    if isinstance(exc, (Conflict, RuleViolation)):
+        return Response({"detail": str(exc)}, status=409)
+    if isinstance(exc, DjangoValidationError):
+        return Response({"detail": _messages(exc)}, status=400)
+    if isinstance(exc, RequestDataTooBig):
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        return Response(
+            {"detail": f"The body is larger than the {limit} bytes a request may carry."},
+            status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+        )
+    if isinstance(exc, (PermissionDenied, exceptions.PermissionDenied)):
+        from audit.services import record_denied
+
+        request = context.get("request")
+        if request is not None:
+            record_denied(request, exc)
+    return drf_exception_handler(exc, context)
+
+
+def _api_error(request, status_code: int, detail: str):
+    return JsonResponse({"detail": detail}, status=status_code)
+
+
+def is_api(request) -> bool:
+    return request.path.startswith("/api/")
+
+
+class TokenRateThrottle(throttling.BaseThrottle):
+    """A fixed window per token (or per signed-in person) in the shared cache: one round trip.
+
+    DRF's own throttles keep a list of timestamps per client and write it back on every request,
+    which costs two cache round trips and grows with the rate; a counter is enough here."""
+
+    window = 60
+
+    def __init__(self):
+        self.limit = _parse_rate(settings.API_THROTTLE_RATE)
+
+    def allow_request(self, request, view):
+        if request.auth is not None and getattr(request.auth, "pk", None):
+            who = f"t{request.auth.pk}"
+        elif request.user and request.user.is_authenticated:
+            who = f"u{request.user.pk}"
+        else:
+            return True  # refused by authentication anyway
+        now = time.time()
+        window_start = int(now // self.window) * self.window
+        count = _count_hit(f"throttle:{who}:{window_start}", self.window + 5)
+        self.retry_after = window_start + self.window - now
+        return count <= self.limit
+
+    def wait(self):
+        return self.retry_after
+
+
+def _count_hit(key: str, timeout: int) -> int:
+    """Add one to the counter `key` and return it, creating it (with its expiry) if needed."""
+    backend = getattr(cache, "_cache", None)
+    if isinstance(cache, RedisCache):
+        # INCR creates a missing key at 0 and is atomic; with EXPIRE in one pipeline this is a
+        # single round trip, where Django's incr() asks EXISTS first.
+        redis_key = cache.make_and_validate_key(key)
+        pipe = backend.get_client(redis_key, write=True).pipeline(transaction=False)
+        pipe.incr(redis_key)
+        pipe.expire(redis_key, timeout, nx=True)
+        return pipe.execute()[0]
+    cache.add(key, 0, timeout=timeout)
+    try:
+        return cache.incr(key)
+    except ValueError:  # expired between add() and incr()
+        cache.add(key, 1, timeout=timeout)
+        return 1
+
+
+def _parse_rate(rate: str) -> int:
+    count, _, period = rate.partition("/")
+    if period not in {"min", "minute", "m"}:
+        raise ValueError(f"API_THROTTLE_RATE must look like '1200/min', not {rate!r}.")
+    return int(count)
+
+
+def _page_or_json(status_code: int, detail: str, page):
+    def handler(request, exception=None, **kwargs):
+        if is_api(request):
+            return _api_error(request, status_code, detail)
+        if exception is None:
+            return page(request)
+        return page(request, exception)
+
+    return handler
+
+
+# Django's own error pages, except under /api/, where the answer is JSON like every other.
+handler400 = _page_or_json(400, "The request could not be understood.", defaults.bad_request)
+handler403 = _page_or_json(
+    403, "You do not have permission to do this.", defaults.permission_denied
+)
+handler404 = _page_or_json(404, "There is nothing at this address.", defaults.page_not_found)
+handler500 = _page_or_json(
+    500, "Something went wrong on our side; it was logged.", defaults.server_error
+)

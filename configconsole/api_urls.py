@@ -1,0 +1,47 @@
+"""/api/v1/: the read contract for pipelines and the change request endpoints."""
+
+from django.urls import path
+
+from configs.api import views as reads
+from reviews.api import views as changes
+
+urlpatterns = [
+    path("configs/<slug:namespace>/<slug:key>/", reads.ConfigRead.as_view(), name="config"),
+    path(
+        "configs/<slug:namespace>/<slug:key>/value/",
+        reads.ConfigValueRead.as_view(),
+        name="config_value",
+    ),
+    path(
+        "configs/<slug:namespace>/<slug:key>/versions/",
+        changes.VersionList.as_view(),
+        name="config_versions",
+    ),
+    path(
+        "configs/<slug:namespace>/<slug:key>/change-requests/",
+        changes.ChangeRequestCreate.as_view(),
+        name="change_request_create",
+    ),
+    path("namespaces/<slug:namespace>/bundle/", reads.NamespaceBundle.as_view(), name="bundle"),
+    path("change-requests/<int:pk>/", changes.ChangeRequestDetail.as_view(), name="change_request"),
+    path(
+        "change-requests/<int:pk>/approve/",
+        changes.ChangeRequestApprove.as_view(),
+        name="change_request_approve",
+    ),
+    path(
+        "change-requests/<int:pk>/request-changes/",
+        changes.ChangeRequestRequestChanges.as_view(),
+        name="change_request_request_changes",
+    ),
+    path(
+        "change-requests/<int:pk>/publish/",
+        changes.ChangeRequestPublish.as_view(),
+        name="change_request_publish",
+    ),
+    path(
+        "change-requests/<int:pk>/withdraw/",
+        changes.ChangeRequestWithdraw.as_view(),
+        name="change_request_withdraw",
+    ),
+]

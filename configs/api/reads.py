@@ -1,0 +1,141 @@
+"""The read path: each version's response bytes are prepared once and then only looked up.
+
+A version never changes, so its prepared bytes are kept by version id: in this process first,
+then in the shared cache (Redis when configured) for the other app servers. Which version is
+live is asked of the database on every request (see authentication.py), so a publish or a
+scheduled version taking effect is seen at once, on every server, with nothing to invalidate.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import OrderedDict
+from dataclasses import dataclass
+from threading import Lock
+
+from django.core.cache import cache
+
+from configs.models import Version
+
+LOCAL_LIMIT = 4096
+
+
+@dataclass(frozen=True)
+class Prepared:
+    etag: str
+    document: bytes  # {namespace, key, version, value, effective_at, published_at, ...}
+    value: bytes  # the bare value
+    entry: bytes  # {version, value, effective_at}, for bundles
+
+
+_local: OrderedDict[int, Prepared] = OrderedDict()
+_local_lock = Lock()
+
+
+def forget_prepared() -> None:
+    """Empty this process's copy (tests reuse ids after rolling back)."""
+    with _local_lock:
+        _local.clear()
+
+
+def etag_for(version_id: int) -> str:
+    return f'"v{version_id}"'
+
+
+def timestamp(value) -> str | None:
+    # The same form as DRF's DateTimeField, so every endpoint writes times alike.
+    if value is None:
+        return None
+    text = value.isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
+def _compact(data) -> str:
+    # The same form as Version.value_json, so an answer reads as one document.
+    return json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+
+
+def _prepare(version: Version) -> Prepared:
+    config = version.config
+    head = _compact(
+        {"namespace": config.namespace.slug, "key": config.key, "version": version.number}
+    )[:-1]
+    times = {
+        "effective_at": timestamp(version.effective_at),
+        "published_at": timestamp(version.published_at),
+        "published_by": version.published_by.username,
+        "schema": config.schema.name if config.schema_id else None,
+    }
+    tail = _compact(times)[1:]
+    value = version.value_json.encode()
+    document = f'{head},"value":'.encode() + value + b"," + tail.encode()
+    entry = (
+        f'{{"version":{version.number},"value":'.encode()
+        + value
+        + f',"effective_at":{_compact(times["effective_at"])}}}'.encode()
+    )
+    return Prepared(etag=etag_for(version.pk), document=document, value=value, entry=entry)
+
+
+def _versions(ids) -> dict[int, Version]:
+    return Version.objects.select_related(
+        "config__namespace", "config__schema", "published_by"
+    ).in_bulk(ids)
+
+
+def _remember(prepared: dict[int, Prepared]) -> None:
+    with _local_lock:
+        for version_id, item in prepared.items():
+            _local[version_id] = item
+            _local.move_to_end(version_id)
+        while len(_local) > LOCAL_LIMIT:
+            _local.popitem(last=False)
+
+
+def prepared_many(ids) -> dict[int, Prepared]:
+    """Prepared bytes for each version id: from this process, the shared cache, or the database."""
+    found = {}
+    with _local_lock:
+        for version_id in ids:
+            if version_id in _local:
+                found[version_id] = _local[version_id]
+    missing = [version_id for version_id in ids if version_id not in found]
+    if missing:
+        shared = cache.get_many([f"version:{version_id}" for version_id in missing])
+        fetched = {int(key.split(":")[1]): value for key, value in shared.items()}
+        to_build = [version_id for version_id in missing if version_id not in fetched]
+        if to_build:
+            built = {pk: _prepare(version) for pk, version in _versions(to_build).items()}
+            cache.set_many({f"version:{pk}": item for pk, item in built.items()}, timeout=None)
+            fetched.update(built)
+        _remember(fetched)
+        found.update(fetched)
+    return found
+
+
+def prepared(version_id: int) -> Prepared:
+    return prepared_many([version_id])[version_id]
+
+
+def bundle_etag(live: list[tuple[str, int]]) -> str:
+    """One tag for a namespace's set of live versions: it changes when any of them does."""
+    digest = hashlib.sha256(_compact(live).encode()).hexdigest()[:32]
+    return f'"b{digest}"'
+
+
+def bundle_bytes(namespace: str, live: list[tuple[str, int]]) -> bytes:
+    items = prepared_many([version_id for _key, version_id in live])
+    parts = [_compact(key).encode() + b":" + items[version_id].entry for key, version_id in live]
+    return f'{{"namespace":{_compact(namespace)},"configs":{{'.encode() + b",".join(parts) + b"}}"
+
+
+def etag_matches(request, etag: str) -> bool:
+    header = request.headers.get("If-None-Match")
+    if not header:
+        return False
+    if header.strip() == "*":
+        return True
+    # Weak comparison, as RFC 9110 asks for If-None-Match.
+    candidates = {tag.strip().removeprefix("W/") for tag in header.split(",")}
+    return etag in candidates

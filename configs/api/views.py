@@ -1,0 +1,176 @@
+"""The pipeline contract: live values, pinned versions, values at an instant, bundles."""
+
+from __future__ import annotations
+
+from django.db.models import OuterRef, Subquery
+from django.http import Http404, HttpResponse, HttpResponseNotModified
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework.exceptions import ValidationError
+from rest_framework.views import APIView
+
+from configs import selectors
+from configs.api import reads
+from configs.api.access import NOT_FOUND, annotated_access, ensure_readable
+from configs.api.serializers import BundleSerializer, ConfigDocumentSerializer, ErrorSerializer
+from configs.models import Config, Namespace, Version
+
+ERRORS = {
+    304: OpenApiResponse(description="Not modified: the ETag given in If-None-Match is current."),
+    400: OpenApiResponse(ErrorSerializer, description="A parameter could not be understood."),
+    401: OpenApiResponse(ErrorSerializer, description="No token, or a bad one."),
+    404: OpenApiResponse(ErrorSerializer, description="No such config, or no access to it."),
+    429: OpenApiResponse(ErrorSerializer, description="Too many requests for this token."),
+}
+PINNING = [
+    OpenApiParameter(
+        "version", int, description="A version number: that version, not the live one."
+    ),
+    OpenApiParameter(
+        "at", OpenApiTypes.DATETIME, description="An ISO 8601 instant: the version live then."
+    ),
+    OpenApiParameter(
+        "If-None-Match", str, OpenApiParameter.HEADER, description="An ETag from an earlier answer."
+    ),
+]
+
+
+def _json(body: bytes, etag: str) -> HttpResponse:
+    response = HttpResponse(body, content_type="application/json")
+    response["ETag"] = etag
+    # Clients may keep it but must ask again (cheaply, with If-None-Match) before using it.
+    response["Cache-Control"] = "private, no-cache"
+    return response
+
+
+def _not_modified(etag: str) -> HttpResponse:
+    response = HttpResponseNotModified()
+    response["ETag"] = etag
+    return response
+
+
+def _pinned_version(request, namespace: str, key: str) -> int:
+    """The id of the version asked for with ?version= or ?at=, after the access checks."""
+    number, at = request.query_params.get("version"), request.query_params.get("at")
+    if number is not None and at is not None:
+        raise ValidationError({"detail": "Ask for either ?version= or ?at=, not both."})
+    config = _config(request, namespace, key)
+    if number is not None:
+        if not number.isdigit() or int(number) < 1:
+            raise ValidationError(
+                {"detail": f"version must be a whole number from 1, not {number!r}."}
+            )
+        version = config.versions.active().filter(number=int(number)).values("id").first()
+        if version is None:
+            raise Http404(f"{config} has no version {number}.")
+        return version["id"]
+    instant = parse_datetime(at) if len(at) <= 64 else None
+    if instant is None or timezone.is_naive(instant):
+        raise ValidationError(
+            {
+                "detail": "at must be an ISO 8601 instant with a time zone, "
+                f"e.g. 2026-05-01T09:00:00Z, not {at[:64]!r}."
+            }
+        )
+    version = config.versions.live_at(instant).values("id").first()
+    if version is None:
+        raise Http404(f"{config} had no live version at {reads.timestamp(instant)}.")
+    return version["id"]
+
+
+def _config(request, namespace: str, key: str) -> Config:
+    config = (
+        Config.objects.select_related("namespace", "schema")
+        .filter(namespace__slug=namespace, key=key)
+        .first()
+    )
+    if config is None:
+        raise Http404(NOT_FOUND)
+    ensure_readable(request, config.namespace)
+    return config
+
+
+def _live_version(request, namespace: str, key: str) -> int:
+    allowed = annotated_access(request, namespace)
+    if allowed is False:
+        raise Http404(NOT_FOUND)
+    if allowed and request.auth.live_version_id is not None:
+        return request.auth.live_version_id  # the hot path: known from the token's lookup
+    config = _config(request, namespace, key)
+    version = selectors.live_version(config)
+    if version is None:
+        raise Http404(f"{config} has no live version yet.")
+    return version.pk
+
+
+class ConfigRead(APIView):
+    """The live version of a config (or a pinned one), with an ETag for cheap revalidation."""
+
+    bare = False
+
+    @extend_schema(
+        operation_id="config_read",
+        parameters=PINNING,
+        responses={200: ConfigDocumentSerializer, **ERRORS},
+    )
+    def get(self, request, namespace: str, key: str):
+        pinned = "version" in request.query_params or "at" in request.query_params
+        if pinned:
+            version_id = _pinned_version(request, namespace, key)
+        else:
+            version_id = _live_version(request, namespace, key)
+        etag = reads.etag_for(version_id)
+        if reads.etag_matches(request, etag):
+            return _not_modified(etag)  # without reading the value at all
+        prepared = reads.prepared(version_id)
+        return _json(prepared.value if self.bare else prepared.document, etag)
+
+
+class ConfigValueRead(ConfigRead):
+    """The bare value of the live (or pinned) version, with the same ETag."""
+
+    bare = True
+
+    @extend_schema(
+        operation_id="config_value_read",
+        parameters=PINNING,
+        responses={
+            200: OpenApiResponse(OpenApiTypes.ANY, description="The value itself."),
+            **ERRORS,
+        },
+    )
+    def get(self, request, namespace: str, key: str):
+        return super().get(request, namespace, key)
+
+
+class NamespaceBundle(APIView):
+    """Every live config of a namespace in one answer, with one ETag."""
+
+    @extend_schema(
+        operation_id="namespace_bundle",
+        parameters=PINNING[2:],
+        responses={200: BundleSerializer, **ERRORS},
+    )
+    def get(self, request, namespace: str):
+        allowed = annotated_access(request, namespace)
+        if allowed is None:
+            found = Namespace.objects.filter(slug=namespace).first()
+            if found is None:
+                raise Http404("No such namespace, or no access to it.")
+            ensure_readable(request, found, "No such namespace, or no access to it.")
+        elif not allowed:
+            raise Http404("No such namespace, or no access to it.")
+        live = Version.objects.filter(config=OuterRef("pk")).live_at(timezone.now())
+        versions = list(
+            Config.objects.filter(namespace__slug=namespace)
+            .annotate(live_id=Subquery(live.values("id")[:1]))
+            .filter(live_id__isnull=False)
+            .order_by("key")
+            .values_list("key", "live_id")
+        )
+        etag = reads.bundle_etag(versions)
+        if reads.etag_matches(request, etag):
+            return _not_modified(etag)
+        return _json(reads.bundle_bytes(namespace, versions), etag)

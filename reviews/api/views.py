@@ -1,0 +1,244 @@
+"""Change requests over HTTP: each endpoint is a thin view over one review service."""
+
+from __future__ import annotations
+
+from django.db.models import Prefetch
+from django.http import Http404
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import status
+from rest_framework.generics import ListAPIView
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from configs.api.access import NOT_FOUND, ensure_can_write, ensure_readable
+from configs.api.serializers import ErrorSerializer, ValidationErrorSerializer
+from configs.models import Config
+from reviews import services
+from reviews.api.serializers import (
+    ChangeRequestSerializer,
+    EditSerializer,
+    ProposalSerializer,
+    PublishSerializer,
+    VerdictSerializer,
+    VersionSerializer,
+    WithdrawSerializer,
+)
+from reviews.models import ChangeRequest, Review
+from reviews.selectors import approvers_for_versions
+
+
+def _errors(*codes: int) -> dict:
+    described = {
+        400: OpenApiResponse(ValidationErrorSerializer, description="Invalid input or value."),
+        401: OpenApiResponse(ErrorSerializer, description="No token, or a bad one."),
+        403: OpenApiResponse(ErrorSerializer, description="Not allowed (role or read token)."),
+        404: OpenApiResponse(ErrorSerializer, description="No such item, or no access to it."),
+        409: OpenApiResponse(ErrorSerializer, description="Conflicts with the review rules."),
+        413: OpenApiResponse(ErrorSerializer, description="The body is too large."),
+        429: OpenApiResponse(ErrorSerializer, description="Too many requests for this token."),
+    }
+    return {code: described[code] for code in codes}
+
+
+def _config(request, namespace: str, key: str) -> Config:
+    config = (
+        Config.objects.select_related("namespace", "schema")
+        .filter(namespace__slug=namespace, key=key)
+        .first()
+    )
+    if config is None:
+        raise Http404(NOT_FOUND)
+    ensure_readable(request, config.namespace)
+    return config
+
+
+def _change_request(request, pk: int) -> ChangeRequest:
+    change_request = (
+        ChangeRequest.objects.select_related(
+            "config__namespace", "config__schema", "author", "base_version", "published_version"
+        )
+        .prefetch_related(
+            Prefetch("reviews", queryset=Review.objects.select_related("reviewer")),
+            "comments__author",
+            "config__owners",
+        )
+        .filter(pk=pk)
+        .first()
+    )
+    if change_request is None:
+        raise Http404("No such change request, or no access to it.")
+    ensure_readable(
+        request, change_request.config.namespace, "No such change request, or no access to it."
+    )
+    return change_request
+
+
+def _answer(request, pk: int, code: int = status.HTTP_200_OK) -> Response:
+    # Read back after the service committed: the answer shows what was stored.
+    change_request = _change_request(request, pk)
+    return Response(
+        ChangeRequestSerializer(change_request, context={"request": request}).data, code
+    )
+
+
+def _body(serializer_class, request):
+    serializer = serializer_class(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+class VersionList(ListAPIView):
+    """Published versions of a config, newest first."""
+
+    serializer_class = VersionSerializer
+
+    @extend_schema(
+        operation_id="config_versions",
+        responses={200: VersionSerializer(many=True), **_errors(401, 404, 429)},
+    )
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    def get_queryset(self):
+        config = _config(self.request, self.kwargs["namespace"], self.kwargs["key"])
+        return (
+            config.versions.active()
+            .select_related("published_by", "change_request")
+            .order_by("-number")
+        )
+
+    def get_serializer_context(self):
+        return {**super().get_serializer_context(), "approvers": self._approvers}
+
+    def paginate_queryset(self, queryset):
+        page = super().paginate_queryset(queryset)
+        self._approvers = approvers_for_versions(page)
+        return page
+
+
+class ChangeRequestCreate(APIView):
+    """Propose a new value for a config; it goes straight into review."""
+
+    @extend_schema(
+        operation_id="change_request_create",
+        request=ProposalSerializer,
+        responses={201: ChangeRequestSerializer, **_errors(400, 401, 403, 404, 409, 413, 429)},
+    )
+    def post(self, request, namespace: str, key: str):
+        config = _config(request, namespace, key)
+        ensure_can_write(request)
+        data = _body(ProposalSerializer, request)
+        change_request = services.change_request_open(
+            config=config,
+            author=request.user,
+            value=data["value"],
+            title=data["title"],
+            description=data["description"],
+            base_version=data["base_version"],
+        )
+        return _answer(request, change_request.pk, status.HTTP_201_CREATED)
+
+
+class ChangeRequestDetail(APIView):
+    """A change request with its reviews and comments; its author may change the value."""
+
+    @extend_schema(
+        operation_id="change_request_read",
+        responses={200: ChangeRequestSerializer, **_errors(401, 404, 429)},
+    )
+    def get(self, request, pk: int):
+        return _answer(request, pk)
+
+    @extend_schema(
+        operation_id="change_request_edit",
+        request=EditSerializer,
+        responses={200: ChangeRequestSerializer, **_errors(400, 401, 403, 404, 409, 413, 429)},
+    )
+    def patch(self, request, pk: int):
+        change_request = _change_request(request, pk)
+        ensure_can_write(request)
+        data = _body(EditSerializer, request)
+        services.change_request_edit(change_request=change_request, actor=request.user, **data)
+        return _answer(request, pk)
+
+
+class ChangeRequestApprove(APIView):
+    """Approve the exact value now proposed."""
+
+    @extend_schema(
+        operation_id="change_request_approve",
+        request=VerdictSerializer,
+        responses={200: ChangeRequestSerializer, **_errors(400, 401, 403, 404, 409, 429)},
+    )
+    def post(self, request, pk: int):
+        change_request = _change_request(request, pk)
+        ensure_can_write(request)
+        data = _body(VerdictSerializer, request)
+        services.change_request_approve(
+            change_request=change_request,
+            reviewer=request.user,
+            comment=data["comment"],
+            seen_revision=data.get("revision"),
+        )
+        return _answer(request, pk)
+
+
+class ChangeRequestRequestChanges(APIView):
+    """Ask for changes: blocks publishing until this reviewer approves."""
+
+    @extend_schema(
+        operation_id="change_request_request_changes",
+        request=VerdictSerializer,
+        responses={200: ChangeRequestSerializer, **_errors(400, 401, 403, 404, 409, 429)},
+    )
+    def post(self, request, pk: int):
+        change_request = _change_request(request, pk)
+        ensure_can_write(request)
+        data = _body(VerdictSerializer, request)
+        services.change_request_request_changes(
+            change_request=change_request, reviewer=request.user, comment=data["comment"]
+        )
+        return _answer(request, pk)
+
+
+class ChangeRequestPublish(APIView):
+    """Publish now or at `effective_at`; admins may bypass missing approvals with a reason."""
+
+    @extend_schema(
+        operation_id="change_request_publish",
+        request=PublishSerializer,
+        responses={200: VersionSerializer, **_errors(400, 401, 403, 404, 409, 429)},
+    )
+    def post(self, request, pk: int):
+        change_request = _change_request(request, pk)
+        ensure_can_write(request)
+        data = _body(PublishSerializer, request)
+        version = services.change_request_publish(
+            change_request=change_request,
+            actor=request.user,
+            effective_at=data.get("effective_at"),
+            bypass_reason=data.get("bypass_reason"),
+        )
+        version = change_request.config.versions.select_related(
+            "published_by", "change_request"
+        ).get(pk=version.pk)
+        context = {"request": request, "approvers": approvers_for_versions([version])}
+        return Response(VersionSerializer(version, context=context).data)
+
+
+class ChangeRequestWithdraw(APIView):
+    """The author takes the change request back."""
+
+    @extend_schema(
+        operation_id="change_request_withdraw",
+        request=WithdrawSerializer,
+        responses={200: ChangeRequestSerializer, **_errors(401, 403, 404, 409, 429)},
+    )
+    def post(self, request, pk: int):
+        change_request = _change_request(request, pk)
+        ensure_can_write(request)
+        data = _body(WithdrawSerializer, request)
+        services.change_request_withdraw(
+            change_request=change_request, actor=request.user, reason=data["reason"]
+        )
+        return _answer(request, pk)
