@@ -15,7 +15,7 @@ from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import JsonResponse
 from django.views import defaults
-from rest_framework import exceptions, parsers, status, throttling
+from rest_framework import exceptions, pagination, parsers, status, throttling
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -70,6 +70,12 @@ def _api_error(request, status_code: int, detail: str):
 
 def is_api(request) -> bool:
     return request.path.startswith("/api/")
+
+
+class Pagination(pagination.PageNumberPagination):
+    page_size = 50
+    page_size_query_param = "page_size"
+    max_page_size = 500
 
 
 class TokenRateThrottle(throttling.BaseThrottle):

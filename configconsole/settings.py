@@ -63,6 +63,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    "audit.middleware.DeniedActionMiddleware",
 ]
 
 ROOT_URLCONF = "configconsole.urls"
@@ -227,8 +228,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PARSER_CLASSES": ["configconsole.api.StrictJSONParser"],
     "EXCEPTION_HANDLER": "configconsole.api.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
-    "PAGE_SIZE": 50,
+    "DEFAULT_PAGINATION_CLASS": "configconsole.api.Pagination",
 }
 # Requests per minute per token (or per signed-in person) across all app servers.
 API_THROTTLE_RATE = os.environ.get("API_THROTTLE_RATE", "1200/min")

@@ -66,7 +66,10 @@ def _pinned_version(request, namespace: str, key: str) -> int:
         if version is None:
             raise Http404(f"{config} has no version {number}.")
         return version["id"]
-    instant = parse_datetime(at) if len(at) <= 64 else None
+    try:
+        instant = parse_datetime(at) if len(at) <= 64 else None
+    except ValueError:  # well-formed but impossible, like month 13
+        instant = None
     if instant is None or timezone.is_naive(instant):
         raise ValidationError(
             {

@@ -1,0 +1,105 @@
+"""Console pages for API tokens: make one (its secret shown once), see them, revoke them."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.db.models import Q
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from configs import access, services
+from configs.models import ApiToken, Namespace, Role
+
+EXPIRY_CHOICES = [("30", "in 30 days"), ("90", "in 90 days"), ("365", "in a year"), ("", "never")]
+
+
+class TokenForm(forms.Form):
+    name = forms.CharField(
+        max_length=100, help_text="What will use it, e.g. “nightly revenue pipeline”."
+    )
+    namespaces = forms.ModelMultipleChoiceField(
+        queryset=Namespace.objects.none(), widget=forms.CheckboxSelectMultiple
+    )
+    write = forms.TypedChoiceField(
+        label="Access",
+        choices=[
+            ("", "Read live values (for pipelines)"),
+            ("1", "Read, and propose, review and publish changes as me (for automation)"),
+        ],
+        coerce=bool,
+        required=False,
+        widget=forms.RadioSelect,
+        initial="",
+    )
+    expires = forms.ChoiceField(label="Expires", choices=EXPIRY_CHOICES, initial="90")
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["namespaces"].queryset = Namespace.objects.filter(
+            pk__in=access.visible_namespace_ids(user)
+        )
+
+
+def _visible_tokens(user):
+    """The person's own tokens and, for admins, every token reaching a namespace they run."""
+    administered = [pk for pk, role in access.roles_of(user).items() if role == Role.ADMIN]
+    return (
+        ApiToken.objects.filter(Q(user=user) | Q(namespaces__in=administered))
+        .distinct()
+        .select_related("user")
+        .prefetch_related("namespaces")
+        .order_by("-created_at", "-id")
+    )
+
+
+@login_required
+def token_list(request):
+    form = TokenForm(request.POST or None, user=request.user)
+    created = None
+    if request.method == "POST" and form.is_valid():
+        days = form.cleaned_data["expires"]
+        try:
+            token, secret = services.token_create(
+                user=request.user,
+                name=form.cleaned_data["name"],
+                namespaces=list(form.cleaned_data["namespaces"]),
+                write=form.cleaned_data["write"],
+                expires_at=timezone.now() + timedelta(days=int(days)) if days else None,
+                actor=request.user,
+            )
+        except (PermissionDenied, ValidationError) as exc:
+            form.add_error(None, " ".join(getattr(exc, "messages", [str(exc)])))
+        else:
+            created = {"token": token, "secret": secret}
+            form = TokenForm(user=request.user)
+    page = Paginator(_visible_tokens(request.user), 50).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "configs/tokens.html",
+        {
+            "page_title": "API tokens",
+            "form": form,
+            "created": created,
+            "page": page,
+            "now": timezone.now(),
+            "api_base": request.build_absolute_uri("/api/v1/"),
+        },
+    )
+
+
+@login_required
+@require_POST
+def token_revoke(request, pk: int):
+    token = get_object_or_404(_visible_tokens(request.user), pk=pk)
+    services.token_revoke(token=token, actor=request.user)
+    messages.success(
+        request, f"Token “{token.name}” ({token.prefix}…) is revoked: it no longer works."
+    )
+    return redirect("tokens:list")
