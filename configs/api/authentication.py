@@ -12,6 +12,7 @@ from datetime import timedelta
 
 from django.db.models import Exists, OuterRef, Subquery
 from django.utils import timezone
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 
 from configs.models import ApiToken, Membership, Version
@@ -83,3 +84,17 @@ class BearerTokenAuthentication(authentication.BaseAuthentication):
 
     def authenticate_header(self, request):
         return self.keyword
+
+
+class BearerTokenScheme(OpenApiAuthenticationExtension):
+    """Describes the token in the OpenAPI document (Swagger UI's "Authorize" button)."""
+
+    target_class = BearerTokenAuthentication
+    name = "bearerToken"
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "An API token from the console's API tokens page or create_token.",
+        }

@@ -1,0 +1,299 @@
+"""The export folder: its layout, writing it, and reading it back strictly.
+
+One file per namespace, schema and config, with sorted keys, so that a folder kept in git shows
+each change as a small diff and exporting twice gives identical bytes (on SQLite and PostgreSQL
+alike: jsonb does not keep key order, so sorting is the only order both agree on).
+
+    DIR/namespaces/<slug>.json          {slug, name, description, required_approvals,
+                                         owner_approval_required}   (for the record only)
+    DIR/schemas/<name>.json             {name, title, description, body}
+    DIR/configs/<namespace>/<key>.json  {namespace, key, name, description, schema, owners,
+                                         version, value}
+
+Applying a folder goes through the review gate, so it lives with the import command, which sits
+above both apps; this module knows only configs.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from configs import selectors
+from configs.jsontext import BadJSON, parse_json
+from configs.models import Config, Namespace, Schema, canonical_json
+
+NAMESPACES_DIR = "namespaces"
+SCHEMAS_DIR = "schemas"
+CONFIGS_DIR = "configs"
+
+
+class TransferError(Exception):
+    """A problem with the folder as a whole (not one file in it)."""
+
+
+def dump(data: Any) -> bytes:
+    """The one way a file of the folder is written: stable, readable, newline-terminated."""
+    return (json.dumps(data, sort_keys=True, indent=2, ensure_ascii=False) + "\n").encode()
+
+
+def same_value(a: Any, b: Any) -> bool:
+    return canonical_json(a) == canonical_json(b)
+
+
+# --- export -------------------------------------------------------------------------------
+
+
+@dataclass
+class ExportResult:
+    written: list[Path] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)  # configs without a live value, in words
+
+
+def _namespaces(slugs: list[str] | None) -> list[Namespace]:
+    namespaces = list(Namespace.objects.order_by("slug"))
+    if not slugs:
+        return namespaces
+    known = {namespace.slug for namespace in namespaces}
+    unknown = sorted(set(slugs) - known)
+    if unknown:
+        raise TransferError(f"No namespace named {', '.join(unknown)}.")
+    return [namespace for namespace in namespaces if namespace.slug in slugs]
+
+
+def _write(path: Path, data: Any, result: ExportResult) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(dump(data))
+    result.written.append(path)
+
+
+def export(directory: Path, *, namespaces: list[str] | None = None) -> ExportResult:
+    """Write the namespaces, schemas and live config values to `directory`.
+
+    With `namespaces`, only those, and only the schemas their configs use. Files are written or
+    overwritten, never deleted: the folder may hold other people's files.
+    """
+    result = ExportResult()
+    selected = _namespaces(namespaces)
+    configs = (
+        Config.objects.filter(namespace__in=selected)
+        .select_related("namespace", "schema")
+        .prefetch_related("owners")
+        .order_by("namespace__slug", "key")
+    )
+    schemas = Schema.objects.order_by("name")
+    if namespaces:
+        schemas = schemas.filter(configs__namespace__in=selected).distinct()
+
+    for namespace in selected:
+        _write(
+            directory / NAMESPACES_DIR / f"{namespace.slug}.json",
+            {
+                "slug": namespace.slug,
+                "name": namespace.name,
+                "description": namespace.description,
+                "required_approvals": namespace.required_approvals,
+                "owner_approval_required": namespace.owner_approval_required,
+            },
+            result,
+        )
+    for schema in schemas:
+        _write(
+            directory / SCHEMAS_DIR / f"{schema.name}.json",
+            {
+                "name": schema.name,
+                "title": schema.title,
+                "description": schema.description,
+                "body": schema.body,
+            },
+            result,
+        )
+    for config in configs:
+        live = selectors.live_version(config)
+        if live is None:  # only a scheduled first version: there is no live value to back up
+            result.skipped.append(f"{config} has no live value yet")
+            continue
+        _write(
+            directory / CONFIGS_DIR / config.namespace.slug / f"{config.key}.json",
+            {
+                "namespace": config.namespace.slug,
+                "key": config.key,
+                "name": config.name,
+                "description": config.description,
+                "schema": config.schema.name if config.schema_id else None,
+                "owners": sorted(user.get_username() for user in config.owners.all()),
+                "version": live.number,
+                "value": live.value,
+            },
+            result,
+        )
+    return result
+
+
+# --- reading a folder back ----------------------------------------------------------------
+
+
+class BadFile(Exception):
+    """A file of the folder that cannot be imported; the message names the file."""
+
+    def __init__(self, path: Path, message: str):
+        self.path = path
+        super().__init__(f"{path}: {message}")
+
+
+@dataclass
+class SchemaFile:
+    path: Path
+    name: str
+    title: str
+    description: str
+    body: dict
+
+
+@dataclass
+class ConfigFile:
+    path: Path
+    namespace: str
+    key: str
+    name: str
+    description: str
+    schema: str | None
+    owners: list[str]
+    version: int | None  # the version the file was exported at; None = propose on the newest
+    value: Any
+
+    @property
+    def label(self) -> str:
+        return f"{self.namespace}/{self.key}"
+
+
+@dataclass
+class Folder:
+    schemas: list[SchemaFile] = field(default_factory=list)
+    configs: list[ConfigFile] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+
+def _is_text(value) -> bool:
+    return isinstance(value, str)
+
+
+def _is_int_or_none(value) -> bool:
+    return value is None or (isinstance(value, int) and not isinstance(value, bool))
+
+
+def _is_text_list(value) -> bool:
+    return isinstance(value, list) and all(isinstance(item, str) for item in value)
+
+
+# field: (required, check, what it must be)
+_SCHEMA_FIELDS = {
+    "name": (True, _is_text, "a text"),
+    "title": (False, _is_text, "a text"),
+    "description": (False, _is_text, "a text"),
+    "body": (True, lambda v: isinstance(v, dict), "a JSON object (the JSON Schema)"),
+}
+_CONFIG_FIELDS = {
+    "namespace": (True, _is_text, "a text"),
+    "key": (True, _is_text, "a text"),
+    "name": (True, _is_text, "a text"),
+    "description": (False, _is_text, "a text"),
+    "schema": (False, lambda v: v is None or _is_text(v), "a schema name or null"),
+    "owners": (False, _is_text_list, "a list of usernames"),
+    "version": (False, _is_int_or_none, "a version number or null"),
+    "value": (True, lambda v: True, "any JSON"),
+}
+
+
+def _read_object(path: Path, fields: dict) -> dict:
+    """The file's JSON object, checked field by field against `fields`."""
+    try:
+        data = parse_json(path.read_bytes())
+    except BadJSON as exc:
+        raise BadFile(path, str(exc)) from exc
+    if not isinstance(data, dict):
+        raise BadFile(path, "the file must hold one JSON object.")
+    unknown = sorted(set(data) - set(fields))
+    if unknown:
+        # A misspelt field (say "vaule") would otherwise be silently ignored.
+        raise BadFile(path, f"unknown field {', '.join(map(repr, unknown))}.")
+    for name, (required, check, what) in fields.items():
+        if name not in data:
+            if required:
+                raise BadFile(path, f"the field {name!r} is missing.")
+        elif not check(data[name]):
+            raise BadFile(path, f"the field {name!r} must be {what}.")
+    return data
+
+
+def _read_schema(path: Path) -> SchemaFile:
+    data = _read_object(path, _SCHEMA_FIELDS)
+    if data["name"] != path.stem:
+        raise BadFile(path, f"the schema is named {data['name']!r} but the file {path.stem!r}.")
+    return SchemaFile(
+        path=path,
+        name=data["name"],
+        title=data.get("title", ""),
+        description=data.get("description", ""),
+        body=data["body"],
+    )
+
+
+def _read_config(path: Path) -> ConfigFile:
+    data = _read_object(path, _CONFIG_FIELDS)
+    where = f"{path.parent.name}/{path.stem}"
+    if f"{data['namespace']}/{data['key']}" != where:
+        raise BadFile(
+            path,
+            f"the file holds {data['namespace']}/{data['key']} but its place in the folder "
+            f"says {where}.",
+        )
+    return ConfigFile(
+        path=path,
+        namespace=data["namespace"],
+        key=data["key"],
+        name=data["name"],
+        description=data.get("description", ""),
+        schema=data.get("schema"),
+        owners=sorted(set(data.get("owners", []))),
+        version=data.get("version"),
+        value=data["value"],
+    )
+
+
+def read(directory: Path, *, namespaces: list[str] | None = None) -> Folder:
+    """Every schema and config file of `directory`, parsed strictly; problems in `errors`.
+
+    With `namespaces`, only those namespaces' configs and the schemas they name. Namespace files
+    are not read: namespaces and their review policies are an admin's decision in the console.
+    """
+    if not directory.is_dir():
+        raise TransferError(f"{directory} is not a folder.")
+    schemas_dir, configs_dir = directory / SCHEMAS_DIR, directory / CONFIGS_DIR
+    if not schemas_dir.is_dir() and not configs_dir.is_dir():
+        raise TransferError(
+            f"{directory} has neither a {SCHEMAS_DIR}/ nor a {CONFIGS_DIR}/ folder; "
+            "is it an export made by export_configs?"
+        )
+    folder = Folder()
+    config_paths = sorted(configs_dir.glob("*/*.json")) if configs_dir.is_dir() else []
+    if namespaces:
+        config_paths = [path for path in config_paths if path.parent.name in namespaces]
+    for path in config_paths:
+        try:
+            folder.configs.append(_read_config(path))
+        except BadFile as exc:
+            folder.errors.append(str(exc))
+
+    schema_paths = sorted(schemas_dir.glob("*.json")) if schemas_dir.is_dir() else []
+    if namespaces:
+        wanted = {config.schema for config in folder.configs}
+        schema_paths = [path for path in schema_paths if path.stem in wanted]
+    for path in schema_paths:
+        try:
+            folder.schemas.append(_read_schema(path))
+        except BadFile as exc:
+            folder.errors.append(str(exc))
+    return folder
