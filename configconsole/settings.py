@@ -229,6 +229,7 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "configconsole.api.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_PAGINATION_CLASS": "configconsole.api.Pagination",
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
 # Requests per minute per token (or per signed-in person) across all app servers.
 API_THROTTLE_RATE = os.environ.get("API_THROTTLE_RATE", "1200/min")
