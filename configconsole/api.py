@@ -17,7 +17,6 @@ from django.http import JsonResponse
 from django.views import defaults
 from rest_framework import exceptions, pagination, parsers, status, throttling
 from rest_framework.response import Response
-from rest_framework.views import exception_handler as drf_exception_handler
 
 from configs.errors import Conflict, InvalidValue, RuleViolation, SchemaInUse
 from configs.jsontext import BadJSON, parse_json
@@ -55,6 +54,9 @@ def exception_handler(exc, context):
             {"detail": f"The body is larger than the {limit} bytes a request may carry."},
             status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
         )
+    # Imported here: rest_framework.views reads these settings, which name this module.
+    from rest_framework.views import exception_handler as drf_exception_handler
+
     if isinstance(exc, (PermissionDenied, exceptions.PermissionDenied)):
         from audit.services import record_denied
 

@@ -1,0 +1,152 @@
+"""The API's edge: whatever arrives, the answer is a JSON 4xx naming the problem, never a 500."""
+
+import pytest
+from django.test import RequestFactory, override_settings
+
+from configconsole.api import handler500
+from reviews.models import ChangeRequest
+from tests.api.conftest import client_for, make_token
+
+pytestmark = pytest.mark.django_db
+
+PROPOSE = "/api/v1/configs/data-pipelines/company-timezones/change-requests/"
+VALUE = {"companies": [{"company_id": "acme", "timezone": "UTC"}]}
+ENVELOPE = '{"value": %s, "base_version": 1, "title": "t"}'
+
+
+@pytest.fixture
+def alice_writes(alice, timezones):
+    _token, secret = make_token(alice, "data-pipelines", write=True)
+    return client_for(secret)
+
+
+@pytest.mark.parametrize(
+    ("body", "says"),
+    [
+        (b"this is not json", "not valid JSON"),
+        (b'{"value": ', "not valid JSON"),
+        ((ENVELOPE % "NaN").encode(), "NaN is not allowed"),
+        ((ENVELOPE % "Infinity").encode(), "Infinity is not allowed"),
+        ((ENVELOPE % "-Infinity").encode(), "Infinity is not allowed"),
+        ((ENVELOPE % "1e999").encode(), "too large"),
+        (b'{"value": {}, "value": {}, "base_version": 1, "title": "t"}', "appears twice"),
+        ((ENVELOPE % ("[" * 100_000 + "]" * 100_000)).encode(), "nested more than"),
+        ((ENVELOPE % ("[" * 70 + "]" * 70)).encode(), "nested more than"),
+        (b"\xff\xfe not utf-8", "not valid JSON"),
+    ],
+    ids=[
+        "not-json",
+        "truncated",
+        "nan",
+        "infinity",
+        "minus-infinity",
+        "huge-number",
+        "duplicate-keys",
+        "very-deep",
+        "deep",
+        "not-utf8",
+    ],
+)
+def test_bad_json_body_is_400_json_and_nothing_is_saved(alice_writes, body, says):
+    response = alice_writes.generic("POST", PROPOSE, body, content_type="application/json")
+
+    assert response.status_code == 400
+    assert response["Content-Type"] == "application/json"
+    assert says in response.json()["detail"]
+    assert not ChangeRequest.objects.exists()
+
+
+def test_empty_body_is_400_naming_the_missing_fields(alice_writes):
+    response = alice_writes.generic("POST", PROPOSE, b"", content_type="application/json")
+
+    assert response.status_code == 400
+    assert set(response.json()) == {"value", "base_version", "title"}
+
+
+def test_body_over_the_limit_is_413_json(alice_writes, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    body = (ENVELOPE % ('"' + "x" * 2000 + '"')).encode()
+
+    response = alice_writes.generic("POST", PROPOSE, body, content_type="application/json")
+
+    assert response.status_code == 413
+    assert "larger than the 1000 bytes" in response.json()["detail"]
+    assert not ChangeRequest.objects.exists()
+
+
+def test_form_encoded_body_is_415_json(alice_writes):
+    response = alice_writes.post(PROPOSE, {"value": "x"}, format="multipart")
+
+    assert response.status_code == 415
+    assert response.json()["detail"]
+
+
+def test_body_that_is_not_an_object_is_400(alice_writes):
+    response = alice_writes.generic("POST", PROPOSE, b"[1, 2]", content_type="application/json")
+
+    assert response.status_code == 400
+    assert response["Content-Type"] == "application/json"
+
+
+@pytest.mark.parametrize(
+    "url", ["/api/v1/nothing-here/", "/api/v1/configs/", "/api/nope", "/api/v1/change-requests/x/"]
+)
+def test_unknown_address_under_api_is_404_json(alice_reads, url):
+    response = alice_reads.get(url, follow=True)
+
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/json"
+    assert response.json()["detail"]
+
+
+def test_wrong_method_is_405_json(alice_reads, timezones):
+    response = alice_reads.delete("/api/v1/configs/data-pipelines/company-timezones/")
+
+    assert response.status_code == 405
+    assert response.json()["detail"]
+
+
+def test_crash_under_api_answers_json_but_console_pages_keep_the_html_page():
+    api = handler500(RequestFactory().get("/api/v1/configs/a/b/"))
+    console = handler500(RequestFactory().get("/configs/"))
+
+    assert api.status_code == console.status_code == 500
+    assert api["Content-Type"] == "application/json"
+    assert b"Something went wrong" in api.content
+    assert console["Content-Type"].startswith("text/html")
+
+
+def test_too_many_requests_from_one_token_is_429_with_retry_after(alice, timezones, settings):
+    settings.API_THROTTLE_RATE = "3/min"
+    _token, secret = make_token(alice, "data-pipelines")
+    api = client_for(secret)
+    url = "/api/v1/configs/data-pipelines/company-timezones/"
+
+    answers = [api.get(url).status_code for _ in range(4)]
+
+    assert answers == [200, 200, 200, 429]
+    refused = api.get(url)
+    assert 0 < int(refused["Retry-After"]) <= 60
+    assert "throttled" in refused.json()["detail"].lower()
+
+
+def test_throttle_counts_each_token_apart(alice, timezones, settings):
+    settings.API_THROTTLE_RATE = "2/min"
+    _token, first = make_token(alice, "data-pipelines")
+    _token, second = make_token(alice, "data-pipelines")
+    url = "/api/v1/configs/data-pipelines/company-timezones/"
+    for _ in range(3):
+        client_for(first).get(url)
+
+    assert client_for(first).get(url).status_code == 429
+    assert client_for(second).get(url).status_code == 200
+
+
+@override_settings(DEBUG=False)
+def test_no_html_under_api_even_for_a_browser(alice_reads, timezones):
+    response = alice_reads.get(
+        "/api/v1/configs/data-pipelines/company-timezones/", HTTP_ACCEPT="text/html"
+    )
+
+    assert response.status_code in (200, 406)
+    assert response["Content-Type"] == "application/json"
