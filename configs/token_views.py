@@ -34,6 +34,7 @@ class TokenForm(forms.Form):
             ("1", "Read, and propose, review and publish changes as me (for automation)"),
         ],
         coerce=bool,
+        empty_value=False,
         required=False,
         widget=forms.RadioSelect,
         initial="",
