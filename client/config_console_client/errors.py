@@ -1,0 +1,40 @@
+"""What can go wrong when reading a config, as exceptions a pipeline can catch."""
+
+from __future__ import annotations
+
+
+class ConfigConsoleError(Exception):
+    """Anything the client cannot turn into a value; `status` is the HTTP status, if any."""
+
+    def __init__(self, message: str, *, status: int | None = None):
+        super().__init__(message)
+        self.status = status
+
+
+class ConfigNotFound(ConfigConsoleError, LookupError):
+    """The server says there is no such config (or version), or the token cannot read it."""
+
+
+class MissingOverride(ConfigNotFound):
+    """An offline client was asked for a config it has no override for."""
+
+
+class AuthenticationError(ConfigConsoleError):
+    """The server refused the token (missing, wrong, expired or revoked).
+
+    Never answered from a cached copy: a bad token is a mistake to fix, not an outage to ride out.
+    """
+
+
+class ServerUnreachable(ConfigConsoleError):
+    """The server could not answer (down, timed out, 5xx, throttled) and no copy was known."""
+
+    def __init__(
+        self, message: str, *, status: int | None = None, retry_after: float | None = None
+    ):
+        super().__init__(message, status=status)
+        self.retry_after = retry_after
+
+
+class ServerUnreachableWarning(UserWarning):
+    """A value was served from the last-known-good copy because the server could not answer."""
