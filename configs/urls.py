@@ -8,6 +8,18 @@ urlpatterns = [
     path("configs/", views.config_list, name="list"),
     path("configs/<slug:namespace>/<slug:key>/", views.config_detail, name="detail"),
     path("configs/<slug:namespace>/<slug:key>/edit/", views.config_edit, name="edit"),
+    path("configs/<slug:namespace>/<slug:key>/history/", views.config_history, name="history"),
+    path("configs/<slug:namespace>/<slug:key>/compare/", views.version_compare, name="compare"),
+    path(
+        "configs/<slug:namespace>/<slug:key>/versions/<int:number>/",
+        views.version_detail,
+        name="version",
+    ),
+    path(
+        "configs/<slug:namespace>/<slug:key>/versions/<int:number>/restore/",
+        views.version_restore,
+        name="version_restore",
+    ),
     path(
         "configs/<slug:namespace>/<slug:key>/versions/<int:number>/cancel/",
         views.version_cancel,

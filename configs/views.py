@@ -9,18 +9,22 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from configs import access, selectors, services
 from configs.errors import Conflict, InvalidValue, RuleViolation, SchemaInUse
 from configs.forms import SchemaForm, ValueForm
-from configs.models import Namespace, Role, Schema
+from configs.models import Config, Namespace, Role, Schema, Version
 from reviews import selectors as review_selectors
 from reviews import services as review_services
-from reviews.diff import sentences
+from reviews.diff import diff_values, pretty_lines, sentence, sentences, show
 
 PAGE_SIZE = 25
+HISTORY_PAGE_SIZE = 50
 
 
 def _page(request, items):
@@ -77,6 +81,7 @@ def config_detail(request, namespace, key):
             "can_edit": access.has_role(request.user, config.namespace, Role.EDITOR),
             "can_cancel": access.has_role(request.user, config.namespace, Role.REVIEWER),
             "permalink": request.build_absolute_uri(config.get_absolute_url()),
+            "contributors": review_selectors.contributors(config),
         },
     )
 
@@ -168,6 +173,154 @@ def version_cancel(request, namespace, key, number):
             request, f"Scheduled version {number} was cancelled; it will never take effect."
         )
     return redirect(config)
+
+
+def _restorable(version: Version, live: Version | None, newest: Version | None) -> bool:
+    """Whether restoring `version` would change anything (the service still checks)."""
+    return version.pk not in {getattr(live, "pk", None), getattr(newest, "pk", None)}
+
+
+@login_required
+def config_history(request, namespace, key):
+    config = selectors.config_for(user=request.user, namespace=namespace, key=key)
+    page = Paginator(review_selectors.version_history(config), HISTORY_PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    page.object_list = list(page.object_list)
+    review_selectors.attach_history(page.object_list)
+    live = selectors.live_version(config)
+    newest = services.newest_version(config)
+    can_edit = access.has_role(request.user, config.namespace, Role.EDITOR)
+    for version in page.object_list:
+        version.restorable = can_edit and _restorable(version, live, newest)
+    return render(
+        request,
+        "configs/history.html",
+        {
+            "page_title": f"History of {config.name}",
+            "config": config,
+            "page": page,
+            "live": live,
+            "now": timezone.now(),
+            "querystring_base": "",
+        },
+    )
+
+
+def _version_number(raw: str) -> int:
+    if not raw.isdigit():
+        raise Http404("No such version.")
+    return int(raw)
+
+
+def _diff_rows(before, after, schema: dict | None) -> list[dict]:
+    """The path-level table: each changed path, its value before and after, and the sentence."""
+    return [
+        {
+            "path": change["path"] or "/",
+            "before": "" if change["op"] == "added" else show(change["before"]),
+            "after": "" if change["op"] == "removed" else show(change["after"]),
+            "sentence": sentence(change),
+        }
+        for change in diff_values(before, after, schema)
+    ]
+
+
+def _diff_context(config: Config, before: Version | None, after: Version) -> dict:
+    """What changed from version `before` (None: nothing yet) to version `after`."""
+    value = before.value if before else None
+    left, right = pretty_lines(value, after.value)
+    return {
+        "rows": _diff_rows(value, after.value, config.schema.body if config.schema_id else None),
+        "left": left,
+        "right": right,
+        "left_title": f"Version {before.number}" if before else "Nothing (first version)",
+        "right_title": f"Version {after.number}",
+    }
+
+
+@login_required
+def version_compare(request, namespace, key):
+    config = selectors.config_for(user=request.user, namespace=namespace, key=key)
+    raw_from, raw_to = request.GET.get("from", ""), request.GET.get("to", "")
+    if not raw_from or not raw_to:
+        messages.info(request, "Pick two versions to compare, then press Compare.")
+        return redirect("configs:history", config.namespace.slug, config.key)
+    from_version = get_object_or_404(config.versions, number=_version_number(raw_from))
+    to_version = get_object_or_404(config.versions, number=_version_number(raw_to))
+    live = selectors.live_version(config)
+    newest = services.newest_version(config)
+    can_edit = access.has_role(request.user, config.namespace, Role.EDITOR)
+    same = from_version.pk == to_version.pk
+    shown = [from_version] if same else [from_version, to_version]
+    context = {
+        "page_title": f"{config.name}: version {from_version.number} → {to_version.number}",
+        "config": config,
+        "from_version": from_version,
+        "to_version": to_version,
+        "same": same,
+        "restorable": [v for v in shown if can_edit and _restorable(v, live, newest)],
+    }
+    if not same:
+        context.update(_diff_context(config, from_version, to_version))
+    return render(request, "configs/compare.html", context)
+
+
+@login_required
+def version_detail(request, namespace, key, number):
+    config = selectors.config_for(user=request.user, namespace=namespace, key=key)
+    version = get_object_or_404(config.versions.select_related("published_by"), number=number)
+    review_selectors.attach_history([version])
+    previous = config.versions.active().filter(number__lt=number).order_by("-number").first()
+    live = selectors.live_version(config)
+    newest = services.newest_version(config)
+    can_edit = access.has_role(request.user, config.namespace, Role.EDITOR)
+    return render(
+        request,
+        "configs/version.html",
+        {
+            "page_title": f"{config.name}: version {version.number}",
+            "config": config,
+            "version": version,
+            "previous": previous,
+            "live": live,
+            "now": timezone.now(),
+            "restorable": can_edit and _restorable(version, live, newest),
+            **_diff_context(config, previous, version),
+        },
+    )
+
+
+@login_required
+@require_POST
+def version_restore(request, namespace, key, number):
+    config = selectors.config_for(user=request.user, namespace=namespace, key=key)
+    version = get_object_or_404(config.versions, number=number)
+    try:
+        change_request = review_services.version_restore(
+            version=version, actor=request.user, reason=request.POST.get("reason", "")
+        )
+    except InvalidValue as exc:
+        messages.error(
+            request,
+            f"Version {number} cannot be restored as it is: the config's schema has changed "
+            "since and no longer accepts it. Edit the config instead. Problems:",
+        )
+        for problem in exc.errors:
+            messages.error(request, f"{problem['message']} ({problem['path'] or 'whole value'})")
+    except (Conflict, RuleViolation) as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(
+            request,
+            f"Restoring version {number} is now a change request; "
+            "it is reviewed and published like any other change.",
+        )
+        return redirect(change_request)
+    back = request.POST.get("next", "")
+    if url_has_allowed_host_and_scheme(back, {request.get_host()}, request.is_secure()):
+        return redirect(back)
+    return redirect("configs:version", config.namespace.slug, config.key, number)
 
 
 def _visible_configs(user, schema: Schema):

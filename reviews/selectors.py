@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from django.db.models import Count, Q
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db.models import Count, Max, Prefetch, Q, QuerySet
 from django.http import Http404
 
 from configs import access
@@ -38,15 +41,111 @@ def attach_open_counts(configs) -> None:
 
 def approvers_of(version: Version) -> list[str]:
     """Who approved the exact value that became `version` (empty for bypasses and direct ones)."""
-    change_request = (
-        ChangeRequest.objects.filter(published_version=version)
+    return approvers_for_versions([version])[version.pk]
+
+
+def approvers_for_versions(versions) -> dict[int, list[str]]:
+    """{version id: usernames of who approved it}, for many versions in a fixed number of queries.
+
+    The same rule as the publish gate (it is the gate's own count): standing approvals of the
+    exact value that was published, never the author's. Versions published without a change
+    request, or with no approval, map to an empty list.
+    """
+    ids = [getattr(version, "pk", version) for version in versions]
+    approvers: dict[int, list[str]] = {pk: [] for pk in ids}
+    if not ids:
+        return approvers
+    change_requests = (
+        ChangeRequest.objects.filter(published_version__in=ids)
         .select_related("config__namespace")
-        .prefetch_related("reviews__reviewer")
-        .first()
+        .prefetch_related(
+            Prefetch("reviews", queryset=Review.objects.select_related("reviewer")),
+            "config__owners",
+        )
     )
-    if change_request is None:
-        return []
-    return sorted(user.username for user in gate_for(change_request).approvers)
+    for change_request in change_requests:
+        approvers[change_request.published_version_id] = sorted(
+            user.username for user in gate_for(change_request).approvers
+        )
+    return approvers
+
+
+def version_history(config: Config) -> QuerySet:
+    """Every version of `config`, newest first, with its publisher and its change request.
+
+    Without the values: a page of fifty large values would be read only to be thrown away."""
+    return (
+        config.versions.select_related("published_by", "cancelled_by", "change_request__author")
+        .defer("value", "value_json")
+        .order_by("-number")
+    )
+
+
+def attach_history(versions) -> None:
+    """Set `published_from` (the change request, or None), `proposed_by` and `approved_by` on
+    each version of a page from `version_history`, in a fixed number of queries."""
+    approvers = approvers_for_versions(versions)
+    for version in versions:
+        # A version published without a change request (a config's first value) was proposed
+        # by whoever published it.
+        change_request = getattr(version, "change_request", None)
+        version.published_from = change_request
+        version.proposed_by = change_request.author if change_request else version.published_by
+        version.approved_by = approvers[version.pk]
+
+
+@dataclass
+class Contributor:
+    """One person's part in a config's history."""
+
+    username: str
+    proposed: int = 0
+    last_proposed: datetime | None = None
+    approved: int = 0
+    last_approved: datetime | None = None
+    published: int = 0
+    last_published: datetime | None = None
+
+    @property
+    def last_seen(self) -> datetime:
+        return max(t for t in (self.last_proposed, self.last_approved, self.last_published) if t)
+
+
+def contributors(config: Config) -> list[Contributor]:
+    """Who proposed changes to `config`, approved them and published versions, with counts and
+    last times, most recently active first; three queries whatever the length of the history."""
+    people: dict[str, Contributor] = {}
+
+    def person(username: str) -> Contributor:
+        return people.setdefault(username, Contributor(username=username))
+
+    proposed = (
+        config.change_requests.values("author__username")
+        .annotate(n=Count("pk"), last=Max("created_at"))
+        .order_by()
+    )
+    for row in proposed:
+        entry = person(row["author__username"])
+        entry.proposed, entry.last_proposed = row["n"], row["last"]
+    # A reviewer who approved, was dismissed by an edit and approved again approved one change.
+    approved = (
+        Review.objects.filter(change_request__config=config, verdict=Review.Verdict.APPROVE)
+        .values("reviewer__username")
+        .annotate(n=Count("change_request", distinct=True), last=Max("created_at"))
+        .order_by()
+    )
+    for row in approved:
+        entry = person(row["reviewer__username"])
+        entry.approved, entry.last_approved = row["n"], row["last"]
+    published = (
+        config.versions.values("published_by__username")
+        .annotate(n=Count("pk"), last=Max("published_at"))
+        .order_by()
+    )
+    for row in published:
+        entry = person(row["published_by__username"])
+        entry.published, entry.last_published = row["n"], row["last"]
+    return sorted(people.values(), key=lambda c: (c.last_seen, c.username), reverse=True)
 
 
 def for_change_request(*, user, pk: int) -> ChangeRequest:

@@ -479,3 +479,57 @@ def change_request_publish(
     if conflict:
         raise conflict
     return version
+
+
+@transaction.atomic
+def version_restore(*, version: Version, actor, reason: str = "") -> ChangeRequest:
+    """Propose `version`'s value again, as a change request on the newest version.
+
+    History is never rewritten: the restore is reviewed and published like any other change
+    and becomes a new version. Refuses a version whose value is already the live (or newest)
+    one, and, through `change_request_open`, a value the config's schema no longer accepts.
+    """
+    config = Config.objects.select_related("namespace", "schema").get(pk=version.config_id)
+    access.ensure_role(actor, config.namespace, Role.EDITOR, "restore a version")
+    version = config.versions.get(pk=version.pk)
+    newest = newest_version(config)
+    live = config.versions.live_at(timezone.now()).first()
+    if live and live.pk == version.pk:
+        if newest.pk != version.pk:
+            raise RuleViolation(
+                f"Version {version.number} is live now; to keep it, cancel scheduled version "
+                f"{newest.number} instead."
+            )
+        raise RuleViolation(
+            f"Version {version.number} is already live: there is nothing to restore."
+        )
+    if newest and newest.value_json == version.value_json:
+        raise RuleViolation(
+            f"Version {version.number} has the same value as version {newest.number}, the newest "
+            "one: there is nothing to restore."
+        )
+    title = f"Restore version {version.number}"
+    change_request = change_request_open(
+        config=config,
+        author=actor,
+        value=version.value,
+        title=title,
+        description=reason.strip()
+        or f"Restores the value of version {version.number}, published by "
+        f"{version.published_by.username} on {version.published_at:%Y-%m-%d %H:%M %Z}.",
+        base_version=newest.number if newest else None,
+    )
+    record(
+        "version.restored",
+        actor=actor,
+        target=version,
+        namespace=config.namespace.slug,
+        config=config.key,
+        reason=reason.strip() or title,
+        details={
+            "version": version.number,
+            "change_request": change_request.pk,
+            "base_version": newest.number if newest else None,
+        },
+    )
+    return change_request

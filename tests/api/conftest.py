@@ -1,20 +1,8 @@
 import pytest
-from django.core.cache import cache
 from rest_framework.test import APIClient
 
-from configs.api.reads import forget_prepared
 from configs.models import Namespace
 from configs.services import token_create
-
-
-@pytest.fixture(autouse=True)
-def fresh_caches():
-    # Ids come back after a rollback (SQLite), so no prepared bytes may outlive a test.
-    forget_prepared()
-    cache.clear()
-    yield
-    forget_prepared()
-    cache.clear()
 
 
 def make_token(user, *slugs, write=False, **kwargs):
