@@ -2,6 +2,7 @@
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 # Every action the log may hold; `record` refuses any other name.
 ACTIONS = {
@@ -34,7 +35,8 @@ ACTIONS = {
 
 
 class AuditEvent(models.Model):
-    at = models.DateTimeField(auto_now_add=True, db_index=True)
+    # Set by `record` (not auto_now_add) so the value sealed into the hash is the one stored.
+    at = models.DateTimeField(default=timezone.now, db_index=True)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
@@ -48,6 +50,11 @@ class AuditEvent(models.Model):
     target_repr = models.CharField(max_length=300, blank=True)
     reason = models.TextField(blank=True)
     details = models.JSONField(default=dict, blank=True)
+    # The tamper-evident chain (audit/chain.py): set once, when the event is sealed just after
+    # its transaction commits; `seq` is the event's place in the chain.
+    seq = models.PositiveBigIntegerField(null=True, blank=True, unique=True, editable=False)
+    prev_hash = models.CharField(max_length=64, blank=True, editable=False)
+    hash = models.CharField(max_length=64, blank=True, editable=False)
 
     class Meta:
         ordering = ["-at", "-id"]

@@ -1,11 +1,13 @@
-"""`record`: the one way to write to the audit log."""
+"""`record`: the one way to write to the audit log; `record_denied` for refused requests."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from django.db import models
+from django.db import models, transaction
+from django.utils import timezone
 
+from audit.chain import seal_pending_events
 from audit.models import ACTIONS, AuditEvent
 
 
@@ -13,7 +15,7 @@ def record(
     action: str,
     *,
     actor,
-    target: models.Model,
+    target: models.Model | None,
     namespace: str = "",
     config: str = "",
     reason: str = "",
@@ -22,15 +24,48 @@ def record(
     """Append one event; call it inside the transaction that makes the change it describes."""
     if action not in ACTIONS:
         raise ValueError(f"Unknown audit action {action!r}; add it to audit.models.ACTIONS.")
-    return AuditEvent.objects.create(
+    event = AuditEvent.objects.create(
+        at=timezone.now(),
         actor=actor if getattr(actor, "pk", None) else None,
         actor_name=getattr(actor, "username", "") or "",
         action=action,
         namespace=namespace,
         config=config,
-        target_type=target._meta.label_lower,
-        target_id=str(target.pk or ""),
-        target_repr=str(target)[:300],
+        target_type=target._meta.label_lower if target is not None else "",
+        target_id=str(target.pk or "") if target is not None else "",
+        target_repr=str(target)[:300] if target is not None else "",
         reason=reason,
         details=details or {},
+    )
+    # Sealed once committed (see audit/chain.py for why not here). `robust`: a failed seal must
+    # not turn a change that did commit into an error; the next seal picks the event up.
+    transaction.on_commit(seal_pending_events, robust=True)
+    return event
+
+
+def client_ip(request) -> str:
+    # REMOTE_ADDR only: a forwarded-for header is whatever the client chose to send.
+    return request.META.get("REMOTE_ADDR", "") if request is not None else ""
+
+
+def record_denied(request, exc) -> None:
+    """Record that `request` was refused with `exc` (a PermissionDenied, Django's or DRF's).
+
+    Call it outside the refused view's transaction (middleware, the API's exception handler),
+    so the event is kept although the view's own changes were rolled back.
+    """
+    user = getattr(request, "user", None)
+    kwargs = request.resolver_match.kwargs if getattr(request, "resolver_match", None) else {}
+    record(
+        "access.denied",
+        actor=user if getattr(user, "is_authenticated", False) else None,
+        target=None,
+        namespace=str(kwargs.get("namespace", ""))[:100],
+        config=str(kwargs.get("key", ""))[:100] if kwargs.get("namespace") else "",
+        reason=str(getattr(exc, "detail", "") or exc or "Permission denied."),
+        details={
+            "path": request.path[:500],
+            "method": request.method,
+            "ip": client_ip(request),
+        },
     )

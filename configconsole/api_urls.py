@@ -2,6 +2,7 @@
 
 from django.urls import path
 
+from audit.api.views import AuditLog
 from configs.api import views as reads
 from reviews.api import views as changes
 
@@ -23,6 +24,7 @@ urlpatterns = [
         name="change_request_create",
     ),
     path("namespaces/<slug:namespace>/bundle/", reads.NamespaceBundle.as_view(), name="bundle"),
+    path("audit/", AuditLog.as_view(), name="audit"),
     path("change-requests/<int:pk>/", changes.ChangeRequestDetail.as_view(), name="change_request"),
     path(
         "change-requests/<int:pk>/approve/",

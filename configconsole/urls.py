@@ -24,8 +24,10 @@ urlpatterns = [
         ),
         name="api-docs",
     ),
+    path("tokens/", include("configs.token_urls")),
     path("", include("configs.urls")),
     path("", include("reviews.urls")),
+    path("audit/", include("audit.urls")),
 ]
 
 handler400 = api.handler400

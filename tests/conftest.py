@@ -14,6 +14,23 @@ from django.contrib.auth import get_user_model
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """Mark the PostgreSQL test database disposable, so its audit log may be emptied.
+
+    The audit table's triggers refuse TRUNCATE (audit/migrations/0003_append_only.py), but
+    Django empties the database after each transactional test with one TRUNCATE of every table.
+    The triggers let TRUNCATE through only in a database whose owner set this, on the database
+    itself (a session cannot grant it to itself); only the throwaway test database gets it.
+    """
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        with django_db_blocker.unblock(), connection.cursor() as cursor:
+            name = connection.ops.quote_name(connection.settings_dict["NAME"])
+            cursor.execute(f"ALTER DATABASE {name} SET configconsole.allow_audit_truncate = 'on'")
+
+
 @pytest.fixture
 def demo(db):
     """The demo data exactly as `manage.py seed_demo` makes it; returns {username: password}."""
@@ -88,3 +105,19 @@ def browser_type_launch_args(browser_type_launch_args):
             "--disable-quic",
         ],
     }
+
+
+@pytest.fixture(autouse=True)
+def _fresh_read_caches():
+    """Forget the API's prepared answers around every test.
+
+    They are kept by version id, and a rolled-back test gives the next one the same ids."""
+    from django.core.cache import cache
+
+    from configs.api.reads import forget_prepared
+
+    forget_prepared()
+    cache.clear()
+    yield
+    forget_prepared()
+    cache.clear()

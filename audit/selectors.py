@@ -1,0 +1,56 @@
+"""Reading the audit log: what a person may see of it, filtered."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from django.db.models import QuerySet
+
+from audit.models import AuditEvent
+from configs import access
+from configs.models import Namespace
+
+
+def filtered_events(
+    *,
+    user,
+    namespaces: Iterable[str] | None = None,
+    config: str = "",
+    actor: str = "",
+    action: str = "",
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> QuerySet[AuditEvent]:
+    """The events `user` may see that match every filter given, newest first.
+
+    People see the events of the namespaces they have a role in; events outside any namespace
+    (logins, failed logins, denials on pages without one) only superusers see. `namespaces`
+    (slugs) narrows this further, e.g. to an API token's scope. `config` is a config key, or
+    `namespace/key` to name one config exactly. `actor` is a username; `action` an action name
+    from `ACTIONS`, or its family (`change_request` for every `change_request.…`). `since` is
+    inclusive, `until` exclusive.
+    """
+    events = AuditEvent.objects.all()
+    if not getattr(user, "is_superuser", False):
+        visible = Namespace.objects.filter(pk__in=access.visible_namespace_ids(user))
+        events = events.filter(namespace__in=visible.values("slug"))
+    if namespaces is not None:
+        events = events.filter(namespace__in=list(namespaces))
+    if config:
+        namespace, _, key = config.strip().rpartition("/")
+        events = events.filter(config=key)
+        if namespace:
+            events = events.filter(namespace=namespace)
+    if actor:
+        events = events.filter(actor_name__iexact=actor.strip())
+    if action:
+        if "." in action:
+            events = events.filter(action=action)
+        else:
+            events = events.filter(action__startswith=action + ".")
+    if since is not None:
+        events = events.filter(at__gte=since)
+    if until is not None:
+        events = events.filter(at__lt=until)
+    return events.order_by("-at", "-id")
