@@ -58,7 +58,7 @@ def _pinned_version(request, namespace: str, key: str) -> int:
         raise ValidationError({"detail": "Ask for either ?version= or ?at=, not both."})
     config = _config(request, namespace, key)
     if number is not None:
-        if not number.isdigit() or int(number) < 1:
+        if not (number.isascii() and number.isdigit()) or int(number) < 1:
             raise ValidationError(
                 {"detail": f"version must be a whole number from 1, not {number!r}."}
             )

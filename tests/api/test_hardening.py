@@ -150,3 +150,21 @@ def test_no_html_under_api_even_for_a_browser(alice_reads, timezones):
 
     assert response.status_code in (200, 406)
     assert response["Content-Type"] == "application/json"
+
+
+@pytest.mark.parametrize(
+    ("url", "status"),
+    [
+        ("/api/v1/configs/data-pipelines/company-timezones/?version=" + "9" * 30, 404),
+        ("/api/v1/configs/data-pipelines/company-timezones/?version=²", 400),
+        ("/api/v1/configs/data-pipelines/company-timezones/?version=-1", 400),
+        ("/api/v1/change-requests/" + "9" * 30 + "/", 404),
+        ("/api/v1/configs/data-pipelines/company-timezones/versions/?page=" + "9" * 30, 404),
+        ("/api/v1/audit/?page=abc", 404),
+    ],
+)
+def test_out_of_range_numbers_are_4xx_json(alice_reads, timezones, url, status):
+    response = alice_reads.get(url)
+
+    assert response.status_code == status
+    assert response.json()["detail"]
