@@ -1,4 +1,4 @@
-"""The API's edge: strict JSON in, JSON errors out, per-token throttling.
+"""The API's edge: strict JSON in, JSON errors out.
 
 Everything under /api/ answers in JSON, whatever goes wrong: domain errors from the services,
 bodies that are not acceptable JSON, bodies that are too large, unknown URLs and crashes.
@@ -6,16 +6,12 @@ bodies that are not acceptable JSON, bodies that are too large, unknown URLs and
 
 from __future__ import annotations
 
-import time
-
 from django.conf import settings
-from django.core.cache import cache
-from django.core.cache.backends.redis import RedisCache
 from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import JsonResponse
 from django.views import defaults
-from rest_framework import exceptions, pagination, parsers, status, throttling
+from rest_framework import exceptions, pagination, parsers, status
 from rest_framework.response import Response
 
 from configs.errors import Conflict, InvalidValue, RuleViolation, SchemaInUse
@@ -78,60 +74,6 @@ class Pagination(pagination.PageNumberPagination):
     page_size = 50
     page_size_query_param = "page_size"
     max_page_size = 500
-
-
-class TokenRateThrottle(throttling.BaseThrottle):
-    """A fixed window per token (or per signed-in person) in the shared cache: one round trip.
-
-    DRF's own throttles keep a list of timestamps per client and write it back on every request,
-    which costs two cache round trips and grows with the rate; a counter is enough here."""
-
-    window = 60
-
-    def __init__(self):
-        self.limit = _parse_rate(settings.API_THROTTLE_RATE)
-
-    def allow_request(self, request, view):
-        if request.auth is not None and getattr(request.auth, "pk", None):
-            who = f"t{request.auth.pk}"
-        elif request.user and request.user.is_authenticated:
-            who = f"u{request.user.pk}"
-        else:
-            return True  # refused by authentication anyway
-        now = time.time()
-        window_start = int(now // self.window) * self.window
-        count = _count_hit(f"throttle:{who}:{window_start}", self.window + 5)
-        self.retry_after = window_start + self.window - now
-        return count <= self.limit
-
-    def wait(self):
-        return self.retry_after
-
-
-def _count_hit(key: str, timeout: int) -> int:
-    """Add one to the counter `key` and return it, creating it (with its expiry) if needed."""
-    backend = getattr(cache, "_cache", None)
-    if isinstance(cache, RedisCache):
-        # INCR creates a missing key at 0 and is atomic; with EXPIRE in one pipeline this is a
-        # single round trip, where Django's incr() asks EXISTS first.
-        redis_key = cache.make_and_validate_key(key)
-        pipe = backend.get_client(redis_key, write=True).pipeline(transaction=False)
-        pipe.incr(redis_key)
-        pipe.expire(redis_key, timeout, nx=True)
-        return pipe.execute()[0]
-    cache.add(key, 0, timeout=timeout)
-    try:
-        return cache.incr(key)
-    except ValueError:  # expired between add() and incr()
-        cache.add(key, 1, timeout=timeout)
-        return 1
-
-
-def _parse_rate(rate: str) -> int:
-    count, _, period = rate.partition("/")
-    if period not in {"min", "minute", "m"}:
-        raise ValueError(f"API_THROTTLE_RATE must look like '1200/min', not {rate!r}.")
-    return int(count)
 
 
 def _page_or_json(status_code: int, detail: str, page):

@@ -222,7 +222,7 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_THROTTLE_CLASSES": ["configconsole.api.TokenRateThrottle"],
+    "DEFAULT_THROTTLE_CLASSES": ["configconsole.throttle.TokenRateThrottle"],
     # JSON only: nothing under /api/ answers in HTML, not even for a browser.
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["configconsole.api.StrictJSONParser"],

@@ -109,15 +109,18 @@ def browser_type_launch_args(browser_type_launch_args):
 
 @pytest.fixture(autouse=True)
 def _fresh_read_caches():
-    """Forget the API's prepared answers around every test.
+    """Forget the API's prepared answers and throttle counts around every test.
 
     They are kept by version id, and a rolled-back test gives the next one the same ids."""
     from django.core.cache import cache
 
+    from configconsole.throttle import forget_tallies
     from configs.api.reads import forget_prepared
 
     forget_prepared()
+    forget_tallies()
     cache.clear()
     yield
     forget_prepared()
+    forget_tallies()
     cache.clear()

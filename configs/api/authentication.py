@@ -10,42 +10,16 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from django.db.models import Exists, OuterRef, Subquery
 from django.utils import timezone
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 
-from configs.models import ApiToken, Membership, Version
+from configs.api.lookup import token_lookup
+from configs.models import ApiToken
 from configs.services import TOKEN_PREFIX, token_hash
 
 # Writing `last_used_at` on every read would turn each read into a write.
 LAST_USED_PRECISION = timedelta(minutes=1)
-
-
-def _lookup(secret: str, namespace: str | None, key: str | None, now):
-    tokens = ApiToken.objects.select_related("user").filter(key_hash=token_hash(secret))
-    if namespace:
-        tokens = tokens.annotate(
-            in_scope=Exists(
-                ApiToken.namespaces.through.objects.filter(
-                    apitoken_id=OuterRef("pk"), namespace__slug=namespace
-                )
-            ),
-            role=Subquery(
-                Membership.objects.filter(
-                    user_id=OuterRef("user_id"), namespace__slug=namespace
-                ).values("role")[:1]
-            ),
-        )
-        if key:
-            tokens = tokens.annotate(
-                live_version_id=Subquery(
-                    Version.objects.live_at(now)
-                    .filter(config__namespace__slug=namespace, config__key=key)
-                    .values("id")[:1]
-                )
-            )
-    return tokens.first()
 
 
 class BearerTokenAuthentication(authentication.BaseAuthentication):
@@ -68,7 +42,7 @@ class BearerTokenAuthentication(authentication.BaseAuthentication):
         match = getattr(request._request, "resolver_match", None)
         kwargs = match.kwargs if match else {}
         now = timezone.now()
-        token = _lookup(secret, kwargs.get("namespace"), kwargs.get("key"), now)
+        token = token_lookup(token_hash(secret), kwargs.get("namespace"), kwargs.get("key"), now)
         if token is None or not token.user.is_active:
             raise exceptions.AuthenticationFailed("The token is not valid.")
         if token.revoked_at is not None:

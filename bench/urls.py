@@ -1,0 +1,12 @@
+"""The project's URLs plus /bench/a0/ and /bench/a1/ (kept out of the app's own urls)."""
+
+from django.urls import path
+
+from bench import views
+from configconsole.urls import urlpatterns as project_urlpatterns
+
+urlpatterns = [
+    path("bench/a0/", views.a0),
+    path("bench/a1/", views.a1),
+    *project_urlpatterns,
+]
