@@ -1,7 +1,164 @@
+"""The admin, for the people who run Config Console: every change goes through configs.services.
+
+A service may refuse a change the form could not foresee (a permission, a live value the new
+schema rejects, a row someone changed meanwhile). The admin then rolls the whole save back and
+shows the same form again with the refusal on it, as it would any other form error.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+
+from django import forms
 from django.contrib import admin
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.forms.fields import InvalidJSONInput, JSONString
 from simple_history.admin import SimpleHistoryAdmin
 
+from configs import access, services
+from configs.errors import Conflict, InvalidValue, RuleViolation, SchemaInUse
+from configs.jsontext import BadJSON, parse_json
 from configs.models import Config, Membership, Namespace, Schema, Version
+from configs.validation import InvalidSchema, check_schema
+
+REFUSALS = (InvalidValue, SchemaInUse, Conflict, RuleViolation, ValidationError, PermissionDenied)
+
+
+class Refused(Exception):
+    """A service refused the change; `errors` are (form field or None, message) pairs."""
+
+    def __init__(self, errors: list[tuple[str | None, str]]):
+        self.errors = errors
+        super().__init__("; ".join(message for _, message in errors))
+
+
+def _problem_lines(errors: list[dict[str, str]], prefix: str = "") -> list[str]:
+    return [
+        prefix + (f"{error['path']}: " if error["path"] else "") + error["message"]
+        for error in errors
+    ]
+
+
+def refusal_errors(exc: Exception, field: str | None = None, prefix: str = ""):
+    """The messages a person should see for a service's refusal, by form field."""
+    if isinstance(exc, InvalidValue):
+        lines = _problem_lines(exc.errors)
+    elif isinstance(exc, SchemaInUse):
+        lines = [str(exc)] + [
+            line
+            for version, errors in sorted(exc.problems.items())
+            for line in _problem_lines(errors, f"{version} ")
+        ]
+    elif isinstance(exc, ValidationError) and hasattr(exc, "error_dict"):
+        return [
+            (None if name == "__all__" else name, prefix + message)
+            for name, messages in exc.message_dict.items()
+            for message in messages
+        ]
+    elif isinstance(exc, ValidationError):
+        lines = exc.messages
+    else:
+        lines = [str(exc) or "You may not make this change."]
+    return [(field, prefix + line) for line in lines]
+
+
+@contextmanager
+def refusals_as_errors(field: str | None = None, prefix: str = ""):
+    try:
+        yield
+    except REFUSALS as exc:
+        raise Refused(refusal_errors(exc, field, prefix)) from exc
+
+
+class StrictJSONField(forms.JSONField):
+    """forms.JSONField read with configs.jsontext: no NaN, duplicate keys or deep nesting."""
+
+    def to_python(self, value):
+        if self.disabled:
+            return value
+        if value in self.empty_values:
+            return None
+        if isinstance(value, (list, dict, int, float, JSONString)):
+            return value
+        try:
+            converted = parse_json(value)
+        except BadJSON as exc:
+            raise ValidationError(str(exc), code="invalid") from exc
+        return JSONString(converted) if isinstance(converted, str) else converted
+
+    def bound_data(self, data, initial):
+        if self.disabled:
+            return initial
+        if data is None:
+            return None
+        try:
+            return parse_json(data)
+        except BadJSON:
+            return InvalidJSONInput(data)
+
+
+class ServiceForm(forms.ModelForm):
+    """A model form whose save is a service call; `actor` and `refusal` are set per request."""
+
+    actor = None
+    refusal: list[tuple[str | None, str]] = []
+
+    def clean(self):
+        cleaned_data = super().clean()
+        for field, message in self.refusal:
+            self.add_error(field if field in self.fields else None, message)
+        return cleaned_data
+
+
+def _adopt(obj, saved) -> None:
+    """Make the admin's unsaved `obj` the row a service saved, for the inlines and redirect."""
+    obj.pk = saved.pk
+    obj.refresh_from_db()
+    obj._state.adding = False
+
+
+class ThroughServicesAdmin(SimpleHistoryAdmin):
+    """Saves through services; shows a refusal as a form error; no revert and no delete, which
+    would change rows without the services."""
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except Refused as exc:
+            # The first try was rolled back; this one fails validation with the refusal.
+            request._service_refusal = exc.errors
+            access.forget_roles(request.user)
+            return super().changeform_view(request, object_id, form_url, extra_context)
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        if obj is None and getattr(self, "add_form", None) is not None:
+            kwargs["form"] = self.add_form
+        form = super().get_form(request, obj, change=change, **kwargs)
+        refusal = getattr(request, "_service_refusal", [])
+        return type(form.__name__, (form,), {"actor": request.user, "refusal": refusal})
+
+    def save_related(self, request, form, formsets, change):
+        # Many-to-many fields are the service's to save (config owners), never form.save_m2m().
+        for formset in formsets:
+            self.save_formset(request, form, formset, change=change)
+
+    def revert_disabled(self, request, obj=None):
+        return True
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        if request.method == "POST":
+            raise PermissionDenied("Old versions cannot be restored from the admin.")
+        return super().history_form_view(request, object_id, version_id, extra_context)
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+def _changes(form, fields) -> dict:
+    return {name: form.cleaned_data[name] for name in form.changed_data if name in fields}
+
+
+REASON_HELP = "Why you make this change; kept in the audit log."
 
 
 class MembershipInline(admin.TabularInline):
@@ -10,25 +167,222 @@ class MembershipInline(admin.TabularInline):
     autocomplete_fields = ["user"]
 
 
+class NamespaceAddForm(ServiceForm):
+    class Meta:
+        model = Namespace
+        fields = ["slug", "name", "description", "required_approvals", "owner_approval_required"]
+
+
+class NamespaceChangeForm(ServiceForm):
+    reason = forms.CharField(required=False, help_text=REASON_HELP)
+
+    class Meta:
+        model = Namespace
+        fields = ["name", "description", "required_approvals", "owner_approval_required"]
+
+
 @admin.register(Namespace)
-class NamespaceAdmin(SimpleHistoryAdmin):
+class NamespaceAdmin(ThroughServicesAdmin):
     list_display = ["slug", "name", "required_approvals", "owner_approval_required"]
     search_fields = ["slug", "name"]
     inlines = [MembershipInline]
+    form = NamespaceChangeForm
+    add_form = NamespaceAddForm
+
+    def get_readonly_fields(self, request, obj=None):
+        return ["slug"] if obj else []
+
+    def save_model(self, request, obj, form, change):
+        data = form.cleaned_data
+        with refusals_as_errors():
+            if change:
+                services.namespace_update(
+                    namespace=obj,
+                    actor=request.user,
+                    reason=data["reason"],
+                    **_changes(form, services.NAMESPACE_SETTINGS),
+                )
+                return
+            namespace = services.namespace_create(
+                slug=data["slug"],
+                name=data["name"],
+                actor=request.user,
+                required_approvals=data["required_approvals"],
+                description=data["description"],
+            )
+            # The new namespace is not among the roles read earlier in this request.
+            access.forget_roles(request.user)
+            if data["owner_approval_required"]:
+                namespace = services.namespace_update(
+                    namespace=namespace, actor=request.user, owner_approval_required=True
+                )
+        _adopt(obj, namespace)
+
+    def save_formset(self, request, form, formset, change):
+        if formset.model is not Membership:
+            return super().save_formset(request, form, formset, change)
+        namespace, actor = form.instance, request.user
+        # Filled in as formset.save() would, for the admin's own change message.
+        formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
+        for row in formset.deleted_forms:
+            if row.instance.pk is None:
+                continue
+            stored = Membership.objects.select_related("user").get(pk=row.instance.pk)
+            with refusals_as_errors(prefix=f"{stored.user}: "):
+                services.membership_remove(namespace=namespace, user=stored.user, actor=actor)
+            formset.deleted_objects.append(stored)
+        for row in formset.forms:
+            if row in formset.deleted_forms or not row.has_changed():
+                continue
+            user, role = row.cleaned_data["user"], row.cleaned_data["role"]
+            with refusals_as_errors(prefix=f"{user}: "):
+                if row.instance.pk is not None:
+                    stored = Membership.objects.select_related("user").get(pk=row.instance.pk)
+                    if stored.user_id != user.pk:  # the row now names someone else
+                        services.membership_remove(
+                            namespace=namespace, user=stored.user, actor=actor
+                        )
+                membership = services.membership_set(
+                    namespace=namespace, user=user, role=role, actor=actor
+                )
+            if row.instance.pk is None:
+                formset.new_objects.append(membership)
+            else:
+                formset.changed_objects.append((membership, row.changed_data))
+
+
+class SchemaForm(ServiceForm):
+    body = StrictJSONField(help_text="A JSON Schema (Draft 2020-12).")
+
+    class Meta:
+        model = Schema
+        fields = ["name", "title", "description", "body"]
+
+    def clean(self):
+        cleaned_data = super().clean()
+        schema, body = self.instance, cleaned_data.get("body")
+        if schema.pk is None or body is None:
+            return cleaned_data
+        if not access.can_edit_schema(self.actor, schema):
+            raise ValidationError(
+                "Only admins of every namespace using this schema can change it.",
+                code="permission",
+            )
+        try:
+            check_schema(body)
+        except InvalidSchema:
+            return cleaned_data  # the model's own check says what is wrong with it
+        problems = services.schema_breakage(schema=schema, body=body)
+        for field, message in refusal_errors(SchemaInUse(problems), "body") if problems else ():
+            self.add_error(field, message)
+        return cleaned_data
+
+
+class SchemaChangeForm(SchemaForm):
+    reason = forms.CharField(required=False, help_text=REASON_HELP)
+
+    class Meta(SchemaForm.Meta):
+        fields = ["title", "description", "body"]
 
 
 @admin.register(Schema)
-class SchemaAdmin(SimpleHistoryAdmin):
+class SchemaAdmin(ThroughServicesAdmin):
     list_display = ["name", "title", "updated_at"]
     search_fields = ["name", "title", "description"]
+    form = SchemaChangeForm
+    add_form = SchemaForm
+
+    def get_readonly_fields(self, request, obj=None):
+        return ["name"] if obj else []
+
+    def save_model(self, request, obj, form, change):
+        data = form.cleaned_data
+        with refusals_as_errors("body"):
+            if change:
+                if _changes(form, ["title", "description", "body"]):
+                    services.schema_update(
+                        schema=obj,
+                        body=data["body"],
+                        actor=request.user,
+                        reason=data["reason"],
+                        title=data["title"],
+                        description=data["description"],
+                    )
+                return
+            schema = services.schema_create(
+                name=data["name"],
+                body=data["body"],
+                actor=request.user,
+                title=data["title"],
+                description=data["description"],
+            )
+        _adopt(obj, schema)
+
+
+class ConfigChangeForm(ServiceForm):
+    reason = forms.CharField(required=False, help_text=REASON_HELP)
+
+    class Meta:
+        model = Config
+        fields = [
+            "name",
+            "description",
+            "owners",
+            "schema",
+            "required_approvals",
+            "owner_approval_required",
+        ]
+
+
+class ConfigAddForm(ServiceForm):
+    first_value = StrictJSONField(
+        label="First value", help_text="JSON; published at once as version 1."
+    )
+    reason = forms.CharField(
+        required=False, help_text="Kept with version 1 (“Created” if left empty)."
+    )
+
+    class Meta:
+        model = Config
+        fields = ["namespace", "key", "name", "description", "owners", "schema"]
 
 
 @admin.register(Config)
-class ConfigAdmin(SimpleHistoryAdmin):
+class ConfigAdmin(ThroughServicesAdmin):
     list_display = ["key", "namespace", "name", "schema"]
     list_filter = ["namespace"]
     search_fields = ["key", "name", "description"]
     filter_horizontal = ["owners"]
+    form = ConfigChangeForm
+    add_form = ConfigAddForm
+
+    def get_readonly_fields(self, request, obj=None):
+        return ["namespace", "key"] if obj else []
+
+    def save_model(self, request, obj, form, change):
+        data = form.cleaned_data
+        if change:
+            with refusals_as_errors("schema" if "schema" in form.changed_data else None):
+                services.config_update(
+                    config=obj,
+                    actor=request.user,
+                    reason=data["reason"],
+                    **_changes(form, services.CONFIG_DETAILS),
+                )
+            return
+        with refusals_as_errors("first_value"):
+            config = services.config_create(
+                namespace=data["namespace"],
+                key=data["key"],
+                name=data["name"],
+                value=data["first_value"],
+                actor=request.user,
+                description=data["description"],
+                schema=data["schema"],
+                owners=data["owners"],
+                reason=data["reason"] or "Created",
+            )
+        _adopt(obj, config)
 
 
 @admin.register(Version)

@@ -53,9 +53,62 @@ def namespace_create(
     return namespace
 
 
+NAMESPACE_SETTINGS = ("name", "description", "required_approvals", "owner_approval_required")
+
+
+def _unknown(changes: dict, allowed: tuple[str, ...], service: str) -> None:
+    unknown = sorted(set(changes) - set(allowed))
+    if unknown:
+        raise TypeError(f"{service}() cannot change {', '.join(unknown)}.")
+
+
+@transaction.atomic
+def namespace_update(*, namespace: Namespace, actor, reason: str = "", **changes) -> Namespace:
+    """Change a namespace's name, description or review policy (admins only); one event."""
+    _unknown(changes, NAMESPACE_SETTINGS, "namespace_update")
+    access.ensure_role(actor, namespace, Role.ADMIN, "change the namespace's settings")
+    namespace = Namespace.objects.select_for_update().get(pk=namespace.pk)
+    before = {field: getattr(namespace, field) for field in changes}
+    for field, value in changes.items():
+        setattr(namespace, field, value)
+    namespace.full_clean()  # also turns form input such as "2" into the field's type
+    diff = {
+        field: {"before": before[field], "after": getattr(namespace, field)}
+        for field in changes
+        if getattr(namespace, field) != before[field]
+    }
+    if not diff:
+        return namespace
+    _with_history_user(namespace, actor, reason)
+    namespace.save()
+    record(
+        "namespace.policy_changed",
+        actor=actor,
+        target=namespace,
+        namespace=namespace.slug,
+        reason=reason,
+        details={"changes": diff},
+    )
+    return namespace
+
+
+def _ensure_can_manage_members(actor, namespace: Namespace, role: str | None = None) -> None:
+    # No actor is the system (seed_demo, migrations). A namespace nobody administers yet may be
+    # given its first admin by whoever sets it up (namespace_create checks no role either).
+    if actor is None:
+        return
+    nobody_administers = not Membership.objects.filter(
+        namespace=namespace, role=Role.ADMIN
+    ).exists()
+    if role == Role.ADMIN and nobody_administers:
+        return
+    access.ensure_role(actor, namespace, Role.ADMIN, "change who is a member")
+
+
 @transaction.atomic
 def membership_set(*, namespace: Namespace, user, role: str, actor=None) -> Membership:
     """Give `user` exactly `role` in `namespace` (audited only when something changes)."""
+    _ensure_can_manage_members(actor, namespace, role)
     membership = Membership.objects.filter(namespace=namespace, user=user).first()
     before = membership.role if membership else None
     if before == role:
@@ -73,6 +126,28 @@ def membership_set(*, namespace: Namespace, user, role: str, actor=None) -> Memb
     )
     access.forget_roles(user)
     return membership
+
+
+@transaction.atomic
+def membership_remove(*, namespace: Namespace, user, actor) -> None:
+    """Take away `user`'s role in `namespace` (audited only when they had one)."""
+    _ensure_can_manage_members(actor, namespace)
+    membership = (
+        Membership.objects.select_for_update().filter(namespace=namespace, user=user).first()
+    )
+    if membership is None:
+        return
+    # Recorded before the delete, which clears the primary key the event points at.
+    record(
+        "membership.changed",
+        actor=actor,
+        target=membership,
+        namespace=namespace.slug,
+        details={"user": user.username, "role": None, "previous_role": membership.role},
+    )
+    _with_history_user(membership, actor)
+    membership.delete()
+    access.forget_roles(user)
 
 
 @transaction.atomic
@@ -98,14 +173,21 @@ def schema_breakage(*, schema: Schema, body: dict) -> dict[str, list[dict[str, s
     """{config version: errors} for each live or scheduled value of `schema`'s configs that `body`
     would reject."""
     problems = {}
-    now = timezone.now()
     for config in schema.configs.select_related("namespace"):
-        live = config.versions.live_at(now).first()
-        pending = list(config.versions.active().filter(effective_at__gt=now))
-        for version in ([live] if live else []) + pending:
-            errors = validate_value(version.value, body)
-            if errors:
-                problems[f"{config} v{version.number}"] = errors
+        problems.update(_values_in_force_errors(config=config, body=body))
+    return problems
+
+
+def _values_in_force_errors(*, config: Config, body: dict | None) -> dict[str, list[dict]]:
+    """{config version: errors} for the live and each scheduled value `body` would reject."""
+    problems = {}
+    now = timezone.now()
+    live = config.versions.live_at(now).first()
+    pending = list(config.versions.active().filter(effective_at__gt=now))
+    for version in ([live] if live else []) + pending:
+        errors = validate_value(version.value, body)
+        if errors:
+            problems[f"{config} v{version.number}"] = errors
     return problems
 
 
@@ -185,6 +267,80 @@ def config_create(
         published_at=now,
         published_by=actor,
         reason=reason,
+    )
+    return config
+
+
+CONFIG_DETAILS = (
+    "name",
+    "description",
+    "schema",
+    "owners",
+    "required_approvals",
+    "owner_approval_required",
+)
+
+
+def _detail(field: str, value):
+    # Stored as data a person can read: the schema by name, owners by username.
+    if field == "schema":
+        return value.name if value else None
+    if field == "owners":
+        return sorted(user.username for user in value)
+    return value
+
+
+@transaction.atomic
+def config_update(*, config: Config, actor, reason: str = "", **changes) -> Config:
+    """Change a config's details or review policy (admins only); one event.
+
+    A new schema is refused if the live value or a scheduled one would not satisfy it."""
+    _unknown(changes, CONFIG_DETAILS, "config_update")
+    config = (
+        Config.objects.select_for_update(of=("self",))
+        .select_related("namespace", "schema")
+        .get(pk=config.pk)
+    )
+    access.ensure_role(actor, config.namespace, Role.ADMIN, "change the config's details")
+    owners = changes.pop("owners", None)
+    before = {field: getattr(config, field) for field in changes}
+    for field, value in changes.items():
+        setattr(config, field, value)
+    config.full_clean()
+    diff = {
+        field: {"before": _detail(field, before[field]), "after": _detail(field, after)}
+        for field in changes
+        if (after := getattr(config, field)) != before[field]
+    }
+    if owners is not None:
+        owners = set(owners)
+        current = set(config.owners.all())
+        if owners != current:
+            diff["owners"] = {
+                "before": _detail("owners", current),
+                "after": _detail("owners", owners),
+            }
+    if not diff:
+        return config
+    if "schema" in diff:
+        problems = _values_in_force_errors(
+            config=config, body=config.schema.body if config.schema else None
+        )
+        if problems:
+            raise SchemaInUse(problems)
+    if diff.keys() - {"owners"}:
+        _with_history_user(config, actor, reason)
+        config.save()
+    if "owners" in diff:
+        config.owners.set(owners)
+    record(
+        "config.changed",
+        actor=actor,
+        target=config,
+        namespace=config.namespace.slug,
+        config=config.key,
+        reason=reason,
+        details={"changes": diff},
     )
     return config
 
