@@ -7,10 +7,14 @@ from configs.api import views as reads
 from reviews.api import views as changes
 
 urlpatterns = [
-    path("configs/<slug:namespace>/<slug:key>/", reads.ConfigRead.as_view(), name="config"),
+    path(
+        "configs/<slug:namespace>/<slug:key>/",
+        reads.with_hot_path(reads.ConfigRead.as_view(), bare=False),
+        name="config",
+    ),
     path(
         "configs/<slug:namespace>/<slug:key>/value/",
-        reads.ConfigValueRead.as_view(),
+        reads.with_hot_path(reads.ConfigValueRead.as_view(), bare=True),
         name="config_value",
     ),
     path(

@@ -82,6 +82,12 @@ def forget_tallies() -> None:
         _tallies.clear()
 
 
+def allows(who: str, now: float) -> bool:
+    """Whether `who` may make one more request now (which is counted)."""
+    limit = parse_rate(settings.API_THROTTLE_RATE)
+    return count_hit(who, limit, now) <= limit
+
+
 class TokenRateThrottle(throttling.BaseThrottle):
     """API_THROTTLE_RATE requests a minute per token (or per signed-in person)."""
 

@@ -22,6 +22,26 @@ from configs.services import TOKEN_PREFIX, token_hash
 LAST_USED_PRECISION = timedelta(minutes=1)
 
 
+def token_for(secret: str, namespace: str | None, key: str | None, now) -> ApiToken:
+    """The usable token whose secret this is, with its user, scope, role and live version for
+    the URL's namespace and key (see lookup.py); AuthenticationFailed says why it is not."""
+    if not secret.startswith(TOKEN_PREFIX):
+        raise exceptions.AuthenticationFailed("The token is not valid.")
+    token = token_lookup(token_hash(secret), namespace, key, now)
+    if token is None or not token.user.is_active:
+        raise exceptions.AuthenticationFailed("The token is not valid.")
+    if token.revoked_at is not None:
+        raise exceptions.AuthenticationFailed("The token was revoked.")
+    if token.expires_at is not None and token.expires_at <= now:
+        raise exceptions.AuthenticationFailed("The token has expired.")
+    # What the annotations were computed for; views trust them only for that namespace.
+    token.scope_namespace = namespace
+    token.scope_key = key
+    if token.last_used_at is None or now - token.last_used_at > LAST_USED_PRECISION:
+        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+    return token
+
+
 class BearerTokenAuthentication(authentication.BaseAuthentication):
     keyword = "Bearer"
 
@@ -37,23 +57,9 @@ class BearerTokenAuthentication(authentication.BaseAuthentication):
             secret = header[1].decode()
         except UnicodeDecodeError:
             raise exceptions.AuthenticationFailed("The token is not valid.")
-        if not secret.startswith(TOKEN_PREFIX):
-            raise exceptions.AuthenticationFailed("The token is not valid.")
         match = getattr(request._request, "resolver_match", None)
         kwargs = match.kwargs if match else {}
-        now = timezone.now()
-        token = token_lookup(token_hash(secret), kwargs.get("namespace"), kwargs.get("key"), now)
-        if token is None or not token.user.is_active:
-            raise exceptions.AuthenticationFailed("The token is not valid.")
-        if token.revoked_at is not None:
-            raise exceptions.AuthenticationFailed("The token was revoked.")
-        if token.expires_at is not None and token.expires_at <= now:
-            raise exceptions.AuthenticationFailed("The token has expired.")
-        # What the annotations were computed for; views use them only for that namespace.
-        token.scope_namespace = kwargs.get("namespace")
-        token.scope_key = kwargs.get("key")
-        if token.last_used_at is None or now - token.last_used_at > LAST_USED_PRECISION:
-            ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+        token = token_for(secret, kwargs.get("namespace"), kwargs.get("key"), timezone.now())
         return token.user, token
 
     def authenticate_header(self, request):

@@ -393,3 +393,18 @@ def test_bundle_costs_the_same_queries_whatever_its_size(
         assert api.get(url).status_code == 200
     with django_assert_max_num_queries(2):
         assert api.get(url, HTTP_IF_NONE_MATCH=cold["ETag"]).status_code == 304
+
+
+def test_every_way_to_read_the_live_version_gives_the_same_bytes(client, alice, timezones):
+    _token, secret = make_token(alice, "data-pipelines")
+    token = client_for(secret)
+    client.force_login(alice)
+
+    answers = [
+        token.get(CONFIG),  # the hot path
+        token.get(CONFIG, {"version": newest(timezones).number}),  # DRF's path
+        client.get(CONFIG),  # a session
+    ]
+
+    assert len({answer.content for answer in answers}) == 1
+    assert len({answer["ETag"] for answer in answers}) == 1
