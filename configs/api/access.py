@@ -6,6 +6,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404
 
 from configs import access
+from configs.api.authentication import may_read
 from configs.models import ApiToken, Namespace
 
 NOT_FOUND = "No such config, or no access to it."
@@ -39,7 +40,7 @@ def annotated_access(request, namespace: str) -> bool | None:
     token = token_of(request)
     if token is None or token.scope_namespace != namespace:
         return None
-    return bool(token.in_scope and (token.role is not None or token.user.is_superuser))
+    return may_read(token)
 
 
 def ensure_can_write(request) -> None:

@@ -14,7 +14,7 @@ from django.utils import timezone
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 
-from configs.api.lookup import token_lookup
+from configs.api.lookup import TokenRow, token_lookup
 from configs.models import ApiToken
 from configs.services import TOKEN_PREFIX, token_hash
 
@@ -22,24 +22,26 @@ from configs.services import TOKEN_PREFIX, token_hash
 LAST_USED_PRECISION = timedelta(minutes=1)
 
 
-def token_for(secret: str, namespace: str | None, key: str | None, now) -> ApiToken:
-    """The usable token whose secret this is, with its user, scope, role and live version for
-    the URL's namespace and key (see lookup.py); AuthenticationFailed says why it is not."""
+def token_row(secret: str, namespace: str | None, key: str | None, now, *, whole_user=False):
+    """The usable token whose secret this is, with its scope, role and live version for the
+    URL's namespace and key (see lookup.py); AuthenticationFailed says why it is not usable."""
     if not secret.startswith(TOKEN_PREFIX):
         raise exceptions.AuthenticationFailed("The token is not valid.")
-    token = token_lookup(token_hash(secret), namespace, key, now)
-    if token is None or not token.user.is_active:
+    token = token_lookup(token_hash(secret), namespace, key, now, whole_user=whole_user)
+    if token is None or not token.user_is_active:
         raise exceptions.AuthenticationFailed("The token is not valid.")
     if token.revoked_at is not None:
         raise exceptions.AuthenticationFailed("The token was revoked.")
     if token.expires_at is not None and token.expires_at <= now:
         raise exceptions.AuthenticationFailed("The token has expired.")
-    # What the annotations were computed for; views trust them only for that namespace.
-    token.scope_namespace = namespace
-    token.scope_key = key
     if token.last_used_at is None or now - token.last_used_at > LAST_USED_PRECISION:
-        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+        ApiToken.objects.filter(pk=token.id).update(last_used_at=now)
     return token
+
+
+def may_read(token: TokenRow | ApiToken) -> bool:
+    """Whether the token reaches the namespace it was looked up for, and its user has a role."""
+    return bool(token.in_scope and (token.role is not None or token.user_is_superuser))
 
 
 class BearerTokenAuthentication(authentication.BaseAuthentication):
@@ -59,7 +61,11 @@ class BearerTokenAuthentication(authentication.BaseAuthentication):
             raise exceptions.AuthenticationFailed("The token is not valid.")
         match = getattr(request._request, "resolver_match", None)
         kwargs = match.kwargs if match else {}
-        token = token_for(secret, kwargs.get("namespace"), kwargs.get("key"), timezone.now())
+        namespace = kwargs.get("namespace")
+        row = token_row(secret, namespace, kwargs.get("key"), timezone.now(), whole_user=True)
+        token = row.token_model()
+        # What the annotations were computed for; views trust them only for that namespace.
+        token.scope_namespace = namespace
         return token.user, token
 
     def authenticate_header(self, request):

@@ -9,60 +9,108 @@ Django's wrapper, so it is logged and counted like any other query.
 
 from __future__ import annotations
 
+import functools
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db import connection
 
 from configs.models import ApiToken, Config, Membership, Namespace, Version
 
-TOKEN_FIELDS = [
-    "id",
-    "user_id",
-    "name",
-    "prefix",
-    "can_write",
-    "expires_at",
-    "last_used_at",
-    "revoked_at",
+# What every request needs to know about the token and its user, in this order.
+CORE = [
+    "t.id",
+    "t.user_id",
+    "t.can_write",
+    "t.expires_at",
+    "t.last_used_at",
+    "t.revoked_at",
+    "u.is_active",
+    "u.is_superuser",
 ]
 
 
-def _sql(with_namespace: bool, with_config: bool) -> str:
-    user = get_user_model()
-    user_fields = [field.column for field in user._meta.concrete_fields]
-    token_table = ApiToken._meta.db_table
-    scope_table = ApiToken.namespaces.through._meta.db_table
-    columns = [f"t.{column}" for column in TOKEN_FIELDS] + [f"u.{c}" for c in user_fields]
+@dataclass(slots=True)
+class TokenRow:
+    """A looked-up token, as plain values; `token_model()` makes the ORM objects when needed."""
+
+    id: int
+    user_id: int
+    can_write: bool
+    expires_at: datetime | None
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+    user_is_active: bool
+    user_is_superuser: bool
+    in_scope: bool | None = None
+    role: str | None = None
+    live_version_id: int | None = None
+    name: str = ""
+    user_values: tuple[Any, ...] = ()
+
+    def token_model(self) -> ApiToken:
+        """The token as an ApiToken with its user loaded, for code that works with models."""
+        user_model, user_fields = _user_shape()
+        known = {
+            "id": self.id,
+            "user_id": self.user_id,
+            "name": self.name,
+            "can_write": self.can_write,
+            "expires_at": self.expires_at,
+            "last_used_at": self.last_used_at,
+            "revoked_at": self.revoked_at,
+        }
+        # from_db() takes the values in the model's field order; the others stay deferred.
+        names = [f.attname for f in ApiToken._meta.concrete_fields if f.attname in known]
+        token = ApiToken.from_db("default", names, [known[name] for name in names])
+        token.user = user_model.from_db("default", user_fields, list(self.user_values))
+        token.in_scope, token.role, token.live_version_id = (
+            self.in_scope,
+            self.role,
+            self.live_version_id,
+        )
+        token.user_is_superuser = self.user_is_superuser
+        return token
+
+
+@functools.cache
+def _user_shape():
+    user_model = get_user_model()
+    return user_model, [field.attname for field in user_model._meta.concrete_fields]
+
+
+@functools.cache
+def _statement(with_namespace: bool, with_config: bool, whole_user: bool) -> str:
+    user_model = get_user_model()
+    namespaces = Namespace._meta.db_table
+    columns = list(CORE)
     if with_namespace:
         columns += [
-            f"EXISTS (SELECT 1 FROM {scope_table} s JOIN {Namespace._meta.db_table} n"
-            " ON n.id = s.namespace_id WHERE s.apitoken_id = t.id AND n.slug = %(namespace)s)",
-            f"(SELECT m.role FROM {Membership._meta.db_table} m JOIN {Namespace._meta.db_table} n"
+            f"EXISTS (SELECT 1 FROM {ApiToken.namespaces.through._meta.db_table} s"
+            f" JOIN {namespaces} n ON n.id = s.namespace_id"
+            " WHERE s.apitoken_id = t.id AND n.slug = %(namespace)s)",
+            f"(SELECT m.role FROM {Membership._meta.db_table} m JOIN {namespaces} n"
             " ON n.id = m.namespace_id WHERE m.user_id = t.user_id AND n.slug = %(namespace)s)",
         ]
     if with_config:
+        # The config by its unique (namespace, key) index, then its versions newest first by
+        # the (config, number) index.
         columns.append(
-            f"(SELECT v.id FROM {Version._meta.db_table} v"
-            f" JOIN {Config._meta.db_table} c ON c.id = v.config_id"
-            f" JOIN {Namespace._meta.db_table} n ON n.id = c.namespace_id"
-            " WHERE n.slug = %(namespace)s AND c.key = %(key)s AND v.cancelled_at IS NULL"
-            " AND v.effective_at <= %(now)s ORDER BY v.number DESC LIMIT 1)"
+            f"(SELECT v.id FROM {Version._meta.db_table} v WHERE v.config_id = ("
+            f"SELECT c.id FROM {Config._meta.db_table} c JOIN {namespaces} n"
+            " ON n.id = c.namespace_id WHERE n.slug = %(namespace)s AND c.key = %(key)s)"
+            " AND v.cancelled_at IS NULL AND v.effective_at <= %(now)s"
+            " ORDER BY v.number DESC LIMIT 1)"
         )
+    if whole_user:
+        columns.append("t.name")
+        columns += [f"u.{field.column}" for field in user_model._meta.concrete_fields]
     return (
-        f"SELECT {', '.join(columns)} FROM {token_table} t"
-        f" JOIN {user._meta.db_table} u ON u.id = t.user_id WHERE t.key_hash = %(hash)s"
+        f"SELECT {', '.join(columns)} FROM {ApiToken._meta.db_table} t"
+        f" JOIN {user_model._meta.db_table} u ON u.id = t.user_id WHERE t.key_hash = %(hash)s"
     )
-
-
-_STATEMENTS: dict[tuple[bool, bool], str] = {}
-
-
-def _statement(with_namespace: bool, with_config: bool) -> str:
-    shape = (with_namespace, with_config)
-    if shape not in _STATEMENTS:
-        _STATEMENTS[shape] = _sql(*shape)
-    return _STATEMENTS[shape]
 
 
 def _cursor():
@@ -83,24 +131,30 @@ def _aware(value):
     return value
 
 
-def token_lookup(key_hash: str, namespace: str | None, key: str | None, now: datetime):
-    """The token with its user loaded, annotated as described above; None if there is none."""
+def token_lookup(
+    key_hash: str, namespace: str | None, key: str | None, now: datetime, *, whole_user=False
+) -> TokenRow | None:
+    """The token with this hash, as described above; None if there is none.
+
+    `whole_user` also reads every column of the user, for `TokenRow.token_model()`."""
     with_namespace = bool(namespace)
     with_config = with_namespace and bool(key)
     params = {"hash": key_hash, "namespace": namespace, "key": key, "now": now}
     with _cursor() as cursor:
-        cursor.execute(_statement(with_namespace, with_config), params)
+        cursor.execute(_statement(with_namespace, with_config, whole_user), params)
         row = cursor.fetchone()
     if row is None:
         return None
-    user_model = get_user_model()
-    user_fields = [field.attname for field in user_model._meta.concrete_fields]
-    count = len(TOKEN_FIELDS)
-    token = ApiToken.from_db("default", TOKEN_FIELDS, [_aware(v) for v in row[:count]])
-    values = [_aware(v) for v in row[count : count + len(user_fields)]]
-    token.user = user_model.from_db("default", user_fields, values)
-    extra = row[count + len(user_fields) :]
-    token.in_scope = bool(extra[0]) if with_namespace else None
-    token.role = extra[1] if with_namespace else None
-    token.live_version_id = extra[2] if with_config else None
+    row = [_aware(value) for value in row]
+    token = TokenRow(*row[: len(CORE)])
+    rest = row[len(CORE) :]
+    if with_namespace:
+        token.in_scope, token.role = bool(rest[0]), rest[1]
+        rest = rest[2:]
+    if with_config:
+        token.live_version_id = rest[0]
+        rest = rest[1:]
+    if whole_user:
+        token.name, token.user_values = rest[0], tuple(rest[1:])
+    token.can_write = bool(token.can_write)
     return token

@@ -131,7 +131,7 @@ def bundle_bytes(namespace: str, live: list[tuple[str, int]]) -> bytes:
 
 
 def etag_matches(request, etag: str) -> bool:
-    header = request.headers.get("If-None-Match")
+    header = request.META.get("HTTP_IF_NONE_MATCH")  # request.headers builds a whole dict
     if not header:
         return False
     if header.strip() == "*":

@@ -15,7 +15,7 @@ from configconsole import throttle
 from configs import selectors
 from configs.api import reads
 from configs.api.access import NOT_FOUND, annotated_access, ensure_readable
-from configs.api.authentication import token_for
+from configs.api.authentication import may_read, token_row
 from configs.api.serializers import BundleSerializer, ConfigDocumentSerializer, ErrorSerializer
 from configs.models import Config, Namespace, Version
 
@@ -129,17 +129,18 @@ def with_hot_path(drf_view, *, bare: bool):
 
     def view(request, namespace: str, key: str):
         header = request.META.get("HTTP_AUTHORIZATION", "")
-        if request.method != "GET" or request.GET or not header.startswith("Bearer "):
+        pinned = request.META.get("QUERY_STRING")
+        if request.method != "GET" or pinned or not header.startswith("Bearer "):
             return drf_view(request, namespace=namespace, key=key)
         now = timezone.now()
         try:
-            token = token_for(header[7:], namespace, key, now)
+            token = token_row(header[7:], namespace, key, now)
         except AuthenticationFailed:
             return drf_view(request, namespace=namespace, key=key)
         if (
-            not (token.in_scope and (token.role is not None or token.user.is_superuser))
+            not may_read(token)
             or token.live_version_id is None
-            or not throttle.allows(f"t{token.pk}", now.timestamp())
+            or not throttle.allows(f"t{token.id}", now.timestamp())
         ):
             return drf_view(request, namespace=namespace, key=key)
         return _version_answer(request, token.live_version_id, bare)
