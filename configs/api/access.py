@@ -7,7 +7,7 @@ from django.http import Http404
 
 from configs import access
 from configs.api.authentication import may_read
-from configs.models import ApiToken, Namespace
+from configs.models import ApiToken, Config, Namespace
 
 NOT_FOUND = "No such config, or no access to it."
 
@@ -49,3 +49,16 @@ def ensure_can_write(request) -> None:
         raise PermissionDenied(
             "This token can only read. Create a write token to propose or review changes."
         )
+
+
+def readable_config(request, namespace: str, key: str) -> Config:
+    """The config, or 404 when it does not exist or the request may not read its namespace."""
+    config = (
+        Config.objects.select_related("namespace", "schema")
+        .filter(namespace__slug=namespace, key=key)
+        .first()
+    )
+    if config is None:
+        raise Http404(NOT_FOUND)
+    ensure_readable(request, config.namespace)
+    return config

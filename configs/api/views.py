@@ -14,7 +14,7 @@ from rest_framework.views import APIView
 from configconsole import throttle
 from configs import selectors
 from configs.api import reads
-from configs.api.access import NOT_FOUND, annotated_access, ensure_readable
+from configs.api.access import NOT_FOUND, annotated_access, ensure_readable, readable_config
 from configs.api.authentication import may_read, token_row
 from configs.api.serializers import BundleSerializer, ConfigDocumentSerializer, ErrorSerializer
 from configs.models import Config, Namespace, Version
@@ -58,7 +58,7 @@ def _pinned_version(request, namespace: str, key: str) -> int:
     number, at = request.query_params.get("version"), request.query_params.get("at")
     if number is not None and at is not None:
         raise ValidationError({"detail": "Ask for either ?version= or ?at=, not both."})
-    config = _config(request, namespace, key)
+    config = readable_config(request, namespace, key)
     if number is not None:
         if not (number.isascii() and number.isdigit()) or int(number) < 1:
             raise ValidationError(
@@ -85,25 +85,13 @@ def _pinned_version(request, namespace: str, key: str) -> int:
     return version["id"]
 
 
-def _config(request, namespace: str, key: str) -> Config:
-    config = (
-        Config.objects.select_related("namespace", "schema")
-        .filter(namespace__slug=namespace, key=key)
-        .first()
-    )
-    if config is None:
-        raise Http404(NOT_FOUND)
-    ensure_readable(request, config.namespace)
-    return config
-
-
 def _live_version(request, namespace: str, key: str) -> int:
     allowed = annotated_access(request, namespace)
     if allowed is False:
         raise Http404(NOT_FOUND)
     if allowed and request.auth.live_version_id is not None:
         return request.auth.live_version_id  # the hot path: known from the token's lookup
-    config = _config(request, namespace, key)
+    config = readable_config(request, namespace, key)
     version = selectors.live_version(config)
     if version is None:
         raise Http404(f"{config} has no live version yet.")

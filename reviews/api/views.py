@@ -10,9 +10,8 @@ from rest_framework.generics import ListAPIView
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from configs.api.access import NOT_FOUND, ensure_can_write, ensure_readable
+from configs.api.access import ensure_can_write, ensure_readable, readable_config
 from configs.api.serializers import ErrorSerializer, ValidationErrorSerializer
-from configs.models import Config
 from reviews import services
 from reviews.api.serializers import (
     ChangeRequestSerializer,
@@ -38,18 +37,6 @@ def _errors(*codes: int) -> dict:
         429: OpenApiResponse(ErrorSerializer, description="Too many requests for this token."),
     }
     return {code: described[code] for code in codes}
-
-
-def _config(request, namespace: str, key: str) -> Config:
-    config = (
-        Config.objects.select_related("namespace", "schema")
-        .filter(namespace__slug=namespace, key=key)
-        .first()
-    )
-    if config is None:
-        raise Http404(NOT_FOUND)
-    ensure_readable(request, config.namespace)
-    return config
 
 
 def _change_request(request, pk: int) -> ChangeRequest:
@@ -100,7 +87,7 @@ class VersionList(ListAPIView):
         return super().get(request, *args, **kwargs)
 
     def get_queryset(self):
-        config = _config(self.request, self.kwargs["namespace"], self.kwargs["key"])
+        config = readable_config(self.request, self.kwargs["namespace"], self.kwargs["key"])
         return (
             config.versions.active()
             .select_related("published_by", "change_request")
@@ -125,7 +112,7 @@ class ChangeRequestCreate(APIView):
         responses={201: ChangeRequestSerializer, **_errors(400, 401, 403, 404, 409, 413, 429)},
     )
     def post(self, request, namespace: str, key: str):
-        config = _config(request, namespace, key)
+        config = readable_config(request, namespace, key)
         ensure_can_write(request)
         data = _body(ProposalSerializer, request)
         change_request = services.change_request_open(
