@@ -19,6 +19,8 @@ from django.core.cache import cache
 from configs.models import Version
 
 LOCAL_LIMIT = 4096
+# Versions never change, so this only bounds what old versions occupy in the shared cache.
+SHARED_FOR = 24 * 3600
 
 
 @dataclass(frozen=True)
@@ -107,7 +109,7 @@ def prepared_many(ids) -> dict[int, Prepared]:
         to_build = [version_id for version_id in missing if version_id not in fetched]
         if to_build:
             built = {pk: _prepare(version) for pk, version in _versions(to_build).items()}
-            cache.set_many({f"version:{pk}": item for pk, item in built.items()}, timeout=None)
+            cache.set_many({f"version:{pk}": item for pk, item in built.items()}, timeout=SHARED_FOR)
             fetched.update(built)
         _remember(fetched)
         found.update(fetched)
