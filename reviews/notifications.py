@@ -3,12 +3,16 @@ never sends mail."""
 
 from __future__ import annotations
 
+import logging
+
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import send_mail
 
 from configs.models import Membership, Role
 from reviews.models import ChangeRequest, Review
+
+logger = logging.getLogger(__name__)
 
 
 def _link(change_request: ChangeRequest) -> str:
@@ -17,8 +21,14 @@ def _link(change_request: ChangeRequest) -> str:
 
 def _send(subject: str, body: str, users) -> None:
     recipients = sorted({u.email for u in users if u.email})
-    if recipients:
+    if not recipients:
+        return
+    try:
         send_mail(subject, body, None, recipients, fail_silently=False)
+    except Exception:
+        # The change is committed; a mail server that is down must not turn the answer into an
+        # error (a client would retry and propose twice). Logged, with the traceback.
+        logger.exception("Could not send %r to %s", subject, ", ".join(recipients))
 
 
 def _load(pk: int) -> ChangeRequest:

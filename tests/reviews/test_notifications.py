@@ -7,6 +7,7 @@ from django.db import transaction
 
 from configs.errors import Conflict
 from reviews import services
+from tests.api.conftest import client_for, make_token
 
 pytestmark = pytest.mark.django_db
 
@@ -186,3 +187,22 @@ def test_nothing_is_sent_if_the_transaction_rolls_back(
     assert callbacks == []
     assert mailoutbox == []
     assert newest(timezones).number == 1
+
+
+def test_a_mail_server_that_is_down_does_not_fail_the_change(
+    client, alice, timezones, settings, django_capture_on_commit_callbacks, caplog
+):
+    # Nothing listens on port 9 here: every send fails with "connection refused".
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", 9, 2
+    _token, secret = make_token(alice, "data-pipelines", write=True)
+    value = timezones.versions.get(number=1).value
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client_for(secret).post(
+            "/api/v1/configs/data-pipelines/company-timezones/change-requests/",
+            {"value": value, "base_version": 1, "title": "Same again"},
+        )
+
+    assert response.status_code == 201
+    assert "Could not send" in caplog.text
