@@ -109,7 +109,9 @@ def prepared_many(ids) -> dict[int, Prepared]:
         to_build = [version_id for version_id in missing if version_id not in fetched]
         if to_build:
             built = {pk: _prepare(version) for pk, version in _versions(to_build).items()}
-            cache.set_many({f"version:{pk}": item for pk, item in built.items()}, timeout=SHARED_FOR)
+            cache.set_many(
+                {f"version:{pk}": item for pk, item in built.items()}, timeout=SHARED_FOR
+            )
             fetched.update(built)
         _remember(fetched)
         found.update(fetched)
