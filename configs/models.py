@@ -175,6 +175,16 @@ class Version(models.Model):
     bypass_reason = models.TextField(
         blank=True, help_text="Set when published without the required approvals."
     )
+    # Kept with the version, so that what it was checked against never changes with the config.
+    schema = models.ForeignKey(
+        Schema,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        editable=False,
+        help_text="The schema the value was checked against when it was published.",
+    )
     cancelled_at = models.DateTimeField(null=True, blank=True)
     cancelled_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -199,6 +209,7 @@ class Version(models.Model):
     def save(self, *args, **kwargs):
         if self.pk is None:
             self.value_json = canonical_json(self.value)
+            self.schema_id = self.config.schema_id
         elif set(kwargs.get("update_fields") or ()) != {"cancelled_at", "cancelled_by"}:
             raise ValueError("Versions are immutable; publish a new version instead.")
         super().save(*args, **kwargs)

@@ -67,7 +67,7 @@ def _prepare(version: Version) -> Prepared:
         "effective_at": timestamp(version.effective_at),
         "published_at": timestamp(version.published_at),
         "published_by": version.published_by.username,
-        "schema": config.schema.name if config.schema_id else None,
+        "schema": version.schema.name if version.schema_id else None,
     }
     tail = _compact(times)[1:]
     value = version.value_json.encode()
@@ -81,9 +81,9 @@ def _prepare(version: Version) -> Prepared:
 
 
 def _versions(ids) -> dict[int, Version]:
-    return Version.objects.select_related(
-        "config__namespace", "config__schema", "published_by"
-    ).in_bulk(ids)
+    return Version.objects.select_related("config__namespace", "schema", "published_by").in_bulk(
+        ids
+    )
 
 
 def _remember(prepared: dict[int, Prepared]) -> None:

@@ -33,7 +33,9 @@ class ConfigDocumentSerializer(serializers.Serializer):
     effective_at = serializers.DateTimeField()
     published_at = serializers.DateTimeField()
     published_by = serializers.CharField(help_text="Username of who published it.")
-    schema = serializers.CharField(allow_null=True, help_text="The schema's name, if any.")
+    schema = serializers.CharField(
+        allow_null=True, help_text="The schema the value was checked against when published."
+    )
 
 
 class BundleEntrySerializer(serializers.Serializer):

@@ -7,7 +7,8 @@ import pytest
 from django.contrib.auth import get_user_model
 
 from configs import services as config_services
-from configs.models import Namespace, Role
+from configs.api.reads import forget_prepared
+from configs.models import Config, Namespace, Role
 from reviews import services
 from tests.api.conftest import client_for, make_token
 
@@ -408,3 +409,26 @@ def test_every_way_to_read_the_live_version_gives_the_same_bytes(client, alice, 
 
     assert len({answer.content for answer in answers}) == 1
     assert len({answer["ETag"] for answer in answers}) == 1
+
+
+def test_a_version_names_the_schema_it_was_checked_against(alice, carol, demo):
+    legacy = Config.objects.get(namespace__slug="sales-ops", key="legacy-fields")  # no schema
+    loose = config_services.schema_create(name="anything", body={"type": "object"}, actor=carol)
+    _token, secret = make_token(alice, "sales-ops")
+    url = "/api/v1/configs/sales-ops/legacy-fields/"
+    before = client_for(secret).get(url).json()
+
+    config_services.config_update(config=legacy, actor=carol, schema=loose)
+    forget_prepared()  # another server, which never prepared version 1
+    services.change_request_open(
+        config=legacy,
+        author=carol,
+        value={"x": 1},
+        title="Now checked",
+        base_version=1,
+        publish=True,
+    )
+
+    assert before["schema"] is None
+    assert client_for(secret).get(url, {"version": 1}).json()["schema"] is None
+    assert client_for(secret).get(url).json()["schema"] == "anything"
