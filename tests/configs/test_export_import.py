@@ -190,7 +190,7 @@ def test_a_changed_key_order_is_not_a_change(demo, tmp_path):
     assert ChangeRequest.objects.count() == 0
 
 
-def test_metadata_changes_are_reported_not_imported(timezones, tmp_path):
+def test_an_editor_s_metadata_changes_are_reported_not_imported(timezones, tmp_path):
     directory = _export(tmp_path / "backup")
 
     def rename(data):
@@ -205,6 +205,27 @@ def test_metadata_changes_are_reported_not_imported(timezones, tmp_path):
     assert timezones.name != "Something else"
     assert list(timezones.owners.values_list("username", flat=True)) == ["bob"]
     assert "data-pipelines/company-timezones: name, owners in the file differ" in output
+    assert "needs the admin role in data-pipelines" in output
+
+
+def test_an_admin_imports_metadata_changes_audited(timezones, carol, tmp_path):
+    directory = _export(tmp_path / "backup")
+
+    def rename(data):
+        data["name"] = "Company time zones (all regions)"
+        data["owners"] = ["alice", "bob"]
+
+    _edit(_config_file(directory, "data-pipelines", "company-timezones"), rename)
+
+    output = _import(directory, "--user", "carol")
+
+    timezones.refresh_from_db()
+    assert timezones.name == "Company time zones (all regions)"
+    assert sorted(timezones.owners.values_list("username", flat=True)) == ["alice", "bob"]
+    assert "data-pipelines/company-timezones: name, owners changed" in output
+    event = AuditEvent.objects.get(action="config.changed")
+    assert event.actor == carol
+    assert event.details["changes"]["owners"]["after"] == ["alice", "bob"]
 
 
 # --- publishing: only when asked ------------------------------------------------------------

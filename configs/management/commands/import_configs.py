@@ -228,7 +228,7 @@ class Command(BaseCommand):
         if config is None:
             self._create(file, namespace, schema, owners)
         else:
-            self._note_differences(file, config)
+            self._update_details(file, config, schema, owners)
             self._propose(file, config)
 
     def _create(self, file, namespace, schema, owners) -> None:
@@ -247,22 +247,29 @@ class Command(BaseCommand):
         )
         self.report.add("created", f"{file.label}: {self._would('created')} at version 1")
 
-    def _note_differences(self, file: transfer.ConfigFile, config: Config) -> None:
-        # Only values go through review; the rest of a config is changed in the console.
-        differences = []
+    def _update_details(self, file: transfer.ConfigFile, config: Config, schema, owners) -> None:
+        # Values go through review; a config's details are an admin's to change, as in the admin.
+        changes = {}
         if file.name != config.name:
-            differences.append("name")
+            changes["name"] = file.name
         if file.description != config.description:
-            differences.append("description")
+            changes["description"] = file.description
         if file.schema != (config.schema.name if config.schema_id else None):
-            differences.append("schema")
+            changes["schema"] = schema
         if file.owners != sorted(owner.get_username() for owner in config.owners.all()):
-            differences.append("owners")
-        if differences:
+            changes["owners"] = owners
+        if not changes:
+            return
+        if not access.has_role(self.actor, config.namespace, Role.ADMIN):
             self.report.notes.append(
-                f"{file.label}: {', '.join(differences)} in the file differ from the console "
-                "and were not imported"
+                f"{file.label}: {', '.join(changes)} in the file differ from the console and "
+                f"were not imported (that needs the admin role in {config.namespace.slug})"
             )
+            return
+        services.config_update(config=config, actor=self.actor, reason=self.title, **changes)
+        self.report.add(
+            "details_changed", f"{file.label}: {', '.join(changes)} {self._would('changed')}"
+        )
 
     def _propose(self, file: transfer.ConfigFile, config: Config) -> None:
         report = self.report
@@ -368,7 +375,8 @@ class Command(BaseCommand):
         summary = (
             f"{report.count('created')} created, {report.count('proposed')} proposed for "
             f"review, {report.count('already_proposed')} already in review, "
-            f"{report.count('published')} published, {report.count('unchanged')} unchanged; "
+            f"{report.count('published')} published, {report.count('unchanged')} unchanged, "
+            f"{report.count('details_changed')} with details changed; "
             f"schemas: {report.count('schema_created')} created, "
             f"{report.count('schema_changed')} changed, "
             f"{report.count('schema_unchanged')} unchanged."
