@@ -58,13 +58,17 @@ def ensure_role(user, namespace: Namespace, minimum: str, doing: str | None = No
         )
 
 
+def is_admin_somewhere(user) -> bool:
+    return getattr(user, "is_superuser", False) or Role.ADMIN in roles_of(user).values()
+
+
 def can_edit_schema(user, schema) -> bool:
     """Admins of every namespace whose configs use the schema (of any namespace, if unused)."""
     if getattr(user, "is_superuser", False):
         return True
     namespaces = {config.namespace for config in schema.configs.all()}
     if not namespaces:
-        return any(role == Role.ADMIN for role in roles_of(user).values())
+        return is_admin_somewhere(user)
     return all(has_role(user, namespace, Role.ADMIN) for namespace in namespaces)
 
 

@@ -154,6 +154,9 @@ def membership_remove(*, namespace: Namespace, user, actor) -> None:
 def schema_create(
     *, name: str, body: dict, actor=None, title: str = "", description: str = ""
 ) -> Schema:
+    """A new schema (admins of any namespace; `actor` None is the system, e.g. the demo)."""
+    if actor is not None and not access.is_admin_somewhere(actor):
+        raise PermissionDenied("Only namespace admins can add schemas.")
     schema = _with_history_user(
         Schema(
             name=name,
@@ -239,7 +242,8 @@ def config_create(
     owners=(),
     reason: str = "Created",
 ) -> Config:
-    """A new config with its first value published as version 1."""
+    """A new config with its first value published as version 1 (unreviewed: admins only)."""
+    access.ensure_role(actor, namespace, Role.ADMIN, "create configs")
     config = _with_history_user(
         Config(namespace=namespace, key=key, name=name, description=description, schema=schema),
         actor,

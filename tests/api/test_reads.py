@@ -378,6 +378,7 @@ def test_bundle_costs_the_same_queries_whatever_its_size(
     alice, carol, demo, size, django_assert_max_num_queries
 ):
     namespace = config_services.namespace_create(slug="many", name="Many", actor=carol)
+    config_services.membership_set(namespace=namespace, user=carol, role=Role.ADMIN)
     config_services.membership_set(namespace=namespace, user=alice, role=Role.VIEWER)
     for n in range(size):
         config_services.config_create(

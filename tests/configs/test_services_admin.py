@@ -5,6 +5,7 @@ import copy
 from datetime import timedelta
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 
@@ -13,6 +14,7 @@ from configs import access
 from configs.errors import SchemaInUse
 from configs.models import Config, Membership, Namespace, Role
 from configs.services import (
+    config_create,
     config_update,
     membership_remove,
     membership_set,
@@ -252,3 +254,20 @@ def test_a_live_value_failing_the_new_schema_is_refused_even_with_other_changes(
         config_update(config=metrics, actor=carol, schema=schema, name="Renamed")
 
     assert Config.objects.get(pk=metrics.pk).name != "Renamed"
+
+
+@pytest.mark.parametrize("who", ["alice", "bob", "dave"])
+def test_only_admins_create_configs_their_first_value_is_not_reviewed(demo, who):
+    person = get_user_model().objects.get(username=who)
+    namespace = Namespace.objects.get(slug="sales-ops")
+
+    with pytest.raises(PermissionDenied, match="admin role in sales-ops"):
+        config_create(namespace=namespace, key="new", name="New", value={}, actor=person)
+    assert not Config.objects.filter(key="new").exists()
+
+
+def test_only_namespace_admins_add_schemas(alice, carol):
+    with pytest.raises(PermissionDenied):
+        schema_create(name="mine", body={"type": "object"}, actor=alice)
+
+    assert schema_create(name="ours", body={"type": "object"}, actor=carol).name == "ours"
