@@ -421,6 +421,11 @@ def change_request_publish(
             "published",
         )
         gate = gate_for(change_request)
+        note = ""
+        if bypass and gate.satisfied:
+            # Nothing is missing, so nothing is bypassed: history must not show a bypass that
+            # did not happen. The admin's reason still goes into the published event.
+            bypass, note, bypass_reason = False, bypass_reason, None
         if not can_publish(actor, change_request) and not bypass:
             raise PermissionDenied(f"You need the reviewer role in {namespace.slug} to publish.")
         if not bypass and not gate.satisfied:
@@ -453,6 +458,7 @@ def change_request_publish(
                 effective_at=version.effective_at.isoformat(),
                 approved_by=[u.username for u in gate.approvers],
                 bypass=bypass,
+                **({"note": note} if note else {}),
             )
             if bypass:
                 _audit(

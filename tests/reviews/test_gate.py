@@ -392,6 +392,22 @@ def test_admin_can_bypass_the_approvals_with_a_reason(timezones, alice, carol):
     assert bypass.details["missing"] == ["1 more approval"]
 
 
+def test_bypass_of_an_approved_change_is_a_normal_publish(timezones, alice, bob, carol):
+    cr = propose(timezones, alice, with_company(timezones, "hooli"))
+    services.change_request_approve(change_request=cr, reviewer=bob)
+
+    version = services.change_request_publish(
+        change_request=cr, actor=carol, bypass_reason="Ship it before the meeting"
+    )
+
+    assert not version.is_bypass
+    assert not AuditEvent.objects.filter(action="version.bypass").exists()
+    published = AuditEvent.objects.get(action="change_request.published")
+    assert published.details["bypass"] is False
+    assert published.details["approved_by"] == ["bob"]
+    assert published.details["note"] == "Ship it before the meeting"
+
+
 def test_reviewer_cannot_bypass(timezones, alice, bob):
     cr = propose(timezones, alice, with_company(timezones, "hooli"))
 
