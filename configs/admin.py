@@ -117,7 +117,20 @@ def _adopt(obj, saved) -> None:
     obj._state.adding = False
 
 
-class ThroughServicesAdmin(SimpleHistoryAdmin):
+class HistoryWithoutRevertAdmin(SimpleHistoryAdmin):
+    """History to read, never to revert to: a revert saves the old row directly, past the
+    services, their rules and the audit log."""
+
+    def revert_disabled(self, request, obj=None):
+        return True
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        if request.method == "POST":
+            raise PermissionDenied("Old versions cannot be restored from the admin.")
+        return super().history_form_view(request, object_id, version_id, extra_context)
+
+
+class ThroughServicesAdmin(HistoryWithoutRevertAdmin):
     """Saves through services; shows a refusal as a form error; no revert and no delete, which
     would change rows without the services."""
 
@@ -141,14 +154,6 @@ class ThroughServicesAdmin(SimpleHistoryAdmin):
         # Many-to-many fields are the service's to save (config owners), never form.save_m2m().
         for formset in formsets:
             self.save_formset(request, form, formset, change=change)
-
-    def revert_disabled(self, request, obj=None):
-        return True
-
-    def history_form_view(self, request, object_id, version_id, extra_context=None):
-        if request.method == "POST":
-            raise PermissionDenied("Old versions cannot be restored from the admin.")
-        return super().history_form_view(request, object_id, version_id, extra_context)
 
     def has_delete_permission(self, request, obj=None):
         return False
@@ -208,14 +213,11 @@ class NamespaceAdmin(ThroughServicesAdmin):
                 name=data["name"],
                 actor=request.user,
                 required_approvals=data["required_approvals"],
+                owner_approval_required=data["owner_approval_required"],
                 description=data["description"],
             )
             # The new namespace is not among the roles read earlier in this request.
             access.forget_roles(request.user)
-            if data["owner_approval_required"]:
-                namespace = services.namespace_update(
-                    namespace=namespace, actor=request.user, owner_approval_required=True
-                )
         _adopt(obj, namespace)
 
     def save_formset(self, request, form, formset, change):

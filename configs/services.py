@@ -33,11 +33,21 @@ def value_errors(*, config: Config, value) -> list[dict[str, str]]:
 
 @transaction.atomic
 def namespace_create(
-    *, slug: str, name: str, actor=None, required_approvals: int = 1, description: str = ""
+    *,
+    slug: str,
+    name: str,
+    actor=None,
+    required_approvals: int = 1,
+    owner_approval_required: bool = False,
+    description: str = "",
 ) -> Namespace:
     namespace = _with_history_user(
         Namespace(
-            slug=slug, name=name, description=description, required_approvals=required_approvals
+            slug=slug,
+            name=name,
+            description=description,
+            required_approvals=required_approvals,
+            owner_approval_required=owner_approval_required,
         ),
         actor,
     )
@@ -48,7 +58,10 @@ def namespace_create(
         actor=actor,
         target=namespace,
         namespace=slug,
-        details={"required_approvals": required_approvals},
+        details={
+            "required_approvals": required_approvals,
+            "owner_approval_required": owner_approval_required,
+        },
     )
     return namespace
 

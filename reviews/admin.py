@@ -1,11 +1,11 @@
 from django.contrib import admin
-from simple_history.admin import SimpleHistoryAdmin
 
+from configs.admin import HistoryWithoutRevertAdmin
 from reviews.models import ChangeRequest
 
 
 @admin.register(ChangeRequest)
-class ChangeRequestAdmin(SimpleHistoryAdmin):
+class ChangeRequestAdmin(HistoryWithoutRevertAdmin):
     list_display = ["id", "config", "title", "author", "status", "updated_at"]
     list_filter = ["status", "config__namespace"]
     search_fields = ["title", "config__key"]
@@ -13,6 +13,9 @@ class ChangeRequestAdmin(SimpleHistoryAdmin):
     readonly_fields = [f.name for f in ChangeRequest._meta.fields]
 
     def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
         return False
 
     def has_delete_permission(self, request, obj=None):
