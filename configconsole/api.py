@@ -11,7 +11,7 @@ from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import JsonResponse
 from django.views import defaults
-from rest_framework import exceptions, pagination, parsers, status
+from rest_framework import exceptions, negotiation, pagination, parsers, status
 from rest_framework.response import Response
 
 from configs.errors import Conflict, InvalidValue, RuleViolation, SchemaInUse
@@ -68,6 +68,14 @@ def _api_error(request, status_code: int, detail: str):
 
 def is_api(request) -> bool:
     return request.path.startswith("/api/")
+
+
+class JSONOnly(negotiation.DefaultContentNegotiation):
+    """Every answer is JSON, whatever the Accept header asks for: a 406 would only hide the
+    error or value a pipeline needs, and the hot read path answers JSON the same way."""
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        return renderers[0], renderers[0].media_type
 
 
 class Pagination(pagination.PageNumberPagination):

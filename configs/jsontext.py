@@ -38,14 +38,22 @@ def _finite(text: str) -> float:
 
 
 def _depth(value: Any, limit: int = MAX_DEPTH) -> int:
+    """How deep `value` nests; also refuses NUL characters, which PostgreSQL cannot store."""
     deepest, stack = 0, [(value, 1)]
     while stack:
         node, depth = stack.pop()
-        if isinstance(node, (dict, list)):
+        if isinstance(node, str):
+            if "\x00" in node:
+                raise BadJSON("Text may not contain the NUL character (\\u0000).")
+        elif isinstance(node, (dict, list)):
             if depth > limit:
                 raise BadJSON(f"The JSON is nested more than {limit} levels deep.")
             deepest = max(deepest, depth)
-            children = node.values() if isinstance(node, dict) else node
+            if isinstance(node, dict):
+                stack.extend((key, depth) for key in node)
+                children = node.values()
+            else:
+                children = node
             stack.extend((child, depth + 1) for child in children)
     return deepest
 

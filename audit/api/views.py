@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
@@ -43,13 +43,17 @@ def _instant(request, name: str, end_of_day: bool = False) -> datetime | None:
         # parse_datetime() would read a bare date as a naive midnight: ask for a date first.
         day = parse_date(text)
         instant = None if day else parse_datetime(text)
-    except ValueError:
-        instant = day = None
-    if day is not None:
-        # A bare date means the whole day: since its start, until the start of the next.
-        instant = datetime.combine(day, time.min, tzinfo=timezone.get_current_timezone())
-        if end_of_day:
-            instant += timedelta(days=1)
+        if day is not None:
+            if end_of_day and day == date.max:
+                return None  # until the end of the calendar: no upper bound
+            # A bare date means the whole day: since its start, until the start of the next.
+            instant = datetime.combine(day, time.min, tzinfo=timezone.get_current_timezone())
+            if end_of_day:
+                instant += timedelta(days=1)
+        if instant is not None and timezone.is_aware(instant):
+            instant = instant.astimezone(UTC)
+    except (ValueError, OverflowError):  # month 13; year 1 at +14:00
+        instant = None
     if instant is None or timezone.is_naive(instant):
         raise ValidationError(
             {

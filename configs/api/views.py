@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC
+
 from django.db.models import OuterRef, Subquery
 from django.http import Http404, HttpResponse, HttpResponseNotModified
 from django.utils import timezone
@@ -70,7 +72,9 @@ def _pinned_version(request, namespace: str, key: str) -> int:
         return version["id"]
     try:
         instant = parse_datetime(at) if len(at) <= 64 else None
-    except ValueError:  # well-formed but impossible, like month 13
+        if instant is not None and timezone.is_aware(instant):
+            instant = instant.astimezone(UTC)  # year 1 at +14:00 is before the calendar starts
+    except (ValueError, OverflowError):  # well-formed but impossible, like month 13
         instant = None
     if instant is None or timezone.is_naive(instant):
         raise ValidationError(

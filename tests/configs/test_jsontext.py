@@ -29,3 +29,9 @@ def test_ordinary_json_parses_unchanged():
         "a": [1, 2.5, "x", None, True],
         "b": {"c": "[{"},
     }
+
+
+@pytest.mark.parametrize("text", ['{"x": "a\\u0000b"}', '{"a\\u0000": 1}', '["\\u0000"]'])
+def test_nul_characters_are_refused_as_postgresql_cannot_store_them(text):
+    with pytest.raises(BadJSON, match="NUL"):
+        parse_json(text)

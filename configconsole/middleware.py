@@ -1,0 +1,20 @@
+"""Requests no page or endpoint can handle, refused before any of them sees them."""
+
+from django.http import HttpResponseBadRequest, JsonResponse
+
+NUL_MESSAGE = "The address contains a NUL character (%00), which nothing here can store or find."
+
+
+class RejectNulMiddleware:
+    """PostgreSQL refuses NUL in any text it is given, so a `?q=%00` reaching a query would be a
+    500 (SQLite would quietly treat it otherwise). Forms already refuse NUL in what they read."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if "%00" in request.META.get("QUERY_STRING", "") or "\x00" in request.path:
+            if request.path.startswith("/api/"):
+                return JsonResponse({"detail": NUL_MESSAGE}, status=400)
+            return HttpResponseBadRequest(NUL_MESSAGE, content_type="text/plain; charset=utf-8")
+        return self.get_response(request)
