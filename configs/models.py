@@ -222,13 +222,6 @@ class Version(models.Model):
         return bool(self.bypass_reason)
 
 
-class ApiTokenQuerySet(models.QuerySet):
-    def usable(self, now):
-        return self.filter(revoked_at__isnull=True).filter(
-            models.Q(expires_at__isnull=True) | models.Q(expires_at__gt=now)
-        )
-
-
 class ApiToken(models.Model):
     """A machine's key to the API, acting as its user within the namespaces it is scoped to.
 
@@ -263,8 +256,6 @@ class ApiToken(models.Model):
         related_name="+",
     )
 
-    objects = ApiTokenQuerySet.as_manager()
-
     class Meta:
         ordering = ["-created_at", "-id"]
 
@@ -274,6 +265,3 @@ class ApiToken(models.Model):
     @property
     def scope(self) -> str:
         return "write" if self.can_write else "read"
-
-    def is_usable(self, now) -> bool:
-        return self.revoked_at is None and (self.expires_at is None or self.expires_at > now)

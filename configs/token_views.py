@@ -81,7 +81,7 @@ def token_list(request):
             created = {"token": token, "secret": secret}
             form = TokenForm(user=request.user)
     page = Paginator(_visible_tokens(request.user), 50).get_page(request.GET.get("page"))
-    return render(
+    response = render(
         request,
         "configs/tokens.html",
         {
@@ -93,6 +93,9 @@ def token_list(request):
             "api_base": request.build_absolute_uri("/api/v1/"),
         },
     )
+    if created:
+        response["Cache-Control"] = "no-store"  # the page holds a secret: keep no copy of it
+    return response
 
 
 @login_required

@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
 from rest_framework.generics import ListAPIView
@@ -16,7 +16,7 @@ from audit.models import AuditEvent
 from audit.selectors import filtered_events
 from configs.api.access import token_of
 from configs.api.reads import timestamp
-from configs.api.serializers import ErrorSerializer
+from configs.api.serializers import error_responses
 
 
 class AuditEventSerializer(serializers.ModelSerializer):
@@ -92,8 +92,7 @@ class AuditLog(ListAPIView):
         parameters=FILTERS,
         responses={
             200: AuditEventSerializer(many=True),
-            400: OpenApiResponse(ErrorSerializer, description="A filter could not be understood."),
-            401: OpenApiResponse(ErrorSerializer, description="No token, or a bad one."),
+            **error_responses(400, 401, 429),
         },
     )
     def get(self, request, *args, **kwargs):

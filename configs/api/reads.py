@@ -2,7 +2,7 @@
 
 A version never changes, so its prepared bytes are kept by version id: in this process first,
 then in the shared cache (Redis when configured) for the other app servers. Which version is
-live is asked of the database on every request (see authentication.py), so a publish or a
+live is asked of the database on every request (see lookup.py), so a publish or a
 scheduled version taking effect is seen at once, on every server, with nothing to invalidate.
 """
 
@@ -19,7 +19,8 @@ from django.core.cache import cache
 from configs.models import Version
 
 LOCAL_LIMIT = 4096
-# Versions never change, so this only bounds what old versions occupy in the shared cache.
+# Versions never change, so this only bounds how long old versions occupy the shared cache
+# (a day after they were prepared; the next read prepares them again).
 SHARED_FOR = 24 * 3600
 
 

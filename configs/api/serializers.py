@@ -1,6 +1,6 @@
 """Shapes of the read API's answers, for the OpenAPI document (reads.py prepares the bytes)."""
 
-from drf_spectacular.utils import extend_schema_field
+from drf_spectacular.utils import OpenApiResponse, extend_schema_field
 from rest_framework import serializers
 
 
@@ -47,3 +47,20 @@ class BundleEntrySerializer(serializers.Serializer):
 class BundleSerializer(serializers.Serializer):
     namespace = serializers.CharField()
     configs = serializers.DictField(child=BundleEntrySerializer(), help_text="By config key.")
+
+
+_ERROR_RESPONSES = {
+    304: OpenApiResponse(description="Not modified: the ETag given in If-None-Match is current."),
+    400: OpenApiResponse(ValidationErrorSerializer, description="Invalid input or parameter."),
+    401: OpenApiResponse(ErrorSerializer, description="No token, or a bad one."),
+    403: OpenApiResponse(ErrorSerializer, description="Not allowed (role or read token)."),
+    404: OpenApiResponse(ErrorSerializer, description="No such item, or no access to it."),
+    409: OpenApiResponse(ErrorSerializer, description="Conflicts with the review rules."),
+    413: OpenApiResponse(ErrorSerializer, description="The body is too large."),
+    429: OpenApiResponse(ErrorSerializer, description="Too many requests for this token."),
+}
+
+
+def error_responses(*codes: int) -> dict:
+    """The OpenAPI description of these error statuses, worded alike for every endpoint."""
+    return {code: _ERROR_RESPONSES[code] for code in codes}

@@ -18,16 +18,14 @@ from configs import selectors
 from configs.api import reads
 from configs.api.access import NOT_FOUND, annotated_access, ensure_readable, readable_config
 from configs.api.authentication import may_read, token_row
-from configs.api.serializers import BundleSerializer, ConfigDocumentSerializer, ErrorSerializer
+from configs.api.serializers import (
+    BundleSerializer,
+    ConfigDocumentSerializer,
+    error_responses,
+)
 from configs.models import Config, Namespace, Version
 
-ERRORS = {
-    304: OpenApiResponse(description="Not modified: the ETag given in If-None-Match is current."),
-    400: OpenApiResponse(ErrorSerializer, description="A parameter could not be understood."),
-    401: OpenApiResponse(ErrorSerializer, description="No token, or a bad one."),
-    404: OpenApiResponse(ErrorSerializer, description="No such config, or no access to it."),
-    429: OpenApiResponse(ErrorSerializer, description="Too many requests for this token."),
-}
+ERRORS = error_responses(304, 400, 401, 404, 429)
 PINNING = [
     OpenApiParameter(
         "version", int, description="A version number: that version, not the live one."

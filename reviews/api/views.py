@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from django.db.models import Prefetch
 from django.http import Http404
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.generics import ListAPIView
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from configs.api.access import ensure_can_write, ensure_readable, readable_config
-from configs.api.serializers import ErrorSerializer, ValidationErrorSerializer
+from configs.api.serializers import error_responses
 from reviews import services
 from reviews.api.serializers import (
     ChangeRequestSerializer,
@@ -24,19 +24,6 @@ from reviews.api.serializers import (
 )
 from reviews.models import ChangeRequest, Review
 from reviews.selectors import approvers_for_versions
-
-
-def _errors(*codes: int) -> dict:
-    described = {
-        400: OpenApiResponse(ValidationErrorSerializer, description="Invalid input or value."),
-        401: OpenApiResponse(ErrorSerializer, description="No token, or a bad one."),
-        403: OpenApiResponse(ErrorSerializer, description="Not allowed (role or read token)."),
-        404: OpenApiResponse(ErrorSerializer, description="No such item, or no access to it."),
-        409: OpenApiResponse(ErrorSerializer, description="Conflicts with the review rules."),
-        413: OpenApiResponse(ErrorSerializer, description="The body is too large."),
-        429: OpenApiResponse(ErrorSerializer, description="Too many requests for this token."),
-    }
-    return {code: described[code] for code in codes}
 
 
 def _change_request(request, pk: int) -> ChangeRequest:
@@ -81,7 +68,7 @@ class VersionList(ListAPIView):
 
     @extend_schema(
         operation_id="config_versions",
-        responses={200: VersionSerializer(many=True), **_errors(401, 404, 429)},
+        responses={200: VersionSerializer(many=True), **error_responses(401, 404, 429)},
     )
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
@@ -109,7 +96,10 @@ class ChangeRequestCreate(APIView):
     @extend_schema(
         operation_id="change_request_create",
         request=ProposalSerializer,
-        responses={201: ChangeRequestSerializer, **_errors(400, 401, 403, 404, 409, 413, 429)},
+        responses={
+            201: ChangeRequestSerializer,
+            **error_responses(400, 401, 403, 404, 409, 413, 429),
+        },
     )
     def post(self, request, namespace: str, key: str):
         config = readable_config(request, namespace, key)
@@ -131,7 +121,7 @@ class ChangeRequestDetail(APIView):
 
     @extend_schema(
         operation_id="change_request_read",
-        responses={200: ChangeRequestSerializer, **_errors(401, 404, 429)},
+        responses={200: ChangeRequestSerializer, **error_responses(401, 404, 429)},
     )
     def get(self, request, pk: int):
         return _answer(request, pk)
@@ -139,7 +129,10 @@ class ChangeRequestDetail(APIView):
     @extend_schema(
         operation_id="change_request_edit",
         request=EditSerializer,
-        responses={200: ChangeRequestSerializer, **_errors(400, 401, 403, 404, 409, 413, 429)},
+        responses={
+            200: ChangeRequestSerializer,
+            **error_responses(400, 401, 403, 404, 409, 413, 429),
+        },
     )
     def patch(self, request, pk: int):
         change_request = _change_request(request, pk)
@@ -155,7 +148,7 @@ class ChangeRequestApprove(APIView):
     @extend_schema(
         operation_id="change_request_approve",
         request=VerdictSerializer,
-        responses={200: ChangeRequestSerializer, **_errors(400, 401, 403, 404, 409, 429)},
+        responses={200: ChangeRequestSerializer, **error_responses(400, 401, 403, 404, 409, 429)},
     )
     def post(self, request, pk: int):
         change_request = _change_request(request, pk)
@@ -176,7 +169,7 @@ class ChangeRequestRequestChanges(APIView):
     @extend_schema(
         operation_id="change_request_request_changes",
         request=VerdictSerializer,
-        responses={200: ChangeRequestSerializer, **_errors(400, 401, 403, 404, 409, 429)},
+        responses={200: ChangeRequestSerializer, **error_responses(400, 401, 403, 404, 409, 429)},
     )
     def post(self, request, pk: int):
         change_request = _change_request(request, pk)
@@ -194,7 +187,7 @@ class ChangeRequestPublish(APIView):
     @extend_schema(
         operation_id="change_request_publish",
         request=PublishSerializer,
-        responses={200: VersionSerializer, **_errors(400, 401, 403, 404, 409, 429)},
+        responses={200: VersionSerializer, **error_responses(400, 401, 403, 404, 409, 429)},
     )
     def post(self, request, pk: int):
         change_request = _change_request(request, pk)
@@ -219,7 +212,7 @@ class ChangeRequestWithdraw(APIView):
     @extend_schema(
         operation_id="change_request_withdraw",
         request=WithdrawSerializer,
-        responses={200: ChangeRequestSerializer, **_errors(401, 403, 404, 409, 429)},
+        responses={200: ChangeRequestSerializer, **error_responses(401, 403, 404, 409, 429)},
     )
     def post(self, request, pk: int):
         change_request = _change_request(request, pk)

@@ -144,6 +144,7 @@ def test_console_creates_a_token_and_shows_it_once(client, alice, timezones):
     secret = created.context["created"]["secret"]
     assert secret in created.content.decode()
     assert "shown only this once" in created.content.decode()
+    assert created["Cache-Control"] == "no-store"
     assert client_for(secret).get(CONFIG).status_code == 200
     listing = client.get("/tokens/").content.decode()
     assert "revenue pipeline" in listing
