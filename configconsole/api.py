@@ -10,6 +10,7 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import JsonResponse
+from django.urls import is_valid_path
 from django.views import defaults
 from rest_framework import exceptions, negotiation, pagination, parsers, status
 from rest_framework.response import Response
@@ -82,6 +83,17 @@ class Pagination(pagination.PageNumberPagination):
     page_size = 50
     page_size_query_param = "page_size"
     max_page_size = 500
+
+
+def not_found(request, rest: str = ""):
+    """Anything else under /api/: a JSON 404, and the fix when only the final slash is missing.
+
+    Without this, Django would redirect to the address with a slash: an HTML 301 that drops a
+    POST's body (and, in debug, an error page)."""
+    path = request.path
+    if not path.endswith("/") and is_valid_path(path + "/"):
+        return _api_error(request, 404, f"Add the final slash: {path}/")
+    return _api_error(request, 404, "There is nothing at this address.")
 
 
 def _page_or_json(status_code: int, detail: str, page):

@@ -1,6 +1,6 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.permissions import AllowAny
 
@@ -24,6 +24,7 @@ urlpatterns = [
         ),
         name="api-docs",
     ),
+    re_path(r"^api/", api.not_found),
     path("tokens/", include("configs.token_urls")),
     path("", include("configs.urls")),
     path("", include("reviews.urls")),

@@ -99,6 +99,14 @@ def test_unknown_address_under_api_is_404_json(alice_reads, url):
     assert response.json()["detail"]
 
 
+@pytest.mark.parametrize("method", ["get", "post"])
+def test_address_without_its_final_slash_says_so_in_json(alice_writes, method):
+    response = getattr(alice_writes, method)(PROPOSE.rstrip("/"))
+
+    assert response.status_code == 404
+    assert response.json() == {"detail": f"Add the final slash: {PROPOSE}"}
+
+
 def test_wrong_method_is_405_json(alice_reads, timezones):
     response = alice_reads.delete("/api/v1/configs/data-pipelines/company-timezones/")
 
