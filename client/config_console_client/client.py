@@ -6,6 +6,7 @@ import contextlib
 import copy
 import email.utils
 import gzip
+import hashlib
 import http.client
 import json
 import os
@@ -36,6 +37,7 @@ from .errors import (
 
 DEFAULT_TTL = 30.0
 DEFAULT_TIMEOUT = 5.0
+MAX_ENTRIES = 1000  # copies kept in memory per client; the oldest go first
 USER_AGENT = f"config-console-client/{__version__} Python/{platform.python_version()}"
 
 
@@ -199,6 +201,9 @@ class ConfigClient:
             handlers.append(urllib.request.HTTPSHandler(context=ssl_context))
         self._opener = urllib.request.build_opener(*handlers)
 
+        # Copies on disk belong to the token that read them: another token (revoked, or scoped
+        # elsewhere) must not be handed them when the server cannot be asked.
+        self._token_fingerprint = hashlib.sha256((token or "").encode()).hexdigest()[:16]
         self._lock = threading.Lock()  # guards the cache, the overrides and the stats
         self._entries: dict[_Read, _Entry] = {}
         self._read_locks: dict[_Read, threading.Lock] = {}
@@ -416,7 +421,7 @@ class ConfigClient:
     def _fetch(self, read: _Read) -> dict[str, Any]:
         with self._lock:
             entry = self._entries.get(read)
-        if entry is None and self._disk is not None:
+        if entry is None and self._keeps_on_disk(read):
             entry = self._from_disk(read)
         try:
             status, headers, body = self._http_get(read, entry.etag if entry else None)
@@ -429,7 +434,7 @@ class ConfigClient:
             return self._last_known_good(read, entry, unreachable)
 
     def _from_disk(self, read: _Read) -> _Entry | None:
-        record = self._disk.load(self.base_url, read.identity())
+        record = self._disk.load(self.base_url, self._disk_identity(read))
         if record is None:
             return None
         return _Entry(
@@ -448,10 +453,10 @@ class ConfigClient:
             entry.unreachable = None
             self._entries[read] = entry
             self.stats.not_modified += 1
-        if self._disk is not None:
+        if self._keeps_on_disk(read):
             self._disk.save(
                 self.base_url,
-                read.identity(),
+                self._disk_identity(read),
                 document_json=entry.document_json,
                 etag=entry.etag,
                 confirmed_at=entry.confirmed_at,
@@ -470,10 +475,11 @@ class ConfigClient:
         with self._lock:
             self._entries[read] = entry
             self.stats.fetched += 1
-        if self._disk is not None:
+            self._forget_oldest()
+        if self._keeps_on_disk(read):
             self._disk.save(
                 self.base_url,
-                read.identity(),
+                self._disk_identity(read),
                 document_json=entry.document_json,
                 etag=etag,
                 confirmed_at=entry.confirmed_at,
@@ -500,6 +506,20 @@ class ConfigClient:
         with self._lock:
             entry.origin = "memory"
         return entry.document()
+
+    def _keeps_on_disk(self, read: _Read) -> bool:
+        # Reads `at=` an instant are one-offs (a loop over `at=now` would fill the disk).
+        return self._disk is not None and read.at is None
+
+    def _disk_identity(self, read: _Read) -> dict[str, Any]:
+        return {**read.identity(), "token": self._token_fingerprint}
+
+    def _forget_oldest(self) -> None:
+        """Keep at most MAX_ENTRIES copies in memory (with the lock held), oldest out first."""
+        while len(self._entries) > MAX_ENTRIES:
+            oldest = next(iter(self._entries))
+            del self._entries[oldest]
+            self._read_locks.pop(oldest, None)
 
     def _fresh_until(self, read: _Read) -> float:
         return float("inf") if read.immutable else time.monotonic() + self.ttl
@@ -545,8 +565,8 @@ class ConfigClient:
             # The server's word is final: the config is gone or no longer readable.
             with self._lock:
                 self._entries.pop(read, None)
-            if self._disk is not None:
-                self._disk.delete(self.base_url, read.identity())
+            if self._keeps_on_disk(read):
+                self._disk.delete(self.base_url, self._disk_identity(read))
             raise ConfigNotFound(
                 f"{read.label}: not found, or the token cannot read namespace {read.namespace} "
                 f"({detail or 'HTTP 404'}).",

@@ -251,6 +251,45 @@ def test_server_down_serves_the_last_known_good_value_from_disk_in_a_new_process
         assert restarted.get("data-pipelines", "company-timezones") == VALUE
 
 
+def test_another_token_is_never_handed_the_disk_copy(stub, make_client, tmp_path, timezones):
+    make_client().get("data-pipelines", "company-timezones")
+    stub.stop()
+
+    stranger = ConfigClient(stub.url, "cc_someone-else", cache_dir=tmp_path / "cache")
+
+    with pytest.raises(ServerUnreachable, match="no copy"):
+        stranger.get("data-pipelines", "company-timezones")
+
+
+def at_minute(stub, minute):
+    query = f"?at=2026-05-01T09%3A0{minute}%3A00Z"
+    stub.publish("data-pipelines", "company-timezones", VALUE, version=3, query=query)
+
+
+def test_reads_at_an_instant_leave_no_files_on_disk(stub, make_client, tmp_path, timezones):
+    client = make_client()
+
+    for minute in range(5):
+        at_minute(stub, minute)
+        client.get("data-pipelines", "company-timezones", at=f"2026-05-01T09:0{minute}:00Z")
+
+    assert not list((tmp_path / "cache").glob("*.json"))
+
+
+def test_memory_keeps_a_bounded_number_of_copies(stub, make_client, timezones, monkeypatch):
+    from config_console_client import client as module
+
+    monkeypatch.setattr(module, "MAX_ENTRIES", 3)
+    client = make_client()
+
+    for minute in range(6):
+        at_minute(stub, minute)
+        client.get("data-pipelines", "company-timezones", at=f"2026-05-01T09:0{minute}:00Z")
+
+    assert len(client._entries) == 3
+    assert len(client._read_locks) <= 3
+
+
 def test_server_errors_serve_the_last_known_good_value(stub, make_client, timezones):
     client = make_client(ttl=0)
     client.get("data-pipelines", "company-timezones")
