@@ -2,17 +2,19 @@
 in git; import proposes changes through the review gate and never overwrites history."""
 
 import json
+from datetime import timedelta
 from io import StringIO
 from pathlib import Path
 
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.utils import timezone
 
 from audit.models import AuditEvent
 from configs.models import Config, Schema, Version
 from reviews.models import ChangeRequest
-from reviews.services import change_request_open
+from reviews.services import change_request_open, change_request_publish
 
 DEMO_FILES = [
     "configs/data-pipelines/company-timezones.json",
@@ -325,6 +327,23 @@ def test_a_stale_export_is_refused_instead_of_undoing_newer_changes(metrics, car
         _import(directory, "--user", "alice")
 
     assert ChangeRequest.objects.count() == 1
+
+
+def test_an_export_taken_while_a_version_waits_says_how_to_go_on(metrics, carol, tmp_path):
+    cr = change_request_open(
+        config=metrics, author=carol, value={"metrics": []}, title="Clear", base_version=1
+    )
+    change_request_publish(
+        change_request=cr, actor=carol, effective_at=timezone.now() + timedelta(days=1)
+    )
+    directory = _export(tmp_path / "backup")  # holds the live version 1
+    _edit(
+        _config_file(directory, "sales-ops", "custom-metrics"),
+        lambda data: data["value"]["metrics"].pop(),
+    )
+
+    with pytest.raises(CommandError, match="version 2 scheduled for .* Cancel the scheduled"):
+        _import(directory, "--user", "alice")
 
 
 def test_without_a_version_the_change_is_proposed_on_the_newest(metrics, carol, tmp_path):

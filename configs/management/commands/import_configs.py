@@ -280,6 +280,15 @@ class Command(BaseCommand):
             )
             return
         newest_number = newest.number if newest else None
+        if file.version is not None and live and file.version == live.number != newest_number:
+            # The export holds the live value; a version scheduled after it would be undone.
+            raise Conflict(
+                f"{config} has version {newest_number} scheduled for "
+                f"{newest.effective_at:%Y-%m-%d %H:%M %Z}, after the live version {live.number} "
+                "this file was exported at. Cancel the scheduled version or wait until it takes "
+                f'effect, then export again; or remove "version" from the file to propose it on '
+                f"version {newest_number}."
+            )
         if file.version is not None and file.version != newest_number:
             # Proposing on the newest version would quietly undo what changed since the export.
             raise Conflict(
