@@ -74,3 +74,16 @@ def recent_versions(config: Config, limit: int = 10) -> list[Version]:
 
 def schemas_with_usage() -> QuerySet:
     return Schema.objects.prefetch_related("configs__namespace")
+
+
+def live_version_ids(*, namespace: str, at: datetime | None = None) -> list[tuple[str, int]]:
+    """[(config key, id of its live version)] for the namespace's configs that have one, by key,
+    in one query."""
+    live = _live(at or timezone.now())
+    return list(
+        Config.objects.filter(namespace__slug=namespace)
+        .annotate(live_id=Subquery(live.values("id")[:1]))
+        .filter(live_id__isnull=False)
+        .order_by("key")
+        .values_list("key", "live_id")
+    )

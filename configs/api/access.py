@@ -10,6 +10,7 @@ from configs.api.authentication import may_read
 from configs.models import ApiToken, Config, Namespace
 
 NOT_FOUND = "No such config, or no access to it."
+NO_NAMESPACE = "No such namespace, or no access to it."
 
 
 def token_of(request) -> ApiToken | None:
@@ -62,3 +63,15 @@ def readable_config(request, namespace: str, key: str) -> Config:
         raise Http404(NOT_FOUND)
     ensure_readable(request, config.namespace)
     return config
+
+
+def ensure_namespace_readable(request, slug: str) -> None:
+    """404 unless the request may read namespace `slug` (from the token lookup when it can)."""
+    allowed = annotated_access(request, slug)
+    if allowed is None:
+        namespace = Namespace.objects.filter(slug=slug).first()
+        if namespace is None:
+            raise Http404(NO_NAMESPACE)
+        ensure_readable(request, namespace, NO_NAMESPACE)
+    elif not allowed:
+        raise Http404(NO_NAMESPACE)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import UTC
 
-from django.db.models import OuterRef, Subquery
 from django.http import Http404, HttpResponse, HttpResponseNotModified
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -16,14 +15,18 @@ from rest_framework.views import APIView
 from configconsole import throttle
 from configs import selectors
 from configs.api import reads
-from configs.api.access import NOT_FOUND, annotated_access, ensure_readable, readable_config
+from configs.api.access import (
+    NOT_FOUND,
+    annotated_access,
+    ensure_namespace_readable,
+    readable_config,
+)
 from configs.api.authentication import may_read, token_row
 from configs.api.serializers import (
     BundleSerializer,
     ConfigDocumentSerializer,
     error_responses,
 )
-from configs.models import Config, Namespace, Version
 
 ERRORS = error_responses(304, 400, 401, 404, 429)
 PINNING = [
@@ -187,22 +190,8 @@ class NamespaceBundle(APIView):
         responses={200: BundleSerializer, **ERRORS},
     )
     def get(self, request, namespace: str):
-        allowed = annotated_access(request, namespace)
-        if allowed is None:
-            found = Namespace.objects.filter(slug=namespace).first()
-            if found is None:
-                raise Http404("No such namespace, or no access to it.")
-            ensure_readable(request, found, "No such namespace, or no access to it.")
-        elif not allowed:
-            raise Http404("No such namespace, or no access to it.")
-        live = Version.objects.filter(config=OuterRef("pk")).live_at(timezone.now())
-        versions = list(
-            Config.objects.filter(namespace__slug=namespace)
-            .annotate(live_id=Subquery(live.values("id")[:1]))
-            .filter(live_id__isnull=False)
-            .order_by("key")
-            .values_list("key", "live_id")
-        )
+        ensure_namespace_readable(request, namespace)
+        versions = selectors.live_version_ids(namespace=namespace)
         etag = reads.bundle_etag(versions)
         if reads.etag_matches(request, etag):
             return _not_modified(etag)
