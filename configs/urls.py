@@ -1,8 +1,23 @@
-from django.urls import path
+from django.urls import path, register_converter
 
 from configs import views
 
 app_name = "configs"
+
+
+class VersionNumberConverter:
+    """A version number in a URL: one to nine ASCII digits, so it always fits the database."""
+
+    regex = views.VERSION_NUMBER
+
+    def to_python(self, value: str) -> int:
+        return int(value)
+
+    def to_url(self, value: int) -> str:
+        return str(value)
+
+
+register_converter(VersionNumberConverter, "version_number")
 
 urlpatterns = [
     path("configs/", views.config_list, name="list"),
@@ -11,17 +26,17 @@ urlpatterns = [
     path("configs/<slug:namespace>/<slug:key>/history/", views.config_history, name="history"),
     path("configs/<slug:namespace>/<slug:key>/compare/", views.version_compare, name="compare"),
     path(
-        "configs/<slug:namespace>/<slug:key>/versions/<int:number>/",
+        "configs/<slug:namespace>/<slug:key>/versions/<version_number:number>/",
         views.version_detail,
         name="version",
     ),
     path(
-        "configs/<slug:namespace>/<slug:key>/versions/<int:number>/restore/",
+        "configs/<slug:namespace>/<slug:key>/versions/<version_number:number>/restore/",
         views.version_restore,
         name="version_restore",
     ),
     path(
-        "configs/<slug:namespace>/<slug:key>/versions/<int:number>/cancel/",
+        "configs/<slug:namespace>/<slug:key>/versions/<version_number:number>/cancel/",
         views.version_cancel,
         name="version_cancel",
     ),

@@ -3,6 +3,7 @@ and renders or redirects."""
 
 from __future__ import annotations
 
+import re
 from urllib.parse import urlencode
 
 from django.contrib import messages
@@ -25,6 +26,9 @@ from reviews.diff import diff_values, pretty_lines, sentence, sentences, show
 
 PAGE_SIZE = 25
 HISTORY_PAGE_SIZE = 50
+# One to nine ASCII digits. str.isdigit() also accepts "²" (which int() then refuses) and "١"
+# (which int() reads as 1), and ten digits may not fit the database's integer.
+VERSION_NUMBER = "[0-9]{1,9}"
 
 
 def _page(request, items):
@@ -176,7 +180,11 @@ def version_cancel(request, namespace, key, number):
 
 
 def _restorable(version: Version, live: Version | None, newest: Version | None) -> bool:
-    """Whether restoring `version` would change anything (the service still checks)."""
+    """Whether restoring `version` would change anything (the service still checks).
+
+    A cancelled version never took effect, so there is no earlier state to go back to."""
+    if version.cancelled_at:
+        return False
     return version.pk not in {getattr(live, "pk", None), getattr(newest, "pk", None)}
 
 
@@ -208,7 +216,7 @@ def config_history(request, namespace, key):
 
 
 def _version_number(raw: str) -> int:
-    if not raw.isdigit():
+    if not re.fullmatch(VERSION_NUMBER, raw):
         raise Http404("No such version.")
     return int(raw)
 
@@ -300,6 +308,8 @@ def version_restore(request, namespace, key, number):
         change_request = review_services.version_restore(
             version=version, actor=request.user, reason=request.POST.get("reason", "")
         )
+    except ValidationError as exc:
+        messages.error(request, f"Version {number} was not restored: {exc.messages[0]}")
     except InvalidValue as exc:
         messages.error(
             request,

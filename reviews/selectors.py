@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import Count, Max, Prefetch, Q, QuerySet
+from django.db.models import Count, F, Max, Prefetch, Q, QuerySet
 from django.http import Http404
 
 from configs import access
@@ -112,8 +112,9 @@ class Contributor:
 
 
 def contributors(config: Config) -> list[Contributor]:
-    """Who proposed changes to `config`, approved them and published versions, with counts and
-    last times, most recently active first; three queries whatever the length of the history."""
+    """Who proposed changes to `config`, approved published ones (as the history shows them) and
+    published versions, with counts and last times, most recently active first; three queries
+    whatever the length of the history."""
     people: dict[str, Contributor] = {}
 
     def person(username: str) -> Contributor:
@@ -127,9 +128,18 @@ def contributors(config: Config) -> list[Contributor]:
     for row in proposed:
         entry = person(row["author__username"])
         entry.proposed, entry.last_proposed = row["n"], row["last"]
-    # A reviewer who approved, was dismissed by an edit and approved again approved one change.
+    # The rule of `approvers_for_versions` (the gate's): an approval counts when it still stood,
+    # for the exact value, on a change that was published. Approvals dismissed by an edit, or
+    # given to changes later withdrawn or rejected, approved nothing that happened.
     approved = (
-        Review.objects.filter(change_request__config=config, verdict=Review.Verdict.APPROVE)
+        Review.objects.filter(
+            change_request__config=config,
+            change_request__published_version__isnull=False,
+            verdict=Review.Verdict.APPROVE,
+            dismissed_at__isnull=True,
+            value_hash=F("change_request__value_hash"),
+        )
+        .exclude(reviewer=F("change_request__author"))
         .values("reviewer__username")
         .annotate(n=Count("change_request", distinct=True), last=Max("created_at"))
         .order_by()

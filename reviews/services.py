@@ -488,16 +488,24 @@ def change_request_publish(
 
 
 @transaction.atomic
-def version_restore(*, version: Version, actor, reason: str = "") -> ChangeRequest:
+def version_restore(*, version: Version, actor, reason: str) -> ChangeRequest:
     """Propose `version`'s value again, as a change request on the newest version.
 
     History is never rewritten: the restore is reviewed and published like any other change
-    and becomes a new version. Refuses a version whose value is already the live (or newest)
-    one, and, through `change_request_open`, a value the config's schema no longer accepts.
+    and becomes a new version. `reason` (required) says why, for the reviewers and the audit
+    log. Refuses a cancelled version (it never took effect, so there is nothing to go back
+    to), a version whose value is already the live (or newest) one, and, through
+    `change_request_open`, a value the config's schema no longer accepts.
     """
     config = Config.objects.select_related("namespace", "schema").get(pk=version.config_id)
     access.ensure_role(actor, config.namespace, Role.EDITOR, "restore a version")
+    reason = _require_text(reason, "A reason for restoring this version")
     version = config.versions.get(pk=version.pk)
+    if version.cancelled_at:
+        raise RuleViolation(
+            f"Version {version.number} was cancelled before it took effect, so there is no "
+            "earlier state to go back to. To propose its value again, edit the config."
+        )
     newest = newest_version(config)
     live = config.versions.live_at(timezone.now()).first()
     if live and live.pk == version.pk:
@@ -514,15 +522,12 @@ def version_restore(*, version: Version, actor, reason: str = "") -> ChangeReque
             f"Version {version.number} has the same value as version {newest.number}, the newest "
             "one: there is nothing to restore."
         )
-    title = f"Restore version {version.number}"
     change_request = change_request_open(
         config=config,
         author=actor,
         value=version.value,
-        title=title,
-        description=reason.strip()
-        or f"Restores the value of version {version.number}, published by "
-        f"{version.published_by.username} on {version.published_at:%Y-%m-%d %H:%M %Z}.",
+        title=f"Restore version {version.number}",
+        description=reason,
         base_version=newest.number if newest else None,
     )
     record(
@@ -531,7 +536,7 @@ def version_restore(*, version: Version, actor, reason: str = "") -> ChangeReque
         target=version,
         namespace=config.namespace.slug,
         config=config.key,
-        reason=reason.strip() or title,
+        reason=reason,
         details={
             "version": version.number,
             "change_request": change_request.pk,

@@ -1,5 +1,5 @@
-"""In real Chromium: alice opens a config's history, compares two versions, restores one and
-publishes the restore."""
+"""In real Chromium: alice opens a config's history, compares two versions, restores one (saying
+why) and publishes the restore."""
 
 import pytest
 from playwright.sync_api import expect
@@ -39,9 +39,16 @@ def test_alice_compares_two_versions_and_restores_the_older_one(page, live_serve
     page.get_by_text("Side by side JSON").click()
     expect(page.locator(".side-by-side")).to_contain_text('"signup_conversion"')
 
+    # The restore asks why; left blank, the browser does not send it.
+    why = page.get_by_label("Why restore this version?")
+    page.get_by_role("button", name="Restore version 1").click()
+    expect(page.locator("h1")).to_contain_text("version 1 → version 2")
+    assert why.evaluate("input => input.validity.valueMissing")
+    why.fill("Sales still reports signup conversion")
     page.once("dialog", lambda dialog: dialog.accept())
     page.get_by_role("button", name="Restore version 1").click()
     expect(page.locator("h1")).to_contain_text("Restore version 1")
+    expect(page.locator(".lead")).to_contain_text("Sales still reports signup conversion")
     expect(page.locator("#diff")).to_contain_text("Metrics: added signup_conversion")
     page.once("dialog", lambda dialog: dialog.accept())
     page.get_by_role("button", name="Publish version 3").click()

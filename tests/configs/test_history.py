@@ -6,10 +6,18 @@ from configs.models import Config
 from configs.services import config_create, newest_version
 from reviews import selectors
 from reviews.models import ChangeRequest
-from reviews.services import change_request_approve, change_request_open, change_request_publish
+from reviews.services import (
+    change_request_approve,
+    change_request_edit,
+    change_request_open,
+    change_request_publish,
+    change_request_reject,
+    change_request_withdraw,
+)
 
-HISTORY = "/configs/data-pipelines/company-timezones/history/"
-COMPARE = "/configs/data-pipelines/company-timezones/compare/"
+CONFIG = "/configs/data-pipelines/company-timezones/"
+HISTORY = CONFIG + "history/"
+COMPARE = CONFIG + "compare/"
 
 
 def timezones_with(n: int, zone: str = "UTC") -> dict:
@@ -190,6 +198,34 @@ def test_compare_of_an_unknown_version_is_404(client, dave, timezones, query):
     assert client.get(COMPARE, query).status_code == 404
 
 
+# "²" passes str.isdigit() but not int(); int() reads "١" as 1; ten digits may not fit the
+# database.
+NOT_A_VERSION_NUMBER = ["²", "١", "1²", " 1", "+1", "-1", "1.0", "0x1", "1_0", "1234567890"]
+
+
+@pytest.mark.parametrize("raw", NOT_A_VERSION_NUMBER)
+def test_compare_with_a_version_number_that_is_not_plain_digits_is_404(
+    client, dave, timezones, raw
+):
+    client.force_login(dave)
+    assert client.get(COMPARE, {"from": raw, "to": 1}).status_code == 404
+    assert client.get(COMPARE, {"from": 1, "to": raw}).status_code == 404
+
+
+@pytest.mark.parametrize("raw", NOT_A_VERSION_NUMBER + ["999999999"])
+def test_a_version_address_with_a_number_that_is_not_a_version_is_404(
+    client, carol, timezones, raw
+):
+    from urllib.parse import quote
+
+    version = f"{CONFIG}versions/{quote(raw)}/"
+    client.force_login(carol)
+    assert client.get(version).status_code == 404
+    assert client.post(version + "restore/", {"reason": "Back to before"}).status_code == 404
+    assert client.post(version + "cancel/", {"reason": "Too early"}).status_code == 404
+    assert not ChangeRequest.objects.exists()
+
+
 def test_compare_without_two_versions_goes_back_to_the_history(client, dave, timezones):
     client.force_login(dave)
     response = client.get(COMPARE, {"from": 1})
@@ -204,6 +240,35 @@ def test_version_page_shows_who_when_why_and_what_changed(client, dave, alice, b
     assert "Proposed by</dt><dd>alice" in page
     assert "Companies: added co-001 (Asia/Tokyo)" in page
     assert client.get("/configs/data-pipelines/company-timezones/versions/9/").status_code == 404
+
+
+@pytest.mark.parametrize(
+    "url, here",
+    [
+        (HISTORY, "History"),
+        (COMPARE + "?from=1&to=2", "Compare version 1 → 2"),
+        (CONFIG + "versions/2/", "Version 2"),
+    ],
+)
+def test_history_pages_show_the_way_back_through_namespace_config_and_history(
+    client, dave, alice, bob, timezones, url, here
+):
+    publish(timezones, timezones_with(1), author=alice, approver=bob)
+    client.force_login(dave)
+    page = client.get(url).content.decode()
+    crumbs = page.split('<div class="breadcrumbs">')[1].split("</div>")[0]
+    links = [
+        '<a href="/">Home</a>',
+        '<a href="/configs/">Configs</a>',
+        '<a href="/configs/?namespace=data-pipelines">Data pipelines</a>',
+        f'<a href="{CONFIG}">{timezones.name}</a>',
+    ]
+    if here != "History":
+        links.append(f'<a href="{HISTORY}">History</a>')
+    positions = [crumbs.index(link) for link in links]
+    assert positions == sorted(positions)
+    assert crumbs.rstrip().endswith(here)
+    assert "&lsaquo; Back to" in page
 
 
 @pytest.mark.parametrize(
@@ -250,6 +315,41 @@ def test_contributors_counts_proposals_approvals_and_publishes(alice, bob, carol
     assert (people["carol"].proposed, people["carol"].published) == (0, 2)
     assert people["carol"].last_seen == timezones.versions.get(number=4).published_at
     assert list(people) == ["carol", "bob", "alice"]  # most recently active first
+
+
+def test_contributors_count_only_approvals_that_stood_on_a_published_change(
+    client, dave, alice, bob, carol, timezones
+):
+    withdrawn = change_request_open(
+        config=timezones, author=alice, value=timezones_with(1), title="Withdrawn", base_version=1
+    )
+    change_request_approve(change_request=withdrawn, reviewer=bob)
+    change_request_withdraw(change_request=withdrawn, actor=alice)
+    rejected = change_request_open(
+        config=timezones, author=alice, value=timezones_with(2), title="Rejected", base_version=1
+    )
+    change_request_approve(change_request=rejected, reviewer=carol)
+    change_request_reject(change_request=rejected, actor=bob, reason="Not Globex's timezone")
+    published = change_request_open(
+        config=timezones, author=alice, value=timezones_with(3), title="Published", base_version=1
+    )
+    change_request_approve(change_request=published, reviewer=carol)
+    # The edit dismisses carol's approval: she approved a value that was never published.
+    change_request_edit(change_request=published, actor=alice, value=timezones_with(4))
+    change_request_approve(change_request=published, reviewer=bob)
+    version = change_request_publish(change_request=published, actor=bob)
+
+    people = {c.username: c for c in selectors.contributors(timezones)}
+    assert people["bob"].approved == 1
+    assert people["carol"].approved == 0
+    assert people["alice"].proposed == 3
+    # The same people the history names as approvers.
+    assert selectors.approvers_of(version) == ["bob"]
+    client.force_login(dave)
+    page = client.get(CONFIG).content.decode()
+    box = page.split('id="contributors"')[1].split("</section>")[0]
+    carol_row = box.split('<th scope="row">carol</th>')[1].split("</tr>")[0]
+    assert "<td>—</td>\n          <td>—</td>\n          <td>1</td>" in carol_row
 
 
 @pytest.mark.parametrize("versions", [2, 20])

@@ -1,11 +1,14 @@
 """Restoring an old version: a new change request, reviewed like any other, never a rewrite."""
 
+from datetime import timedelta
+
 import pytest
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.utils import timezone
 
 from audit.models import AuditEvent
 from configs.errors import InvalidValue, RuleViolation
-from configs.services import newest_version, schema_update
+from configs.services import newest_version, schema_update, version_cancel
 from reviews import selectors
 from reviews.models import ChangeRequest
 from reviews.services import (
@@ -69,9 +72,12 @@ def test_restore_opens_a_change_request_with_the_old_value_on_the_newest_version
 def test_a_published_restore_is_a_new_version_equal_to_the_old_value(client, alice, metrics):
     publish_directly(metrics, with_winsorize(metrics, 95), alice)
     client.force_login(alice)
-    response = client.post(restore_url(METRICS, 1))
+    response = client.post(restore_url(METRICS, 1), {"reason": "95 cut real revenue"})
     change_request = ChangeRequest.objects.get(title="Restore version 1")
     assert response.status_code == 302 and response.url == change_request.get_absolute_url()
+    assert change_request.description == "95 cut real revenue"
+    restored = AuditEvent.objects.get(action="version.restored")
+    assert restored.reason == "95 cut real revenue"
     # In a namespace that needs no approval the editor publishes it as usual.
     client.post(f"/changes/{change_request.pk}/publish/")
     version = metrics.versions.get(number=3)
@@ -94,7 +100,9 @@ def test_a_restore_in_a_reviewed_namespace_waits_for_an_approval(client, alice, 
     )
     change_request_approve(change_request=change, reviewer=bob)
     change_request_publish(change_request=change, actor=bob)
-    restore = version_restore(version=timezones.versions.get(number=1), actor=alice)
+    restore = version_restore(
+        version=timezones.versions.get(number=1), actor=alice, reason="Initech is back"
+    )
     with pytest.raises(RuleViolation, match="1 more approval"):
         change_request_publish(change_request=restore, actor=bob)
     change_request_approve(change_request=restore, reviewer=bob)
@@ -105,9 +113,11 @@ def test_a_restore_in_a_reviewed_namespace_waits_for_an_approval(client, alice, 
 
 def test_restoring_the_live_version_is_refused_with_a_clear_message(client, alice, metrics):
     with pytest.raises(RuleViolation, match="Version 1 is already live"):
-        version_restore(version=metrics.versions.get(number=1), actor=alice)
+        version_restore(version=metrics.versions.get(number=1), actor=alice, reason="Undo")
     client.force_login(alice)
-    response = client.post(restore_url(METRICS, 1), {"next": f"{METRICS}history/"}, follow=True)
+    response = client.post(
+        restore_url(METRICS, 1), {"next": f"{METRICS}history/", "reason": "Undo"}, follow=True
+    )
     assert "Version 1 is already live: there is nothing to restore." in response.content.decode()
     assert not ChangeRequest.objects.filter(title__startswith="Restore").exists()
     assert not AuditEvent.objects.filter(action="version.restored").exists()
@@ -117,7 +127,7 @@ def test_restoring_a_value_equal_to_the_newest_is_refused(alice, metrics):
     publish_directly(metrics, with_winsorize(metrics, 95), alice)
     publish_directly(metrics, metrics.versions.get(number=1).value, alice, title="Back")
     with pytest.raises(RuleViolation, match="same value as version 3"):
-        version_restore(version=metrics.versions.get(number=1), actor=alice)
+        version_restore(version=metrics.versions.get(number=1), actor=alice, reason="Undo")
 
 
 def test_a_value_the_current_schema_rejects_cannot_be_restored(client, alice, carol, metrics):
@@ -128,9 +138,9 @@ def test_a_value_the_current_schema_rejects_cannot_be_restored(client, alice, ca
     schema_update(schema=metrics.schema, body=body, actor=carol, reason="No more than 99")
     metrics.refresh_from_db()
     with pytest.raises(InvalidValue):
-        version_restore(version=metrics.versions.get(number=1), actor=alice)
+        version_restore(version=metrics.versions.get(number=1), actor=alice, reason="Undo")
     client.force_login(alice)
-    response = client.post(restore_url(METRICS, 1), follow=True)
+    response = client.post(restore_url(METRICS, 1), {"reason": "Undo"}, follow=True)
     page = response.content.decode()
     assert "Version 1 cannot be restored as it is" in page
     assert "Winsorize at percentile: enter a number at most 99." in page
@@ -143,9 +153,9 @@ def test_a_viewer_is_not_offered_restore_and_cannot_restore(client, alice, dave,
     client.force_login(dave)
     assert "Restore version" not in client.get(f"{METRICS}history/").content.decode()
     assert "Restore version" not in client.get(f"{METRICS}versions/1/").content.decode()
-    assert client.post(restore_url(METRICS, 1)).status_code == 403
+    assert client.post(restore_url(METRICS, 1), {"reason": "Undo"}).status_code == 403
     with pytest.raises(PermissionDenied):
-        version_restore(version=metrics.versions.get(number=1), actor=dave)
+        version_restore(version=metrics.versions.get(number=1), actor=dave, reason="Undo")
     assert not ChangeRequest.objects.filter(title__startswith="Restore").exists()
 
 
@@ -161,10 +171,66 @@ def test_an_editor_is_offered_restore_except_for_the_live_version(client, alice,
 def test_a_person_outside_the_namespace_gets_404_when_restoring(client, alice, erin, metrics):
     publish_directly(metrics, with_winsorize(metrics, 95), alice)
     client.force_login(erin)
-    assert client.post(restore_url(METRICS, 1)).status_code == 404
+    assert client.post(restore_url(METRICS, 1), {"reason": "Undo"}).status_code == 404
     client.force_login(alice)
-    assert client.post(restore_url(METRICS, 7)).status_code == 404
+    assert client.post(restore_url(METRICS, 7), {"reason": "Undo"}).status_code == 404
     assert client.get(restore_url(METRICS, 1)).status_code == 405
+
+
+@pytest.mark.parametrize("reason", ["", "   ", None])
+def test_a_restore_without_a_reason_is_refused(alice, metrics, reason):
+    publish_directly(metrics, with_winsorize(metrics, 95), alice)
+    with pytest.raises(ValidationError, match="A reason for restoring this version is required"):
+        version_restore(version=metrics.versions.get(number=1), actor=alice, reason=reason)
+    assert not ChangeRequest.objects.filter(title__startswith="Restore").exists()
+    assert not AuditEvent.objects.filter(action="version.restored").exists()
+
+
+@pytest.mark.parametrize("data", [{}, {"reason": ""}, {"reason": "  "}])
+def test_the_restore_form_asks_why_and_says_so_when_left_blank(client, alice, metrics, data):
+    publish_directly(metrics, with_winsorize(metrics, 95), alice)
+    client.force_login(alice)
+    form = client.get(f"{METRICS}versions/1/").content.decode()
+    assert '<label for="restore-reason-1">Why restore this version?' in form
+    assert 'name="reason" id="restore-reason-1" required' in form
+    response = client.post(
+        restore_url(METRICS, 1), {"next": f"{METRICS}history/", **data}, follow=True
+    )
+    assert response.redirect_chain[-1][0] == f"{METRICS}history/"
+    assert (
+        "Version 1 was not restored: A reason for restoring this version is required."
+        in response.content.decode()
+    )
+    assert not ChangeRequest.objects.filter(title__startswith="Restore").exists()
+    assert not AuditEvent.objects.filter(action="version.restored").exists()
+
+
+def test_a_cancelled_version_is_not_offered_for_restore_and_is_refused(client, alice, bob, metrics):
+    # Version 2 was scheduled and cancelled: it never took effect, so there is nothing to go
+    # back to (its value can still be proposed through an edit).
+    scheduled = change_request_open(
+        config=metrics,
+        author=alice,
+        value=with_winsorize(metrics, 95),
+        title="Winsorize at 95 from tomorrow",
+        base_version=1,
+    )
+    change_request_publish(
+        change_request=scheduled, actor=bob, effective_at=timezone.now() + timedelta(days=1)
+    )
+    version_cancel(version=metrics.versions.get(number=2), actor=bob, reason="Not yet")
+    publish_directly(metrics, with_winsorize(metrics, 90), alice)  # version 3, live
+    client.force_login(alice)
+    history = client.get(f"{METRICS}history/").content.decode()
+    assert "Restore version 1" in history and "Restore version 2" not in history
+    assert "Restore version 2" not in client.get(f"{METRICS}versions/2/").content.decode()
+    compare = client.get(f"{METRICS}compare/", {"from": 2, "to": 3}).content.decode()
+    assert "Restore version 2" not in compare
+    with pytest.raises(RuleViolation, match="Version 2 was cancelled before it took effect"):
+        version_restore(version=metrics.versions.get(number=2), actor=alice, reason="Back")
+    response = client.post(restore_url(METRICS, 2), {"reason": "Back"}, follow=True)
+    assert "Version 2 was cancelled before it took effect" in response.content.decode()
+    assert not ChangeRequest.objects.filter(title__startswith="Restore").exists()
 
 
 def test_approvers_for_versions_agrees_with_the_gate_in_a_fixed_number_of_queries(
