@@ -8,8 +8,14 @@ chain needs one writer at a time, and holding a global lock from `record()` unti
 deadlock with the row locks that services take after recording (publishing marks the other
 open change requests conflicted while an edit of one of them waits to record its own event).
 Sealing after commit holds the lock only for the few rows being sealed and waits on nothing
-else. An event that was committed but never sealed (the process died in between) is sealed by
-the next seal, or by `manage.py verify_audit`.
+else.
+
+`record()` seals only the events it recorded itself, never "whatever is waiting": a row that
+was written into the table behind the application's back (a forged, backdated event) must not
+be sealed into the chain and so vouched for. An event left unsealed, whether the process died
+between commit and seal or nobody recorded it through `record()`, is named by
+`manage.py verify_audit` as a problem, and sealed only when an operator who has looked at it
+runs `verify_audit --seal-pending`.
 """
 
 from __future__ import annotations
@@ -17,15 +23,21 @@ from __future__ import annotations
 import datetime
 import hashlib
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.db import connection, transaction
+from django.db.models import Q, QuerySet
+from django.utils import timezone
 
 from audit.models import AuditEvent
 
 # Any fixed number works; it only has to be the same for every process sealing this database.
 CHAIN_LOCK = 0x61756474  # "audt"
 SEAL_BATCH = 500
+# How long an event may wait for its seal before verify_audit calls it a problem: sealing
+# follows the commit within milliseconds, so a minute leaves room for a slow server.
+SEAL_GRACE = datetime.timedelta(minutes=1)
 
 
 def content_of(event: AuditEvent) -> str:
@@ -58,9 +70,12 @@ def event_hash(event: AuditEvent, prev_hash: str) -> str:
     return hashlib.sha256((prev_hash + "\n" + content_of(event)).encode()).hexdigest()
 
 
-def seal_pending_events() -> int:
-    """Chain every committed event not sealed yet, oldest first; returns how many were sealed."""
-    sealed = 0
+def seal_pending_events(*, ids: Iterable[int]) -> list[AuditEvent]:
+    """Chain the events `ids` that are not sealed yet, in id order; returns those it sealed."""
+    ids = sorted(set(ids))
+    sealed: list[AuditEvent] = []
+    if not ids:
+        return sealed
     with transaction.atomic():
         if connection.vendor == "postgresql":
             # One sealer at a time, so two cannot both chain onto the same predecessor. SQLite
@@ -74,12 +89,12 @@ def seal_pending_events() -> int:
             .first()
         )
         seq, prev_hash = head or (0, "")
-        while True:
-            # Re-read in batches rather than iterate one cursor over rows being updated.
-            batch = list(AuditEvent.objects.filter(seq__isnull=True).order_by("id")[:SEAL_BATCH])
-            if not batch:
-                break
-            for event in batch:
+        for start in range(0, len(ids), SEAL_BATCH):
+            # Read under the lock: an id another sealer already chained is left as it is.
+            pending = AuditEvent.objects.filter(
+                pk__in=ids[start : start + SEAL_BATCH], seq__isnull=True
+            )
+            for event in list(pending.order_by("id")):
                 seq += 1
                 event.seq = seq
                 event.prev_hash = prev_hash
@@ -88,8 +103,19 @@ def seal_pending_events() -> int:
                     seq=event.seq, prev_hash=event.prev_hash, hash=event.hash
                 )
                 prev_hash = event.hash
-                sealed += 1
+                sealed.append(event)
     return sealed
+
+
+def unsealed_events(*, now: datetime.datetime | None = None) -> QuerySet[AuditEvent]:
+    """Events that should have been sealed by now and were not, oldest first.
+
+    An event recorded within SEAL_GRACE of `now` is still on its way to its seal; one dated
+    further in the future is not, so it is counted here too rather than hidden until then.
+    """
+    now = now or timezone.now()
+    in_flight = Q(at__gt=now - SEAL_GRACE, at__lt=now + SEAL_GRACE)
+    return AuditEvent.objects.filter(seq__isnull=True).exclude(in_flight).order_by("id")
 
 
 @dataclass

@@ -48,10 +48,26 @@ def _value(key: str, value: Any) -> str:
     return show(value, limit=200)
 
 
+def _change_line(field: str, change: Any) -> str:
+    """'Required approvals: 1 → 2', for one field of a settings change."""
+    if not (isinstance(change, dict) and change.keys() == {"before", "after"}):
+        return f"{_label(field)}: {_value(field, change)}"  # another shape: show it as data
+    before, after = (
+        "none" if change[side] == "" else _value(field, change[side])
+        for side in ("before", "after")
+    )
+    return f"{_label(field)}: {before} → {after}"
+
+
 def detail_lines(details: dict[str, Any]) -> list[str]:
     """'Companies → globex → Timezone: Europe/Berlin → Asia/Tokyo', 'Role: reviewer', …"""
     details = dict(details or {})
     lines: list[str] = []
+    changes = details.get("changes")
+    if isinstance(changes, dict):
+        # A namespace's or config's settings: {field: {"before": …, "after": …}}.
+        del details["changes"]
+        lines += [_change_line(field, change) for field, change in changes.items()]
     diff = details.pop("diff", None)
     if isinstance(diff, list):
         try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from django.db import models, transaction
@@ -37,9 +38,10 @@ def record(
         reason=reason,
         details=details or {},
     )
-    # Sealed once committed (see audit/chain.py for why not here). `robust`: a failed seal must
-    # not turn a change that did commit into an error; the next seal picks the event up.
-    transaction.on_commit(seal_pending_events, robust=True)
+    # Sealed once committed (see audit/chain.py for why not here, and why only this event).
+    # `robust`: a failed seal must not turn a change that did commit into an error; the event
+    # stays unsealed, and verify_audit names it for an operator to look at.
+    transaction.on_commit(partial(seal_pending_events, ids=[event.pk]), robust=True)
     return event
 
 

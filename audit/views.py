@@ -6,6 +6,7 @@ from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
+from django.db.models import QuerySet
 from django.http import StreamingHttpResponse
 from django.shortcuts import render
 from django.urls import NoReverseMatch, reverse
@@ -14,6 +15,7 @@ from django.utils import timezone
 from audit import export, selectors
 from audit.display import detail_lines
 from audit.forms import AuditFilterForm
+from audit.models import AuditEvent
 
 PAGE_SIZE = 50
 
@@ -34,10 +36,15 @@ def _one_config(filters: dict[str, str]) -> tuple[str, str] | None:
     return (namespace, key) if namespace and key else None
 
 
+def _filtered(request) -> tuple[AuditFilterForm, QuerySet[AuditEvent]]:
+    """The filters in the request, and the events they keep that the person may see."""
+    form = AuditFilterForm(request.GET, user=request.user)
+    return form, selectors.filtered_events(user=request.user, **form.selector_filters())
+
+
 @login_required
 def audit_log(request):
-    form = AuditFilterForm(request.GET, user=request.user)
-    events = selectors.filtered_events(user=request.user, **form.selector_filters())
+    form, events = _filtered(request)
     page = Paginator(events, PAGE_SIZE).get_page(request.GET.get("page"))
     for event in page.object_list:
         event.lines = detail_lines(event.details)
@@ -61,8 +68,7 @@ def audit_log(request):
 
 
 def _export(request, rows, content_type: str, extension: str):
-    form = AuditFilterForm(request.GET, user=request.user)
-    events = selectors.filtered_events(user=request.user, **form.selector_filters())
+    _, events = _filtered(request)
     response = StreamingHttpResponse(rows(events), content_type=content_type)
     stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
     response["Content-Disposition"] = f'attachment; filename="audit-log-{stamp}.{extension}"'

@@ -2,7 +2,10 @@
 
 UPDATE and DELETE are refused row by row, TRUNCATE for the whole table. The one update allowed
 is sealing (audit/chain.py): setting seq, prev_hash and hash on an event not sealed yet, with
-every other column unchanged.
+every other column unchanged, and only as the chain's next link: seq one past the highest
+sealed so far, prev_hash the hash of the event at the place before (empty for the first) and a
+hash that looks like one. Anything else would let a stray update take a place in the chain that
+no later seal could follow, and verify_audit would fail for good.
 
 TRUNCATE is allowed only in a database whose owner declared it disposable with
 `ALTER DATABASE … SET configconsole.allow_audit_truncate = 'on'`: the test databases, which
@@ -20,7 +23,13 @@ BEGIN
     IF TG_OP = 'UPDATE' THEN
         IF OLD.seq IS NULL AND NEW.seq IS NOT NULL
            AND to_jsonb(NEW) - ARRAY['seq', 'prev_hash', 'hash']
-               = to_jsonb(OLD) - ARRAY['seq', 'prev_hash', 'hash'] THEN
+               = to_jsonb(OLD) - ARRAY['seq', 'prev_hash', 'hash']
+           AND NEW.hash ~ '^[0-9a-f]{64}$'
+           AND NEW.seq = (SELECT COALESCE(max(seq), 0) + 1 FROM audit_auditevent)
+           AND NEW.prev_hash IS NOT DISTINCT FROM (
+               CASE WHEN NEW.seq = 1 THEN ''
+                    ELSE (SELECT hash FROM audit_auditevent WHERE seq = NEW.seq - 1) END
+           ) THEN
             RETURN NEW;
         END IF;
     ELSIF TG_OP = 'TRUNCATE' THEN

@@ -12,7 +12,7 @@ import pytest
 from django.core.management import call_command
 from django.db import DatabaseError, connection, transaction
 
-from audit.chain import seal_pending_events, verify_chain
+from audit.chain import event_hash, seal_pending_events, verify_chain
 from audit.models import AuditEvent
 from audit.services import record
 from configs.models import Namespace
@@ -33,10 +33,15 @@ def refused(sql, params=()):
     return str(error.value)
 
 
+def seal_everything():
+    """Seal the demo's events, as their commits would have (inside a test nothing commits)."""
+    seal_pending_events(ids=AuditEvent.objects.values_list("id", flat=True))
+
+
 @pytest.fixture
 def event(demo):
     event = AuditEvent.objects.order_by("id").first()
-    seal_pending_events()
+    seal_everything()
     return event
 
 
@@ -72,6 +77,81 @@ def test_sealing_cannot_change_what_the_event_says(demo):
     )
 
     assert REFUSED in message
+
+
+@pytest.fixture
+def waiting(event):
+    """An event recorded after the sealed ones, not sealed yet."""
+    return record("namespace.created", actor=None, target=Namespace.objects.first())
+
+
+def chain_head():
+    """The chain's head: its position and hash, which the next seal must follow."""
+    sealed = AuditEvent.objects.filter(seq__isnull=False)
+    return sealed.order_by("-seq").values_list("seq", "hash")[0]
+
+
+A_HASH = "a" * 64
+
+# (seq, prev_hash, hash) for an unsealed event, given the chain's head position and hash.
+BOGUS_SEALS = {
+    "the update that once went through": lambda head, head_hash: (999999, "", "garbage"),
+    "a place far past the chain's end": lambda head, head_hash: (head + 5, head_hash, A_HASH),
+    "a place already taken": lambda head, head_hash: (head, head_hash, A_HASH),
+    "not a hash": lambda head, head_hash: (head + 1, head_hash, "garbage"),
+    "not a hash as sealing writes it": lambda head, head_hash: (head + 1, head_hash, "A" * 64),
+    "after another event": lambda head, head_hash: (head + 1, "0" * 64, A_HASH),
+    "after no event": lambda head, head_hash: (head + 1, "", A_HASH),
+}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("bogus", BOGUS_SEALS.values(), ids=BOGUS_SEALS.keys())
+def test_an_unsealed_event_cannot_be_given_a_place_in_the_chain_that_does_not_follow_it(
+    waiting, bogus
+):
+    head, head_hash = chain_head()
+
+    message = refused(
+        "UPDATE audit_auditevent SET seq = %s, prev_hash = %s, hash = %s WHERE id = %s",
+        [*bogus(head, head_hash), waiting.pk],
+    )
+
+    assert REFUSED in message
+    assert AuditEvent.objects.get(pk=waiting.pk).seq is None
+    assert [event.pk for event in seal_pending_events(ids=[waiting.pk])] == [waiting.pk]
+    assert AuditEvent.objects.get(pk=waiting.pk).seq == head + 1
+    verdict = verify_chain()
+    assert verdict.broken is None, verdict.problem
+    assert verdict.checked == AuditEvent.objects.count()
+
+
+@pytest.mark.django_db
+def test_the_first_event_sealed_follows_nothing(demo):
+    first = AuditEvent.objects.order_by("id").first()
+
+    message = refused(
+        "UPDATE audit_auditevent SET seq = 1, prev_hash = %s, hash = %s WHERE id = %s",
+        ["0" * 64, A_HASH, first.pk],
+    )
+
+    assert REFUSED in message
+    assert seal_pending_events(ids=[first.pk])[0].seq == 1
+    assert verify_chain().broken is None
+
+
+@pytest.mark.django_db
+def test_the_sealing_update_written_by_hand_as_sealing_writes_it_is_allowed(waiting):
+    head, head_hash = chain_head()
+    waiting.seq = head + 1
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE audit_auditevent SET seq = %s, prev_hash = %s, hash = %s WHERE id = %s",
+            [head + 1, head_hash, event_hash(waiting, head_hash), waiting.pk],
+        )
+
+    assert verify_chain().broken is None
 
 
 @pytest.mark.django_db

@@ -91,6 +91,28 @@ def test_the_log_shows_events_newest_first_with_words_and_a_link_to_the_config(c
     assert "<title>Audit log | Config Console</title>" in page
 
 
+def test_a_change_of_settings_reads_as_before_and_after_in_words(client, carol, bob, dave):
+    config_services.namespace_update(
+        namespace=Namespace.objects.get(slug="data-pipelines"),
+        actor=carol,
+        reason="Two pairs of eyes",
+        required_approvals=2,
+        owner_approval_required=True,
+    )
+    metrics = Namespace.objects.get(slug="sales-ops").configs.get(key="custom-metrics")
+    config_services.config_update(config=metrics, actor=carol, owners=[carol, bob])
+    config_services.config_update(config=metrics, actor=carol, required_approvals=3)
+    client.force_login(dave)
+
+    page = client.get("/audit/").content.decode()
+
+    assert "<li>Required approvals: 1 → 2</li>" in page
+    assert "<li>Owner approval required: no → yes</li>" in page
+    assert "<li>Owners: carol → bob, carol</li>" in page
+    assert "<li>Required approvals: none → 3</li>" in page
+    assert "&quot;before&quot;" not in page
+
+
 def test_a_viewer_of_one_namespace_never_sees_another_namespaces_events(client, olga):
     AuditEvent.objects.bulk_create([event(namespace="data-pipelines", reason="secret")])
     client.force_login(olga)

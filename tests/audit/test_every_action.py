@@ -1,5 +1,6 @@
 """Every action in the registered list writes exactly one audit event, with the right actor,
-target and reason, when done through the real services and pages."""
+target and reason, when done through the real services and pages, and no other event beyond
+the few declared below."""
 
 import copy
 from dataclasses import dataclass
@@ -13,6 +14,7 @@ from django.utils import timezone
 from audit.models import ACTIONS, AuditEvent
 from audit.services import record
 from configs import services as config_services
+from configs.errors import Conflict
 from configs.models import Namespace, Role
 from reviews import services
 
@@ -20,6 +22,15 @@ pytestmark = pytest.mark.django_db
 
 # Registered actions that nothing records yet; each test says why it is skipped.
 NOT_RECORDED_YET: dict[str, str] = {}
+
+# The actions that deliberately come with a second event. A bypass is a publish too, and the
+# log shows both that the version was published and that the approvals were skipped; a restore
+# is proposed as a change request like any other change, reviewed the same way. Any other
+# extra event is a duplicate, and fails the test.
+ALSO_RECORDED = {
+    "version.bypass": ["change_request.published"],
+    "version.restored": ["change_request.opened"],
+}
 
 
 @dataclass
@@ -225,13 +236,33 @@ def _two_proposals(p):
 
 
 def conflicted(p):
-    winner, other = _two_proposals(p)
+    # Publishing another change conflicts this one too, but writes its own published event: here
+    # the version this change builds on is cancelled instead, so publishing it finds it stale.
+    scheduled = publish_now(
+        p.metrics, p.alice, "signups", effective_at=timezone.now() + timedelta(days=1)
+    )
+    stale = services.change_request_open(
+        config=p.metrics,
+        author=p.alice,
+        value=with_metric(p.metrics, "orders"),
+        title="Add orders",
+        base_version=scheduled.number,
+    )
+    config_services.version_cancel(version=scheduled, actor=p.bob, reason="Too early")
 
     def act():
-        services.change_request_publish(change_request=winner, actor=p.bob)
-        return other
+        with pytest.raises(Conflict):
+            services.change_request_publish(change_request=stale, actor=p.alice)
+        return stale
 
-    return Step(act, p.bob, lambda: f"Version {newest(p.timezones).number} was published.")
+    return Step(
+        act,
+        p.alice,
+        lambda: (
+            f"{p.metrics} is now at version {newest(p.metrics).number}; this change was based "
+            f"on version {scheduled.number}."
+        ),
+    )
 
 
 def rebased(p):
@@ -409,9 +440,9 @@ def test_each_action_writes_exactly_one_event_with_actor_target_and_reason(
 
     target = step.act()
 
-    events = list(AuditEvent.objects.filter(pk__gt=last, action=action))
-    assert len(events) == 1, f"{action} wrote {len(events)} events"
-    event = events[0]
+    written = list(AuditEvent.objects.filter(pk__gt=last).order_by("id"))
+    assert sorted(e.action for e in written) == sorted([action, *ALSO_RECORDED.get(action, [])])
+    [event] = [e for e in written if e.action == action]
     assert event.actor_id == (step.actor.pk if step.actor else None)
     assert event.actor_name == (step.actor.username if step.actor else "")
     if target is None:
@@ -421,6 +452,26 @@ def test_each_action_writes_exactly_one_event_with_actor_target_and_reason(
         assert event.target_id == str(target.pk)
     reason = step.reason() if callable(step.reason) else step.reason
     assert event.reason == reason
+
+
+def test_a_publish_records_each_change_request_it_conflicts(alice, bob, carol, timezones):
+    winner = propose(timezones, carol, "globex-2", "Add globex-2")
+    other = propose(timezones, alice)
+    services.change_request_approve(change_request=winner, reviewer=bob)
+    last = AuditEvent.objects.order_by("-id").values_list("id", flat=True).first()
+
+    version = services.change_request_publish(change_request=winner, actor=bob)
+
+    written = AuditEvent.objects.filter(pk__gt=last).order_by("id")
+    assert [(e.action, e.target_id, e.actor_name, e.reason) for e in written] == [
+        ("change_request.published", str(winner.pk), "bob", "Add globex-2"),
+        (
+            "change_request.conflicted",
+            str(other.pk),
+            "bob",
+            f"Version {version.number} was published.",
+        ),
+    ]
 
 
 def test_a_failed_login_records_the_username_and_address_but_never_the_password(client, demo):

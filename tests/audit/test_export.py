@@ -9,6 +9,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
+from audit import export
 from audit.models import AuditEvent
 
 pytestmark = pytest.mark.django_db
@@ -107,12 +108,18 @@ def test_an_export_of_100k_events_streams_them_newest_first(client, demo):
     response = client.get("/audit/export.csv", {"action": "change_request.commented"})
 
     assert response.streaming
-    chunks = iter(response.streaming_content)
-    assert next(chunks).decode().startswith("id,at,actor,action,namespace,config,")
-    expected, rows = total - 1, 0
-    for chunk in chunks:  # one row per chunk: nothing is gathered in memory on either side
-        row = next(csv.reader([chunk.decode()]))
-        assert row[7] == str(expected), "rows out of order"
-        expected -= 1
-        rows += 1
+    expected, rows, chunks = total - 1, 0, 0
+    header = None
+    for chunk in response.streaming_content:  # sent in pieces of whole rows, newest first
+        chunks += 1
+        assert len(chunk) < 2 * export.SEND_SIZE, "the export is gathered, not streamed"
+        for row in csv.reader(io.StringIO(chunk.decode())):
+            if header is None:
+                header = row
+                continue
+            assert row[7] == str(expected), "rows out of order"
+            expected -= 1
+            rows += 1
+    assert header[:6] == ["id", "at", "actor", "action", "namespace", "config"]
     assert rows == total
+    assert 1 < chunks < total / 100, f"{total} rows were sent in {chunks} pieces"

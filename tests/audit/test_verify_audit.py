@@ -1,11 +1,14 @@
 """The hash chain: events are sealed once committed, and `manage.py verify_audit` names the first
-event that was changed or removed by hand."""
+event that was changed or removed by hand, and every event that was never sealed."""
 
+from datetime import timedelta
 from io import StringIO
 
 import pytest
+import time_machine
 from django.core.management import CommandError, call_command
 from django.db import connection
+from django.utils import timezone
 
 from audit.chain import seal_pending_events
 from audit.models import AuditEvent
@@ -34,25 +37,72 @@ def by_hand(sql, params=()):
             cursor.execute("SET CONSTRAINTS ALL DEFERRED")
 
 
+def waiting_ids():
+    return list(AuditEvent.objects.filter(seq__isnull=True).values_list("id", flat=True))
+
+
 @pytest.fixture
 def sealed_log(demo, django_capture_on_commit_callbacks):
     """The demo's events plus three more, all sealed."""
+    # Inside a test nothing commits, so the demo's events were never sealed: seal them as
+    # their commits would have.
+    seal_pending_events(ids=waiting_ids())
     with django_capture_on_commit_callbacks(execute=True):
         for n in range(3):
             record("namespace.created", actor=None, target=Namespace.objects.first(), reason=f"{n}")
-    seal_pending_events()
     return list(AuditEvent.objects.order_by("seq"))
 
 
-def test_an_event_is_sealed_once_its_transaction_commits(demo, django_capture_on_commit_callbacks):
+def forge(at, **fields):
+    """An event written straight into the table, as someone with database access could."""
+    return AuditEvent.objects.bulk_create(
+        [
+            AuditEvent(
+                at=at,
+                actor_name=fields.pop("actor_name", "carol"),
+                action=fields.pop("action", "version.bypass"),
+                namespace="sales-ops",
+                target_type="configs.version",
+                target_id="1",
+                **fields,
+            )
+        ]
+    )[0]
+
+
+def test_an_event_is_sealed_once_its_transaction_commits(
+    sealed_log, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks(execute=True):
         event = record("namespace.created", actor=None, target=Namespace.objects.first())
         assert AuditEvent.objects.get(pk=event.pk).hash == ""
 
     event = AuditEvent.objects.get(pk=event.pk)
     assert len(event.hash) == 64
-    previous = AuditEvent.objects.get(seq=event.seq - 1)
-    assert event.prev_hash == previous.hash
+    assert event.seq == sealed_log[-1].seq + 1
+    assert event.prev_hash == sealed_log[-1].hash
+
+
+def test_a_commit_seals_only_the_events_it_recorded(demo, django_capture_on_commit_callbacks):
+    forged = forge(timezone.now() - timedelta(days=3))
+    waiting = set(waiting_ids())
+
+    with django_capture_on_commit_callbacks(execute=True):
+        event = record("namespace.created", actor=None, target=Namespace.objects.first())
+
+    assert AuditEvent.objects.get(pk=event.pk).seq == 1
+    assert set(waiting_ids()) == waiting
+    assert forged.pk in waiting
+
+
+def test_sealing_by_ids_leaves_other_events_waiting_and_chains_in_id_order(demo):
+    first, second, third = sorted(waiting_ids())[:3]
+
+    sealed = seal_pending_events(ids=[third, first])
+
+    assert [(event.pk, event.seq) for event in sealed] == [(first, 1), (third, 2)]
+    assert AuditEvent.objects.get(pk=second).seq is None
+    assert seal_pending_events(ids=[first]) == []  # already sealed: left as it is
 
 
 def test_verify_audit_says_ok_with_the_number_of_events(sealed_log):
@@ -62,15 +112,71 @@ def test_verify_audit_says_ok_with_the_number_of_events(sealed_log):
     assert sealed_log[-1].hash in output
 
 
-def test_verify_audit_seals_events_that_were_committed_but_not_sealed(demo):
-    # Inside a test the transaction never commits, so the demo's events are still waiting.
-    waiting = AuditEvent.objects.filter(seq__isnull=True).count()
+def test_verify_audit_only_reads_and_leaves_events_just_recorded_to_their_own_seal(demo):
+    waiting = len(waiting_ids())
     assert waiting > 0
 
     output = verify()
 
-    assert f"Sealed {waiting} event(s)" in output
-    assert f"OK: {waiting} audit events" in output
+    assert f"{waiting} event(s) recorded in the last minute are not sealed yet" in output
+    assert "OK: 0 audit events" in output
+    assert len(waiting_ids()) == waiting
+
+
+def test_a_forged_backdated_event_is_named_by_verify_audit_not_sealed(sealed_log):
+    forged = forge(timezone.now() - timedelta(days=3), reason="Approved by phone")
+
+    with pytest.raises(CommandError) as error:
+        verify()
+
+    message = str(error.value)
+    assert "1 audit event(s) were never sealed into the chain" in message
+    assert f"event {forged.pk} ({forged.at.isoformat()}, version.bypass)" in message
+    assert "--seal-pending" in message
+    assert AuditEvent.objects.get(pk=forged.pk).seq is None
+
+
+def test_an_event_dated_in_the_future_is_named_too(sealed_log):
+    forged = forge(timezone.now() + timedelta(days=30))
+
+    with pytest.raises(CommandError, match=f"event {forged.pk} "):
+        verify()
+
+
+def test_seal_pending_chains_events_whose_process_stopped_before_sealing_them(
+    sealed_log, django_capture_on_commit_callbacks
+):
+    # The transaction committed, but the process died before its seal ran.
+    with time_machine.travel(timezone.now() - timedelta(minutes=5)):
+        with django_capture_on_commit_callbacks(execute=False):
+            lost = [
+                record("namespace.created", actor=None, target=Namespace.objects.first())
+                for _ in range(2)
+            ]
+    with pytest.raises(CommandError, match=f"event {lost[0].pk} "):
+        verify()
+
+    output = verify("--seal-pending")
+
+    for position, event in enumerate(lost, start=len(sealed_log) + 1):
+        assert (
+            f"Sealed event {event.pk} ({event.at.isoformat()}, namespace.created) "
+            f"at chain position {position}." in output
+        )
+    assert f"OK: {len(sealed_log) + 2} audit events, chain intact." in output
+    assert "OK:" in verify()
+
+
+def test_seal_pending_leaves_events_just_recorded_to_their_own_seal(
+    sealed_log, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=False):
+        event = record("namespace.created", actor=None, target=Namespace.objects.first())
+
+    output = verify("--seal-pending")
+
+    assert "Sealed 0 event(s)" in output
+    assert AuditEvent.objects.get(pk=event.pk).seq is None
 
 
 def test_a_changed_event_is_named_by_verify_audit(sealed_log):
