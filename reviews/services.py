@@ -291,11 +291,14 @@ def change_request_approve(
 
 @transaction.atomic
 def change_request_request_changes(
-    *, change_request: ChangeRequest, reviewer, comment: str
+    *, change_request: ChangeRequest, reviewer, comment: str, seen_revision: int | None = None
 ) -> Review:
-    """Block publishing until this reviewer approves."""
+    """Block publishing until this reviewer approves; with `seen_revision`, only if the
+    reviewer saw the proposal as it is now."""
     comment = _require_text(comment, "A comment saying what to change")
-    return _verdict(change_request, reviewer, Review.Verdict.REQUEST_CHANGES, comment, None)
+    return _verdict(
+        change_request, reviewer, Review.Verdict.REQUEST_CHANGES, comment, seen_revision
+    )
 
 
 @transaction.atomic

@@ -112,19 +112,24 @@ def _effective_at(request) -> datetime | None:
 def change_request_action(request, pk, action):
     change_request = selectors.for_change_request(user=request.user, pk=pk)
     comment = request.POST.get("comment", "")
+    # The revision the reviewer read: a verdict on a proposal that changed since is refused.
+    seen = request.POST.get("revision", "")
+    seen_revision = int(seen) if seen.isascii() and seen.isdigit() and len(seen) < 10 else None
     try:
         if action == "approve":
-            seen = request.POST.get("revision", "")
             services.change_request_approve(
                 change_request=change_request,
                 reviewer=request.user,
                 comment=comment,
-                seen_revision=int(seen) if seen.isdigit() else None,
+                seen_revision=seen_revision,
             )
             messages.success(request, "You approved this change.")
         elif action == "request-changes":
             services.change_request_request_changes(
-                change_request=change_request, reviewer=request.user, comment=comment
+                change_request=change_request,
+                reviewer=request.user,
+                comment=comment,
+                seen_revision=seen_revision,
             )
             messages.success(request, "You asked for changes; publishing waits for your approval.")
         elif action == "comment":

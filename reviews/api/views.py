@@ -176,7 +176,10 @@ class ChangeRequestRequestChanges(APIView):
         ensure_can_write(request)
         data = _body(VerdictSerializer, request)
         services.change_request_request_changes(
-            change_request=change_request, reviewer=request.user, comment=data["comment"]
+            change_request=change_request,
+            reviewer=request.user,
+            comment=data["comment"],
+            seen_revision=data.get("revision"),
         )
         return _answer(request, pk)
 

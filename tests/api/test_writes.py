@@ -229,6 +229,18 @@ def test_request_changes_blocks_publishing_until_that_reviewer_approves(opened, 
     assert "bob to approve" in response.json()["detail"]
 
 
+def test_requesting_changes_on_a_revision_no_longer_proposed_is_409(opened, timezones, alice, bob):
+    edit = writer(alice).patch(cr_url(opened["id"]), {"value": with_company(timezones, "initrode")})
+    assert edit.status_code == 200
+
+    response = writer(bob).post(
+        cr_url(opened["id"], "request-changes"), {"comment": "No", "revision": 1}
+    )
+
+    assert response.status_code == 409
+    assert "changed since you opened it" in response.json()["detail"]
+
+
 def test_request_changes_needs_a_comment(opened, bob):
     response = writer(bob).post(cr_url(opened["id"], "request-changes"), {})
 

@@ -279,6 +279,36 @@ def test_an_approval_of_a_proposal_that_changed_since_the_page_was_opened_is_ref
     assert not proposal.reviews.exists()
 
 
+def test_asking_for_changes_on_a_proposal_that_changed_since_is_refused_too(
+    client, proposal, alice, bob
+):
+    from reviews.services import change_request_edit
+
+    client.force_login(bob)
+    value = dict(proposal.value)
+    value["companies"] = value["companies"][:2]
+    change_request_edit(change_request=proposal, actor=alice, value=value)
+
+    response = client.post(
+        f"/changes/{proposal.pk}/request-changes/",
+        {"revision": "1", "comment": "Use Europe/London"},
+        follow=True,
+    )
+
+    assert "The proposal changed since you opened it" in response.content.decode()
+    assert not proposal.reviews.exists()
+
+
+@pytest.mark.parametrize("revision", ["²", "١", "99999999999999999999"])
+def test_an_odd_revision_number_is_ignored_not_a_crash(client, proposal, bob, revision):
+    client.force_login(bob)
+
+    response = client.post(f"/changes/{proposal.pk}/approve/", {"revision": revision})
+
+    assert response.status_code == 302
+    assert proposal.reviews.count() == 1
+
+
 def test_a_reviewer_who_requested_changes_blocks_publishing_in_the_console(
     client, proposal, bob, carol
 ):
