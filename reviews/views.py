@@ -101,10 +101,14 @@ def _effective_at(request) -> datetime | None:
     if naive.tzinfo:
         return naive
     offset = request.POST.get("tz_offset", "")
-    if offset.lstrip("-").isdigit():
-        # JavaScript's getTimezoneOffset: minutes to add to local time to get UTC.
-        return (naive + timedelta(minutes=int(offset))).replace(tzinfo=UTC)
-    return timezone.make_aware(naive)
+    digits = offset.removeprefix("-")
+    try:
+        if digits.isascii() and digits.isdigit() and int(digits) <= 24 * 60:
+            # JavaScript's getTimezoneOffset: minutes to add to local time to get UTC.
+            return (naive + timedelta(minutes=int(offset))).replace(tzinfo=UTC)
+        return timezone.make_aware(naive)
+    except OverflowError:  # a time at the very end (or start) of the calendar
+        raise ValidationError("Enter a publish time between now and the year 9999.") from None
 
 
 @login_required

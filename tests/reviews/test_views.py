@@ -338,3 +338,24 @@ def test_a_config_that_requires_an_owner_shows_it_and_waits_for_one(client, prop
     client.post(f"/changes/{proposal.pk}/approve/", {"comment": "owner ok"})
     proposal.refresh_from_db()
     assert proposal.status == ChangeRequest.Status.APPROVED
+
+
+@pytest.mark.parametrize(
+    ("effective_at", "tz_offset"),
+    [("9999-12-31T23:59", "60"), ("2030-01-01T09:00", "²"), ("2030-01-01T09:00", "9" * 30)],
+)
+def test_odd_publish_times_get_a_message_not_a_crash(
+    client, proposal, bob, carol, effective_at, tz_offset
+):
+    from reviews.services import change_request_approve
+
+    change_request_approve(change_request=proposal, reviewer=carol)
+    client.force_login(bob)
+
+    response = client.post(
+        f"/changes/{proposal.pk}/publish/",
+        {"effective_at": effective_at, "tz_offset": tz_offset},
+        follow=True,
+    )
+
+    assert response.status_code == 200
