@@ -11,7 +11,8 @@ from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import JsonResponse
 from django.urls import is_valid_path
-from django.views import defaults
+from django.views import csrf, defaults
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, negotiation, pagination, parsers, status
 from rest_framework.response import Response
 
@@ -45,6 +46,16 @@ def exception_handler(exc, context):
         return Response({"detail": str(exc)}, status=409)
     if isinstance(exc, DjangoValidationError):
         return Response({"detail": _messages(exc)}, status=400)
+    if isinstance(exc, exceptions.ValidationError) and not _is_plain(exc.detail):
+        problems = _problems(exc.detail)
+        count = len(problems)
+        return Response(
+            {
+                "detail": f"The request has {count} problem{'s' if count != 1 else ''}.",
+                "errors": problems,
+            },
+            status=400,
+        )
     if isinstance(exc, RequestDataTooBig):
         limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
         return Response(
@@ -61,6 +72,30 @@ def exception_handler(exc, context):
         if request is not None:
             record_denied(request, exc)
     return drf_exception_handler(exc, context)
+
+
+def _is_plain(detail) -> bool:
+    # A view's own ValidationError({"detail": "…"}) already reads as one message.
+    return isinstance(detail, dict) and set(detail) == {"detail"}
+
+
+def _problems(detail, path: str = "") -> list[dict[str, str]]:
+    """DRF's nested {field: [messages]} as [{path, message}], like a value's problems."""
+    if isinstance(detail, dict):
+        return [
+            problem
+            for key, nested in detail.items()
+            for problem in _problems(nested, path if key == "non_field_errors" else f"{path}/{key}")
+        ]
+    if isinstance(detail, list):
+        if all(not isinstance(item, (dict, list)) for item in detail):
+            return [{"path": path, "message": str(item)} for item in detail]
+        return [
+            problem
+            for index, item in enumerate(detail)
+            for problem in _problems(item, f"{path}/{index}")
+        ]
+    return [{"path": path, "message": str(detail)}]
 
 
 def _api_error(request, status_code: int, detail: str):
@@ -85,6 +120,7 @@ class Pagination(pagination.PageNumberPagination):
     max_page_size = 500
 
 
+@csrf_exempt  # nothing here changes anything; a CSRF refusal would hide the real answer
 def not_found(request, rest: str = ""):
     """Anything else under /api/: a JSON 404, and the fix when only the final slash is missing.
 
@@ -105,6 +141,13 @@ def _page_or_json(status_code: int, detail: str, page):
         return page(request, exception)
 
     return handler
+
+
+def csrf_failure(request, reason=""):
+    """Django's CSRF refusal page, except under /api/ (sessions writing without the token)."""
+    if is_api(request):
+        return _api_error(request, 403, f"CSRF check failed: {reason}")
+    return csrf.csrf_failure(request, reason)
 
 
 # Django's own error pages, except under /api/, where the answer is JSON like every other.

@@ -233,6 +233,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "configconsole.api.Pagination",
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
+CSRF_FAILURE_VIEW = "configconsole.api.csrf_failure"
 # Requests per minute per token (or per signed-in person) across all app servers.
 API_THROTTLE_RATE = os.environ.get("API_THROTTLE_RATE", "1200/min")
 SPECTACULAR_SETTINGS = {

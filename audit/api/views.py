@@ -92,7 +92,7 @@ class AuditLog(ListAPIView):
         parameters=FILTERS,
         responses={
             200: AuditEventSerializer(many=True),
-            **error_responses(400, 401, 429),
+            **error_responses(400, 401, 404, 429),
         },
     )
     def get(self, request, *args, **kwargs):

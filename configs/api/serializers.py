@@ -21,8 +21,12 @@ class ValueProblemSerializer(serializers.Serializer):
 
 
 class ValidationErrorSerializer(serializers.Serializer):
-    detail = serializers.CharField()
-    errors = ValueProblemSerializer(many=True)
+    detail = serializers.CharField(help_text="What went wrong, in plain words.")
+    errors = ValueProblemSerializer(
+        many=True,
+        required=False,
+        help_text="Each problem with the body or the proposed value, with its JSON path.",
+    )
 
 
 class ConfigDocumentSerializer(serializers.Serializer):
@@ -54,7 +58,9 @@ _ERROR_RESPONSES = {
     400: OpenApiResponse(ValidationErrorSerializer, description="Invalid input or parameter."),
     401: OpenApiResponse(ErrorSerializer, description="No token, or a bad one."),
     403: OpenApiResponse(ErrorSerializer, description="Not allowed (role or read token)."),
-    404: OpenApiResponse(ErrorSerializer, description="No such item, or no access to it."),
+    404: OpenApiResponse(
+        ErrorSerializer, description="No such item (or page), or no access to it."
+    ),
     409: OpenApiResponse(ErrorSerializer, description="Conflicts with the review rules."),
     413: OpenApiResponse(ErrorSerializer, description="The body is too large."),
     429: OpenApiResponse(ErrorSerializer, description="Too many requests for this token."),

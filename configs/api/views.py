@@ -31,7 +31,9 @@ from configs.api.serializers import (
 ERRORS = error_responses(304, 400, 401, 404, 429)
 PINNING = [
     OpenApiParameter(
-        "version", int, description="A version number: that version, not the live one."
+        "version",
+        int,
+        description="A version number: that version, not the live one (not with at).",
     ),
     OpenApiParameter(
         "at", OpenApiTypes.DATETIME, description="An ISO 8601 instant: the version live then."

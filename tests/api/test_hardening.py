@@ -60,7 +60,12 @@ def test_empty_body_is_400_naming_the_missing_fields(alice_writes):
     response = alice_writes.generic("POST", PROPOSE, b"", content_type="application/json")
 
     assert response.status_code == 400
-    assert set(response.json()) == {"value", "base_version", "title"}
+    assert response.json()["detail"] == "The request has 3 problems."
+    assert {error["path"] for error in response.json()["errors"]} == {
+        "/value",
+        "/base_version",
+        "/title",
+    }
 
 
 def test_body_over_the_limit_is_413_json(alice_writes, settings):
@@ -86,6 +91,8 @@ def test_body_that_is_not_an_object_is_400(alice_writes):
 
     assert response.status_code == 400
     assert response["Content-Type"] == "application/json"
+    assert response.json()["errors"][0]["path"] == ""  # the body itself
+    assert "dictionary" in response.json()["errors"][0]["message"]
 
 
 @pytest.mark.parametrize(
@@ -105,6 +112,17 @@ def test_address_without_its_final_slash_says_so_in_json(alice_writes, method):
 
     assert response.status_code == 404
     assert response.json() == {"detail": f"Add the final slash: {PROPOSE}"}
+
+
+@pytest.mark.parametrize("url", ["/api/v1/change-requests/-1/approve/", "/api/v1/nothing/"])
+def test_a_post_to_no_such_address_is_a_json_404_even_from_a_browser(client, alice, url):
+    client.force_login(alice)
+    client.handler.enforce_csrf_checks = True
+
+    response = client.post(url, {})
+
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/json"
 
 
 def test_wrong_method_is_405_json(alice_reads, timezones):

@@ -97,7 +97,9 @@ def test_proposal_missing_a_field_is_400_naming_it(timezones, alice, missing):
     response = writer(alice).post(PROPOSE, body, format="json")
 
     assert response.status_code == 400
-    assert missing in response.json()
+    assert response.json()["errors"] == [
+        {"path": f"/{missing}", "message": "This field is required."}
+    ]
 
 
 def test_read_token_cannot_propose(timezones, alice, alice_reads):
