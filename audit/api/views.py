@@ -6,7 +6,6 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
@@ -73,11 +72,13 @@ FILTERS = [
         str,
         description="An action, e.g. change_request.published, or a family, e.g. change_request.",
     ),
-    OpenApiParameter("since", OpenApiTypes.DATETIME, description="From this instant or date on."),
+    OpenApiParameter(
+        "since", str, description="From this date (2026-05-01) or instant (…T09:00:00Z) on."
+    ),
     OpenApiParameter(
         "until",
-        OpenApiTypes.DATETIME,
-        description="Before this instant (or to the end of this date).",
+        str,
+        description="Before this instant, or to the end of this date.",
     ),
 ]
 

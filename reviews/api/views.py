@@ -68,7 +68,7 @@ class VersionList(ListAPIView):
 
     @extend_schema(
         operation_id="config_versions",
-        responses={200: VersionSerializer(many=True), **error_responses(401, 404, 429)},
+        responses={200: VersionSerializer(many=True), **error_responses(400, 401, 404, 429)},
     )
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
@@ -121,7 +121,7 @@ class ChangeRequestDetail(APIView):
 
     @extend_schema(
         operation_id="change_request_read",
-        responses={200: ChangeRequestSerializer, **error_responses(401, 404, 429)},
+        responses={200: ChangeRequestSerializer, **error_responses(400, 401, 404, 429)},
     )
     def get(self, request, pk: int):
         return _answer(request, pk)
