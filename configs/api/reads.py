@@ -22,6 +22,7 @@ LOCAL_LIMIT = 4096
 # Versions never change, so this only bounds how long old versions occupy the shared cache
 # (a day after they were prepared; the next read prepares them again).
 SHARED_FOR = 24 * 3600
+BYTES_FORMAT = 1  # bump when Prepared or the bytes' shape changes
 
 
 @dataclass(frozen=True)
@@ -96,6 +97,11 @@ def _remember(prepared: dict[int, Prepared]) -> None:
             _local.popitem(last=False)
 
 
+def _shared_key(version_id: int) -> str:
+    # The format is in the key: servers running the next release never unpickle this one's.
+    return f"version:{BYTES_FORMAT}:{version_id}"
+
+
 def prepared_many(ids) -> dict[int, Prepared]:
     """Prepared bytes for each version id: from this process, the shared cache, or the database."""
     found = {}
@@ -105,13 +111,13 @@ def prepared_many(ids) -> dict[int, Prepared]:
                 found[version_id] = _local[version_id]
     missing = [version_id for version_id in ids if version_id not in found]
     if missing:
-        shared = cache.get_many([f"version:{version_id}" for version_id in missing])
-        fetched = {int(key.split(":")[1]): value for key, value in shared.items()}
+        keys = {_shared_key(version_id): version_id for version_id in missing}
+        fetched = {keys[key]: value for key, value in cache.get_many(list(keys)).items()}
         to_build = [version_id for version_id in missing if version_id not in fetched]
         if to_build:
             built = {pk: _prepare(version) for pk, version in _versions(to_build).items()}
             cache.set_many(
-                {f"version:{pk}": item for pk, item in built.items()}, timeout=SHARED_FOR
+                {_shared_key(pk): item for pk, item in built.items()}, timeout=SHARED_FOR
             )
             fetched.update(built)
         _remember(fetched)
