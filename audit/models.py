@@ -15,6 +15,7 @@ ACTIONS = {
     "config.changed": "changed config details",
     "change_request.opened": "opened a change request",
     "change_request.edited": "edited a change request",
+    "change_request.submitted": "submitted a change request for review",
     "change_request.approved": "approved a change request",
     "change_request.changes_requested": "requested changes",
     "change_request.commented": "commented",

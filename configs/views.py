@@ -107,11 +107,14 @@ def config_edit(request, namespace, key):
                 value,
                 config.schema.body if config.schema_id else None,
             )
+            # A draft is kept for later, so it needs no preview; without review there is
+            # nothing to keep a draft from, and the change is published on confirmation.
+            draft = needs_review and "draft" in request.POST
             if not changes:
                 form.add_error(
                     None, "Nothing has changed yet: edit the value, then review your change."
                 )
-            elif form.cleaned_data["confirmed"] and "back" not in request.POST:
+            elif (form.cleaned_data["confirmed"] or draft) and "back" not in request.POST:
                 try:
                     change_request = review_services.change_request_open(
                         config=config,
@@ -121,6 +124,7 @@ def config_edit(request, namespace, key):
                         description=form.cleaned_data["description"],
                         base_version=base_number,
                         publish=not needs_review,
+                        draft=draft,
                     )
                 except InvalidValue as exc:
                     form.set_problems(exc.errors)
@@ -132,7 +136,13 @@ def config_edit(request, namespace, key):
                             request, f"Published version {change_request.published_version.number}."
                         )
                         return redirect(config)
-                    messages.success(request, "Your change was submitted for review.")
+                    if draft:
+                        messages.success(
+                            request,
+                            "Saved as a draft. Nobody reviews it until you submit it for review.",
+                        )
+                    else:
+                        messages.success(request, "Your change was submitted for review.")
                     return redirect(change_request)
             elif "back" not in request.POST:
                 preview = changes

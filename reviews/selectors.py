@@ -27,11 +27,13 @@ def open_for_config(config: Config) -> list[ChangeRequest]:
 
 
 def attach_open_counts(configs) -> None:
-    """Set `open_count` on each config of a page, in one query."""
+    """Set `open_count` (changes waiting for review, drafts not counted) on each config of a
+    page, in one query."""
     counts = dict(
         ChangeRequest.objects.filter(
             config__in=[c.pk for c in configs], status__in=ChangeRequest.OPEN
         )
+        .exclude(status=ChangeRequest.Status.DRAFT)
         .values_list("config")
         .annotate(n=Count("pk"))
     )

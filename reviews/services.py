@@ -84,6 +84,11 @@ def _lock(change_request: ChangeRequest) -> ChangeRequest:
 
 def _ensure_status(change_request: ChangeRequest, allowed, doing: str) -> None:
     if change_request.status not in allowed:
+        if change_request.status == Status.DRAFT:
+            raise RuleViolation(
+                f"Change request #{change_request.pk} is a draft: its author has not submitted "
+                f"it for review yet, so it cannot be {doing}."
+            )
         raise RuleViolation(
             f"Change request #{change_request.pk} is "
             f"{change_request.get_status_display().lower()}; it cannot be {doing}."
@@ -145,12 +150,16 @@ def change_request_open(
     description: str = "",
     base_version: int | None,
     publish: bool = False,
+    draft: bool = False,
 ) -> ChangeRequest:
     """Propose `value` for `config`, based on version `base_version`, and ask for review.
 
     With `publish`, also publish it at once when the gate allows (a namespace that needs no
-    approvals); either both happen or neither.
+    approvals); either both happen or neither. With `draft`, keep it as the author's draft:
+    nobody is asked to review it until `change_request_submit`.
     """
+    if draft and publish:
+        raise ValueError("A draft cannot be published at once: submit it for review first.")
     access.ensure_role(author, config.namespace, Role.EDITOR)
     title = _require_text(title, "A title saying why")
     _check_value(config, value)
@@ -168,7 +177,7 @@ def change_request_open(
         value=value,
         title=title,
         description=description,
-        status=Status.IN_REVIEW,
+        status=Status.DRAFT if draft else Status.IN_REVIEW,
     )
     _save(change_request, author, title)
     base_value = newest.value if newest else None
@@ -179,7 +188,10 @@ def change_request_open(
         reason=title,
         base_version=newest_number,
         diff=diff_values(base_value, value),
+        **({"draft": True} if draft else {}),
     )
+    if draft:
+        return change_request
     _refresh_status(change_request)
     change_request.save(update_fields=["status"])
     if publish:
@@ -200,7 +212,9 @@ def change_request_edit(
     title: str | None = None,
     description: str | None = None,
 ) -> ChangeRequest:
-    """The author's new proposal. Every earlier approval is dismissed: it was for another value."""
+    """The author's new proposal. Every earlier approval is dismissed: it was for another value.
+
+    A draft stays a draft: only `change_request_submit` sends it for review."""
     change_request = _lock(change_request)
     if actor.pk != change_request.author_id:
         raise PermissionDenied("Only the author can edit a change request.")
@@ -220,8 +234,6 @@ def change_request_edit(
         change_request.title = _require_text(title, "A title saying why")
     if description is not None:
         change_request.description = description
-    if change_request.status == Status.DRAFT:
-        change_request.status = Status.IN_REVIEW
     _refresh_status(change_request)
     _save(change_request, actor, "edited")
     _audit(
@@ -232,6 +244,31 @@ def change_request_edit(
         dismissed_approvals=dismissed,
         diff=diff_values(before, value),
     )
+    return change_request
+
+
+@transaction.atomic
+def change_request_submit(*, change_request: ChangeRequest, actor) -> ChangeRequest:
+    """The author sends their draft for review; the namespace's reviewers are asked."""
+    change_request = _lock(change_request)
+    if actor.pk != change_request.author_id:
+        raise PermissionDenied("Only the author can submit a draft for review.")
+    access.ensure_role(actor, change_request.config.namespace, Role.EDITOR)
+    _ensure_status(change_request, (Status.DRAFT,), "submitted for review")
+    # The schema may have changed since the draft was saved.
+    _check_value(change_request.config, change_request.value)
+    change_request.status = Status.IN_REVIEW
+    _refresh_status(change_request)
+    _save(change_request, actor, "submitted for review")
+    _audit(
+        "change_request.submitted",
+        change_request,
+        actor,
+        reason=change_request.title,
+        revision=change_request.revision,
+    )
+    pk = change_request.pk
+    transaction.on_commit(lambda: notifications.review_requested(pk))
     return change_request
 
 
@@ -331,7 +368,8 @@ def change_request_reject(*, change_request: ChangeRequest, actor, reason: str) 
     if actor.pk == change_request.author_id:
         raise PermissionDenied("Withdraw your own change request instead of rejecting it.")
     reason = _require_text(reason, "A reason for rejecting")
-    _ensure_status(change_request, ChangeRequest.OPEN, "rejected")
+    # A draft is not in review yet: there is nothing for a reviewer to reject.
+    _ensure_status(change_request, [s for s in ChangeRequest.OPEN if s != Status.DRAFT], "rejected")
     change_request.status = Status.REJECTED
     _save(change_request, actor, reason)
     _audit("change_request.rejected", change_request, actor, reason=reason)

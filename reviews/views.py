@@ -41,15 +41,17 @@ def _actions(user, change_request, gate) -> dict[str, bool]:
         Status.APPROVED,
         Status.CHANGES_REQUESTED,
     )
+    draft = change_request.status == Status.DRAFT
     may_publish = services.can_publish(user, change_request)
     return {
         "review": reviewable and is_reviewer and not is_author,
-        "edit": is_author and reviewable,
+        "edit": is_author and (reviewable or draft),
+        "submit": is_author and draft and access.has_role(user, namespace, Role.EDITOR),
         "withdraw": is_author and open_,
-        "reject": is_reviewer and not is_author and open_,
+        "reject": is_reviewer and not is_author and open_ and not draft,
         "publish": reviewable and may_publish and gate.satisfied,
         "bypass": open_
-        and change_request.status != Status.CONFLICTED
+        and change_request.status not in (Status.CONFLICTED, Status.DRAFT)
         and access.has_role(user, namespace, Role.ADMIN)
         and not gate.satisfied,
         "rebase": is_author and change_request.status == Status.CONFLICTED,
@@ -136,6 +138,9 @@ def change_request_action(request, pk, action):
                 seen_revision=seen_revision,
             )
             messages.success(request, "You asked for changes; publishing waits for your approval.")
+        elif action == "submit":
+            services.change_request_submit(change_request=change_request, actor=request.user)
+            messages.success(request, "Your change was submitted for review.")
         elif action == "comment":
             services.change_request_comment(
                 change_request=change_request, actor=request.user, body=comment
@@ -166,6 +171,12 @@ def change_request_action(request, pk, action):
             raise Http404("No such action.")
     except (Conflict, RuleViolation) as exc:
         messages.error(request, str(exc))
+    except InvalidValue as exc:
+        # The schema changed since the draft was saved: say what to fix, then let them edit.
+        problems = "; ".join(
+            f"{p['message']} ({p['path']})" if p.get("path") else p["message"] for p in exc.errors
+        )
+        messages.error(request, f"{exc} Edit your draft so it fits the config's schema: {problems}")
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     except PermissionDenied as exc:
@@ -204,10 +215,16 @@ def _value_form_page(request, change_request, *, rebase: bool):
                     title=form.cleaned_data["title"],
                     description=form.cleaned_data["description"],
                 )
-                messages.success(
-                    request,
-                    "Saved. Earlier approvals were dismissed: reviewers will see the new value.",
-                )
+                if change_request.status == Status.DRAFT:
+                    messages.success(
+                        request, "Draft saved. Nobody reviews it until you submit it for review."
+                    )
+                else:
+                    messages.success(
+                        request,
+                        "Saved. Earlier approvals were dismissed: reviewers will see the new "
+                        "value.",
+                    )
             return redirect(change_request)
         except InvalidValue as exc:
             form.set_problems(exc.errors)

@@ -168,6 +168,22 @@ def edited(p):
     )
 
 
+def submitted(p):
+    change_request = services.change_request_open(
+        config=p.timezones,
+        author=p.alice,
+        value=with_company(p.timezones, "acme"),
+        title="Add acme",
+        base_version=newest(p.timezones).number,
+        draft=True,
+    )
+    return Step(
+        lambda: services.change_request_submit(change_request=change_request, actor=p.alice),
+        p.alice,
+        "Add acme",
+    )
+
+
 def approved(p):
     change_request = propose(p.timezones, p.alice)
     return Step(
@@ -392,6 +408,7 @@ DRIVERS = {
     "config.changed": config_changed,
     "change_request.opened": opened,
     "change_request.edited": edited,
+    "change_request.submitted": submitted,
     "change_request.approved": approved,
     "change_request.changes_requested": changes_requested,
     "change_request.commented": commented,
