@@ -10,6 +10,7 @@ from django.core.cache import cache
 from configs import services as config_services
 from configs.api.reads import forget_prepared
 from configs.models import Config, Namespace, Role
+from configs.services import newest_version as newest
 from reviews import services
 from tests.api.conftest import client_for, make_token
 
@@ -20,10 +21,6 @@ VALUE = CONFIG + "value/"
 VERSIONS = CONFIG + "versions/"
 BUNDLE = "/api/v1/namespaces/data-pipelines/bundle/"
 NOW = datetime(2031, 3, 2, 9, 0, tzinfo=UTC)
-
-
-def newest(config):
-    return config.versions.active().order_by("-number").first()
 
 
 def publish_company(config, author, reviewer, company_id, **publish):

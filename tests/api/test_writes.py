@@ -1,6 +1,5 @@
 """The write contract (DESIGN.md, "Writes"), over HTTP: each row and each of its errors."""
 
-import copy
 from datetime import timedelta
 
 import pytest
@@ -8,8 +7,10 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from audit.models import AuditEvent
+from configs.services import newest_version as newest
 from reviews.models import ChangeRequest
 from tests.api.conftest import client_for, make_token
+from tests.values import with_company
 
 pytestmark = pytest.mark.django_db
 
@@ -19,16 +20,6 @@ PROPOSE = "/api/v1/configs/data-pipelines/company-timezones/change-requests/"
 def writer(user, *slugs):
     _token, secret = make_token(user, *(slugs or ("data-pipelines", "sales-ops")), write=True)
     return client_for(secret)
-
-
-def newest(config):
-    return config.versions.active().order_by("-number").first()
-
-
-def with_company(config, company_id, timezone_name="UTC"):
-    value = copy.deepcopy(newest(config).value)
-    value["companies"].append({"company_id": company_id, "timezone": timezone_name})
-    return value
 
 
 def proposal(config, company_id="hooli", **fields):
@@ -71,7 +62,7 @@ def test_propose_opens_a_change_request_already_in_review(timezones, alice):
 
 
 def test_invalid_value_is_400_naming_each_path(timezones, alice):
-    value = with_company(timezones, "hooli", timezone_name="Mars/Olympus")
+    value = with_company(timezones, "hooli", timezone="Mars/Olympus")
 
     response = writer(alice).post(PROPOSE, proposal(timezones, value=value), format="json")
 
@@ -168,7 +159,7 @@ def test_only_the_author_may_edit(opened, timezones, bob):
 
 
 def test_edit_with_an_invalid_value_is_400_and_keeps_the_old_value(opened, timezones, alice):
-    value = with_company(timezones, "initrode", timezone_name="Nowhere")
+    value = with_company(timezones, "initrode", timezone="Nowhere")
 
     response = writer(alice).patch(cr_url(opened["id"]), {"value": value}, format="json")
 

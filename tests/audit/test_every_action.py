@@ -16,7 +16,9 @@ from audit.services import record
 from configs import services as config_services
 from configs.errors import Conflict
 from configs.models import Namespace, Role
+from configs.services import newest_version as newest
 from reviews import services
+from tests.values import with_company
 
 pytestmark = pytest.mark.django_db
 
@@ -39,16 +41,6 @@ class Step:
     act: Any
     actor: Any
     reason: Any = ""
-
-
-def newest(config):
-    return config.versions.active().order_by("-number").first()
-
-
-def with_company(config, company_id):
-    value = copy.deepcopy(newest(config).value)
-    value["companies"].append({"company_id": company_id, "timezone": "UTC"})
-    return value
 
 
 def with_metric(config, name):

@@ -11,6 +11,7 @@ from config_console_client import (
 )
 
 from configs.models import Namespace
+from configs.services import newest_version as newest
 from configs.services import token_create
 from reviews import services as review_services
 from tests.client.stub import StubServer
@@ -33,10 +34,6 @@ def make_client(live_server, token, tmp_path):
         return ConfigClient(live_server.url, token, **kwargs)
 
     return make
-
-
-def newest(config):
-    return config.versions.active().order_by("-number").first()
 
 
 def publish_metric(config, author, name):

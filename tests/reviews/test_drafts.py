@@ -8,22 +8,14 @@ from django.core.exceptions import PermissionDenied
 
 from audit.models import AuditEvent
 from configs.errors import RuleViolation
+from configs.services import newest_version as newest
 from reviews import selectors, services
 from reviews.models import ChangeRequest
+from tests.values import with_company
 
 pytestmark = pytest.mark.django_db
 
 EDIT = "/configs/data-pipelines/company-timezones/edit/"
-
-
-def newest(config):
-    return config.versions.active().order_by("-number").first()
-
-
-def with_company(config, company_id, timezone="UTC"):
-    value = copy.deepcopy(newest(config).value)
-    value["companies"].append({"company_id": company_id, "timezone": timezone})
-    return value
 
 
 def save_draft(config, author, company_id="hooli"):

@@ -11,24 +11,15 @@ from audit.models import AuditEvent
 from configs import services as config_services
 from configs.errors import Conflict, InvalidValue, RuleViolation
 from configs.models import Role, Version
+from configs.services import newest_version as newest
 from reviews import services
 from reviews.models import ChangeRequest, Review
+from tests.values import with_company
 
 pytestmark = pytest.mark.django_db
 
 
 # --- helpers ---------------------------------------------------------------------------------
-
-
-def newest(config):
-    return config.versions.active().order_by("-number").first()
-
-
-def with_company(config, company_id, timezone="UTC", base=None):
-    """The config's newest value (or `base`) with one more company."""
-    value = copy.deepcopy(base if base is not None else newest(config).value)
-    value["companies"].append({"company_id": company_id, "timezone": timezone})
-    return value
 
 
 def with_metric(config, name):

@@ -1,29 +1,19 @@
 """Who is emailed about a change request, and that mail goes out only after the change commits."""
 
-import copy
-
 import pytest
 from django.db import transaction
 
 from configs.errors import Conflict
+from configs.services import newest_version as newest
 from reviews import services
 from tests.api.conftest import client_for, make_token
+from tests.values import with_company
 
 pytestmark = pytest.mark.django_db
 
 
 class Rollback(Exception):
     pass
-
-
-def newest(config):
-    return config.versions.active().order_by("-number").first()
-
-
-def with_company(config, company_id):
-    value = copy.deepcopy(newest(config).value)
-    value["companies"].append({"company_id": company_id, "timezone": "UTC"})
-    return value
 
 
 def propose(config, author, company_id):

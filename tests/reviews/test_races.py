@@ -13,6 +13,7 @@ from django.db import connection
 
 from configs.errors import Conflict, RuleViolation
 from configs.models import Config, Version
+from configs.services import newest_version as newest
 from reviews import services
 from reviews.models import ChangeRequest, Review
 
@@ -36,10 +37,6 @@ def timezones():
     return Config.objects.select_related("namespace", "schema").get(
         namespace__slug="data-pipelines", key="company-timezones"
     )
-
-
-def newest(config):
-    return config.versions.active().order_by("-number").first()
 
 
 def with_company(value, company_id):

@@ -10,6 +10,7 @@ from django.utils import timezone
 from audit.models import AuditEvent
 from configs.errors import RuleViolation
 from configs.models import Version
+from configs.services import newest_version as newest
 from configs.services import version_cancel
 from reviews import services
 from reviews.models import ChangeRequest
@@ -27,10 +28,6 @@ def clock(time_machine, demo):
     """A stopped clock at NOW (after the demo data was made, at the real time)."""
     time_machine.move_to(NOW, tick=False)
     return time_machine
-
-
-def newest(config):
-    return config.versions.active().order_by("-number").first()
 
 
 def live(config, instant):
