@@ -9,7 +9,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from configs import access
-from configs.models import Config, Schema, Version
+from configs.models import ApiToken, Config, Role, Schema, Version
 
 
 def _live(now: datetime) -> QuerySet:
@@ -86,4 +86,17 @@ def live_version_ids(*, namespace: str, at: datetime | None = None) -> list[tupl
         .filter(live_id__isnull=False)
         .order_by("key")
         .values_list("key", "live_id")
+    )
+
+
+def tokens_visible_to(user) -> QuerySet:
+    """The person's own API tokens and, for admins, every token reaching a namespace they run
+    (the ones `services.can_revoke_token` lets them revoke)."""
+    administered = [pk for pk, role in access.roles_of(user).items() if role == Role.ADMIN]
+    return (
+        ApiToken.objects.filter(Q(user=user) | Q(namespaces__in=administered))
+        .distinct()
+        .select_related("user")
+        .prefetch_related("namespaces")
+        .order_by("-created_at", "-id")
     )

@@ -9,13 +9,12 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Q
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from configs import access, services
-from configs.models import ApiToken, Namespace, Role
+from configs import access, selectors, services
+from configs.models import ApiToken, Namespace
 
 NEW_TOKEN = "new_api_token"  # session key: the secret, until the page showing it once is served
 EXPIRY_CHOICES = [("30", "in 30 days"), ("90", "in 90 days"), ("365", "in a year"), ("", "never")]
@@ -49,18 +48,6 @@ class TokenForm(forms.Form):
         )
 
 
-def _visible_tokens(user):
-    """The person's own tokens and, for admins, every token reaching a namespace they run."""
-    administered = [pk for pk, role in access.roles_of(user).items() if role == Role.ADMIN]
-    return (
-        ApiToken.objects.filter(Q(user=user) | Q(namespaces__in=administered))
-        .distinct()
-        .select_related("user")
-        .prefetch_related("namespaces")
-        .order_by("-created_at", "-id")
-    )
-
-
 @login_required
 def token_list(request):
     form = TokenForm(request.POST or None, user=request.user)
@@ -87,7 +74,8 @@ def token_list(request):
     if shown:
         token = ApiToken.objects.filter(pk=shown["id"], user=request.user).first()
         created = {"token": token, "secret": shown["secret"]} if token else None
-    page = Paginator(_visible_tokens(request.user), 50).get_page(request.GET.get("page"))
+    tokens = selectors.tokens_visible_to(request.user)
+    page = Paginator(tokens, 50).get_page(request.GET.get("page"))
     response = render(
         request,
         "configs/tokens.html",
@@ -108,7 +96,7 @@ def token_list(request):
 @login_required
 @require_POST
 def token_revoke(request, pk: int):
-    token = get_object_or_404(_visible_tokens(request.user), pk=pk)
+    token = get_object_or_404(selectors.tokens_visible_to(request.user), pk=pk)
     services.token_revoke(token=token, actor=request.user)
     messages.success(
         request, f"Token “{token.name}” ({token.prefix}…) is revoked: it no longer works."
