@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from configs import access
 from configs.models import ApiToken, Config, Role, Schema, Version
+from configs.validation import validate_value
 
 
 def _live(now: datetime) -> QuerySet:
@@ -100,3 +101,35 @@ def tokens_visible_to(user) -> QuerySet:
         .prefetch_related("namespaces")
         .order_by("-created_at", "-id")
     )
+
+
+def value_errors(*, config: Config, value) -> list[dict[str, str]]:
+    """Problems with `value` as the next value of `config` (empty when it is valid)."""
+    return validate_value(value, config.schema.body if config.schema_id else None)
+
+
+def schema_breakage(*, schema: Schema, body: dict) -> dict[str, list[dict[str, str]]]:
+    """{config version: errors} for each live or scheduled value of `schema`'s configs that `body`
+    would reject."""
+    problems = {}
+    for config in schema.configs.select_related("namespace"):
+        problems.update(_values_in_force_errors(config=config, body=body))
+    return problems
+
+
+def _values_in_force_errors(*, config: Config, body: dict | None) -> dict[str, list[dict]]:
+    """{config version: errors} for the live and each scheduled value `body` would reject."""
+    problems = {}
+    now = timezone.now()
+    live = config.versions.live_at(now).first()
+    pending = list(config.versions.active().filter(effective_at__gt=now))
+    for version in ([live] if live else []) + pending:
+        errors = validate_value(version.value, body)
+        if errors:
+            problems[f"{config} v{version.number}"] = errors
+    return problems
+
+
+def newest_version(config: Config) -> Version | None:
+    """The newest version that was not cancelled, live or scheduled: what changes build on."""
+    return config.versions.active().order_by("-number").first()

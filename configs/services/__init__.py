@@ -1,0 +1,51 @@
+"""Changes to namespaces, schemas, configs, versions and tokens, one module per topic.
+
+Reads (value_errors, schema_breakage, newest_version) live in `configs.selectors`; they are
+named here too so callers of the services find them in one place."""
+
+from configs.selectors import newest_version, schema_breakage, value_errors
+from configs.services.namespaces import (
+    NAMESPACE_SETTINGS,
+    membership_remove,
+    membership_set,
+    namespace_create,
+    namespace_update,
+)
+from configs.services.schemas import schema_create, schema_update
+from configs.services.tokens import (
+    TOKEN_PREFIX,
+    can_revoke_token,
+    token_create,
+    token_hash,
+    token_revoke,
+)
+from configs.services.versions import (
+    CONFIG_DETAILS,
+    config_create,
+    config_update,
+    version_cancel,
+    version_publish,
+)
+
+__all__ = [
+    "CONFIG_DETAILS",
+    "NAMESPACE_SETTINGS",
+    "TOKEN_PREFIX",
+    "can_revoke_token",
+    "config_create",
+    "config_update",
+    "membership_remove",
+    "membership_set",
+    "namespace_create",
+    "namespace_update",
+    "newest_version",
+    "schema_breakage",
+    "schema_create",
+    "schema_update",
+    "token_create",
+    "token_hash",
+    "token_revoke",
+    "value_errors",
+    "version_cancel",
+    "version_publish",
+]
