@@ -29,23 +29,40 @@ class ValidationErrorSerializer(serializers.Serializer):
     )
 
 
+class PreviewedChangeRequestSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    status = serializers.CharField(help_text="An open status: draft, in_review, approved, ….")
+    base_version = serializers.IntegerField(
+        allow_null=True, help_text="The version the proposal was based on (null for a first one)."
+    )
+    title = serializers.CharField()
+
+
+_PREVIEW_ONLY = "Only in a preview (?change_request=): the change request whose value this is."
+_NULL_IN_PREVIEW = " Null in a preview."
+
+
 class ConfigDocumentSerializer(serializers.Serializer):
     namespace = serializers.CharField()
     key = serializers.CharField()
-    version = serializers.IntegerField()
+    version = serializers.IntegerField(allow_null=True, help_text=_NULL_IN_PREVIEW.strip())
     value = AnyJSONField()
-    effective_at = serializers.DateTimeField()
-    published_at = serializers.DateTimeField()
-    published_by = serializers.CharField(help_text="Username of who published it.")
+    effective_at = serializers.DateTimeField(allow_null=True, help_text=_NULL_IN_PREVIEW.strip())
+    published_at = serializers.DateTimeField(allow_null=True, help_text=_NULL_IN_PREVIEW.strip())
+    published_by = serializers.CharField(
+        allow_null=True, help_text="Username of who published it." + _NULL_IN_PREVIEW
+    )
     schema = serializers.CharField(
         allow_null=True, help_text="The schema the value was checked against when published."
     )
+    change_request = PreviewedChangeRequestSerializer(required=False, help_text=_PREVIEW_ONLY)
 
 
 class BundleEntrySerializer(serializers.Serializer):
-    version = serializers.IntegerField()
+    version = serializers.IntegerField(allow_null=True, help_text=_NULL_IN_PREVIEW.strip())
     value = AnyJSONField()
-    effective_at = serializers.DateTimeField()
+    effective_at = serializers.DateTimeField(allow_null=True, help_text=_NULL_IN_PREVIEW.strip())
+    change_request = PreviewedChangeRequestSerializer(required=False, help_text=_PREVIEW_ONLY)
 
 
 class BundleSerializer(serializers.Serializer):

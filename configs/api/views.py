@@ -14,7 +14,7 @@ from rest_framework.views import APIView
 
 from configconsole import throttle
 from configs import selectors
-from configs.api import reads
+from configs.api import previews, reads
 from configs.api.access import (
     NOT_FOUND,
     annotated_access,
@@ -154,10 +154,12 @@ class ConfigRead(APIView):
 
     @extend_schema(
         operation_id="config_read",
-        parameters=PINNING,
+        parameters=[*PINNING, previews.documented("this config")],
         responses={200: ConfigDocumentSerializer, **ERRORS},
     )
     def get(self, request, namespace: str, key: str):
+        if previews.wanted(request):
+            return previews.config_preview(request, namespace, key, bare=self.bare)
         pinned = "version" in request.query_params or "at" in request.query_params
         if pinned:
             version_id = _pinned_version(request, namespace, key)
@@ -173,7 +175,7 @@ class ConfigValueRead(ConfigRead):
 
     @extend_schema(
         operation_id="config_value_read",
-        parameters=PINNING,
+        parameters=[*PINNING, previews.documented("this config")],
         responses={
             200: OpenApiResponse(OpenApiTypes.ANY, description="The value itself."),
             **ERRORS,
@@ -188,12 +190,14 @@ class NamespaceBundle(APIView):
 
     @extend_schema(
         operation_id="namespace_bundle",
-        parameters=PINNING[2:],
+        parameters=[*PINNING[2:], previews.documented("one of its configs")],
         responses={200: BundleSerializer, **ERRORS},
     )
     def get(self, request, namespace: str):
         ensure_namespace_readable(request, namespace)
         versions = selectors.live_version_ids(namespace=namespace)
+        if previews.wanted(request):
+            return previews.bundle_preview(request, namespace, versions)
         etag = reads.bundle_etag(versions)
         if reads.etag_matches(request, etag):
             return _not_modified(etag)

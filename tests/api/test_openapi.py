@@ -65,3 +65,17 @@ def test_schema_generates_without_a_single_warning(tmp_path):
     call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(tmp_path / "s.yml"))
 
     assert (tmp_path / "s.yml").read_text().startswith("openapi: 3.1.0")
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/configs/{namespace}/{key}/",
+        "/api/v1/configs/{namespace}/{key}/value/",
+        "/api/v1/namespaces/{namespace}/bundle/",
+    ],
+)
+def test_reads_describe_the_preview_of_a_change_request(document, path):
+    parameters = {p["name"]: p for p in document["paths"][path]["get"]["parameters"]}
+
+    assert "Config-Preview" in parameters["change_request"]["description"]

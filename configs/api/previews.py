@@ -1,0 +1,148 @@
+"""Previews: an open change request's proposed value, read like a live one (`?change_request=`).
+
+A pipeline or notebook points at a proposal and runs unchanged before anyone approves it. A
+preview is built for each request from the change request itself: it never enters the caches
+that serve live reads (those hold published versions only), and it is never recorded as the
+version a consumer reads.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+from django.http import Http404, HttpResponse, HttpResponseNotModified
+from drf_spectacular.utils import OpenApiParameter
+from rest_framework.exceptions import ValidationError
+
+from configs.api import reads
+from configs.api.access import readable_config
+from configs.models import Config, canonical_json
+from reviews.models import ChangeRequest
+
+PARAMETER = "change_request"
+HEADER = "Config-Preview"
+
+
+def documented(of: str) -> OpenApiParameter:
+    """The parameter as the OpenAPI document describes it, on a read of `of`."""
+    return OpenApiParameter(
+        PARAMETER,
+        int,
+        description=(
+            f"A preview: the proposed value of an open change request of {of} instead of the "
+            "published one (`version` is null, `change_request` says which proposal; header "
+            f"`{HEADER}: change-request=<id>`; its own ETag). A draft only for its author; "
+            "closed change requests and those of other configs answer 404. Not with version "
+            "or at."
+        ),
+    )
+
+
+def wanted(request) -> bool:
+    """Whether the request asks for a preview (the one line the read views call)."""
+    return PARAMETER in request.query_params
+
+
+def _number(request) -> int:
+    if "version" in request.query_params or "at" in request.query_params:
+        raise ValidationError(
+            {"detail": "Ask for either a preview (?change_request=) or ?version= / ?at=."}
+        )
+    raw = request.query_params[PARAMETER]
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 18 or int(raw) < 1:
+        raise ValidationError(
+            {"detail": f"change_request must be a change request number, not {raw[:40]!r}."}
+        )
+    return int(raw)
+
+
+def _open_change_request(request, number: int, **where) -> ChangeRequest:
+    """The open change request, or 404: closed, unknown, of another config, or someone else's
+    draft all look alike, so a preview tells nothing about change requests one may not read."""
+    change_request = (
+        ChangeRequest.objects.select_related("config__namespace", "config__schema", "base_version")
+        .filter(pk=number, status__in=ChangeRequest.OPEN, **where)
+        .first()
+    )
+    if change_request is None or (
+        change_request.status == ChangeRequest.Status.DRAFT
+        and change_request.author_id != request.user.pk
+    ):
+        raise Http404(f"No open change request {number} of this config, or no access to it.")
+    return change_request
+
+
+def _about(change_request: ChangeRequest) -> dict:
+    base = change_request.base_version
+    return {
+        "id": change_request.pk,
+        "status": change_request.status,
+        "base_version": base.number if base else None,
+        "title": change_request.title,
+    }
+
+
+def _compact(data) -> bytes:
+    return json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def _document(config: Config, change_request: ChangeRequest) -> bytes:
+    value = canonical_json(change_request.value).encode()
+    head = _compact({"namespace": config.namespace.slug, "key": config.key, "version": None})
+    rest = _compact(
+        {
+            "effective_at": None,
+            "published_at": None,
+            "published_by": None,
+            "schema": config.schema.name if config.schema_id else None,
+            "change_request": _about(change_request),
+        }
+    )
+    return head[:-1] + b',"value":' + value + b"," + rest[1:]
+
+
+def _entry(change_request: ChangeRequest) -> bytes:
+    value = canonical_json(change_request.value).encode()
+    about = _compact({"change_request": _about(change_request)})
+    return b'{"version":null,"value":' + value + b',"effective_at":null,' + about[1:]
+
+
+def _answer(request, change_request: ChangeRequest, body: bytes) -> HttpResponse:
+    # The tag is the answer's own digest: any edit, status change or new live value moves it,
+    # and it can never equal a live version's tag.
+    etag = f'"p{change_request.pk}-{hashlib.sha256(body).hexdigest()[:24]}"'
+    if reads.etag_matches(request, etag):
+        response = HttpResponseNotModified()
+    else:
+        response = HttpResponse(body, content_type="application/json")
+        response["Cache-Control"] = "private, no-cache"
+    response["ETag"] = etag
+    response[HEADER] = f"change-request={change_request.pk}"
+    return response
+
+
+def config_preview(request, namespace: str, key: str, *, bare: bool) -> HttpResponse:
+    """The config read (or its bare value) with the change request's proposal as the value."""
+    number = _number(request)
+    config = readable_config(request, namespace, key)
+    change_request = _open_change_request(request, number, config=config)
+    if bare:
+        body = canonical_json(change_request.value).encode()
+    else:
+        body = _document(config, change_request)
+    return _answer(request, change_request, body)
+
+
+def bundle_preview(request, namespace: str, live: list[tuple[str, int]]) -> HttpResponse:
+    """The namespace's bundle of live values with one config's proposal applied over them
+    (called after the namespace's access check, with its live versions)."""
+    number = _number(request)
+    change_request = _open_change_request(request, number, config__namespace__slug=namespace)
+    previewed = change_request.config.key
+    prepared = reads.prepared_many([version_id for key, version_id in live if key != previewed])
+    entries = {key: prepared[version_id].entry for key, version_id in live if key != previewed}
+    entries[previewed] = _entry(change_request)  # also for a config not yet published
+    parts = [_compact(key) + b":" + entries[key] for key in sorted(entries)]
+    body = b'{"namespace":' + _compact(namespace) + b',"configs":{' + b",".join(parts) + b"}}"
+    return _answer(request, change_request, body)
