@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.stamp
 
-.PHONY: run test lint format bench venv
+.PHONY: run test lint format bench bench-data bench-pages venv
 
 venv: $(STAMP)
 
@@ -46,3 +46,12 @@ bench: $(STAMP)
 		echo "No benchmarks yet: bench/run comes with the HTTP API issue."; \
 		exit 1; \
 	fi
+
+# A PostgreSQL database of a chosen size (S, M or L; see bench/README.md), then the time every
+# page and API list takes on it.
+SIZE ?= S
+bench-data: $(STAMP)
+	$(BIN)/python bench/data.py --size $(SIZE)
+
+bench-pages: $(STAMP)
+	$(BIN)/python bench/pages.py
