@@ -7,7 +7,7 @@ from typing import Any
 
 from django.utils import timezone
 
-from reviews.diff import sentence, sentences, show
+from configs.diff import sentence, sentences, show
 
 # Details a person reads better under another name.
 _LABELS = {

@@ -15,7 +15,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.forms.fields import InvalidJSONInput, JSONString
 from simple_history.admin import SimpleHistoryAdmin
 
-from configs import access, services
+from configs import access, selectors, services
 from configs.errors import Conflict, InvalidValue, RuleViolation, SchemaInUse
 from configs.jsontext import BadJSON, parse_json
 from configs.models import Config, Membership, Namespace, Schema, Version
@@ -274,7 +274,7 @@ class SchemaForm(ServiceForm):
             check_schema(body)
         except InvalidSchema:
             return cleaned_data  # the model's own check says what is wrong with it
-        problems = services.schema_breakage(schema=schema, body=body)
+        problems = selectors.schema_breakage(schema=schema, body=body)
         for field, message in refusal_errors(SchemaInUse(problems), "body") if problems else ():
             self.add_error(field, message)
         return cleaned_data

@@ -17,12 +17,12 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from configs import access, selectors, services
+from configs.diff import diff_values, pretty_lines, sentence, sentences, show
 from configs.errors import Conflict, InvalidValue, RuleViolation, SchemaInUse
 from configs.forms import SchemaForm, ValueForm
 from configs.models import Config, Namespace, Role, Schema, Version
 from reviews import selectors as review_selectors
 from reviews import services as review_services
-from reviews.diff import diff_values, pretty_lines, sentence, sentences, show
 
 PAGE_SIZE = 25
 HISTORY_PAGE_SIZE = 50
@@ -94,7 +94,7 @@ def config_detail(request, namespace, key):
 def config_edit(request, namespace, key):
     config = selectors.config_for(user=request.user, namespace=namespace, key=key)
     access.ensure_role(request.user, config.namespace, Role.EDITOR)
-    base = services.newest_version(config)
+    base = selectors.newest_version(config)
     needs_review = config.needs_review
     preview = None
     if request.method == "POST":
@@ -207,7 +207,7 @@ def config_history(request, namespace, key):
     page.object_list = list(page.object_list)
     review_selectors.attach_history(page.object_list)
     live = selectors.live_version(config)
-    newest = services.newest_version(config)
+    newest = selectors.newest_version(config)
     can_edit = access.has_role(request.user, config.namespace, Role.EDITOR)
     for version in page.object_list:
         version.restorable = can_edit and _restorable(version, live, newest)
@@ -267,7 +267,7 @@ def version_compare(request, namespace, key):
     from_version = get_object_or_404(config.versions, number=_version_number(raw_from))
     to_version = get_object_or_404(config.versions, number=_version_number(raw_to))
     live = selectors.live_version(config)
-    newest = services.newest_version(config)
+    newest = selectors.newest_version(config)
     can_edit = access.has_role(request.user, config.namespace, Role.EDITOR)
     same = from_version.pk == to_version.pk
     shown = [from_version] if same else [from_version, to_version]
@@ -291,7 +291,7 @@ def version_detail(request, namespace, key, number):
     review_selectors.attach_history([version])
     previous = config.versions.active().filter(number__lt=number).order_by("-number").first()
     live = selectors.live_version(config)
-    newest = services.newest_version(config)
+    newest = selectors.newest_version(config)
     can_edit = access.has_role(request.user, config.namespace, Role.EDITOR)
     return render(
         request,

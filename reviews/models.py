@@ -28,13 +28,25 @@ class ChangeRequest(models.Model):
         REJECTED = "rejected", "Rejected"
         WITHDRAWN = "withdrawn", "Withdrawn"
 
-    OPEN = (
-        Status.DRAFT,
-        Status.IN_REVIEW,
-        Status.APPROVED,
-        Status.CHANGES_REQUESTED,
-        Status.CONFLICTED,
-    )
+    # "In review": submitted, not yet published, rejected or withdrawn, and on the newest base.
+    # The one definition; queues, counts, guards and the table below all use it.
+    IN_REVIEW_STATES = (Status.IN_REVIEW, Status.APPROVED, Status.CHANGES_REQUESTED)
+    OPEN = (Status.DRAFT, *IN_REVIEW_STATES, Status.CONFLICTED)
+
+    # What each action may start from: the services' guards and the console's offered actions
+    # both read this table, and nothing else says which state allows what.
+    ACTIONS: dict[str, frozenset[str]] = {
+        "edit": frozenset({Status.DRAFT, *IN_REVIEW_STATES}),
+        "submit": frozenset({Status.DRAFT}),
+        "approve": frozenset(IN_REVIEW_STATES),
+        "request_changes": frozenset(IN_REVIEW_STATES),
+        "comment": frozenset(Status),
+        "withdraw": frozenset(OPEN),
+        "reject": frozenset({*IN_REVIEW_STATES, Status.CONFLICTED}),
+        "publish": frozenset(IN_REVIEW_STATES),
+        "bypass": frozenset(IN_REVIEW_STATES),
+        "rebase": frozenset({Status.CONFLICTED}),
+    }
 
     config = models.ForeignKey(Config, on_delete=models.PROTECT, related_name="change_requests")
     author = models.ForeignKey(
@@ -73,6 +85,10 @@ class ChangeRequest(models.Model):
     @property
     def is_open(self) -> bool:
         return self.status in self.OPEN
+
+    def allows(self, action: str) -> bool:
+        """Whether `action` may start from this change request's state (not who may take it)."""
+        return self.status in self.ACTIONS[action]
 
 
 class Review(models.Model):

@@ -10,8 +10,8 @@ from django.http import Http404
 
 from configs import access
 from configs.models import Config, Role, Version
+from reviews.gate import gate_for
 from reviews.models import ChangeRequest, Review
-from reviews.services import gate_for
 
 
 def _visible(user):

@@ -4,7 +4,6 @@ records the audit event and sends notifications only after commit."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -13,64 +12,16 @@ from django.utils import timezone
 
 from audit.services import record
 from configs import access
+from configs.diff import diff_values
 from configs.errors import Conflict, InvalidValue, RuleViolation
 from configs.models import Config, Role, Version
-from configs.services import newest_version, value_errors, version_publish
+from configs.selectors import newest_version, value_errors
+from configs.services import version_publish
 from reviews import notifications
-from reviews.diff import diff_values
+from reviews.gate import can_publish, gate_for
 from reviews.models import ChangeRequest, Review
 
 Status = ChangeRequest.Status
-
-
-@dataclass
-class Gate:
-    """Where a change request stands against its config's review policy."""
-
-    required: int
-    approvers: list = field(default_factory=list)
-    blockers: list = field(default_factory=list)
-    owner_required: bool = False
-    owner_approved: bool = True
-
-    @property
-    def missing(self) -> list[str]:
-        """What still stands between the change and publishing, in words."""
-        needs = []
-        short = self.required - len(self.approvers)
-        if short > 0:
-            needs.append(f"{short} more approval{'s' if short > 1 else ''}")
-        if self.owner_required and not self.owner_approved:
-            needs.append("an approval from one of the config's owners")
-        for reviewer in self.blockers:
-            needs.append(f"{reviewer.username} to approve (they requested changes)")
-        return needs
-
-    @property
-    def satisfied(self) -> bool:
-        return not self.missing
-
-
-def gate_for(change_request: ChangeRequest) -> Gate:
-    """Count only standing approvals of the exact value now proposed, never the author's."""
-    config = change_request.config
-    standing = [r for r in change_request.reviews.all() if r.dismissed_at is None]
-    approvers = [
-        r.reviewer
-        for r in standing
-        if r.verdict == Review.Verdict.APPROVE
-        and r.value_hash == change_request.value_hash
-        and r.reviewer_id != change_request.author_id
-    ]
-    owner_required = config.effective_owner_approval_required
-    owner_ids = {u.pk for u in config.owners.all()} if owner_required else set()
-    return Gate(
-        required=config.effective_required_approvals,
-        approvers=approvers,
-        blockers=[r.reviewer for r in standing if r.verdict == Review.Verdict.REQUEST_CHANGES],
-        owner_required=owner_required,
-        owner_approved=(not owner_required) or any(u.pk in owner_ids for u in approvers),
-    )
 
 
 def _lock(change_request: ChangeRequest) -> ChangeRequest:
@@ -82,22 +33,32 @@ def _lock(change_request: ChangeRequest) -> ChangeRequest:
     )
 
 
-def _ensure_status(change_request: ChangeRequest, allowed, doing: str) -> None:
-    if change_request.status not in allowed:
-        if change_request.status == Status.DRAFT:
-            raise RuleViolation(
-                f"Change request #{change_request.pk} is a draft: its author has not submitted "
-                f"it for review yet, so it cannot be {doing}."
-            )
+def _ensure_allowed(change_request: ChangeRequest, action: str, doing: str) -> None:
+    """Refuse `action` unless the action table lets it start from the change's state."""
+    if change_request.allows(action):
+        return
+    if change_request.status == Status.DRAFT:
         raise RuleViolation(
-            f"Change request #{change_request.pk} is "
-            f"{change_request.get_status_display().lower()}; it cannot be {doing}."
+            f"Change request #{change_request.pk} is a draft: its author has not submitted "
+            f"it for review yet, so it cannot be {doing}."
         )
+    if change_request.status == Status.CONFLICTED:
+        newest = newest_version(change_request.config)
+        base = change_request.base_version
+        raise Conflict(
+            f"{change_request.config} is now at version {newest.number if newest else None}; "
+            f"this change was based on version {base.number if base else None}. "
+            f"Its author must rebase it before it can be {doing}."
+        )
+    raise RuleViolation(
+        f"Change request #{change_request.pk} is "
+        f"{change_request.get_status_display().lower()}; it cannot be {doing}."
+    )
 
 
 def _refresh_status(change_request: ChangeRequest) -> None:
     """Move an open change request between in review / approved / changes requested."""
-    if change_request.status not in (Status.IN_REVIEW, Status.APPROVED, Status.CHANGES_REQUESTED):
+    if change_request.status not in ChangeRequest.IN_REVIEW_STATES:
         return
     gate = gate_for(change_request)
     if gate.blockers:
@@ -218,11 +179,7 @@ def change_request_edit(
     change_request = _lock(change_request)
     if actor.pk != change_request.author_id:
         raise PermissionDenied("Only the author can edit a change request.")
-    _ensure_status(
-        change_request,
-        (Status.DRAFT, Status.IN_REVIEW, Status.APPROVED, Status.CHANGES_REQUESTED),
-        "edited",
-    )
+    _ensure_allowed(change_request, "edit", "edited")
     _check_value(change_request.config, value)
     before = change_request.value
     dismissed = change_request.reviews.filter(
@@ -254,7 +211,7 @@ def change_request_submit(*, change_request: ChangeRequest, actor) -> ChangeRequ
     if actor.pk != change_request.author_id:
         raise PermissionDenied("Only the author can submit a draft for review.")
     access.ensure_role(actor, change_request.config.namespace, Role.EDITOR)
-    _ensure_status(change_request, (Status.DRAFT,), "submitted for review")
+    _ensure_allowed(change_request, "submit", "submitted for review")
     # The schema may have changed since the draft was saved.
     _check_value(change_request.config, change_request.value)
     change_request.status = Status.IN_REVIEW
@@ -276,6 +233,10 @@ _VERDICT_ACTIONS = {
     Review.Verdict.APPROVE: "change_request.approved",
     Review.Verdict.REQUEST_CHANGES: "change_request.changes_requested",
 }
+_VERDICT_TABLE_ACTIONS = {
+    Review.Verdict.APPROVE: "approve",
+    Review.Verdict.REQUEST_CHANGES: "request_changes",
+}
 
 
 def _verdict(change_request, reviewer, verdict: str, comment: str, seen_revision: int | None):
@@ -288,9 +249,7 @@ def _verdict(change_request, reviewer, verdict: str, comment: str, seen_revision
         raise Conflict(
             "The proposal changed since you opened it; read the new value, then review again."
         )
-    _ensure_status(
-        change_request, (Status.IN_REVIEW, Status.APPROVED, Status.CHANGES_REQUESTED), "reviewed"
-    )
+    _ensure_allowed(change_request, _VERDICT_TABLE_ACTIONS[verdict], "reviewed")
     # The reviewer's latest verdict replaces their earlier one.
     change_request.reviews.filter(reviewer=reviewer, dismissed_at__isnull=True).update(
         dismissed_at=timezone.now()
@@ -354,7 +313,7 @@ def change_request_withdraw(
     change_request = _lock(change_request)
     if actor.pk != change_request.author_id:
         raise PermissionDenied("Only the author can withdraw a change request.")
-    _ensure_status(change_request, ChangeRequest.OPEN, "withdrawn")
+    _ensure_allowed(change_request, "withdraw", "withdrawn")
     change_request.status = Status.WITHDRAWN
     _save(change_request, actor, reason or "withdrawn")
     _audit("change_request.withdrawn", change_request, actor, reason=reason)
@@ -368,8 +327,7 @@ def change_request_reject(*, change_request: ChangeRequest, actor, reason: str) 
     if actor.pk == change_request.author_id:
         raise PermissionDenied("Withdraw your own change request instead of rejecting it.")
     reason = _require_text(reason, "A reason for rejecting")
-    # A draft is not in review yet: there is nothing for a reviewer to reject.
-    _ensure_status(change_request, [s for s in ChangeRequest.OPEN if s != Status.DRAFT], "rejected")
+    _ensure_allowed(change_request, "reject", "rejected")
     change_request.status = Status.REJECTED
     _save(change_request, actor, reason)
     _audit("change_request.rejected", change_request, actor, reason=reason)
@@ -384,7 +342,7 @@ def change_request_rebase(*, change_request: ChangeRequest, actor, value) -> Cha
     change_request = _lock(change_request)
     if actor.pk != change_request.author_id:
         raise PermissionDenied("Only the author can rebase a change request.")
-    _ensure_status(change_request, ChangeRequest.OPEN, "rebased")
+    _ensure_allowed(change_request, "rebase", "rebased")
     _check_value(change_request.config, value)
     newest = newest_version(change_request.config)
     change_request.reviews.filter(dismissed_at__isnull=True, verdict=Review.Verdict.APPROVE).update(
@@ -417,18 +375,6 @@ def _mark_conflicted(change_request: ChangeRequest, actor, why: str) -> None:
     transaction.on_commit(lambda: notifications.conflicted(pk))
 
 
-def can_publish(actor, change_request: ChangeRequest) -> bool:
-    """Reviewers publish; an author who is an editor publishes where no approval is needed."""
-    config = change_request.config
-    if access.has_role(actor, config.namespace, Role.REVIEWER):
-        return True
-    return (
-        access.has_role(actor, config.namespace, Role.EDITOR)
-        and actor.pk == change_request.author_id
-        and not config.needs_review
-    )
-
-
 def change_request_publish(
     *,
     change_request: ChangeRequest,
@@ -456,11 +402,7 @@ def change_request_publish(
                 actor, namespace, Role.ADMIN, "publish without the required approvals"
             )
             bypass_reason = _require_text(bypass_reason, "A reason for the bypass")
-        _ensure_status(
-            change_request,
-            (Status.IN_REVIEW, Status.APPROVED, Status.CHANGES_REQUESTED, Status.CONFLICTED),
-            "published",
-        )
+        _ensure_allowed(change_request, "bypass" if bypass else "publish", "published")
         gate = gate_for(change_request)
         note = ""
         if bypass and gate.satisfied:

@@ -14,12 +14,13 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from configs import access
+from configs.diff import pretty_lines, sentences
 from configs.errors import Conflict, InvalidValue, RuleViolation
 from configs.forms import ValueForm
 from configs.models import Role
-from configs.services import newest_version
+from configs.selectors import newest_version
 from reviews import selectors, services
-from reviews.diff import pretty_lines, sentences
+from reviews.gate import can_publish, gate_for
 from reviews.models import ChangeRequest
 
 Status = ChangeRequest.Status
@@ -31,38 +32,33 @@ def _schema(change_request):
 
 
 def _actions(user, change_request, gate) -> dict[str, bool]:
-    """The actions this person may take now; the page offers only these (services still check)."""
+    """The actions this person may take now; the page offers only these (services still check).
+
+    Which state allows what comes from the change request's action table; who may act is the
+    services' rule, mirrored here only to hide buttons that would be refused."""
     namespace = change_request.config.namespace
     is_author = user.pk == change_request.author_id
     is_reviewer = access.has_role(user, namespace, Role.REVIEWER)
-    open_ = change_request.is_open
-    reviewable = change_request.status in (
-        Status.IN_REVIEW,
-        Status.APPROVED,
-        Status.CHANGES_REQUESTED,
-    )
-    draft = change_request.status == Status.DRAFT
-    may_publish = services.can_publish(user, change_request)
+    allows = change_request.allows
     return {
-        "review": reviewable and is_reviewer and not is_author,
-        "edit": is_author and (reviewable or draft),
-        "submit": is_author and draft and access.has_role(user, namespace, Role.EDITOR),
-        "withdraw": is_author and open_,
-        "reject": is_reviewer and not is_author and open_ and not draft,
-        "publish": reviewable and may_publish and gate.satisfied,
-        "bypass": open_
-        and change_request.status not in (Status.CONFLICTED, Status.DRAFT)
+        "review": allows("approve") and is_reviewer and not is_author,
+        "edit": allows("edit") and is_author,
+        "submit": allows("submit") and is_author and access.has_role(user, namespace, Role.EDITOR),
+        "withdraw": allows("withdraw") and is_author,
+        "reject": allows("reject") and is_reviewer and not is_author,
+        "publish": allows("publish") and can_publish(user, change_request) and gate.satisfied,
+        "bypass": allows("bypass")
         and access.has_role(user, namespace, Role.ADMIN)
         and not gate.satisfied,
-        "rebase": is_author and change_request.status == Status.CONFLICTED,
-        "comment": True,
+        "rebase": allows("rebase") and is_author,
+        "comment": allows("comment"),
     }
 
 
 @login_required
 def change_request_detail(request, pk):
     change_request = selectors.for_change_request(user=request.user, pk=pk)
-    gate = services.gate_for(change_request)
+    gate = gate_for(change_request)
     base = change_request.base_version
     schema = _schema(change_request)
     newest = newest_version(change_request.config)
@@ -113,62 +109,97 @@ def _effective_at(request) -> datetime | None:
         raise ValidationError("Enter a publish time between now and the year 9999.") from None
 
 
+def _seen_revision(request) -> int | None:
+    # The revision the reviewer read: a verdict on a proposal that changed since is refused.
+    seen = request.POST.get("revision", "")
+    return int(seen) if seen.isascii() and seen.isdigit() and len(seen) < 10 else None
+
+
+def _approve(request, change_request):
+    services.change_request_approve(
+        change_request=change_request,
+        reviewer=request.user,
+        comment=request.POST.get("comment", ""),
+        seen_revision=_seen_revision(request),
+    )
+    messages.success(request, "You approved this change.")
+
+
+def _request_changes(request, change_request):
+    services.change_request_request_changes(
+        change_request=change_request,
+        reviewer=request.user,
+        comment=request.POST.get("comment", ""),
+        seen_revision=_seen_revision(request),
+    )
+    messages.success(request, "You asked for changes; publishing waits for your approval.")
+
+
+def _submit(request, change_request):
+    services.change_request_submit(change_request=change_request, actor=request.user)
+    messages.success(request, "Your change was submitted for review.")
+
+
+def _comment(request, change_request):
+    services.change_request_comment(
+        change_request=change_request, actor=request.user, body=request.POST.get("comment", "")
+    )
+
+
+def _withdraw(request, change_request):
+    services.change_request_withdraw(
+        change_request=change_request, actor=request.user, reason=request.POST.get("comment", "")
+    )
+    messages.success(request, "You withdrew this change request.")
+
+
+def _reject(request, change_request):
+    services.change_request_reject(
+        change_request=change_request, actor=request.user, reason=request.POST.get("comment", "")
+    )
+    messages.success(request, "You rejected this change request.")
+
+
+def _publish(request, change_request, *, bypass: bool = False):
+    version = services.change_request_publish(
+        change_request=change_request,
+        actor=request.user,
+        effective_at=_effective_at(request),
+        bypass_reason=request.POST.get("bypass_reason", "") if bypass else None,
+    )
+    when = "now" if version.effective_at <= version.published_at else "on schedule"
+    messages.success(request, f"Published version {version.number}; it takes effect {when}.")
+    return redirect(change_request.config)
+
+
+def _bypass(request, change_request):
+    return _publish(request, change_request, bypass=True)
+
+
+# The console's actions by the name in their address; each calls one service.
+ACTIONS = {
+    "approve": _approve,
+    "request-changes": _request_changes,
+    "submit": _submit,
+    "comment": _comment,
+    "withdraw": _withdraw,
+    "reject": _reject,
+    "publish": _publish,
+    "bypass": _bypass,
+}
+
+
 @login_required
 @require_POST
 def change_request_action(request, pk, action):
     change_request = selectors.for_change_request(user=request.user, pk=pk)
-    comment = request.POST.get("comment", "")
-    # The revision the reviewer read: a verdict on a proposal that changed since is refused.
-    seen = request.POST.get("revision", "")
-    seen_revision = int(seen) if seen.isascii() and seen.isdigit() and len(seen) < 10 else None
+    do = ACTIONS.get(action)
+    if do is None:
+        raise Http404("No such action.")
     try:
-        if action == "approve":
-            services.change_request_approve(
-                change_request=change_request,
-                reviewer=request.user,
-                comment=comment,
-                seen_revision=seen_revision,
-            )
-            messages.success(request, "You approved this change.")
-        elif action == "request-changes":
-            services.change_request_request_changes(
-                change_request=change_request,
-                reviewer=request.user,
-                comment=comment,
-                seen_revision=seen_revision,
-            )
-            messages.success(request, "You asked for changes; publishing waits for your approval.")
-        elif action == "submit":
-            services.change_request_submit(change_request=change_request, actor=request.user)
-            messages.success(request, "Your change was submitted for review.")
-        elif action == "comment":
-            services.change_request_comment(
-                change_request=change_request, actor=request.user, body=comment
-            )
-        elif action == "withdraw":
-            services.change_request_withdraw(
-                change_request=change_request, actor=request.user, reason=comment
-            )
-            messages.success(request, "You withdrew this change request.")
-        elif action == "reject":
-            services.change_request_reject(
-                change_request=change_request, actor=request.user, reason=comment
-            )
-            messages.success(request, "You rejected this change request.")
-        elif action in ("publish", "bypass"):
-            version = services.change_request_publish(
-                change_request=change_request,
-                actor=request.user,
-                effective_at=_effective_at(request),
-                bypass_reason=request.POST.get("bypass_reason", "") if action == "bypass" else None,
-            )
-            when = "now" if version.effective_at <= version.published_at else "on schedule"
-            messages.success(
-                request, f"Published version {version.number}; it takes effect {when}."
-            )
-            return redirect(change_request.config)
-        else:
-            raise Http404("No such action.")
+        response = do(request, change_request)
+        if response is not None:
+            return response
     except (Conflict, RuleViolation) as exc:
         messages.error(request, str(exc))
     except InvalidValue as exc:
@@ -261,7 +292,7 @@ def change_request_edit(request, pk):
 @login_required
 def change_request_rebase(request, pk):
     change_request = selectors.for_change_request(user=request.user, pk=pk)
-    if change_request.status != Status.CONFLICTED:
+    if not change_request.allows("rebase"):
         messages.info(request, "This change request does not need a rebase.")
         return redirect(change_request)
     return _value_form_page(request, change_request, rebase=True)

@@ -2,7 +2,7 @@
 
 import copy
 
-from configs.services import newest_version as newest
+from configs.selectors import newest_version as newest
 
 
 def with_company(config, company_id, timezone="UTC", base=None):

@@ -1,9 +1,7 @@
 """Changes to namespaces, schemas, configs, versions and tokens, one module per topic.
 
-Reads (value_errors, schema_breakage, newest_version) live in `configs.selectors`; they are
-named here too so callers of the services find them in one place."""
+Reads (value_errors, schema_breakage, newest_version, …) live in `configs.selectors`."""
 
-from configs.selectors import newest_version, schema_breakage, value_errors
 from configs.services.namespaces import (
     NAMESPACE_SETTINGS,
     membership_remove,
@@ -38,14 +36,11 @@ __all__ = [
     "membership_set",
     "namespace_create",
     "namespace_update",
-    "newest_version",
-    "schema_breakage",
     "schema_create",
     "schema_update",
     "token_create",
     "token_hash",
     "token_revoke",
-    "value_errors",
     "version_cancel",
     "version_publish",
 ]

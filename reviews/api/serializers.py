@@ -6,8 +6,8 @@ from rest_framework import serializers
 
 from configs.api.reads import timestamp
 from configs.api.serializers import AnyJSONField
+from reviews.gate import gate_for
 from reviews.models import ChangeRequest, Comment, Review
-from reviews.services import gate_for
 
 
 class ReviewSerializer(serializers.ModelSerializer):

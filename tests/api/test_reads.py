@@ -10,7 +10,7 @@ from django.core.cache import cache
 from configs import services as config_services
 from configs.api.reads import forget_prepared
 from configs.models import Config, Namespace, Role
-from configs.services import newest_version as newest
+from configs.selectors import newest_version as newest
 from reviews import services
 from tests.api.conftest import client_for, make_token
 

@@ -7,7 +7,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from audit.models import AuditEvent
-from configs.services import newest_version as newest
+from configs.selectors import newest_version as newest
 from reviews.models import ChangeRequest
 from tests.api.conftest import client_for, make_token
 from tests.values import with_company

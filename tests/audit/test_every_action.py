@@ -16,7 +16,7 @@ from audit.services import record
 from configs import services as config_services
 from configs.errors import Conflict
 from configs.models import Namespace, Role
-from configs.services import newest_version as newest
+from configs.selectors import newest_version as newest
 from reviews import services
 from tests.values import with_company
 

@@ -11,7 +11,7 @@ from config_console_client import (
 )
 
 from configs.models import Namespace
-from configs.services import newest_version as newest
+from configs.selectors import newest_version as newest
 from configs.services import token_create
 from reviews import services as review_services
 from tests.client.stub import StubServer

@@ -3,7 +3,8 @@
 import pytest
 
 from configs.models import Config
-from configs.services import config_create, newest_version
+from configs.selectors import newest_version
+from configs.services import config_create
 from reviews import selectors
 from reviews.models import ChangeRequest
 from reviews.services import (

@@ -8,7 +8,7 @@ from django.core.exceptions import PermissionDenied
 
 from audit.models import AuditEvent
 from configs.errors import RuleViolation
-from configs.services import newest_version as newest
+from configs.selectors import newest_version as newest
 from reviews import selectors, services
 from reviews.models import ChangeRequest
 from tests.values import with_company

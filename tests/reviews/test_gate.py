@@ -11,8 +11,9 @@ from audit.models import AuditEvent
 from configs import services as config_services
 from configs.errors import Conflict, InvalidValue, RuleViolation
 from configs.models import Role, Version
-from configs.services import newest_version as newest
+from configs.selectors import newest_version as newest
 from reviews import services
+from reviews.gate import can_publish, gate_for
 from reviews.models import ChangeRequest, Review
 from tests.values import with_company
 
@@ -64,7 +65,7 @@ def test_author_cannot_approve_own_change(timezones, carol):
     cr = reload(cr)
     assert cr.status == ChangeRequest.Status.IN_REVIEW
     assert cr.reviews.count() == 0
-    assert services.gate_for(cr).approvers == []
+    assert gate_for(cr).approvers == []
 
 
 def test_author_approval_never_counts_even_if_one_was_recorded(timezones, carol):
@@ -78,7 +79,7 @@ def test_author_approval_never_counts_even_if_one_was_recorded(timezones, carol)
         revision=cr.revision,
     )
 
-    gate = services.gate_for(reload(cr))
+    gate = gate_for(reload(cr))
 
     assert gate.approvers == []
     assert gate.missing == ["1 more approval"]
@@ -103,7 +104,7 @@ def test_edit_dismisses_earlier_approvals(timezones, alice, bob):
     assert cr.revision == 2
     assert cr.value == edited
     assert cr.reviews.get(reviewer=bob).dismissed_at is not None
-    assert services.gate_for(cr).approvers == []
+    assert gate_for(cr).approvers == []
     with pytest.raises(RuleViolation, match="1 more approval"):
         services.change_request_publish(change_request=cr, actor=bob)
     assert version_numbers(timezones) == [1]
@@ -168,7 +169,7 @@ def test_an_edit_does_not_lift_a_request_for_changes(timezones, alice, bob):
 
     cr = reload(cr)
     assert cr.status == ChangeRequest.Status.CHANGES_REQUESTED
-    assert services.gate_for(cr).blockers == [bob]
+    assert gate_for(cr).blockers == [bob]
 
 
 def test_requesting_changes_needs_a_comment(timezones, alice, bob):
@@ -186,9 +187,9 @@ def test_required_approvals_come_from_the_namespace_policy(timezones, metrics, a
     on_timezones = propose(timezones, alice, with_company(timezones, "hooli"))
     on_metrics = propose(metrics, alice, with_metric(metrics, "refunds"))
 
-    assert services.gate_for(on_timezones).required == 1
+    assert gate_for(on_timezones).required == 1
     assert reload(on_timezones).status == ChangeRequest.Status.IN_REVIEW
-    assert services.gate_for(on_metrics).required == 0
+    assert gate_for(on_metrics).required == 0
     assert reload(on_metrics).status == ChangeRequest.Status.APPROVED
 
 
@@ -257,7 +258,7 @@ def test_config_can_require_an_owner_in_a_namespace_that_does_not(timezones, ali
 
     services.change_request_approve(change_request=cr, reviewer=frank)
 
-    assert services.gate_for(reload(cr)).missing == ["an approval from one of the config's owners"]
+    assert gate_for(reload(cr)).missing == ["an approval from one of the config's owners"]
     with pytest.raises(RuleViolation):
         services.change_request_publish(change_request=cr, actor=frank)
     services.change_request_approve(change_request=cr, reviewer=bob)
@@ -359,6 +360,30 @@ def test_only_the_author_can_rebase(timezones, alice, carol, bob):
             change_request=second, actor=bob, value=with_company(timezones, "pied-piper")
         )
     assert reload(second).status == ChangeRequest.Status.CONFLICTED
+
+
+def test_rebase_accepts_only_a_conflicted_change(timezones, alice):
+    cr = propose(timezones, alice, with_company(timezones, "hooli"))
+
+    with pytest.raises(RuleViolation, match="is in review; it cannot be rebased"):
+        services.change_request_rebase(
+            change_request=cr, actor=alice, value=with_company(timezones, "pied-piper")
+        )
+    cr = reload(cr)
+    assert cr.status == ChangeRequest.Status.IN_REVIEW
+    assert cr.revision == 1
+
+
+@pytest.mark.parametrize("status", list(ChangeRequest.Status))
+def test_every_state_lists_what_it_allows_in_one_table(status):
+    allowed = {action for action, states in ChangeRequest.ACTIONS.items() if status in states}
+
+    if status in ChangeRequest.OPEN:
+        assert "withdraw" in allowed
+    else:
+        assert allowed == {"comment"}
+    assert ("rebase" in allowed) == (status == ChangeRequest.Status.CONFLICTED)
+    assert ("approve" in allowed) == (status in ChangeRequest.IN_REVIEW_STATES)
 
 
 # --- rule 4 of DESIGN.md (6 in the brief): bypass --------------------------------------------
@@ -490,8 +515,8 @@ def test_who_can_publish_a_change_by_alice(
     in_review = propose(timezones, alice, with_company(timezones, "hooli"))
     direct = propose(metrics, alice, with_metric(metrics, "refunds"))
 
-    assert services.can_publish(user, in_review) is on_timezones
-    assert services.can_publish(user, direct) is on_metrics
+    assert can_publish(user, in_review) is on_timezones
+    assert can_publish(user, direct) is on_metrics
 
 
 @pytest.mark.parametrize("persona", ["dave", "erin"])

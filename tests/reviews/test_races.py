@@ -13,8 +13,9 @@ from django.db import connection
 
 from configs.errors import Conflict, RuleViolation
 from configs.models import Config, Version
-from configs.services import newest_version as newest
+from configs.selectors import newest_version as newest
 from reviews import services
+from reviews.gate import gate_for
 from reviews.models import ChangeRequest, Review
 
 pytestmark = [
@@ -141,7 +142,7 @@ def test_an_edit_racing_an_approval_never_leaves_an_approval_on_a_value_not_revi
         standing = cr.reviews.filter(dismissed_at__isnull=True, verdict=Review.Verdict.APPROVE)
         for review in standing:
             assert (review.value_hash, review.revision) == (cr.value_hash, cr.revision)
-        gate = services.gate_for(cr)
+        gate = gate_for(cr)
         if approval.revision == 1:  # the approval was of the first value: the edit came last
             assert approval.dismissed_at is not None
             assert gate.approvers == []

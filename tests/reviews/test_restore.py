@@ -8,7 +8,8 @@ from django.utils import timezone
 
 from audit.models import AuditEvent
 from configs.errors import InvalidValue, RuleViolation
-from configs.services import newest_version, schema_update, version_cancel
+from configs.selectors import newest_version
+from configs.services import schema_update, version_cancel
 from reviews import selectors
 from reviews.models import ChangeRequest
 from reviews.services import (

@@ -10,7 +10,7 @@ from django.utils import timezone
 from audit.models import AuditEvent
 from configs.errors import RuleViolation
 from configs.models import Version
-from configs.services import newest_version as newest
+from configs.selectors import newest_version as newest
 from configs.services import version_cancel
 from reviews import services
 from reviews.models import ChangeRequest

@@ -21,6 +21,7 @@ from configs import access, selectors, services, transfer
 from configs.errors import Conflict, InvalidValue, RuleViolation, SchemaInUse
 from configs.models import Config, Namespace, Role, Schema, canonical_json
 from reviews import services as reviews
+from reviews.gate import can_publish, gate_for
 from reviews.models import ChangeRequest, value_hash
 
 # The domain errors a service raises for one file; anything else is a bug and should surface.
@@ -269,7 +270,7 @@ class Command(BaseCommand):
     def _propose(self, file: transfer.ConfigFile, config: Config) -> None:
         report = self.report
         live = selectors.live_version(config)
-        newest = services.newest_version(config)
+        newest = selectors.newest_version(config)
         if live and transfer.same_value(file.value, live.value):
             report.add("unchanged", f"{file.label}: unchanged (version {live.number})")
             return
@@ -330,8 +331,8 @@ class Command(BaseCommand):
                 f"{file.label}: {self._would('published')} as version {version.number} (bypass)",
             )
             return
-        gate = reviews.gate_for(change_request)
-        if self.publish and reviews.can_publish(self.actor, change_request) and gate.satisfied:
+        gate = gate_for(change_request)
+        if self.publish and can_publish(self.actor, change_request) and gate.satisfied:
             version = reviews.change_request_publish(
                 change_request=change_request, actor=self.actor
             )

@@ -1,0 +1,73 @@
+"""The review gate: what stands between a change request and publishing, and who may publish."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+
+from configs import access
+from configs.models import Role
+from reviews.models import ChangeRequest, Review
+
+
+@dataclass
+class Gate:
+    """Where a change request stands against its config's review policy."""
+
+    required: int
+    approvers: list = field(default_factory=list)
+    blockers: list = field(default_factory=list)
+    owner_required: bool = False
+    owner_approved: bool = True
+
+    @property
+    def missing(self) -> list[str]:
+        """What still stands between the change and publishing, in words."""
+        needs = []
+        short = self.required - len(self.approvers)
+        if short > 0:
+            needs.append(f"{short} more approval{'s' if short > 1 else ''}")
+        if self.owner_required and not self.owner_approved:
+            needs.append("an approval from one of the config's owners")
+        for reviewer in self.blockers:
+            needs.append(f"{reviewer.username} to approve (they requested changes)")
+        return needs
+
+    @property
+    def satisfied(self) -> bool:
+        return not self.missing
+
+
+def gate_for(change_request: ChangeRequest) -> Gate:
+    """Count only standing approvals of the exact value now proposed, never the author's."""
+    config = change_request.config
+    standing = [r for r in change_request.reviews.all() if r.dismissed_at is None]
+    approvers = [
+        r.reviewer
+        for r in standing
+        if r.verdict == Review.Verdict.APPROVE
+        and r.value_hash == change_request.value_hash
+        and r.reviewer_id != change_request.author_id
+    ]
+    owner_required = config.effective_owner_approval_required
+    owner_ids = {u.pk for u in config.owners.all()} if owner_required else set()
+    return Gate(
+        required=config.effective_required_approvals,
+        approvers=approvers,
+        blockers=[r.reviewer for r in standing if r.verdict == Review.Verdict.REQUEST_CHANGES],
+        owner_required=owner_required,
+        owner_approved=(not owner_required) or any(u.pk in owner_ids for u in approvers),
+    )
+
+
+def can_publish(actor: AbstractBaseUser | AnonymousUser, change_request: ChangeRequest) -> bool:
+    """Reviewers publish; an author who is an editor publishes where no approval is needed."""
+    config = change_request.config
+    if access.has_role(actor, config.namespace, Role.REVIEWER):
+        return True
+    return (
+        access.has_role(actor, config.namespace, Role.EDITOR)
+        and actor.pk == change_request.author_id
+        and not config.needs_review
+    )
