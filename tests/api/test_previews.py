@@ -5,7 +5,7 @@ import copy
 import pytest
 
 from configs.api import reads
-from configs.services import newest_version as newest
+from configs.selectors import newest_version as newest
 from reviews import services
 from tests.api.conftest import client_for, make_token
 
