@@ -6,6 +6,8 @@ bodies that are not acceptable JSON, bodies that are too large, unknown URLs and
 
 from __future__ import annotations
 
+import sys
+
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -156,6 +158,16 @@ handler403 = _page_or_json(
     403, "You do not have permission to do this.", defaults.permission_denied
 )
 handler404 = _page_or_json(404, "There is nothing at this address.", defaults.page_not_found)
-handler500 = _page_or_json(
+_server_error = _page_or_json(
     500, "Something went wrong on our side; it was logged.", defaults.server_error
 )
+
+
+def handler500(request):
+    """A crash is a 500; the database failing under a middleware (sessions, sign-in) is a 503,
+    as it is in a view (configconsole.faults)."""
+    from configconsole import faults
+
+    if faults.is_database_unavailable(sys.exc_info()[1]):
+        return faults.database_unavailable(request)
+    return _server_error(request)

@@ -1,5 +1,6 @@
 """Requests no page or endpoint can handle, refused before any of them sees them."""
 
+from django.conf import settings
 from django.http import HttpResponseBadRequest, JsonResponse
 
 NUL_MESSAGE = "The address contains a NUL character (%00), which nothing here can store or find."
@@ -18,3 +19,15 @@ class RejectNulMiddleware:
                 return JsonResponse({"detail": NUL_MESSAGE}, status=400)
             return HttpResponseBadRequest(NUL_MESSAGE, content_type="text/plain; charset=utf-8")
         return self.get_response(request)
+
+
+class PermissionsPolicyMiddleware:
+    """The Permissions-Policy header (Django has no setting for it)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        response.setdefault("Permissions-Policy", settings.PERMISSIONS_POLICY)
+        return response

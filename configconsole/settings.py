@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "csp",
     "audit",
     "configs",
     "reviews",
@@ -55,6 +56,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "configconsole.middleware.PermissionsPolicyMiddleware",
+    "configconsole.faults.DatabaseUnavailableMiddleware",
     "configconsole.middleware.RejectNulMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -86,6 +90,15 @@ TEMPLATES = [
 
 WSGI_APPLICATION = "configconsole.wsgi.application"
 
+# Seconds PostgreSQL may spend on one statement (0: no limit, the default for manage.py
+# commands), and how long to wait for any answer from it before giving up on the connection:
+# the server enforces the statement timeout only while it runs (configconsole/postgresql).
+DATABASE_STATEMENT_TIMEOUT = float(os.environ.get("DATABASE_STATEMENT_TIMEOUT", "5"))
+DATABASE_ANSWER_TIMEOUT = float(
+    os.environ.get("DATABASE_ANSWER_TIMEOUT")
+    or (DATABASE_STATEMENT_TIMEOUT + 2 if DATABASE_STATEMENT_TIMEOUT else 0)
+)
+
 # DATABASE_URL unset: an SQLite file in the project. Production: postgres://…
 DATABASES = {
     "default": dj_database_url.parse(
@@ -101,16 +114,33 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 else:
     # Prepared statements make the small hot read queries cheaper (see STACK.md).
     DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = 1
+    # Timeouts (seconds): a database that cannot be reached or does not answer fails the request
+    # with a 503 in seconds instead of holding a worker until the server kills it.
+    # DATABASE_STATEMENT_TIMEOUT=0 lifts the server's limit (long maintenance commands).
+    DATABASES["default"]["ENGINE"] = "configconsole.postgresql"
+    DATABASES["default"]["OPTIONS"]["connect_timeout"] = max(
+        2, int(os.environ.get("DATABASE_CONNECT_TIMEOUT", "3"))
+    )
+    DATABASES["default"]["OPTIONS"]["options"] = (
+        f"-c statement_timeout={int(DATABASE_STATEMENT_TIMEOUT * 1000)}"
+    )
+# Seconds a client is asked to wait (Retry-After) when the database cannot answer.
+DATABASE_RETRY_AFTER = int(os.environ.get("DATABASE_RETRY_AFTER", "5"))
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
+# Redis is an accelerator: when it does not answer within REDIS_TIMEOUT seconds the cache misses,
+# and it is left alone for REDIS_RETRY_AFTER seconds before the next try (configconsole/cache.py).
+REDIS_TIMEOUT = float(os.environ.get("REDIS_TIMEOUT", "0.5"))
+REDIS_RETRY_AFTER = float(os.environ.get("REDIS_RETRY_AFTER", "5"))
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "configconsole.cache.AcceleratorRedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "configconsole",
+            "OPTIONS": {"socket_connect_timeout": REDIS_TIMEOUT, "socket_timeout": REDIS_TIMEOUT},
         }
     }
 else:
@@ -166,6 +196,31 @@ CSRF_TRUSTED_ORIGINS = [
     if origin.strip()
 ]
 X_FRAME_OPTIONS = "DENY"
+# Load balancers probe over plain HTTP.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+
+# Content-Security-Policy: scripts, styles, fonts and images only from this site, no inline
+# script or style anywhere (the console's code is in static/). The admin's and the form editor's
+# images include data: URIs; Swagger UI is served from the same site (drf-spectacular-sidecar).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
+# Browser features the console never uses, refused for it and anything it might embed.
+PERMISSIONS_POLICY = (
+    "accelerometer=(), camera=(), display-capture=(), geolocation=(), gyroscope=(), "
+    "magnetometer=(), microphone=(), midi=(), payment=(), usb=(), interest-cohort=()"
+)
 
 # Request bodies: a config value is a document, not a file upload.
 DATA_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("DJANGO_MAX_BODY_BYTES", str(2 * 1024 * 1024)))

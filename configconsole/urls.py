@@ -1,12 +1,15 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path, re_path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.permissions import AllowAny
 
-from configconsole import api
+from configconsole import api, faults
 
 urlpatterns = [
+    # For load balancers and orchestrators: no sign-in, no throttling, no session.
+    path("healthz", faults.healthz, name="healthz"),
+    path("readyz", faults.readyz, name="readyz"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
@@ -19,7 +22,8 @@ urlpatterns = [
     ),
     path(
         "api/docs/",
-        SpectacularSwaggerView.as_view(
+        # Split: the page and its start-up script come apart, so no script is inline.
+        SpectacularSwaggerSplitView.as_view(
             url_name="api-schema", permission_classes=[AllowAny], authentication_classes=[]
         ),
         name="api-docs",

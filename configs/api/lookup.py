@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.db import connection
+from django.db import InterfaceError, OperationalError, connection
 
 from configs.models import ApiToken, Config, Membership, Namespace, Version
 
@@ -119,9 +119,35 @@ def _cursor():
     import psycopg
 
     # Skips Django's per-request health check (a SELECT 1 round trip) on this hot path: a
-    # broken connection fails this request, and Django then drops it at the request's end.
+    # broken connection is found out by the statement itself, see _fetch_one().
     connection.ensure_connection()
     return connection._prepare_cursor(psycopg.Cursor(connection.connection))
+
+
+def _fetch_one(statement: str, params: dict) -> tuple | None:
+    """The statement's first row; asked again once on a new connection if the one this process
+    held was closed by the server (a restart, an idle timeout, a killed backend).
+
+    Asking again is safe because the statement only reads. It is not asked again inside a
+    transaction (the connection cannot be swapped there) or when the server did not answer in
+    time (a second wait would only double the time to the 503)."""
+    try:
+        with _cursor() as cursor:
+            cursor.execute(statement, params)
+            return cursor.fetchone()
+    except (OperationalError, InterfaceError) as exc:
+        if connection.in_atomic_block or _no_answer(exc) or connection.is_usable():
+            raise
+        connection.close()
+    with _cursor() as cursor:
+        cursor.execute(statement, params)
+        return cursor.fetchone()
+
+
+def _no_answer(exc: BaseException) -> bool:
+    from configconsole.postgresql.base import NoAnswer
+
+    return isinstance(exc.__cause__, NoAnswer)
 
 
 def _aware(value):
@@ -140,9 +166,7 @@ def token_lookup(
     with_namespace = bool(namespace)
     with_config = with_namespace and bool(key)
     params = {"hash": key_hash, "namespace": namespace, "key": key, "now": now}
-    with _cursor() as cursor:
-        cursor.execute(_statement(with_namespace, with_config, whole_user), params)
-        row = cursor.fetchone()
+    row = _fetch_one(_statement(with_namespace, with_config, whole_user), params)
     if row is None:
         return None
     row = [_aware(value) for value in row]

@@ -118,3 +118,9 @@ document.querySelectorAll("[data-tz-offset]").forEach(function (el) {
       .observe(container, { childList: true, subtree: true });
   });
 })();
+
+// A new token's field selects itself on focus, ready to copy (no inline handlers: the
+// Content-Security-Policy refuses them).
+document.querySelectorAll(".token-secret").forEach(function (el) {
+  el.addEventListener("focus", function () { el.select(); });
+});
