@@ -3,6 +3,7 @@
 from django.urls import path
 
 from audit.api.views import AuditLog
+from configs.api import schemas
 from configs.api import views as reads
 from reviews.api import views as changes
 
@@ -29,6 +30,7 @@ urlpatterns = [
     ),
     path("namespaces/<slug:namespace>/bundle/", reads.NamespaceBundle.as_view(), name="bundle"),
     path("audit/", AuditLog.as_view(), name="audit"),
+    path("schemas/<slug:name>/", schemas.SchemaRead.as_view(), name="schema"),
     path("change-requests/<int:pk>/", changes.ChangeRequestDetail.as_view(), name="change_request"),
     path(
         "change-requests/<int:pk>/approve/",

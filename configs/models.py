@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
 from django.urls import reverse
+from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
 from configs.validation import InvalidSchema, check_schema
@@ -94,6 +95,50 @@ class Schema(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("configs:schema", args=[self.name])
+
+
+class SchemaVersion(models.Model):
+    """One immutable, numbered version of a schema, with who made it, when and why.
+
+    `Schema.body` is a copy of the newest version's body, kept because every validation
+    reads it; it only ever changes together with a new version (services.schema_update)."""
+
+    schema = models.ForeignKey(Schema, on_delete=models.PROTECT, related_name="versions")
+    number = models.PositiveIntegerField()
+    body = models.JSONField()
+    created_at = models.DateTimeField(default=timezone.now)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="Empty for the system (the demo, or versions from before schemas had them).",
+    )
+    reason = models.TextField(blank=True, help_text="Why the schema was changed.")
+
+    class Meta:
+        ordering = ["schema", "-number"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["schema", "number"], name="schema_version_number_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.schema} v{self.number}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise ValueError("Schema versions are immutable; make a new version instead.")
+        check_schema(self.body)
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValueError("Schema versions are kept forever.")
+
+    def get_absolute_url(self) -> str:
+        return reverse("configs:schema_history", args=[self.schema.name]) + f"#v{self.number}"
 
 
 class Config(models.Model):
@@ -185,6 +230,15 @@ class Version(models.Model):
         editable=False,
         help_text="The schema the value was checked against when it was published.",
     )
+    schema_version = models.ForeignKey(
+        SchemaVersion,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        editable=False,
+        help_text="The version of the schema the value was checked against.",
+    )
     cancelled_at = models.DateTimeField(null=True, blank=True)
     cancelled_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -209,7 +263,21 @@ class Version(models.Model):
     def save(self, *args, **kwargs):
         if self.pk is None:
             self.value_json = canonical_json(self.value)
-            self.schema_id = self.config.schema_id
+            if self.schema_version_id is not None:
+                # Set by a caller that checked against a version it names (a schema change).
+                if self.schema_id is None:
+                    self.schema_id = SchemaVersion.objects.values_list("schema_id", flat=True).get(
+                        pk=self.schema_version_id
+                    )
+            else:
+                self.schema_id = self.config.schema_id
+                if self.schema_id is not None:
+                    self.schema_version_id = (
+                        SchemaVersion.objects.filter(schema_id=self.schema_id)
+                        .order_by("-number")
+                        .values_list("pk", flat=True)
+                        .first()
+                    )
         elif set(kwargs.get("update_fields") or ()) != {"cancelled_at", "cancelled_by"}:
             raise ValueError("Versions are immutable; publish a new version instead.")
         super().save(*args, **kwargs)

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import OuterRef, Q, QuerySet, Subquery
+from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
 from django.http import Http404
 from django.utils import timezone
 
 from configs import access
-from configs.models import ApiToken, Config, Role, Schema, Version
-from configs.validation import validate_value
+from configs.models import ApiToken, Config, Role, Schema, SchemaVersion, Version
+from configs.validation import validate_value, validator_for, value_problems
 
 
 def _live(now: datetime) -> QuerySet:
@@ -108,28 +110,104 @@ def value_errors(*, config: Config, value) -> list[dict[str, str]]:
     return validate_value(value, config.schema.body if config.schema_id else None)
 
 
+@dataclass(frozen=True)
+class ValueInForce:
+    """A live or scheduled value of a config, as stored (serialized once)."""
+
+    config_id: int
+    namespace: str
+    key: str
+    number: int
+    value_json: str
+
+    @property
+    def label(self) -> str:
+        return f"{self.namespace}/{self.key} v{self.number}"
+
+
+def values_in_force(*, configs: QuerySet, at: datetime | None = None) -> list[ValueInForce]:
+    """The live value and every scheduled value of `configs`, in one query.
+
+    A scheduled version replaced by a later one taking effect at the same instant is never live,
+    so it is left out."""
+    now = at or timezone.now()
+    live_ids = configs.annotate(live_id=Subquery(_live(now).values("id")[:1])).values("live_id")
+    replaced_at_once = Version.objects.active().filter(
+        config=OuterRef("config"),
+        number__gt=OuterRef("number"),
+        effective_at=OuterRef("effective_at"),
+    )
+    rows = (
+        Version.objects.active()
+        .filter(config__in=configs.values("pk"))
+        .filter(Q(pk__in=live_ids) | (Q(effective_at__gt=now) & ~Exists(replaced_at_once)))
+        .order_by("config__namespace__slug", "config__key", "number")
+        .values_list("config_id", "config__namespace__slug", "config__key", "number", "value_json")
+    )
+    return [ValueInForce(*row) for row in rows]
+
+
+def values_rejected(
+    *, configs: QuerySet, body: dict | None
+) -> list[tuple[ValueInForce, list[dict[str, str]]]]:
+    """[(value, errors)] for each live or scheduled value of `configs` that `body` rejects.
+
+    One query, one validator, and each distinct value checked once: thousands of configs on
+    one schema often share a handful of values."""
+    if body is None:
+        return []
+    validator = validator_for(body)
+    verdicts: dict[str, list[dict[str, str]]] = {}
+    rejected = []
+    for row in values_in_force(configs=configs):
+        if row.value_json not in verdicts:
+            verdicts[row.value_json] = value_problems(validator, json.loads(row.value_json))
+        if verdicts[row.value_json]:
+            rejected.append((row, verdicts[row.value_json]))
+    return rejected
+
+
 def schema_breakage(*, schema: Schema, body: dict) -> dict[str, list[dict[str, str]]]:
     """{config version: errors} for each live or scheduled value of `schema`'s configs that `body`
     would reject."""
-    problems = {}
-    for config in schema.configs.select_related("namespace"):
-        problems.update(_values_in_force_errors(config=config, body=body))
-    return problems
+    rejected = values_rejected(configs=Config.objects.filter(schema=schema), body=body)
+    return {row.label: errors for row, errors in rejected}
 
 
 def _values_in_force_errors(*, config: Config, body: dict | None) -> dict[str, list[dict]]:
     """{config version: errors} for the live and each scheduled value `body` would reject."""
-    problems = {}
-    now = timezone.now()
-    live = config.versions.live_at(now).first()
-    pending = list(config.versions.active().filter(effective_at__gt=now))
-    for version in ([live] if live else []) + pending:
-        errors = validate_value(version.value, body)
-        if errors:
-            problems[f"{config} v{version.number}"] = errors
-    return problems
+    rejected = values_rejected(configs=Config.objects.filter(pk=config.pk), body=body)
+    return {row.label: errors for row, errors in rejected}
 
 
 def newest_version(config: Config) -> Version | None:
     """The newest version that was not cancelled, live or scheduled: what changes build on."""
     return config.versions.active().order_by("-number").first()
+
+
+def schema_version(*, name: str, number: int | None = None) -> SchemaVersion | None:
+    """The schema's version `number`, or its newest one; None when there is no such thing."""
+    versions = SchemaVersion.objects.select_related("schema", "created_by").filter(
+        schema__name=name
+    )
+    if number is not None:
+        return versions.filter(number=number).first()
+    return versions.order_by("-number").first()
+
+
+def schema_versions(schema: Schema) -> QuerySet:
+    """Every version of `schema`, newest first, with who made it."""
+    return schema.versions.select_related("created_by").order_by("-number")
+
+
+def schema_config_count(schema: Schema) -> int:
+    return Config.objects.filter(schema=schema).count()
+
+
+def schema_configs_visible(*, user, schema: Schema) -> QuerySet:
+    """The configs using `schema` in namespaces `user` may see, by namespace and key."""
+    return (
+        Config.objects.filter(schema=schema, namespace_id__in=access.visible_namespace_ids(user))
+        .select_related("namespace")
+        .order_by("namespace__slug", "key")
+    )

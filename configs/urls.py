@@ -43,4 +43,5 @@ urlpatterns = [
     path("schemas/", views.schema_list, name="schemas"),
     path("schemas/<slug:name>/", views.schema_detail, name="schema"),
     path("schemas/<slug:name>/edit/", views.schema_edit, name="schema_edit"),
+    path("schemas/<slug:name>/history/", views.schema_history, name="schema_history"),
 ]

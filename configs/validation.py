@@ -256,6 +256,15 @@ def _message(error: JsonSchemaError) -> tuple[list[Any], str]:
     return path, f"{label}: {error.message}"
 
 
+def validator_for(schema: dict) -> Any:
+    """The validator for `schema`, made once and reused for every value checked against it."""
+    return SafeValidator(
+        copy.deepcopy(schema),
+        registry=LOCAL_ONLY,
+        format_checker=Draft202012Validator.FORMAT_CHECKER,
+    )
+
+
 def validate_value(value: Any, schema: dict | None) -> list[dict[str, str]]:
     """Every problem with `value` under `schema`, as [{path, message}] sorted by path.
 
@@ -263,11 +272,11 @@ def validate_value(value: Any, schema: dict | None) -> list[dict[str, str]]:
     """
     if schema is None:
         return []
-    validator = SafeValidator(
-        copy.deepcopy(schema),
-        registry=LOCAL_ONLY,
-        format_checker=Draft202012Validator.FORMAT_CHECKER,
-    )
+    return value_problems(validator_for(schema), value)
+
+
+def value_problems(validator: Any, value: Any) -> list[dict[str, str]]:
+    """Every problem with `value` under a validator from `validator_for`, sorted by path."""
     problems = []
     try:
         errors = list(validator.iter_errors(value))

@@ -21,6 +21,7 @@ from configs.diff import diff_values, pretty_lines, sentence, sentences, show
 from configs.errors import Conflict, InvalidValue, RuleViolation, SchemaInUse
 from configs.forms import SchemaForm, ValueForm
 from configs.models import Config, Namespace, Role, Schema, Version
+from configs.schema_diff import schema_changes
 from reviews import selectors as review_selectors
 from reviews import services as review_services
 
@@ -356,18 +357,66 @@ def schema_list(request):
     return render(request, "configs/schemas.html", {"page_title": "Schemas", "schemas": schemas})
 
 
+def _schema_number(raw: str | None) -> int | None:
+    if raw in (None, ""):
+        return None
+    if not re.fullmatch(VERSION_NUMBER, raw):
+        raise Http404("No such schema version.")
+    return int(raw)
+
+
 @login_required
 def schema_detail(request, name):
-    schema = get_object_or_404(selectors.schemas_with_usage(), name=name)
+    schema = get_object_or_404(Schema, name=name)
+    number = _schema_number(request.GET.get("version"))
+    version = selectors.schema_version(name=name, number=number)
+    if version is None:
+        raise Http404("No such schema version.")
+    visible = selectors.schema_configs_visible(user=request.user, schema=schema)
+    page = Paginator(visible, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(
         request,
         "configs/schema.html",
         {
             "page_title": schema.title or schema.name,
             "schema": schema,
-            "configs": _visible_configs(request.user, schema),
-            "hidden_count": schema.configs.count() - len(_visible_configs(request.user, schema)),
+            "version": version,
+            "newest": number is None or version.body == schema.body,
+            "page": page,
+            "querystring_base": f"version={number}&" if number else "",
+            "hidden_count": selectors.schema_config_count(schema) - page.paginator.count,
             "can_edit": access.can_edit_schema(request.user, schema),
+        },
+    )
+
+
+@login_required
+def schema_history(request, name):
+    schema = get_object_or_404(Schema, name=name)
+    versions = selectors.schema_versions(schema)
+    page = Paginator(versions, HISTORY_PAGE_SIZE).get_page(request.GET.get("page"))
+    from_number = _schema_number(request.GET.get("from"))
+    to_number = _schema_number(request.GET.get("to"))
+    newest = versions.first()
+    to_version = get_object_or_404(versions, number=to_number) if to_number else newest
+    if from_number:
+        from_version = get_object_or_404(versions, number=from_number)
+    else:
+        from_version = versions.filter(number__lt=to_version.number).first()
+    changes = None
+    if from_version is not None:
+        changes = schema_changes(from_version.body, to_version.body)
+    return render(
+        request,
+        "configs/schema_history.html",
+        {
+            "page_title": f"History of schema {schema.name}",
+            "schema": schema,
+            "page": page,
+            "from_version": from_version,
+            "to_version": to_version,
+            "changes": changes,
+            "querystring_base": "",
         },
     )
 

@@ -22,7 +22,7 @@ LOCAL_LIMIT = 4096
 # Versions never change, so this only bounds how long old versions occupy the shared cache
 # (a day after they were prepared; the next read prepares them again).
 SHARED_FOR = 24 * 3600
-BYTES_FORMAT = 1  # bump when Prepared or the bytes' shape changes
+BYTES_FORMAT = 2  # bump when Prepared or the bytes' shape changes
 
 
 @dataclass(frozen=True)
@@ -70,6 +70,7 @@ def _prepare(version: Version) -> Prepared:
         "published_at": timestamp(version.published_at),
         "published_by": version.published_by.username,
         "schema": version.schema.name if version.schema_id else None,
+        "schema_version": version.schema_version.number if version.schema_version_id else None,
     }
     tail = _compact(times)[1:]
     value = version.value_json.encode()
@@ -83,9 +84,9 @@ def _prepare(version: Version) -> Prepared:
 
 
 def _versions(ids) -> dict[int, Version]:
-    return Version.objects.select_related("config__namespace", "schema", "published_by").in_bulk(
-        ids
-    )
+    return Version.objects.select_related(
+        "config__namespace", "schema", "schema_version", "published_by"
+    ).in_bulk(ids)
 
 
 def _remember(prepared: dict[int, Prepared]) -> None:

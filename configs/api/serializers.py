@@ -55,6 +55,10 @@ class ConfigDocumentSerializer(serializers.Serializer):
     schema = serializers.CharField(
         allow_null=True, help_text="The schema the value was checked against when published."
     )
+    schema_version = serializers.IntegerField(
+        allow_null=True,
+        help_text="The number of the schema's version the value was checked against.",
+    )
     change_request = PreviewedChangeRequestSerializer(required=False, help_text=_PREVIEW_ONLY)
 
 

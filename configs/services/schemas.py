@@ -1,24 +1,38 @@
-"""Changes to schemas. Each change is one function: one transaction, audited."""
+"""Changes to schemas. Each change is one function: one transaction, audited.
+
+A schema changes only by gaining a new, immutable, numbered version (`SchemaVersion`); its
+`body` is a copy of the newest one."""
 
 from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
+from django.utils import timezone
 
 from audit.services import record
 from configs import access
 from configs.errors import SchemaInUse
-from configs.models import Schema
+from configs.models import Schema, SchemaVersion
 from configs.selectors import schema_breakage
 from configs.services._common import _with_history_user
 
 
 @transaction.atomic
 def schema_create(
-    *, name: str, body: dict, actor=None, title: str = "", description: str = ""
+    *,
+    name: str,
+    body: dict,
+    actor=None,
+    title: str = "",
+    description: str = "",
+    reason: str = "Created",
+    authorised: bool = False,
 ) -> Schema:
-    """A new schema (admins of any namespace; `actor` None is the system, e.g. the demo)."""
-    if actor is not None and not access.is_admin_somewhere(actor):
+    """A new schema with its version 1 (admins of any namespace; `actor` None is the system).
+
+    `authorised` is for callers that checked the right themselves: a config's creator may make
+    the schema inferred for it together with the config."""
+    if actor is not None and not authorised and not access.is_admin_somewhere(actor):
         raise PermissionDenied("Only namespace admins can add schemas.")
     schema = _with_history_user(
         Schema(
@@ -31,8 +45,34 @@ def schema_create(
     )
     schema.full_clean()
     schema.save()
-    record("schema.created", actor=actor, target=schema)
+    SchemaVersion.objects.create(
+        schema=schema, number=1, body=body, created_by=actor, reason=reason or "Created"
+    )
+    record("schema.created", actor=actor, target=schema, details={"version": 1})
     return schema
+
+
+def schema_version_add(*, schema: Schema, body: dict, actor, reason: str = "") -> SchemaVersion:
+    """Record `body` as the schema's next version and make it the schema's body.
+
+    Runs inside the caller's transaction with the schema row locked by the caller: the rules
+    (who may, which values must follow) are the caller's (schema_update, a schema change
+    request's publish)."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("schema_version_add must run inside a transaction.")
+    last = schema.versions.order_by("-number").values_list("number", flat=True).first() or 0
+    version = SchemaVersion.objects.create(
+        schema=schema,
+        number=last + 1,
+        body=body,
+        created_by=actor if getattr(actor, "pk", None) else None,
+        created_at=timezone.now(),
+        reason=reason,
+    )
+    schema.body = body
+    _with_history_user(schema, actor, reason)
+    schema.save()
+    return version
 
 
 @transaction.atomic
@@ -45,26 +85,26 @@ def schema_update(
     title: str | None = None,
     description: str | None = None,
 ) -> Schema:
-    """Change a schema, refusing any change that would make a live (or scheduled) value invalid."""
+    """Change a schema's title or description, or give it a new version whose body every live
+    and scheduled value already satisfies (otherwise SchemaInUse names them)."""
     access.ensure_can_edit_schema(actor, schema)
     schema = Schema.objects.select_for_update().get(pk=schema.pk)
-    problems = schema_breakage(schema=schema, body=body)
-    if problems:
-        raise SchemaInUse(problems)
     before = schema.body
-    schema.body = body
     if title is not None:
         schema.title = title
     if description is not None:
         schema.description = description
-    _with_history_user(schema, actor, reason)
-    schema.full_clean()
-    schema.save()
-    record(
-        "schema.changed",
-        actor=actor,
-        target=schema,
-        reason=reason,
-        details={"before": before, "after": body},
-    )
+    details: dict = {}
+    if body != before:
+        problems = schema_breakage(schema=schema, body=body)
+        if problems:
+            raise SchemaInUse(problems)
+        schema.full_clean()
+        version = schema_version_add(schema=schema, body=body, actor=actor, reason=reason)
+        details = {"version": version.number, "before": before, "after": body}
+    else:
+        _with_history_user(schema, actor, reason)
+        schema.full_clean()
+        schema.save()
+    record("schema.changed", actor=actor, target=schema, reason=reason, details=details)
     return schema

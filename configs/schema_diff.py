@@ -1,0 +1,88 @@
+"""What changed between two versions of a schema, in sentences a person can read:
+"Companies → item: new required field Owner team, default 'data'"."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from configs.validation import _humanize_key, resolve
+
+_TYPE_WORDS = {
+    "string": "text",
+    "number": "number",
+    "integer": "whole number",
+    "boolean": "yes/no",
+    "array": "list",
+    "object": "group of fields",
+    "null": "nothing",
+}
+# Keywords walked into (or told about on their own) rather than reported as a plain change.
+_STRUCTURE = {"properties", "required", "items", "$defs", "$schema", "$id", "type", "enum"}
+
+
+def _title(node: dict, key: Any) -> str:
+    return str(node.get("title") or _humanize_key(key))
+
+
+def _types(node: dict) -> str:
+    kind = node.get("type")
+    kinds = kind if isinstance(kind, list) else [kind] if kind else []
+    return " or ".join(_TYPE_WORDS.get(k, str(k)) for k in kinds) or "anything"
+
+
+def _show(value: Any) -> str:
+    return repr(value) if isinstance(value, str) else str(value)
+
+
+def schema_changes(before: dict | None, after: dict) -> list[str]:
+    """Each difference from `before` (None: nothing yet) to `after`, as a sentence."""
+    if before is None:
+        return ["First version."]
+    out: list[str] = []
+
+    def say(where: list[str], text: str) -> None:
+        out.append(f"{' → '.join(where)}: {text}" if where else text[:1].upper() + text[1:])
+
+    def walk(a: dict, b: dict, where: list[str]) -> None:
+        a, b = resolve(a, before), resolve(b, after)
+        if _types(a) != _types(b):
+            say(where, f"type {_types(a)} → {_types(b)}")
+        if a.get("enum") != b.get("enum"):
+            old, new = a.get("enum") or [], b.get("enum") or []
+            added = [_show(v) for v in new if v not in old]
+            removed = [_show(v) for v in old if v not in new]
+            parts = ([f"added {', '.join(added)}"] if added else []) + (
+                [f"removed {', '.join(removed)}"] if removed else []
+            )
+            say(where, "choices " + ("; ".join(parts) if parts else "reordered"))
+        for keyword in sorted((set(a) | set(b)) - _STRUCTURE):
+            if a.get(keyword) != b.get(keyword):
+                if keyword not in a:
+                    say(where, f"{keyword} set to {_show(b[keyword])}")
+                elif keyword not in b:
+                    say(where, f"{keyword} {_show(a[keyword])} removed")
+                else:
+                    say(where, f"{keyword} {_show(a[keyword])} → {_show(b[keyword])}")
+        old_props, new_props = a.get("properties") or {}, b.get("properties") or {}
+        old_req, new_req = set(a.get("required") or []), set(b.get("required") or [])
+        for key, node in new_props.items():
+            node = resolve(node, after)
+            if key not in old_props:
+                required = "required" if key in new_req else "optional"
+                default = f", default {_show(node['default'])}" if "default" in node else ""
+                say(where, f"new {required} field {_title(node, key)}{default}")
+                continue
+            label = _title(node, key)
+            if key in new_req and key not in old_req:
+                say(where, f"{label} is now required")
+            elif key in old_req and key not in new_req:
+                say(where, f"{label} is now optional")
+            walk(old_props[key], node, [*where, label])
+        for key, node in old_props.items():
+            if key not in new_props:
+                say(where, f"field {_title(resolve(node, before), key)} removed")
+        if isinstance(a.get("items"), dict) and isinstance(b.get("items"), dict):
+            walk(a["items"], b["items"], [*where, "item"])
+
+    walk(before, after, [])
+    return out
