@@ -57,6 +57,7 @@ def test_config_read_gives_the_live_version_with_its_facts(alice_reads, timezone
         "published_at": live.published_at.isoformat().replace("+00:00", "Z"),
         "published_by": live.published_by.username,
         "schema": timezones.schema.name,
+        "schema_version": 1,
     }
     assert response["ETag"]
 
