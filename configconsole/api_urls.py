@@ -5,6 +5,7 @@ from django.urls import path
 from audit.api.views import AuditLog
 from configs.api import schemas
 from configs.api import views as reads
+from configs.api.consumers import ConsumerList
 from reviews.api import views as changes
 
 urlpatterns = [
@@ -22,6 +23,11 @@ urlpatterns = [
         "configs/<slug:namespace>/<slug:key>/versions/",
         changes.VersionList.as_view(),
         name="config_versions",
+    ),
+    path(
+        "configs/<slug:namespace>/<slug:key>/consumers/",
+        ConsumerList.as_view(),
+        name="config_consumers",
     ),
     path(
         "configs/<slug:namespace>/<slug:key>/change-requests/",

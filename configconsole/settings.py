@@ -291,6 +291,8 @@ REST_FRAMEWORK = {
 CSRF_FAILURE_VIEW = "configconsole.api.csrf_failure"
 # Requests per minute per token (or per signed-in person) across all app servers.
 API_THROTTLE_RATE = os.environ.get("API_THROTTLE_RATE", "1200/min")
+# Seconds between the batched writes of which tokens read which configs (0: never by itself).
+CONSUMER_FLUSH_SECONDS = float(os.environ.get("CONSUMER_FLUSH_SECONDS", "10"))
 SPECTACULAR_SETTINGS = {
     "TITLE": "Config Console API",
     "VERSION": "1",

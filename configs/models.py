@@ -333,3 +333,24 @@ class ApiToken(models.Model):
     @property
     def scope(self) -> str:
         return "write" if self.can_write else "read"
+
+
+class Consumer(models.Model):
+    """A token that reads a config: the version it read last, and when.
+
+    Written off the read path, in batches, at most about once a minute per token and config
+    (configs/consumers.py), so `last_read_at` may lag the true last read by that much."""
+
+    token = models.ForeignKey(ApiToken, on_delete=models.CASCADE, related_name="consumed")
+    config = models.ForeignKey(Config, on_delete=models.CASCADE, related_name="consumers")
+    last_version = models.ForeignKey(Version, on_delete=models.CASCADE, related_name="+")
+    last_read_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["token", "config"], name="one_consumer_per_token")
+        ]
+        indexes = [models.Index(fields=["config", "-last_read_at"], name="consumer_newest_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.token} reads {self.config}"

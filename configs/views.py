@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from configs import access, selectors, services
+from configs import access, consumers, selectors, services
 from configs.diff import diff_values, pretty_lines, sentence, sentences, show
 from configs.errors import Conflict, InvalidValue, RuleViolation, SchemaInUse
 from configs.forms import SchemaForm, ValueForm
@@ -87,6 +87,7 @@ def config_detail(request, namespace, key):
             "can_cancel": access.has_role(request.user, config.namespace, Role.REVIEWER),
             "permalink": request.build_absolute_uri(config.get_absolute_url()),
             "contributors": review_selectors.contributors(config),
+            "readers": consumers.consumers_of(config=config, live=live),
         },
     )
 

@@ -19,7 +19,7 @@ from configs.errors import Conflict, InvalidValue, RuleViolation
 from configs.forms import ValueForm
 from configs.models import Role
 from configs.selectors import newest_version
-from reviews import selectors, services
+from reviews import previews, selectors, services
 from reviews.gate import can_publish, gate_for
 from reviews.models import ChangeRequest
 
@@ -83,6 +83,7 @@ def change_request_detail(request, pk):
             "comments": change_request.comments.select_related("author"),
             "can": _actions(request.user, change_request, gate),
             "next_number": (newest.number + 1) if newest else 1,
+            "try_it": previews.try_it(request, change_request),
         },
     )
 

@@ -116,11 +116,14 @@ def _fresh_read_caches():
 
     from configconsole.throttle import forget_tallies
     from configs.api.reads import forget_prepared
+    from configs.consumers import forget as forget_consumers
 
     forget_prepared()
     forget_tallies()
+    forget_consumers()
     cache.clear()
     yield
+    forget_consumers()
     forget_prepared()
     forget_tallies()
     cache.clear()

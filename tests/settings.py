@@ -12,3 +12,6 @@ from configconsole.settings import *  # noqa: E402,F403
 
 # Hashing demo passwords at full strength would dominate the suite's run time.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+# Tests write the recorded consumers themselves (consumers.flush()), inside their transaction.
+CONSUMER_FLUSH_SECONDS = 0

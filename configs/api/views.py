@@ -13,7 +13,7 @@ from rest_framework.exceptions import AuthenticationFailed, ValidationError
 from rest_framework.views import APIView
 
 from configconsole import throttle
-from configs import selectors
+from configs import consumers, selectors
 from configs.api import previews, reads
 from configs.api.access import (
     NOT_FOUND,
@@ -138,6 +138,7 @@ def with_hot_path(drf_view, *, bare: bool):
             or not throttle.allows(f"t{token.id}", now.timestamp())
         ):
             return drf_view(request, namespace=namespace, key=key)
+        consumers.note(token.id, namespace, key, token.live_version_id, now)
         return _version_answer(request, token.live_version_id, bare)
 
     # The same endpoint to everything that inspects views: CSRF, the OpenAPI generator.
@@ -165,6 +166,7 @@ class ConfigRead(APIView):
             version_id = _pinned_version(request, namespace, key)
         else:
             version_id = _live_version(request, namespace, key)
+        consumers.note_request(request, namespace, key, version_id)
         return _version_answer(request, version_id, self.bare)
 
 
@@ -198,6 +200,7 @@ class NamespaceBundle(APIView):
         versions = selectors.live_version_ids(namespace=namespace)
         if previews.wanted(request):
             return previews.bundle_preview(request, namespace, versions)
+        consumers.note_bundle(request, namespace, versions)
         etag = reads.bundle_etag(versions)
         if reads.etag_matches(request, etag):
             return _not_modified(etag)

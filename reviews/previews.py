@@ -1,0 +1,64 @@
+"""What the change request page offers to try a proposal before approval, and who will get it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from django.urls import reverse
+
+from configs import consumers, selectors
+from configs.consumers import Reader
+from reviews.models import ChangeRequest
+
+
+@dataclass(frozen=True)
+class TryIt:
+    """The change request page's "Try it before approval" and "Read by" facts."""
+
+    readers: list[Reader]
+    url: str = ""  # the preview's address: empty when this person cannot preview it
+    value_url: str = ""
+    environment: str = ""
+    curl: str = ""
+    python: str = ""
+    keeping: list[Reader] = field(default_factory=list)  # pinned to an older version
+
+    @property
+    def getting(self) -> int:
+        """How many readers get the new value on their next read."""
+        return len(self.readers) - len(self.keeping)
+
+
+def can_preview(user, change_request: ChangeRequest) -> bool:
+    """Open change requests can be previewed; a draft only by its author (as over the API)."""
+    if change_request.status == ChangeRequest.Status.DRAFT:
+        return user.pk == change_request.author_id
+    return change_request.is_open
+
+
+def try_it(request, change_request: ChangeRequest) -> TryIt:
+    """The snippets for trying `change_request` and the config's readers, for its page."""
+    config = change_request.config
+    readers = consumers.consumers_of(config=config, live=selectors.live_version(config))
+    keeping = [reader for reader in readers if reader.pinned]
+    if not can_preview(request.user, change_request):
+        return TryIt(readers=readers, keeping=keeping)
+    name = f"{config.namespace.slug}/{config.key}"
+    query = f"?change_request={change_request.pk}"
+    args = [config.namespace.slug, config.key]
+    url = request.build_absolute_uri(reverse("api:config", args=args)) + query
+    value_url = request.build_absolute_uri(reverse("api:config_value", args=args)) + query
+    return TryIt(
+        readers=readers,
+        keeping=keeping,
+        url=url,
+        value_url=value_url,
+        environment=f"CONFIG_CONSOLE_PREVIEW={name}={change_request.pk}",
+        curl=f'curl -H "Authorization: Bearer $CONFIG_CONSOLE_TOKEN" "{value_url}"',
+        python=(
+            "from config_console_client import ConfigClient\n\n"
+            f'configs = ConfigClient(previews={{"{name}": {change_request.pk}}})\n'
+            f'value = configs.get("{config.namespace.slug}", "{config.key}")'
+            f"  # the proposal of #{change_request.pk}\n"
+        ),
+    )
