@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('configs', '0003_version_schema'),
+        ('configs', '0004_schema_versions'),
     ]
 
     operations = [
