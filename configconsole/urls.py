@@ -30,6 +30,7 @@ urlpatterns = [
     ),
     re_path(r"^api/", api.not_found),
     path("tokens/", include("configs.token_urls")),
+    path("settings/", include("people.urls")),
     path("", include("configs.urls")),
     path("", include("reviews.urls")),
     path("audit/", include("audit.urls")),

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from configs import times
 from configs.validation import child_schema as _child_schema
 from configs.validation import json_pointer
 from configs.validation import resolve as _resolve
@@ -44,6 +45,9 @@ def show(value: Any, limit: int = 80) -> str:
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, str):
+        instant = times.parse_instant(value)
+        if instant is not None:  # "Mon 30 Nov 2026, 00:00 UTC", in the reader's zone
+            return times.in_words(instant)
         return value if value else '""'
     if isinstance(value, (int, float)):
         return str(value)

@@ -14,6 +14,7 @@ from django import forms
 from django_jsonform.forms.fields import JSONFormField
 from django_jsonform.utils import ErrorMap
 
+from configs import times
 from configs.jsontext import BadJSON, parse_json
 from configs.models import Config, Schema
 from configs.validation import (
@@ -29,10 +30,31 @@ def _pointer_parts(pointer: str) -> list[str]:
     return [p.replace("~1", "/").replace("~0", "~") for p in pointer.split("/")[1:]]
 
 
+def _plain_date_times(node) -> None:
+    """Make each date-time field a text box that names its zone (see configs.times)."""
+    if isinstance(node, list):
+        for item in node:
+            _plain_date_times(item)
+        return
+    if not isinstance(node, dict):
+        return
+    if node.get("type") == "string" and node.get("format") == "date-time":
+        node.pop("format")
+        zone = times.zone_name()
+        node.setdefault("placeholder", times.TYPED_EXAMPLE)
+        node["help_text"] = f"Date and time in {zone}, for example {times.TYPED_EXAMPLE}" + (
+            f". {node['help_text']}" if node.get("help_text") else ""
+        )
+        node["classNames"] = "date-time"
+    for value in node.values():
+        _plain_date_times(value)
+
+
 def _widget_schema(schema: dict) -> dict:
     # The widget mutates the schema it gets, and does not know the `$schema` keyword.
     body = copy.deepcopy(schema)
     body.pop("$schema", None)
+    _plain_date_times(body)
     return body
 
 
@@ -98,6 +120,8 @@ class ValueForm(forms.Form):
         self.config = config
         self.schema = config.schema.body if config.schema_id else None
         self.problems: list[dict[str, str]] = []
+        # What the value was before this edit: unchanged times keep their exact text.
+        self.before = initial_value
         if initial_value is not None and not self.is_bound:
             self.initial.setdefault("raw", json.dumps(initial_value, indent=2, ensure_ascii=False))
         if self.schema is not None and self.schema.get("type") in ("object", "array"):
@@ -107,7 +131,7 @@ class ValueForm(forms.Form):
             field.widget.attrs["aria-label"] = config.name
             self.fields["value"] = field
             if initial_value is not None:
-                self.initial.setdefault("value", initial_value)
+                self.initial.setdefault("value", times.for_typing(initial_value, self.schema))
         else:
             # Free-form JSON (no schema, or one the form cannot draw): raw editing only.
             self.fields["editor"].initial = "raw"
@@ -130,6 +154,7 @@ class ValueForm(forms.Form):
             except BadJSON as exc:
                 self.add_error("raw", str(exc))
                 return cleaned
+        value = times.from_typing(value, self.schema, before=self.before)
         self.problems = validate_value(value, self.schema)
         if self.problems:
             self._show_problems(editor)

@@ -71,6 +71,15 @@ def scheduled_versions(config: Config) -> list[Version]:
     )
 
 
+def earliest_effective_at(config: Config) -> datetime | None:
+    """The earliest time a new version may take effect, when a scheduled one stands in the way
+    (effective times never go backwards); None when it may take effect now."""
+    newest = newest_version(config)
+    if newest is None or newest.effective_at <= timezone.now():
+        return None
+    return newest.effective_at
+
+
 def recent_versions(config: Config, limit: int = 10) -> list[Version]:
     return list(config.versions.select_related("published_by", "cancelled_by")[:limit])
 

@@ -100,7 +100,8 @@ def config_edit(request, namespace, key):
     needs_review = config.needs_review
     preview = None
     if request.method == "POST":
-        form = ValueForm(request.POST, config=config)
+        before = base.value if base else None
+        form = ValueForm(request.POST, config=config, initial_value=before)
         if form.is_valid():
             value = form.cleaned_data["new_value"]
             base_number = form.cleaned_data["base_version"]
@@ -150,7 +151,7 @@ def config_edit(request, namespace, key):
                 preview = changes
                 data = request.POST.copy()
                 data["confirmed"] = "1"
-                form = ValueForm(data, config=config)
+                form = ValueForm(data, config=config, initial_value=before)
                 form.is_valid()
     else:
         form = ValueForm(

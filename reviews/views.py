@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -10,10 +10,10 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
-from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from configs import access
+from configs import access, times
+from configs import selectors as config_selectors
 from configs.diff import pretty_lines, sentences
 from configs.errors import Conflict, InvalidValue, RuleViolation
 from configs.forms import ValueForm
@@ -58,6 +58,11 @@ def _actions(user, change_request, gate) -> dict[str, bool]:
 @login_required
 def change_request_detail(request, pk):
     change_request = selectors.for_change_request(user=request.user, pk=pk)
+    return _detail_page(request, change_request)
+
+
+def _detail_page(request, change_request, *, typed=None):
+    """The change request page; after a refused action, with everything the person typed."""
     gate = gate_for(change_request)
     base = change_request.base_version
     schema = _schema(change_request)
@@ -84,30 +89,31 @@ def change_request_detail(request, pk):
             "can": _actions(request.user, change_request, gate),
             "next_number": (newest.number + 1) if newest else 1,
             "try_it": previews.try_it(request, change_request),
+            "earliest": config_selectors.earliest_effective_at(change_request.config),
+            "zone": times.zone_name(),
+            "typed": typed or {},
         },
     )
 
 
 def _effective_at(request) -> datetime | None:
-    """The requested publish time: a datetime-local field and the browser's offset (minutes)."""
+    """The requested publish time, typed in the zone the page names (empty: now)."""
     raw = request.POST.get("effective_at", "").strip()
     if not raw:
         return None
-    try:
-        naive = datetime.fromisoformat(raw)
-    except ValueError:
-        raise ValidationError("Enter the publish time as a date and time.") from None
-    if naive.tzinfo:
-        return naive
-    offset = request.POST.get("tz_offset", "")
-    digits = offset.removeprefix("-")
-    try:
-        if digits.isascii() and digits.isdigit() and int(digits) <= 24 * 60:
-            # JavaScript's getTimezoneOffset: minutes to add to local time to get UTC.
-            return (naive + timedelta(minutes=int(offset))).replace(tzinfo=UTC)
-        return timezone.make_aware(naive)
-    except OverflowError:  # a time at the very end (or start) of the calendar
-        raise ValidationError("Enter a publish time between now and the year 9999.") from None
+    instant = times.parse_typed(raw)
+    if instant is None:
+        raise ValidationError(
+            f"Take effect at: enter a date and time in {times.zone_name()}, for example "
+            f"{times.TYPED_EXAMPLE}."
+        )
+    if instant.year >= 9999:
+        raise ValidationError("Enter a publish time between now and the year 9999.")
+    return instant
+
+
+# What a person may have typed into an action's form, kept when the action is refused.
+TYPED_FIELDS = ("comment", "bypass_reason", "effective_at")
 
 
 def _seen_revision(request) -> int | None:
@@ -203,6 +209,7 @@ def change_request_action(request, pk, action):
             return response
     except (Conflict, RuleViolation) as exc:
         messages.error(request, str(exc))
+        return _refused(request, change_request, action)
     except InvalidValue as exc:
         # The schema changed since the draft was saved: say what to fix, then let them edit.
         problems = "; ".join(
@@ -211,11 +218,22 @@ def change_request_action(request, pk, action):
         messages.error(request, f"{exc} Edit your draft so it fits the config's schema: {problems}")
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
+        return _refused(request, change_request, action)
     except PermissionDenied as exc:
         if not str(exc):
             raise
         messages.error(request, str(exc))
     return redirect(change_request)
+
+
+def _refused(request, change_request, action):
+    """Back to the page, with what was typed still in the form it was typed into."""
+    typed = {name: request.POST.get(name, "") for name in TYPED_FIELDS}
+    if not any(value.strip() for value in typed.values()):
+        return redirect(change_request)
+    change_request.refresh_from_db()
+    typed["action"] = action
+    return _detail_page(request, change_request, typed=typed)
 
 
 def _value_form_page(request, change_request, *, rebase: bool):

@@ -8,7 +8,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from audit.services import record
-from configs import access
+from configs import access, times
 from configs.errors import Conflict, InvalidValue, RuleViolation, SchemaInUse
 from configs.models import Config, Namespace, Role, Schema, Version
 from configs.selectors import _values_in_force_errors, newest_version, value_errors
@@ -169,9 +169,9 @@ def version_publish(
         raise RuleViolation("The effective time is in the past; choose now or a later time.")
     if newest and effective_at < newest.effective_at:
         raise RuleViolation(
-            f"Version {newest.number} takes effect at {newest.effective_at:%Y-%m-%d %H:%M %Z}; "
-            "a newer version cannot take effect before it. Cancel the scheduled version first, "
-            "or schedule this one at or after that time."
+            f"Version {newest.number} is scheduled for {times.in_words(newest.effective_at)}; "
+            "a newer version cannot take effect before it. Choose that time or later, or cancel "
+            "the scheduled version first."
         )
     errors = value_errors(config=locked, value=value)
     if errors:

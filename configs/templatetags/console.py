@@ -3,9 +3,9 @@
 import json
 
 from django import template
-from django.utils import timezone
 from django.utils.html import format_html
-from django.utils.timesince import timesince, timeuntil
+
+from configs import times
 
 register = template.Library()
 
@@ -17,18 +17,40 @@ def pretty_json(value) -> str:
 
 @register.simple_tag
 def when(instant):
-    """A time people can read: absolute (in the viewer's own zone, via console.js) and relative."""
+    """A time people can read, in the zone the page names: "Mon 30 Nov 2026, 00:00 UTC (in 3
+    days)"."""
     if instant is None:
         return ""
-    now = timezone.now()
-    relative = (
-        f"in {timeuntil(instant, now)}" if instant > now else f"{timesince(instant, now)} ago"
-    )
-    local = timezone.localtime(instant)
     return format_html(
-        '<time datetime="{}" data-local-time title="{}">{}</time> <span class="quiet">({})</span>',
+        '<time datetime="{}">{}</time> <span class="quiet">({})</span>',
         instant.isoformat(),
-        relative,
-        local.strftime("%Y-%m-%d %H:%M %Z"),
-        relative,
+        times.in_words(instant),
+        times.relative(instant),
     )
+
+
+@register.simple_tag
+def in_words(instant):
+    """Only the absolute time, in words and in the page's zone."""
+    if instant is None:
+        return ""
+    return format_html(
+        '<time datetime="{}">{}</time>', instant.isoformat(), times.in_words(instant)
+    )
+
+
+@register.filter
+def relative(instant) -> str:
+    """ "in 3 days", "2 hours ago"."""
+    return times.relative(instant) if instant else ""
+
+
+@register.simple_tag
+def zone_name() -> str:
+    return times.zone_name()
+
+
+@register.filter
+def typed_time(instant) -> str:
+    """An instant as a person would type it, in the page's zone ("2026-11-30 00:00")."""
+    return times.typed(instant) if instant else ""

@@ -1,4 +1,4 @@
-// Small progressive enhancements: tabs, copy buttons, local times, countdowns, confirmations,
+// Small progressive enhancements: tabs, copy buttons, confirmations,
 // and moving between the form editor and the raw JSON editor without losing input.
 (function () {
   "use strict";
@@ -65,23 +65,6 @@
         button.textContent = "Copied";
       });
     });
-    document.querySelectorAll("time[data-local-time]").forEach(function (el) {
-      var d = new Date(el.getAttribute("datetime"));
-      el.textContent = d.toLocaleString(undefined, {
-        year: "numeric", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit",
-        timeZoneName: "short",
-      });
-    });
-    document.querySelectorAll("[data-countdown]").forEach(function (el) {
-      var target = new Date(el.dataset.countdown).getTime();
-      function tick() {
-        var s = Math.max(0, Math.round((target - Date.now()) / 1000));
-        var h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), sec = s % 60;
-        el.textContent = (h ? h + "h " : "") + m + "m " + sec + "s";
-        if (s > 0) setTimeout(tick, 1000);
-      }
-      tick();
-    });
     document.querySelectorAll("form[data-confirm]").forEach(function (form) {
       form.addEventListener("submit", function (e) {
         if (!window.confirm(form.dataset.confirm)) e.preventDefault();
@@ -94,9 +77,6 @@
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", init);
   else init();
 })();
-document.querySelectorAll("[data-tz-offset]").forEach(function (el) {
-  el.value = String(new Date().getTimezoneOffset());
-});
 
 // django-jsonform draws labels that are not tied to their inputs. Tie them, so screen readers
 // announce each input's title and a click on a label focuses its input; redo it whenever the

@@ -178,7 +178,7 @@ def test_compare_shows_each_changed_path_in_words_and_side_by_side(
     assert "/companies/1/timezone" in table
     assert "Companies: added hooli (UTC)" in table
     assert "Companies: removed initech (Asia/Tokyo)" in table
-    assert "Switch over at: removed (was 2026-12-01T00:00:00Z)" in table
+    assert "Switch over at: removed (was Tue 1 Dec 2026, 00:00 UTC)" in table
     assert "side-by-side" in page and "Version 1" in page and "Version 2" in page
     # Either way round.
     backwards = client.get(COMPARE, {"from": 2, "to": 1}).content.decode()

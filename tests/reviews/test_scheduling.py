@@ -81,7 +81,7 @@ def test_newer_version_cannot_take_effect_before_a_scheduled_one(clock, timezone
     services.change_request_publish(change_request=scheduled, actor=bob, effective_at=T)
     sooner = approved_change(timezones, alice, bob, "pied-piper")
 
-    with pytest.raises(RuleViolation, match="Version 2 takes effect at 2031-03-02 15:00"):
+    with pytest.raises(RuleViolation, match="Version 2 is scheduled for Sun 2 Mar 2031, 15:00 UTC"):
         services.change_request_publish(change_request=sooner, actor=bob)
     with pytest.raises(RuleViolation, match="cannot take effect before it"):
         services.change_request_publish(change_request=sooner, actor=bob, effective_at=T - SECOND)

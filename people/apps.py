@@ -1,0 +1,9 @@
+from django.apps import AppConfig
+
+
+class PeopleConfig(AppConfig):
+    name = "people"
+    verbose_name = "People"
+
+    def ready(self):
+        from people import receivers  # noqa: F401  (connects the login receiver)
