@@ -9,7 +9,7 @@ import time_machine
 
 from configs import times
 from configs.models import Config
-from configs.services import newest_version
+from configs.selectors import newest_version
 from people.services import profile_set_time_zone
 from reviews.models import ChangeRequest
 

@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from configs.services import newest_version as newest
+from configs.selectors import newest_version as newest
 from reviews import services
 from reviews.models import ChangeRequest
 
