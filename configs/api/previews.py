@@ -87,6 +87,13 @@ def _compact(data) -> bytes:
     return json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode()
 
 
+def _schema_version(config: Config) -> int | None:
+    """The number of the schema version the proposal is checked against: the newest."""
+    if not config.schema_id:
+        return None
+    return config.schema.versions.order_by("-number").values_list("number", flat=True).first()
+
+
 def _document(config: Config, change_request: ChangeRequest) -> bytes:
     value = canonical_json(change_request.value).encode()
     head = _compact({"namespace": config.namespace.slug, "key": config.key, "version": None})
@@ -96,6 +103,7 @@ def _document(config: Config, change_request: ChangeRequest) -> bytes:
             "published_at": None,
             "published_by": None,
             "schema": config.schema.name if config.schema_id else None,
+            "schema_version": _schema_version(config),
             "change_request": _about(change_request),
         }
     )

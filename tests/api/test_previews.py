@@ -56,6 +56,7 @@ def test_preview_is_the_config_document_with_the_proposed_value(alice_reads, tim
         "published_at": None,
         "published_by": None,
         "schema": timezones.schema.name,
+        "schema_version": 1,
         "change_request": {
             "id": cr.pk,
             "status": "in_review",
@@ -231,3 +232,12 @@ def test_a_person_previews_in_the_browser_with_their_session(client, timezones, 
 
     assert response.status_code == 200
     assert response.json()["change_request"]["id"] == cr.pk
+
+
+def test_preview_has_every_field_of_a_live_read(alice_reads, timezones, alice):
+    live = alice_reads.get(CONFIG).json()
+    cr = propose(timezones, alice, "hooli")
+
+    preview = alice_reads.get(CONFIG, {"change_request": cr.pk}).json()
+
+    assert set(preview) == set(live) | {"change_request"}
