@@ -14,6 +14,8 @@ from .errors import (  # noqa: E402
     ConfigConsoleError,
     ConfigNotFound,
     MissingOverride,
+    PreviewUnavailable,
+    PreviewWarning,
     ServerUnreachable,
     ServerUnreachableWarning,
 )
@@ -26,6 +28,8 @@ __all__ = [
     "ConfigConsoleError",
     "ConfigNotFound",
     "MissingOverride",
+    "PreviewUnavailable",
+    "PreviewWarning",
     "ServerUnreachable",
     "ServerUnreachableWarning",
     "__version__",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import dataclasses
 import email.utils
 import gzip
 import hashlib
@@ -31,6 +32,8 @@ from .errors import (
     ConfigConsoleError,
     ConfigNotFound,
     MissingOverride,
+    PreviewUnavailable,
+    PreviewWarning,
     ServerUnreachable,
     ServerUnreachableWarning,
 )
@@ -86,6 +89,7 @@ class _Read:
     key: str | None = None
     version: int | None = None
     at: str | None = None
+    change_request: int | None = None  # a preview of this change request's proposal
 
     @property
     def path(self) -> str:
@@ -101,6 +105,8 @@ class _Read:
             params["version"] = str(self.version)
         if self.at is not None:
             params["at"] = self.at
+        if self.change_request is not None:
+            params["change_request"] = str(self.change_request)
         return params
 
     @property
@@ -117,16 +123,21 @@ class _Read:
             label += f" version {self.version}"
         if self.at is not None:
             label += f" at {self.at}"
+        if self.change_request is not None:
+            label += f" (preview of change request #{self.change_request})"
         return label
 
     def identity(self) -> dict[str, Any]:
-        return {
+        identity = {
             "kind": self.kind,
             "namespace": self.namespace,
             "key": self.key,
             "version": self.version,
             "at": self.at,
         }
+        if self.change_request is not None:
+            identity["change_request"] = self.change_request
+        return identity
 
 
 class _Unreachable(Exception):
@@ -151,6 +162,8 @@ class ConfigClient:
 
     `base_url` and `token` default to `$CONFIG_CONSOLE_URL` and `$CONFIG_CONSOLE_TOKEN`; with
     neither a `base_url` nor the variable, the client is offline and answers from overrides only.
+    `previews` (and `$CONFIG_CONSOLE_PREVIEW`, "ns/key=17,…") read chosen configs as an open
+    change request's proposal instead of their live value.
     One client is safe to share between threads.
     """
 
@@ -164,6 +177,7 @@ class ConfigClient:
         cache_dir: str | os.PathLike | None = _DEFAULT_CACHE_DIR,
         overrides: Mapping[str, Any] | None = None,
         overrides_file: str | os.PathLike | None = None,
+        previews: Mapping[str, int] | None = None,
         offline: bool = False,
         user_agent: str | None = None,
         ssl_context=None,
@@ -216,6 +230,21 @@ class ConfigClient:
         if overrides:
             self._override_layers.append(_check_overrides(overrides))
 
+        # Configs read as an open change request's proposal instead of their live value.
+        self.previews = _previews(os.environ.get("CONFIG_CONSOLE_PREVIEW", ""), previews)
+        if self.previews:
+            if self.is_offline:
+                raise ValueError("Previews are read from the server: give a base_url and token.")
+            listed = ", ".join(
+                f"{name} as change request #{n}" for name, n in self.previews.items()
+            )
+            warnings.warn(
+                f"Config Console previews are in use: reading {listed}. These are proposals, "
+                "not published values.",
+                PreviewWarning,
+                stacklevel=2,
+            )
+
     @classmethod
     def offline(
         cls,
@@ -253,7 +282,7 @@ class ConfigClient:
         """
         try:
             return self._config(namespace, key, version, at)["value"]
-        except (ConfigNotFound, ServerUnreachable):
+        except (ConfigNotFound, ServerUnreachable):  # not PreviewUnavailable: that is a mistake
             if default is MISSING:
                 raise
             return default
@@ -268,7 +297,8 @@ class ConfigClient:
         at: datetime | str | None = None,
     ) -> Any:
         """The whole document: `{namespace, key, version, value, effective_at, published_at,
-        published_by, schema}` (an override has `"overridden": True` and `version` None)."""
+        published_by, schema}` (an override has `"overridden": True` and `version` None; a
+        preview has `version` None and `change_request: {id, status, base_version, title}`)."""
         try:
             return self._config(namespace, key, version, at)
         except (ConfigNotFound, ServerUnreachable):
@@ -302,6 +332,9 @@ class ConfigClient:
         found, value = self._override_for(read.namespace, read.key)
         if found:
             return _override_document(read.namespace, read.key, value)
+        preview = self.previews.get(f"{read.namespace}/{read.key}")
+        if preview is not None and version is None and at is None:
+            return self._read(dataclasses.replace(read, change_request=preview))
         return self._read(read)
 
     def _bundle(self, namespace: str) -> dict[str, Any]:
@@ -309,6 +342,16 @@ class ConfigClient:
         overrides = self._overrides_in(read.namespace)
         if not self.is_offline:
             document = self._read(read)
+            for name, number in self.previews.items():
+                namespace, key = name.split("/", 1)
+                if namespace == read.namespace and key not in overrides:
+                    proposal = self._read(_Read("config", namespace, key, change_request=number))
+                    document["configs"][key] = {
+                        "version": None,
+                        "value": proposal["value"],
+                        "effective_at": None,
+                        "change_request": proposal.get("change_request"),
+                    }
         elif overrides:
             document = {"namespace": read.namespace, "configs": {}}
         else:
@@ -508,8 +551,9 @@ class ConfigClient:
         return entry.document()
 
     def _keeps_on_disk(self, read: _Read) -> bool:
-        # Reads `at=` an instant are one-offs (a loop over `at=now` would fill the disk).
-        return self._disk is not None and read.at is None
+        # Reads `at=` an instant are one-offs (a loop over `at=now` would fill the disk); a
+        # preview is a proposal, never a value to fall back on.
+        return self._disk is not None and read.at is None and read.change_request is None
 
     def _disk_identity(self, read: _Read) -> dict[str, Any]:
         return {**read.identity(), "token": self._token_fingerprint}
@@ -561,6 +605,16 @@ class ConfigClient:
         self, read: _Read, status: int, headers: Mapping[str, str], body: bytes
     ) -> NoReturn:
         detail = _detail(body)
+        if status == 404 and read.change_request is not None:
+            with self._lock:
+                self._entries.pop(read, None)
+            raise PreviewUnavailable(
+                f"{read.label}: the server has no open change request #{read.change_request} of "
+                f"this config that the token can read ({detail or 'HTTP 404'}); it may have been "
+                "published, rejected or withdrawn. Remove it from previews= or "
+                "CONFIG_CONSOLE_PREVIEW to read the live value.",
+                status=404,
+            )
         if status == 404:
             # The server's word is final: the config is gone or no longer readable.
             with self._lock:
@@ -636,6 +690,33 @@ def _check_overrides(overrides: Mapping[str, Any]) -> dict[str, Any]:
             raise ValueError(f"Override names are 'namespace/key', not {name!r}.")
         checked[name] = copy.deepcopy(value)
     return checked
+
+
+def _previews(environment: str, given: Mapping[str, int] | None) -> dict[str, int]:
+    """{"ns/key": change request number} from `CONFIG_CONSOLE_PREVIEW` ("ns/key=17,…") and
+    `previews=`, which wins for a config named in both."""
+    found: dict[str, Any] = {}
+    for part in environment.split(","):
+        if part.strip():
+            name, equals, number = part.strip().rpartition("=")
+            if not equals or not number.strip().isdigit():
+                raise ValueError(
+                    f"CONFIG_CONSOLE_PREVIEW lists 'namespace/key=change request number' "
+                    f"separated by commas, not {part.strip()!r}."
+                )
+            found[name.strip()] = int(number)
+    if given is not None and not isinstance(given, Mapping):
+        raise TypeError(f"previews must map 'namespace/key' to a change request number: {given!r}")
+    found.update(given or {})
+    for name, number in found.items():
+        namespace, _, key = str(name).partition("/")
+        if not namespace or not key or "/" in key:
+            raise ValueError(f"Previews name configs as 'namespace/key', not {name!r}.")
+        if isinstance(number, bool) or not isinstance(number, int) or number < 1:
+            raise ValueError(
+                f"The preview of {name} must be a change request number, not {number!r}."
+            )
+    return found
 
 
 def _load_overrides_file(path: str | os.PathLike) -> dict[str, Any]:

@@ -38,3 +38,15 @@ class ServerUnreachable(ConfigConsoleError):
 
 class ServerUnreachableWarning(UserWarning):
     """A value was served from the last-known-good copy because the server could not answer."""
+
+
+class PreviewUnavailable(ConfigConsoleError):
+    """A config set to be read as a preview cannot be: its change request is closed (published,
+    rejected or withdrawn), unknown, of another config, or someone else's draft.
+
+    Never answered by `default=` or the live value: a run meant to try a proposal must not
+    silently try something else."""
+
+
+class PreviewWarning(UserWarning):
+    """The client reads some configs as previews: proposals, not published values."""
