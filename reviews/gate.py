@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 
 from configs import access
-from configs.models import Role
+from configs.models import Membership, Namespace, Role
 from reviews.models import ChangeRequest, Review
 
 
@@ -39,23 +40,50 @@ class Gate:
         return not self.missing
 
 
-def gate_for(change_request: ChangeRequest) -> Gate:
-    """Count only standing approvals of the exact value now proposed, never the author's."""
-    config = change_request.config
-    standing = [r for r in change_request.reviews.all() if r.dismissed_at is None]
-    approvers = [
-        r.reviewer
-        for r in standing
-        if r.verdict == Review.Verdict.APPROVE
+def approvals_of_proposal(change_request: ChangeRequest) -> list[Review]:
+    """Standing approvals of the exact value now proposed, never the author's."""
+    return [
+        r
+        for r in change_request.reviews.all()
+        if r.dismissed_at is None
+        and r.verdict == Review.Verdict.APPROVE
         and r.value_hash == change_request.value_hash
         and r.reviewer_id != change_request.author_id
+    ]
+
+
+def _reviewer_ids(namespace: Namespace, user_ids: set[int]) -> set[int]:
+    """Which of `user_ids` hold the reviewer role (or above) in `namespace` now."""
+    if not user_ids:
+        return set()
+    members = Membership.objects.filter(
+        namespace=namespace, user_id__in=user_ids, role__in=[Role.REVIEWER, Role.ADMIN]
+    ).values_list("user_id", flat=True)
+    superusers = get_user_model().objects.filter(pk__in=user_ids, is_superuser=True)
+    return set(members) | set(superusers.values_list("pk", flat=True))
+
+
+def gate_for(change_request: ChangeRequest) -> Gate:
+    """Count only standing approvals of the exact value now proposed, never the author's, by
+    people who are reviewers now: a reviewer who lost the role no longer opens or holds the
+    gate."""
+    config = change_request.config
+    standing = [r for r in change_request.reviews.all() if r.dismissed_at is None]
+    reviewers = _reviewer_ids(config.namespace, {r.reviewer_id for r in standing})
+    approvers = [
+        r.reviewer for r in approvals_of_proposal(change_request) if r.reviewer_id in reviewers
+    ]
+    blockers = [
+        r.reviewer
+        for r in standing
+        if r.verdict == Review.Verdict.REQUEST_CHANGES and r.reviewer_id in reviewers
     ]
     owner_required = config.effective_owner_approval_required
     owner_ids = {u.pk for u in config.owners.all()} if owner_required else set()
     return Gate(
         required=config.effective_required_approvals,
         approvers=approvers,
-        blockers=[r.reviewer for r in standing if r.verdict == Review.Verdict.REQUEST_CHANGES],
+        blockers=blockers,
         owner_required=owner_required,
         owner_approved=(not owner_required) or any(u.pk in owner_ids for u in approvers),
     )

@@ -5,12 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import Count, F, Max, Prefetch, Q, QuerySet
+from django.db.models import Count, Exists, F, Max, OuterRef, Prefetch, Q, QuerySet
 from django.http import Http404
 
 from configs import access
 from configs.models import Config, Role, Version
-from reviews.gate import gate_for
+from reviews.gate import approvals_of_proposal
 from reviews.models import ChangeRequest, Review
 
 
@@ -49,8 +49,9 @@ def approvers_of(version: Version) -> list[str]:
 def approvers_for_versions(versions) -> dict[int, list[str]]:
     """{version id: usernames of who approved it}, for many versions in a fixed number of queries.
 
-    The same rule as the publish gate (it is the gate's own count): standing approvals of the
-    exact value that was published, never the author's. Versions published without a change
+    The gate's count as it stood when the version was published: standing approvals of the
+    exact value that was published, never the author's (a reviewer who has since left still
+    approved it). Versions published without a change
     request, or with no approval, map to an empty list.
     """
     ids = [getattr(version, "pk", version) for version in versions]
@@ -67,7 +68,7 @@ def approvers_for_versions(versions) -> dict[int, list[str]]:
     )
     for change_request in change_requests:
         approvers[change_request.published_version_id] = sorted(
-            user.username for user in gate_for(change_request).approvers
+            review.reviewer.username for review in approvals_of_proposal(change_request)
         )
     return approvers
 
@@ -161,9 +162,14 @@ def contributors(config: Config) -> list[Contributor]:
 
 
 def for_change_request(*, user, pk: int) -> ChangeRequest:
+    """A change request `user` may see: in a namespace they have a role in, or their own (an
+    author who lost their role can still read and withdraw what they proposed)."""
     try:
         return (
-            _visible(user)
+            ChangeRequest.objects.filter(
+                Q(config__namespace_id__in=access.visible_namespace_ids(user)) | Q(author=user)
+            )
+            .select_related("config__namespace", "author")
             .select_related("base_version", "published_version", "config__schema")
             .get(pk=pk)
         )
@@ -183,14 +189,18 @@ def waiting_for(user):
             config__namespace_id__in=reviewer_namespaces,
         )
         .exclude(author=user)
+        # One review must meet all three conditions: an approval by this person that still
+        # stands. (Separate conditions on the relation could each match a different review.)
         .exclude(
-            Q(
-                reviews__reviewer=user,
-                reviews__dismissed_at__isnull=True,
-                reviews__verdict=Review.Verdict.APPROVE,
+            Exists(
+                Review.objects.filter(
+                    change_request=OuterRef("pk"),
+                    reviewer=user,
+                    dismissed_at__isnull=True,
+                    verdict=Review.Verdict.APPROVE,
+                )
             )
         )
-        .distinct()
         .order_by("created_at")
     )
 

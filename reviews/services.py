@@ -179,6 +179,8 @@ def change_request_edit(
     change_request = _lock(change_request)
     if actor.pk != change_request.author_id:
         raise PermissionDenied("Only the author can edit a change request.")
+    # Roles are read again at every step: an author demoted since opening it may not edit.
+    access.ensure_role(actor, change_request.config.namespace, Role.EDITOR)
     _ensure_allowed(change_request, "edit", "edited")
     _check_value(change_request.config, value)
     before = change_request.value
@@ -342,6 +344,7 @@ def change_request_rebase(*, change_request: ChangeRequest, actor, value) -> Cha
     change_request = _lock(change_request)
     if actor.pk != change_request.author_id:
         raise PermissionDenied("Only the author can rebase a change request.")
+    access.ensure_role(actor, change_request.config.namespace, Role.EDITOR)
     _ensure_allowed(change_request, "rebase", "rebased")
     _check_value(change_request.config, value)
     newest = newest_version(change_request.config)

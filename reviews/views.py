@@ -39,18 +39,20 @@ def _actions(user, change_request, gate) -> dict[str, bool]:
     namespace = change_request.config.namespace
     is_author = user.pk == change_request.author_id
     is_reviewer = access.has_role(user, namespace, Role.REVIEWER)
+    # An author demoted since proposing may still withdraw, but not change or send it.
+    is_editing_author = is_author and access.has_role(user, namespace, Role.EDITOR)
     allows = change_request.allows
     return {
         "review": allows("approve") and is_reviewer and not is_author,
-        "edit": allows("edit") and is_author,
-        "submit": allows("submit") and is_author and access.has_role(user, namespace, Role.EDITOR),
+        "edit": allows("edit") and is_editing_author,
+        "submit": allows("submit") and is_editing_author,
         "withdraw": allows("withdraw") and is_author,
         "reject": allows("reject") and is_reviewer and not is_author,
         "publish": allows("publish") and can_publish(user, change_request) and gate.satisfied,
         "bypass": allows("bypass")
         and access.has_role(user, namespace, Role.ADMIN)
         and not gate.satisfied,
-        "rebase": allows("rebase") and is_author,
+        "rebase": allows("rebase") and is_editing_author,
         "comment": allows("comment"),
     }
 

@@ -10,7 +10,13 @@ from rest_framework.generics import ListAPIView
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from configs.api.access import ensure_can_write, ensure_readable, readable_config
+from configs.api.access import (
+    ensure_can_write,
+    ensure_readable,
+    in_scope,
+    readable_config,
+    token_of,
+)
 from configs.api.serializers import error_responses
 from reviews import services
 from reviews.api.serializers import (
@@ -26,7 +32,10 @@ from reviews.models import ChangeRequest, Review
 from reviews.selectors import approvers_for_versions
 
 
-def _change_request(request, pk: int) -> ChangeRequest:
+def _change_request(request, pk: int, *, own_without_role: bool = False) -> ChangeRequest:
+    """The change request, or 404 unless the request may read its namespace. With
+    `own_without_role`, its author may reach it even after losing their role (to withdraw it);
+    a token must still reach the namespace."""
     change_request = (
         ChangeRequest.objects.select_related(
             "config__namespace", "config__schema", "author", "base_version", "published_version"
@@ -41,15 +50,21 @@ def _change_request(request, pk: int) -> ChangeRequest:
     )
     if change_request is None:
         raise Http404("No such change request, or no access to it.")
-    ensure_readable(
-        request, change_request.config.namespace, "No such change request, or no access to it."
-    )
+    missing = "No such change request, or no access to it."
+    if own_without_role and change_request.author_id == request.user.pk:
+        token = token_of(request)
+        if token is not None and not in_scope(token, change_request.config.namespace):
+            raise Http404(missing)
+        return change_request
+    ensure_readable(request, change_request.config.namespace, missing)
     return change_request
 
 
-def _answer(request, pk: int, code: int = status.HTTP_200_OK) -> Response:
+def _answer(
+    request, pk: int, code: int = status.HTTP_200_OK, *, own_without_role: bool = False
+) -> Response:
     # Read back after the service committed: the answer shows what was stored.
-    change_request = _change_request(request, pk)
+    change_request = _change_request(request, pk, own_without_role=own_without_role)
     return Response(
         ChangeRequestSerializer(change_request, context={"request": request}).data, code
     )
@@ -218,10 +233,10 @@ class ChangeRequestWithdraw(APIView):
         responses={200: ChangeRequestSerializer, **error_responses(401, 403, 404, 409, 429)},
     )
     def post(self, request, pk: int):
-        change_request = _change_request(request, pk)
+        change_request = _change_request(request, pk, own_without_role=True)
         ensure_can_write(request)
         data = _body(WithdrawSerializer, request)
         services.change_request_withdraw(
             change_request=change_request, actor=request.user, reason=data["reason"]
         )
-        return _answer(request, pk)
+        return _answer(request, pk, own_without_role=True)

@@ -1,0 +1,217 @@
+"""The gate's rules as people meet them: each test names one rule, through the service and,
+where it applies, the console and the API."""
+
+import copy
+
+import pytest
+from django.core.exceptions import PermissionDenied
+
+from configs.errors import RuleViolation
+from configs.models import Membership, Role
+from configs.selectors import newest_version as newest
+from configs.services import membership_remove, membership_set
+from reviews import selectors, services
+from reviews.gate import can_publish, gate_for
+from reviews.models import ChangeRequest
+from tests.api.conftest import client_for, make_token
+from tests.values import with_company
+
+pytestmark = pytest.mark.django_db
+
+Status = ChangeRequest.Status
+
+
+def propose(config, author, company_id="hooli", **kwargs):
+    return services.change_request_open(
+        config=config,
+        author=author,
+        value=with_company(config, company_id),
+        title=f"Add {company_id}",
+        base_version=newest(config).number,
+        **kwargs,
+    )
+
+
+def reload(change_request):
+    return ChangeRequest.objects.get(pk=change_request.pk)
+
+
+def with_metric(config, name):
+    value = copy.deepcopy(newest(config).value)
+    value["metrics"].append({"name": name, "kind": "count", "event": name})
+    return value
+
+
+def demote(user, config, role=Role.VIEWER):
+    membership_set(namespace=config.namespace, user=user, role=role)
+
+
+# --- a reviewer's queue keeps every change that still needs them -----------------------------
+
+
+@pytest.fixture
+def needs_two(timezones):
+    namespace = timezones.namespace
+    namespace.required_approvals = 2
+    namespace.save()
+    return timezones
+
+
+def test_a_reviewers_queue_keeps_a_change_whose_approval_was_dismissed(
+    needs_two, alice, bob, carol, client
+):
+    cr = propose(needs_two, alice)
+    services.change_request_approve(change_request=cr, reviewer=bob)
+    services.change_request_edit(
+        change_request=cr, actor=alice, value=with_company(needs_two, "initech")
+    )
+    services.change_request_approve(change_request=cr, reviewer=carol)
+
+    assert gate_for(reload(cr)).missing == ["1 more approval"]
+    assert cr in list(selectors.waiting_for(bob))
+    client.force_login(bob)
+    page = client.get("/changes/inbox/").content.decode()
+    assert f"/changes/{cr.pk}/" in page
+
+
+def test_a_reviewers_queue_drops_a_change_they_approved_as_it_stands(needs_two, alice, bob):
+    cr = propose(needs_two, alice)
+    services.change_request_approve(change_request=cr, reviewer=bob)
+
+    assert cr not in list(selectors.waiting_for(bob))
+
+
+# --- roles are checked again on every transition ---------------------------------------------
+
+
+@pytest.fixture
+def conflicted(timezones, alice, carol, bob):
+    mine = propose(timezones, alice, "pied-piper")
+    theirs = propose(timezones, carol, "hooli")
+    services.change_request_approve(change_request=theirs, reviewer=bob)
+    services.change_request_publish(change_request=theirs, actor=bob)
+    assert reload(mine).status == Status.CONFLICTED
+    return reload(mine)
+
+
+def test_an_author_demoted_to_viewer_cannot_edit(timezones, alice):
+    cr = propose(timezones, alice)
+    demote(alice, timezones)
+
+    with pytest.raises(PermissionDenied, match="editor role"):
+        services.change_request_edit(
+            change_request=cr, actor=alice, value=with_company(timezones, "initech")
+        )
+    assert reload(cr).revision == 1
+
+
+def test_an_author_demoted_to_viewer_cannot_rebase(timezones, conflicted, alice):
+    demote(alice, timezones)
+
+    with pytest.raises(PermissionDenied, match="editor role"):
+        services.change_request_rebase(
+            change_request=conflicted,
+            actor=alice,
+            value=with_company(timezones, "pied-piper", base=newest(timezones).value),
+        )
+    assert reload(conflicted).status == Status.CONFLICTED
+
+
+def test_an_author_demoted_to_viewer_cannot_submit(timezones, alice):
+    draft = propose(timezones, alice, draft=True)
+    demote(alice, timezones)
+
+    with pytest.raises(PermissionDenied, match="editor role"):
+        services.change_request_submit(change_request=draft, actor=alice)
+    assert reload(draft).status == Status.DRAFT
+
+
+def test_an_author_demoted_to_viewer_cannot_publish(metrics, alice):
+    cr = services.change_request_open(
+        config=metrics,
+        author=alice,
+        value=with_metric(metrics, "signups"),
+        title="Note",
+        base_version=newest(metrics).number,
+    )
+    assert can_publish(alice, cr)
+    demote(alice, metrics)
+    alice = type(alice).objects.get(pk=alice.pk)
+
+    assert not can_publish(alice, cr)
+    with pytest.raises(PermissionDenied):
+        services.change_request_publish(change_request=cr, actor=alice)
+    assert reload(cr).status != Status.PUBLISHED
+
+
+def test_an_author_demoted_to_viewer_cannot_edit_from_the_console(client, timezones, alice):
+    cr = propose(timezones, alice)
+    demote(alice, timezones)
+    client.force_login(alice)
+
+    page = client.get(f"/changes/{cr.pk}/").content.decode()
+
+    assert f"/changes/{cr.pk}/edit/" not in page
+
+
+def test_an_approval_by_someone_no_longer_a_reviewer_does_not_count(timezones, alice, bob):
+    cr = propose(timezones, alice)
+    services.change_request_approve(change_request=cr, reviewer=bob)
+    assert gate_for(reload(cr)).satisfied
+    demote(bob, timezones)
+
+    gate = gate_for(reload(cr))
+    assert gate.approvers == []
+    assert gate.missing == ["1 more approval"]
+    with pytest.raises(RuleViolation, match="1 more approval"):
+        services.change_request_publish(change_request=reload(cr), actor=timezones_admin())
+    assert newest(timezones).number == 1
+
+
+def timezones_admin():
+    return Membership.objects.get(namespace__slug="data-pipelines", role=Role.ADMIN).user
+
+
+def test_a_removed_members_open_change_can_still_be_withdrawn(timezones, alice, carol):
+    cr = propose(timezones, alice)
+    membership_remove(namespace=timezones.namespace, user=alice, actor=carol)
+
+    services.change_request_withdraw(change_request=cr, actor=alice)
+
+    assert reload(cr).status == Status.WITHDRAWN
+
+
+def test_a_removed_member_withdraws_their_change_from_the_console(client, timezones, alice, carol):
+    cr = propose(timezones, alice)
+    membership_remove(namespace=timezones.namespace, user=alice, actor=carol)
+    client.force_login(alice)
+
+    assert "Withdraw" in client.get(f"/changes/{cr.pk}/").content.decode()
+    client.post(f"/changes/{cr.pk}/withdraw/")
+
+    assert reload(cr).status == Status.WITHDRAWN
+
+
+def test_a_removed_member_withdraws_their_change_over_the_api(timezones, alice, carol):
+    cr = propose(timezones, alice)
+    _token, secret = make_token(alice, "data-pipelines", write=True)
+    membership_remove(namespace=timezones.namespace, user=alice, actor=carol)
+
+    response = client_for(secret).post(f"/api/v1/change-requests/{cr.pk}/withdraw/", {})
+
+    assert response.status_code == 200, response.content
+    assert response.json()["status"] == "withdrawn"
+    assert reload(cr).status == Status.WITHDRAWN
+
+
+def test_a_removed_member_still_cannot_read_others_changes_over_the_api(
+    timezones, alice, bob, carol
+):
+    cr = propose(timezones, carol)
+    _token, secret = make_token(alice, "data-pipelines", write=True)
+    membership_remove(namespace=timezones.namespace, user=alice, actor=carol)
+
+    response = client_for(secret).post(f"/api/v1/change-requests/{cr.pk}/withdraw/", {})
+
+    assert response.status_code == 404
+    assert reload(cr).status == Status.IN_REVIEW
