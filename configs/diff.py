@@ -1,12 +1,14 @@
 """Differences between two JSON values, as data, and as sentences built from schema titles.
 
-`diff_values` returns a list of changes `{op, path, where, before, after}`: `path` is a JSON
+`diff_values` returns a list of changes `{op, path, where, before, after}` (`op`: added, removed,
+changed, or reordered for list items kept but moved, with `moves` in words): `path` is a JSON
 Pointer into the newer value (the older one for removals), `where` the human names of each step
 (schema titles, and for list items their most identifying field rather than an index).
 """
 
 from __future__ import annotations
 
+import difflib
 import json
 from typing import Any
 
@@ -67,6 +69,35 @@ def _summary(item: Any, key: str | None) -> str:
     if name and detail:
         return f"{name} ({detail})"
     return name or detail or show(item)
+
+
+def _reordering(before: list, after: list, path: list, where: list) -> dict | None:
+    """The items kept on both sides but in another order, as moves a person can follow:
+    'initech moved before acme'. Items that kept their relative order are not named."""
+    if before == after:
+        return None
+    # The longest run of items that kept their order stays put; the others moved.
+    matcher = difflib.SequenceMatcher(a=before, b=after, autojunk=False)
+    staying = set()
+    for block in matcher.get_matching_blocks():
+        staying.update(after[block.b : block.b + block.size])
+    moves = []
+    for n, ident in enumerate(after):
+        if ident in staying:
+            continue
+        following = after[n + 1] if n + 1 < len(after) else None
+        if following is None:
+            moves.append(f"{show(ident)} moved to the end")
+        else:
+            moves.append(f"{show(ident)} moved before {show(following)}")
+    return {
+        "op": "reordered",
+        "path": json_pointer(path),
+        "where": where,
+        "before": before,
+        "after": after,
+        "moves": moves,
+    }
 
 
 def diff_values(before: Any, after: Any, schema: dict | None = None) -> list[dict]:
@@ -141,6 +172,11 @@ def diff_values(before: Any, after: Any, schema: dict | None = None) -> list[dic
                                 "item": _summary(item, key),
                             }
                         )
+                reordered = _reordering(
+                    [i for i in old if i in new], [i for i in new if i in old], path, where
+                )
+                if reordered:
+                    changes.append(reordered)
                 return
             for n in range(min(len(a), len(b))):
                 walk(a[n], b[n], path + [n], where + [title(item_schema, n)], item_schema)
@@ -178,6 +214,8 @@ def diff_values(before: Any, after: Any, schema: dict | None = None) -> list[dic
 def sentence(change: dict) -> str:
     """One change in words: 'Companies → globex → Timezone: Europe/Berlin → Asia/Tokyo'."""
     where = " → ".join(change["where"]) or "The whole value"
+    if change["op"] == "reordered":
+        return f"{where}: order changed: {'; '.join(change['moves'])}"
     if "item" in change:
         return f"{where}: {change['op']} {change['item']}"
     if change["op"] == "added":
@@ -193,7 +231,6 @@ def sentences(before: Any, after: Any, schema: dict | None = None) -> list[str]:
 
 def pretty_lines(before: Any, after: Any) -> tuple[list[tuple[str, bool]], list[tuple[str, bool]]]:
     """Both values as pretty JSON lines, each marked True where it differs from the other side."""
-    import difflib
 
     left = (
         json.dumps(before, indent=2, ensure_ascii=False, sort_keys=True).splitlines()

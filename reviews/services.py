@@ -14,7 +14,7 @@ from audit.services import record
 from configs import access
 from configs.diff import diff_values
 from configs.errors import Conflict, InvalidValue, RuleViolation
-from configs.models import Config, Role, Version
+from configs.models import Config, Role, Version, canonical_json
 from configs.selectors import newest_version, value_errors
 from configs.services import version_publish
 from reviews import notifications
@@ -94,6 +94,15 @@ def _check_value(config: Config, value) -> None:
         raise InvalidValue(errors)
 
 
+def _ensure_changes_something(base: Version | None, value) -> None:
+    """Refuse a proposal equal to the version it is based on: there would be nothing to review."""
+    if base is not None and base.value_json == canonical_json(value):
+        raise ValidationError(
+            f"Nothing would change: the value is the same as version {base.number}. "
+            "Edit the value, then propose it."
+        )
+
+
 def _require_text(text: str | None, what: str) -> str:
     text = (text or "").strip()
     if not text:
@@ -131,6 +140,7 @@ def change_request_open(
             f"{config} is at version {newest_number}, not {base_version}: "
             "reload it and make your change on the newest version."
         )
+    _ensure_changes_something(newest, value)
     change_request = ChangeRequest(
         config=config,
         author=author,
@@ -183,6 +193,7 @@ def change_request_edit(
     access.ensure_role(actor, change_request.config.namespace, Role.EDITOR)
     _ensure_allowed(change_request, "edit", "edited")
     _check_value(change_request.config, value)
+    _ensure_changes_something(change_request.base_version, value)
     before = change_request.value
     dismissed = change_request.reviews.filter(
         dismissed_at__isnull=True, verdict=Review.Verdict.APPROVE
@@ -348,6 +359,7 @@ def change_request_rebase(*, change_request: ChangeRequest, actor, value) -> Cha
     _ensure_allowed(change_request, "rebase", "rebased")
     _check_value(change_request.config, value)
     newest = newest_version(change_request.config)
+    _ensure_changes_something(newest, value)
     change_request.reviews.filter(dismissed_at__isnull=True, verdict=Review.Verdict.APPROVE).update(
         dismissed_at=timezone.now()
     )

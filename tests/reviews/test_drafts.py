@@ -354,7 +354,7 @@ def test_the_edit_page_of_a_draft_speaks_of_a_draft(client, timezones, alice):
     draft = services.change_request_open(
         config=timezones,
         author=alice,
-        value=timezones.versions.get(number=1).value,
+        value=with_company(timezones, "hooli"),
         title="Not ready",
         base_version=1,
         draft=True,

@@ -2,10 +2,12 @@
 where it applies, the console and the API."""
 
 import copy
+import json
 
 import pytest
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 
+from configs.diff import sentences
 from configs.errors import RuleViolation
 from configs.models import Membership, Role
 from configs.selectors import newest_version as newest
@@ -215,3 +217,119 @@ def test_a_removed_member_still_cannot_read_others_changes_over_the_api(
 
     assert response.status_code == 404
     assert reload(cr).status == Status.IN_REVIEW
+
+
+# --- reordering array items is a change ------------------------------------------------------
+
+EDIT = "/configs/data-pipelines/company-timezones/edit/"
+
+
+def initech_first(config):
+    value = copy.deepcopy(newest(config).value)
+    companies = value["companies"]
+    initech = next(c for c in companies if c["company_id"] == "initech")
+    companies.remove(initech)
+    companies.insert(0, initech)
+    return value
+
+
+def edit_post(client, config, value, **extra):
+    data = {
+        "editor": "raw",
+        "raw": json.dumps(value),
+        "title": "Initech first",
+        "base_version": newest(config).number,
+        **extra,
+    }
+    return client.post(EDIT, data)
+
+
+def test_reordering_array_items_is_a_change_said_in_words(timezones):
+    before = newest(timezones).value
+
+    assert sentences(before, initech_first(timezones), timezones.schema.body) == [
+        "Companies: order changed: initech moved before acme"
+    ]
+
+
+def test_reordering_array_items_is_accepted_by_the_console(client, timezones, alice):
+    client.force_login(alice)
+
+    preview = edit_post(client, timezones, initech_first(timezones)).content.decode()
+    assert "Nothing has changed" not in preview
+    assert "order changed: initech moved before acme" in preview
+    edit_post(client, timezones, initech_first(timezones), confirmed="1")
+
+    cr = ChangeRequest.objects.get()
+    assert [c["company_id"] for c in cr.value["companies"]][0] == "initech"
+
+
+def test_reordering_array_items_is_a_change_request_over_the_api(timezones, alice):
+    _token, secret = make_token(alice, "data-pipelines", write=True)
+
+    response = client_for(secret).post(
+        "/api/v1/configs/data-pipelines/company-timezones/change-requests/",
+        {"value": initech_first(timezones), "base_version": 1, "title": "Initech first"},
+        format="json",
+    )
+
+    assert response.status_code == 201, response.content
+
+
+# --- a change request that changes nothing is refused ----------------------------------------
+
+
+def test_a_change_request_that_changes_nothing_is_refused(timezones, alice):
+    with pytest.raises(ValidationError, match="Nothing would change"):
+        services.change_request_open(
+            config=timezones,
+            author=alice,
+            value=newest(timezones).value,
+            title="No-op",
+            base_version=1,
+        )
+    assert not ChangeRequest.objects.exists()
+
+
+def test_an_edit_back_to_the_base_value_is_refused(timezones, alice):
+    cr = propose(timezones, alice)
+
+    with pytest.raises(ValidationError, match="Nothing would change"):
+        services.change_request_edit(change_request=cr, actor=alice, value=newest(timezones).value)
+    assert reload(cr).revision == 1
+
+
+def test_a_change_request_that_changes_nothing_is_refused_over_the_api(timezones, alice):
+    _token, secret = make_token(alice, "data-pipelines", write=True)
+
+    response = client_for(secret).post(
+        "/api/v1/configs/data-pipelines/company-timezones/change-requests/",
+        {"value": newest(timezones).value, "base_version": 1, "title": "No-op"},
+        format="json",
+    )
+
+    assert response.status_code == 400
+    assert "Nothing would change" in response.json()["detail"]
+    assert not ChangeRequest.objects.exists()
+
+
+def test_a_change_request_that_changes_nothing_is_refused_in_the_console(client, timezones, alice):
+    client.force_login(alice)
+
+    page = edit_post(client, timezones, newest(timezones).value, confirmed="1").content.decode()
+
+    assert "Nothing has changed" in page
+    assert not ChangeRequest.objects.exists()
+
+
+def test_an_edit_back_to_the_base_value_is_refused_in_the_console(client, timezones, alice):
+    cr = propose(timezones, alice)
+    client.force_login(alice)
+
+    page = client.post(
+        f"/changes/{cr.pk}/edit/",
+        {"editor": "raw", "raw": json.dumps(newest(timezones).value), "title": "Back"},
+    ).content.decode()
+
+    assert "Nothing would change" in page
+    assert reload(cr).revision == 1

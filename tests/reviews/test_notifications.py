@@ -186,7 +186,7 @@ def test_a_mail_server_that_is_down_does_not_fail_the_change(
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", 9, 2
     _token, secret = make_token(alice, "data-pipelines", write=True)
-    value = timezones.versions.get(number=1).value
+    value = with_company(timezones, "hooli")
 
     with django_capture_on_commit_callbacks(execute=True):
         response = client_for(secret).post(
