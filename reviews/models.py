@@ -24,6 +24,8 @@ class ChangeRequest(models.Model):
         APPROVED = "approved", "Approved"
         CHANGES_REQUESTED = "changes_requested", "Changes requested"
         CONFLICTED = "conflicted", "Conflicted"
+        # A draft whose base another change moved past: still the author's alone, to rebase.
+        CONFLICTED_DRAFT = "conflicted_draft", "Conflicted draft"
         PUBLISHED = "published", "Published"
         REJECTED = "rejected", "Rejected"
         WITHDRAWN = "withdrawn", "Withdrawn"
@@ -31,7 +33,8 @@ class ChangeRequest(models.Model):
     # "In review": submitted, not yet published, rejected or withdrawn, and on the newest base.
     # The one definition; queues, counts, guards and the table below all use it.
     IN_REVIEW_STATES = (Status.IN_REVIEW, Status.APPROVED, Status.CHANGES_REQUESTED)
-    OPEN = (Status.DRAFT, *IN_REVIEW_STATES, Status.CONFLICTED)
+    DRAFTS = (Status.DRAFT, Status.CONFLICTED_DRAFT)
+    OPEN = (*DRAFTS, *IN_REVIEW_STATES, Status.CONFLICTED)
 
     # What each action may start from: the services' guards and the console's offered actions
     # both read this table, and nothing else says which state allows what.
@@ -45,7 +48,7 @@ class ChangeRequest(models.Model):
         "reject": frozenset({*IN_REVIEW_STATES, Status.CONFLICTED}),
         "publish": frozenset(IN_REVIEW_STATES),
         "bypass": frozenset(IN_REVIEW_STATES),
-        "rebase": frozenset({Status.CONFLICTED}),
+        "rebase": frozenset({Status.CONFLICTED, Status.CONFLICTED_DRAFT}),
     }
 
     config = models.ForeignKey(Config, on_delete=models.PROTECT, related_name="change_requests")
@@ -85,6 +88,11 @@ class ChangeRequest(models.Model):
     @property
     def is_open(self) -> bool:
         return self.status in self.OPEN
+
+    @property
+    def is_draft(self) -> bool:
+        """Not submitted for review yet (conflicted or not): nobody reviews it."""
+        return self.status in self.DRAFTS
 
     def allows(self, action: str) -> bool:
         """Whether `action` may start from this change request's state (not who may take it)."""

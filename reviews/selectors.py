@@ -33,7 +33,7 @@ def attach_open_counts(configs) -> None:
         ChangeRequest.objects.filter(
             config__in=[c.pk for c in configs], status__in=ChangeRequest.OPEN
         )
-        .exclude(status=ChangeRequest.Status.DRAFT)
+        .exclude(status__in=ChangeRequest.DRAFTS)
         .values_list("config")
         .annotate(n=Count("pk"))
     )

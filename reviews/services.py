@@ -37,12 +37,15 @@ def _ensure_allowed(change_request: ChangeRequest, action: str, doing: str) -> N
     """Refuse `action` unless the action table lets it start from the change's state."""
     if change_request.allows(action):
         return
-    if change_request.status == Status.DRAFT:
+    by_author = action in ("edit", "submit")
+    if change_request.status == Status.DRAFT or (
+        change_request.status == Status.CONFLICTED_DRAFT and not by_author
+    ):
         raise RuleViolation(
             f"Change request #{change_request.pk} is a draft: its author has not submitted "
             f"it for review yet, so it cannot be {doing}."
         )
-    if change_request.status == Status.CONFLICTED:
+    if change_request.status in (Status.CONFLICTED, Status.CONFLICTED_DRAFT):
         newest = newest_version(change_request.config)
         base = change_request.base_version
         raise Conflict(
@@ -367,7 +370,9 @@ def change_request_rebase(*, change_request: ChangeRequest, actor, value) -> Cha
     change_request.base_version = newest
     change_request.value = value
     change_request.revision += 1
-    change_request.status = Status.IN_REVIEW
+    # A rebased draft stays a draft: only its author's submit sends it for review.
+    draft = change_request.status == Status.CONFLICTED_DRAFT
+    change_request.status = Status.DRAFT if draft else Status.IN_REVIEW
     _refresh_status(change_request)
     _save(change_request, actor, "rebased")
     _audit(
@@ -377,17 +382,21 @@ def change_request_rebase(*, change_request: ChangeRequest, actor, value) -> Cha
         from_version=before_base,
         to_version=newest.number if newest else None,
     )
-    pk = change_request.pk
-    transaction.on_commit(lambda: notifications.review_requested(pk))
+    if not draft:
+        pk = change_request.pk
+        transaction.on_commit(lambda: notifications.review_requested(pk))
     return change_request
 
 
 def _mark_conflicted(change_request: ChangeRequest, actor, why: str) -> None:
-    change_request.status = Status.CONFLICTED
+    # A draft stays its author's alone: it becomes a conflicted draft, and nobody is emailed.
+    draft = change_request.is_draft
+    change_request.status = Status.CONFLICTED_DRAFT if draft else Status.CONFLICTED
     _save(change_request, actor, "conflicted")
     _audit("change_request.conflicted", change_request, actor, reason=why)
-    pk = change_request.pk
-    transaction.on_commit(lambda: notifications.conflicted(pk))
+    if not draft:
+        pk = change_request.pk
+        transaction.on_commit(lambda: notifications.conflicted(pk))
 
 
 def change_request_publish(
@@ -474,7 +483,7 @@ def change_request_publish(
                 .select_related("config__namespace")
                 .filter(status__in=ChangeRequest.OPEN)
                 .exclude(pk=change_request.pk)
-                .exclude(status=Status.CONFLICTED)
+                .exclude(status__in=(Status.CONFLICTED, Status.CONFLICTED_DRAFT))
             )
             for other in others:
                 _mark_conflicted(other, actor, f"Version {version.number} was published.")

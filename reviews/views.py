@@ -69,7 +69,7 @@ def _detail_page(request, change_request, *, typed=None):
     base = change_request.base_version
     schema = _schema(change_request)
     newest = newest_version(change_request.config)
-    theirs = newest if change_request.status == Status.CONFLICTED and newest != base else None
+    theirs = newest if change_request.allows("rebase") and newest != base else None
     left, right = pretty_lines(base.value if base else None, change_request.value)
     return render(
         request,
@@ -256,9 +256,8 @@ def _value_form_page(request, change_request, *, rebase: bool):
                 services.change_request_rebase(
                     change_request=change_request, actor=request.user, value=value
                 )
-                messages.success(
-                    request, f"Rebased on version {newest.number}; it is back in review."
-                )
+                where = "still a draft" if change_request.is_draft else "back in review"
+                messages.success(request, f"Rebased on version {newest.number}; it is {where}.")
             else:
                 services.change_request_edit(
                     change_request=change_request,

@@ -333,3 +333,98 @@ def test_an_edit_back_to_the_base_value_is_refused_in_the_console(client, timezo
 
     assert "Nothing would change" in page
     assert reload(cr).revision == 1
+
+
+# --- a draft stays a draft -------------------------------------------------------------------
+
+
+@pytest.fixture
+def overtaken_draft(timezones, alice, carol, bob, django_capture_on_commit_callbacks, mailoutbox):
+    """alice's draft, after carol's change to the same config was published."""
+    draft = propose(timezones, alice, "pied-piper", draft=True)
+    theirs = propose(timezones, carol, "hooli")
+    services.change_request_approve(change_request=theirs, reviewer=bob)
+    mailoutbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        services.change_request_publish(change_request=theirs, actor=bob)
+    # Only mail about alice's draft matters here (carol hears that hers was published).
+    mailoutbox[:] = [m for m in mailoutbox if alice.email in m.to]
+    return reload(draft)
+
+
+def test_a_draft_overtaken_by_a_publish_stays_a_draft(overtaken_draft, mailoutbox):
+    assert overtaken_draft.status == Status.CONFLICTED_DRAFT
+    assert overtaken_draft.is_draft
+    assert overtaken_draft not in ChangeRequest.objects.filter(
+        status__in=ChangeRequest.IN_REVIEW_STATES
+    )
+    assert mailoutbox == []
+
+
+@pytest.mark.parametrize("act", ["approve", "request_changes", "reject"])
+def test_reviewers_cannot_act_on_a_conflicted_draft(overtaken_draft, bob, act):
+    call = {
+        "approve": lambda: services.change_request_approve(
+            change_request=overtaken_draft, reviewer=bob
+        ),
+        "request_changes": lambda: services.change_request_request_changes(
+            change_request=overtaken_draft, reviewer=bob, comment="no"
+        ),
+        "reject": lambda: services.change_request_reject(
+            change_request=overtaken_draft, actor=bob, reason="no"
+        ),
+    }[act]
+
+    with pytest.raises(RuleViolation, match="is a draft"):
+        call()
+    assert reload(overtaken_draft).status == Status.CONFLICTED_DRAFT
+
+
+def test_rebasing_a_draft_keeps_it_a_draft_and_asks_nobody(
+    overtaken_draft, timezones, alice, django_capture_on_commit_callbacks, mailoutbox
+):
+    merged = with_company(timezones, "pied-piper", base=newest(timezones).value)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        services.change_request_rebase(change_request=overtaken_draft, actor=alice, value=merged)
+
+    draft = reload(overtaken_draft)
+    assert draft.status == Status.DRAFT
+    assert draft.base_version == newest(timezones)
+    assert mailoutbox == []
+
+
+def test_a_conflicted_draft_offers_reviewers_nothing_in_the_console(client, overtaken_draft, bob):
+    client.force_login(bob)
+
+    page = client.get(f"/changes/{overtaken_draft.pk}/").content.decode()
+    client.post(f"/changes/{overtaken_draft.pk}/reject/", {"comment": "no"})
+
+    assert 'value="Approve"' not in page
+    assert "/reject/" not in page
+    assert reload(overtaken_draft).status == Status.CONFLICTED_DRAFT
+
+
+def test_a_conflicted_draft_is_refused_to_reviewers_over_the_api(overtaken_draft, bob):
+    _token, secret = make_token(bob, "data-pipelines", write=True)
+
+    response = client_for(secret).post(
+        f"/api/v1/change-requests/{overtaken_draft.pk}/approve/", {}, format="json"
+    )
+
+    assert response.status_code == 409
+    assert "draft" in response.json()["detail"]
+
+
+def test_rebasing_a_draft_from_the_console_keeps_it_a_draft(
+    client, overtaken_draft, timezones, alice
+):
+    client.force_login(alice)
+    merged = with_company(timezones, "pied-piper", base=newest(timezones).value)
+
+    client.post(
+        f"/changes/{overtaken_draft.pk}/rebase/",
+        {"editor": "raw", "raw": json.dumps(merged), "title": overtaken_draft.title},
+    )
+
+    assert reload(overtaken_draft).status == Status.DRAFT
