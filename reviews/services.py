@@ -450,8 +450,7 @@ def change_request_publish(
             )
         except Conflict as exc:
             conflict = exc
-            if change_request.status != Status.CONFLICTED:
-                _mark_conflicted(change_request, actor, str(exc))
+            _mark_conflicted(change_request, actor, str(exc))
         else:
             change_request.status = Status.PUBLISHED
             change_request.published_version = version

@@ -382,7 +382,9 @@ def test_every_state_lists_what_it_allows_in_one_table(status):
         assert "withdraw" in allowed
     else:
         assert allowed == {"comment"}
-    assert ("rebase" in allowed) == (status == ChangeRequest.Status.CONFLICTED)
+    assert ("rebase" in allowed) == (
+        status in (ChangeRequest.Status.CONFLICTED, ChangeRequest.Status.CONFLICTED_DRAFT)
+    )
     assert ("approve" in allowed) == (status in ChangeRequest.IN_REVIEW_STATES)
 
 
