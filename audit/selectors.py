@@ -7,7 +7,7 @@ from datetime import datetime
 
 from django.db.models import QuerySet
 
-from audit.models import AuditEvent
+from audit.models import ACTIONS, AuditEvent
 from configs import access
 from configs.models import Namespace
 
@@ -48,7 +48,10 @@ def filtered_events(
         if "." in action:
             events = events.filter(action=action)
         else:
-            events = events.filter(action__startswith=action + ".")
+            # The family's registered names rather than a prefix match: equality uses the
+            # action index whatever the database's collation.
+            family = [name for name in ACTIONS if name.startswith(action + ".")]
+            events = events.filter(action__in=family)
     if since is not None:
         events = events.filter(at__gte=since)
     if until is not None:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.http import StreamingHttpResponse
 from django.shortcuts import render
@@ -16,6 +16,7 @@ from audit import export, selectors
 from audit.display import detail_lines
 from audit.forms import AuditFilterForm
 from audit.models import AuditEvent
+from audit.paging import BoundedPaginator
 
 PAGE_SIZE = 50
 
@@ -45,12 +46,19 @@ def _filtered(request) -> tuple[AuditFilterForm, QuerySet[AuditEvent]]:
 @login_required
 def audit_log(request):
     form, events = _filtered(request)
-    page = Paginator(events, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = BoundedPaginator(events, PAGE_SIZE).get_page(request.GET.get("page"))
     for event in page.object_list:
         event.lines = detail_lines(event.details)
         event.config_url = _config_url(event.namespace, event.config)
     filters = form.querystring()
     one_config = _one_config(filters)
+    older_query = ""
+    if page.paginator.more and not page.has_next() and page.object_list:
+        # Past the counted pages: the same filters, up to the day of the oldest event shown.
+        last_day = timezone.localdate(page.object_list[-1].at)
+        if filters.get("until") == last_day.isoformat():  # a day of more than the bound
+            last_day -= timedelta(days=1)
+        older_query = urlencode({**filters, "until": last_day.isoformat()})
     return render(
         request,
         "audit/log.html",
@@ -63,6 +71,7 @@ def audit_log(request):
             "one_config_url": _config_url(*one_config) if one_config else "",
             "querystring_base": urlencode(filters) + "&" if filters else "",
             "export_query": urlencode(filters),
+            "older_query": older_query,
         },
     )
 

@@ -66,7 +66,8 @@ def can_edit_schema(user, schema) -> bool:
     """Admins of every namespace whose configs use the schema (of any namespace, if unused)."""
     if getattr(user, "is_superuser", False):
         return True
-    namespaces = {config.namespace for config in schema.configs.all()}
+    # One query for the namespaces, not one per config: a schema may serve thousands.
+    namespaces = list(Namespace.objects.filter(pk__in=schema.configs.values("namespace_id")))
     if not namespaces:
         return is_admin_somewhere(user)
     return all(has_role(user, namespace, Role.ADMIN) for namespace in namespaces)

@@ -251,7 +251,9 @@ class Version(models.Model):
     objects = VersionQuerySet.as_manager()
 
     class Meta:
-        ordering = ["config", "-number"]
+        # By the config's id, not "config": that would sort through the config's own ordering
+        # (namespace slug, key), a join that keeps the (config, number) index from being used.
+        ordering = ["config_id", "-number"]
         constraints = [
             models.UniqueConstraint(fields=["config", "number"], name="version_number_unique")
         ]

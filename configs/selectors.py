@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
 from django.http import Http404
 from django.utils import timezone
 
@@ -84,8 +84,14 @@ def recent_versions(config: Config, limit: int = 10) -> list[Version]:
     return list(config.versions.select_related("published_by", "cancelled_by")[:limit])
 
 
-def schemas_with_usage() -> QuerySet:
-    return Schema.objects.prefetch_related("configs__namespace")
+def schemas_with_usage(*, user=None) -> QuerySet:
+    """Schemas by name; with `user`, each with `visible_count`: how many configs use it in the
+    namespaces that person may see (counted, not loaded: a schema may serve thousands)."""
+    schemas = Schema.objects.order_by("name")
+    if user is None:
+        return schemas
+    visible = Q(configs__namespace_id__in=access.visible_namespace_ids(user))
+    return schemas.annotate(visible_count=Count("configs", filter=visible))
 
 
 def live_version_ids(*, namespace: str, at: datetime | None = None) -> list[tuple[str, int]]:

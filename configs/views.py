@@ -27,6 +27,7 @@ from reviews import services as review_services
 
 PAGE_SIZE = 25
 HISTORY_PAGE_SIZE = 50
+OPEN_CHANGES_PAGE_SIZE = 20
 # One to nine ASCII digits. str.isdigit() also accepts "²" (which int() then refuses) and "١"
 # (which int() reads as 1), and ten digits may not fit the database's integer.
 VERSION_NUMBER = "[0-9]{1,9}"
@@ -82,12 +83,15 @@ def config_detail(request, namespace, key):
             "form": form,
             "scheduled": selectors.scheduled_versions(config),
             "versions": selectors.recent_versions(config),
-            "open_changes": review_selectors.open_for_config(config),
+            "open_changes": Paginator(
+                review_selectors.open_for_config(config), OPEN_CHANGES_PAGE_SIZE
+            ).get_page(request.GET.get("changes")),
             "can_edit": access.has_role(request.user, config.namespace, Role.EDITOR),
             "can_cancel": access.has_role(request.user, config.namespace, Role.REVIEWER),
             "permalink": request.build_absolute_uri(config.get_absolute_url()),
             "contributors": review_selectors.contributors(config),
             "readers": consumers.consumers_of(config=config, live=live),
+            "contributors_window": review_selectors.CONTRIBUTORS_WINDOW,
         },
     )
 
@@ -346,16 +350,9 @@ def version_restore(request, namespace, key, number):
     return redirect("configs:version", config.namespace.slug, config.key, number)
 
 
-def _visible_configs(user, schema: Schema):
-    visible = set(access.visible_namespace_ids(user))
-    return [c for c in schema.configs.all() if c.namespace_id in visible]
-
-
 @login_required
 def schema_list(request):
-    schemas = list(selectors.schemas_with_usage())
-    for schema in schemas:
-        schema.visible_configs = _visible_configs(request.user, schema)
+    schemas = selectors.schemas_with_usage(user=request.user)
     return render(request, "configs/schemas.html", {"page_title": "Schemas", "schemas": schemas})
 
 

@@ -73,7 +73,12 @@ class ChangeRequest(models.Model):
 
     class Meta:
         ordering = ["-updated_at", "-id"]
-        indexes = [models.Index(fields=["config", "status"], name="cr_config_status_idx")]
+        indexes = [
+            models.Index(fields=["config", "status"], name="cr_config_status_idx"),
+            # Reviewers' queues (open states, oldest first) and authors' lists (newest first).
+            models.Index(fields=["status", "created_at"], name="cr_status_created_idx"),
+            models.Index(fields=["author", "-updated_at", "-id"], name="cr_author_updated_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.title}"

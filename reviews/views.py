@@ -318,8 +318,10 @@ def change_request_rebase(request, pk):
     return _value_form_page(request, change_request, rebase=True)
 
 
-def _page(request, items):
-    return Paginator(items, 25).get_page(request.GET.get("page"))
+def _page(request, items, param: str = "page"):
+    page = Paginator(items, 25).get_page(request.GET.get(param))
+    page.param = param  # the pages' links name it
+    return page
 
 
 @login_required
@@ -351,7 +353,7 @@ def inbox(request):
                 ),
                 (
                     "Changes I requested",
-                    selectors.changes_i_requested(request.user),
+                    _page(request, selectors.changes_i_requested(request.user), "requested"),
                     "You have not asked for changes on any open change request.",
                 ),
             ],

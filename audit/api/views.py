@@ -12,6 +12,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.generics import ListAPIView
 
 from audit.models import AuditEvent
+from audit.paging import AuditPagination
 from audit.selectors import filtered_events
 from configs.api.access import token_of
 from configs.api.reads import timestamp
@@ -87,6 +88,7 @@ class AuditLog(ListAPIView):
     """Audit events the caller may see, newest first, paginated."""
 
     serializer_class = AuditEventSerializer
+    pagination_class = AuditPagination
 
     @extend_schema(
         operation_id="audit_log",
