@@ -21,8 +21,9 @@ from configconsole.api import Pagination
 COUNT_BOUND = 10_000
 
 
-def count_up_to(queryset: QuerySet, bound: int = COUNT_BOUND) -> int:
+def count_up_to(queryset: QuerySet, bound: int | None = None) -> int:
     """The number of rows, or bound + 1 when there are more: one query that stops early."""
+    bound = COUNT_BOUND if bound is None else bound
     return queryset.order_by()[: bound + 1].count()
 
 
@@ -43,9 +44,9 @@ def estimated_count(queryset: QuerySet) -> int | None:
 class BoundedPaginator(Paginator):
     """Pages through at most the first `bound` rows; `more` tells there are others."""
 
-    def __init__(self, object_list, per_page, bound: int = COUNT_BOUND, **kwargs):
+    def __init__(self, object_list, per_page, bound: int | None = None, **kwargs):
         super().__init__(object_list, per_page, **kwargs)
-        self.bound = bound
+        self.bound = COUNT_BOUND if bound is None else bound
 
     @cached_property
     def _counted(self) -> int:

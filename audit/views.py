@@ -47,6 +47,7 @@ def _filtered(request) -> tuple[AuditFilterForm, QuerySet[AuditEvent]]:
 def audit_log(request):
     form, events = _filtered(request)
     page = BoundedPaginator(events, PAGE_SIZE).get_page(request.GET.get("page"))
+    page.object_list = list(page.object_list)
     for event in page.object_list:
         event.lines = detail_lines(event.details)
         event.config_url = _config_url(event.namespace, event.config)

@@ -124,7 +124,7 @@ class Contributor:
 CONTRIBUTORS_WINDOW = 1000
 
 
-def contributors(config: Config, window: int = CONTRIBUTORS_WINDOW) -> list[Contributor]:
+def contributors(config: Config, window: int | None = None) -> list[Contributor]:
     """Who proposed changes to `config`, approved published ones (as the history shows them) and
     published versions, within its newest `window` versions (and the change requests opened
     since the first of them), with counts and last times, most recently active first; four
@@ -134,6 +134,7 @@ def contributors(config: Config, window: int = CONTRIBUTORS_WINDOW) -> list[Cont
     def person(username: str) -> Contributor:
         return people.setdefault(username, Contributor(username=username))
 
+    window = CONTRIBUTORS_WINDOW if window is None else window
     newest = config.versions.order_by("-number").values_list("number", flat=True).first() or 0
     cutoff = max(0, newest - window)
     window_versions = config.versions.filter(number__gt=cutoff).values("id")

@@ -97,3 +97,23 @@ def test_audit_api_costs_the_same_whatever_the_log_size(
     with django_assert_max_num_queries(6):
         body = alice_reads.get(URL).json()
     assert len(body["results"]) == 50
+
+
+def test_past_the_counted_bound_count_is_an_estimate_and_says_so(
+    alice_reads, published, monkeypatch
+):
+    monkeypatch.setattr("audit.paging.COUNT_BOUND", 2)
+
+    response = alice_reads.get(URL, {"config": "data-pipelines/company-timezones"})
+
+    body = response.json()
+    assert response["Count-Estimated"] == "true"
+    assert body["count"] >= 3
+    assert set(body) == {"count", "next", "previous", "results"}
+
+
+def test_within_the_bound_count_is_exact_with_no_estimate_header(alice_reads, published):
+    response = alice_reads.get(URL, {"config": "data-pipelines/company-timezones"})
+
+    assert response.json()["count"] == len(response.json()["results"])
+    assert "Count-Estimated" not in response

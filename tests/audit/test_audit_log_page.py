@@ -253,3 +253,50 @@ def test_the_page_makes_a_fixed_number_of_queries_whatever_the_number_of_events(
         response = client.get("/audit/", {"namespace": "sales-ops"})
 
     assert response.status_code == 200
+
+
+def test_past_the_counted_bound_the_log_says_so_and_links_to_older_events(
+    client, dave, monkeypatch
+):
+    monkeypatch.setattr("audit.paging.COUNT_BOUND", 100)
+    now = timezone.now()
+    AuditEvent.objects.bulk_create(
+        [event(reason=f"n{n}", at=now - timedelta(days=n // 50)) for n in range(160)]
+    )
+    client.force_login(dave)
+
+    first = client.get("/audit/", {"action": "change_request.commented"}).content.decode()
+    last = client.get("/audit/", {"action": "change_request.commented", "page": 2})
+
+    assert "Page 1 of 2 (more than 100 events" in first
+    assert "narrow the dates to reach older ones" in first
+    assert {e.reason for e in rows(last)} == {f"n{n}" for n in range(50, 100)}
+    oldest_shown = timezone.localdate(now - timedelta(days=1)).isoformat()
+    assert f"until={oldest_shown}" in last.content.decode()
+    assert "Older events" in last.content.decode()
+
+
+def test_a_log_within_the_bound_is_counted_exactly(client, dave, monkeypatch):
+    monkeypatch.setattr("audit.paging.COUNT_BOUND", 100)
+    AuditEvent.objects.bulk_create([event(reason=f"n{n}") for n in range(60)])
+    client.force_login(dave)
+
+    page = client.get("/audit/", {"action": "change_request.commented"}).content.decode()
+
+    assert "Page 1 of 2 (60 in all)" in page
+    assert "Older events" not in page
+
+
+def test_filtering_by_a_family_of_actions_keeps_only_that_family(dave):
+    AuditEvent.objects.bulk_create(
+        [
+            event(action="change_request.opened"),
+            event(action="change_request.published"),
+            event(action="config.changed"),
+        ]
+    )
+
+    actions = {e.action for e in filtered_events(user=dave, action="change_request")}
+
+    assert "config.changed" not in actions
+    assert {"change_request.opened", "change_request.published"} <= actions

@@ -358,5 +358,22 @@ def test_contributors_take_a_fixed_number_of_queries(
     alice, bob, timezones, versions, django_assert_num_queries
 ):
     build_history(timezones, versions, alice, bob)
-    with django_assert_num_queries(3):
+    with django_assert_num_queries(4):
         selectors.contributors(timezones)
+
+
+def test_contributors_cover_the_newest_versions_only_and_the_page_says_so(
+    client, dave, alice, bob, carol, timezones, monkeypatch
+):
+    build_history(timezones, 4, alice, bob)
+    publish(timezones, timezones_with(9), author=alice, bypass_by=carol, title="Late fix")
+
+    people = {c.username: c for c in selectors.contributors(timezones, window=2)}
+
+    # The newest two versions: bob published the one before carol's bypass.
+    assert people["carol"].published == 1
+    assert people["bob"].published == 1
+    monkeypatch.setattr("reviews.selectors.CONTRIBUTORS_WINDOW", 2)
+    client.force_login(dave)
+    page = client.get("/configs/data-pipelines/company-timezones/").content.decode()
+    assert "Counted over the newest 2 versions" in page
