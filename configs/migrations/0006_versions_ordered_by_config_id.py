@@ -6,7 +6,7 @@ from django.db import migrations
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('configs', '0004_schema_versions'),
+        ('configs', '0005_consumer'),
     ]
 
     operations = [
