@@ -147,7 +147,8 @@ class Generator:
         from django.core.management import call_command
         from django.db import connection
 
-        from configs.models import Membership, Namespace, Role, Schema
+        from configs.models import Membership, Namespace, Role, Schema, SchemaVersion
+        from configs.services import schema_create
         from configs.validation import validate_value
 
         self.t0 = time.monotonic()
@@ -195,9 +196,14 @@ class Generator:
                 )
         Membership.objects.bulk_create(memberships)
         timezones_schema = Schema.objects.get(name="company-timezones")
-        flags_schema = Schema.objects.create(
-            name="feature-flag", title="Feature flag", body=FLAGS_SCHEMA
-        )
+        flags_schema = schema_create(name="feature-flag", body=FLAGS_SCHEMA, actor=people["carol"])
+        # Each config version names the schema version it was checked against: the newest.
+        self.schema_versions = {
+            schema_id: version_id
+            for schema_id, version_id in SchemaVersion.objects.order_by("number").values_list(
+                "schema_id", "pk"
+            )
+        }
         kinds = [
             (timezones_schema, timezones_value, 0.80),
             (flags_schema, flags_value, 0.15),
@@ -311,6 +317,7 @@ class Generator:
                         f"Update {key}",
                         "",
                         schema.pk if schema else None,
+                        self.schema_versions[schema.pk] if schema else None,
                     )
 
         self.copy(
@@ -327,6 +334,7 @@ class Generator:
                 "reason",
                 "bypass_reason",
                 "schema_id",
+                "schema_version_id",
             ],
             version_rows(),
         )

@@ -45,6 +45,16 @@ def config_list(*, user, query: str = "", namespace: str = "", owner: str = "") 
     return configs
 
 
+def with_live_values(configs: QuerySet, at: datetime | None = None) -> QuerySet:
+    """`configs`, each with `live_number` and `live_value_json` (its live version's serialized
+    value), or None for both when it has no live version yet; in the configs' own query."""
+    live = _live(at or timezone.now())
+    return configs.annotate(
+        live_number=Subquery(live.values("number")[:1]),
+        live_value_json=Subquery(live.values("value_json")[:1]),
+    )
+
+
 def config_for(*, user, namespace: str, key: str) -> Config:
     """The config, or 404 when it does not exist or `user` has no role in its namespace."""
     try:

@@ -1,0 +1,206 @@
+"""Every console page and API list makes as many queries with more data as with little.
+
+Each case is measured on the demo grown a little, then again after the data grew tenfold (more
+configs, versions of the busiest config, change requests in every state, reviews, comments,
+audit events): the count must not change. Runs on SQLite and on PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import itertools
+from datetime import timedelta
+
+import pytest
+from django.core.management import call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from audit.models import AuditEvent
+from configs.models import Config, Namespace, Version, canonical_json
+from reviews.models import ChangeRequest, Comment, Review
+from tests.api.conftest import client_for, make_token
+
+pytestmark = pytest.mark.django_db
+
+HOT = "/configs/data-pipelines/company-timezones/"
+API = "/api/v1"
+serial = itertools.count(1)
+
+
+def timezones_value(n: int) -> dict:
+    return {"companies": [{"company_id": f"company-{n}", "timezone": "UTC"}]}
+
+
+def grow(*, configs: int, versions: int, change_requests: int, events: int, alice, bob) -> None:
+    """Add configs to data-pipelines, versions to company-timezones, change requests in every
+    state on it (with reviews and comments) and audit events."""
+    namespace = Namespace.objects.get(slug="data-pipelines")
+    hot = Config.objects.get(namespace=namespace, key="company-timezones")
+    now = timezone.now() - timedelta(hours=1)
+    for _ in range(configs):
+        n = next(serial)
+        config = Config.objects.create(
+            namespace=namespace, key=f"grown-{n}", name=f"Grown {n}", schema=hot.schema
+        )
+        config.owners.set([bob])
+        Version.objects.create(
+            config=config,
+            number=1,
+            value=timezones_value(n),
+            effective_at=now,
+            published_at=now,
+            published_by=bob,
+        )
+    newest = hot.versions.order_by("-number").first()
+    for number in range(newest.number + 1, newest.number + 1 + versions):
+        newest = Version.objects.create(
+            config=hot,
+            number=number,
+            value=timezones_value(number),
+            effective_at=now,
+            published_at=now,
+            published_by=bob,
+        )
+    states = itertools.cycle(
+        ["in_review", "changes_requested", "approved", "draft", "rejected", "withdrawn"]
+    )
+    for _ in range(change_requests):
+        n = next(serial)
+        value = timezones_value(10_000 + n)
+        cr = ChangeRequest.objects.create(
+            config=hot,
+            author=alice,
+            base_version=newest,
+            title=f"Change {n}",
+            value=value,
+            status=next(states),
+        )
+        verdict = {"changes_requested": "request_changes", "approved": "approve"}.get(cr.status)
+        if verdict:
+            Review.objects.create(
+                change_request=cr,
+                reviewer=bob,
+                verdict=verdict,
+                value_hash=hashlib.sha256(canonical_json(value).encode()).hexdigest(),
+                revision=1,
+            )
+        Comment.objects.create(change_request=cr, author=bob, body="Which teams?")
+    AuditEvent.objects.bulk_create(
+        AuditEvent(
+            actor=bob,
+            actor_name="bob",
+            action="change_request.commented",
+            namespace="data-pipelines",
+            config="company-timezones",
+            target_type="reviews.changerequest",
+            target_id="1",
+            target_repr="#1",
+        )
+        for _ in range(events)
+    )
+
+
+def small(alice, bob):
+    grow(configs=2, versions=2, change_requests=6, events=5, alice=alice, bob=bob)
+
+
+def large(alice, bob):
+    grow(configs=30, versions=40, change_requests=60, events=120, alice=alice, bob=bob)
+
+
+def queries(client, path: str) -> int:
+    client.get(path)  # warm: sessions, content types
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get(path)
+        if getattr(response, "streaming", False):
+            b"".join(response.streaming_content)
+    assert response.status_code == 200, (path, response.status_code)
+    return len(captured)
+
+
+def open_change_request_path() -> str:
+    cr = ChangeRequest.objects.filter(status="in_review").order_by("id").first()
+    return f"/changes/{cr.pk}/"
+
+
+PAGES = [
+    ("bob", "/"),
+    ("bob", "/changes/inbox/"),
+    ("alice", "/changes/mine/"),
+    ("bob", "/configs/"),
+    ("bob", "/configs/?namespace=data-pipelines"),
+    ("bob", HOT),
+    ("bob", HOT + "history/"),
+    ("bob", HOT + "history/?page=2"),
+    ("bob", HOT + "versions/2/"),
+    ("bob", "change request"),
+    ("bob", "/schemas/"),
+    ("bob", "/schemas/company-timezones/"),
+    ("bob", "/audit/"),
+    ("bob", "/audit/?actor=bob"),
+    ("bob", "/audit/?action=change_request"),
+    ("bob", "/audit/?namespace=data-pipelines&page=2"),
+    ("bob", "/audit/export.csv?namespace=data-pipelines"),
+    ("bob", "/audit/export.jsonl?namespace=data-pipelines"),
+    ("carol", "/tokens/"),
+]
+
+
+@pytest.mark.parametrize(("who", "path"), PAGES)
+def test_console_page_makes_as_many_queries_with_ten_times_the_data(
+    client, alice, bob, carol, who, path
+):
+    client.force_login({"alice": alice, "bob": bob, "carol": carol}[who])
+    small(alice, bob)
+    resolved = open_change_request_path() if path == "change request" else path
+    before = queries(client, resolved)
+
+    large(alice, bob)
+
+    assert queries(client, resolved) == before
+
+
+APIS = [
+    API + "/configs/data-pipelines/company-timezones/",
+    API + "/configs/data-pipelines/company-timezones/versions/",
+    API + "/configs/data-pipelines/company-timezones/versions/?page_size=2&page=2",
+    API + "/namespaces/data-pipelines/bundle/",
+    API + "/audit/",
+    API + "/audit/?actor=bob",
+    API + "/audit/?action=change_request",
+    "change request",
+]
+
+
+@pytest.mark.parametrize("path", APIS)
+def test_api_list_makes_as_many_queries_with_ten_times_the_data(alice, bob, path):
+    _token, secret = make_token(bob, "data-pipelines", "sales-ops")
+    api = client_for(secret)
+    small(alice, bob)
+    resolved = path
+    if path == "change request":
+        resolved = API + "/change-requests/" + open_change_request_path().split("/")[2] + "/"
+    before = queries(api, resolved)
+
+    large(alice, bob)
+
+    assert queries(api, resolved) == before
+
+
+def test_export_configs_makes_as_many_queries_with_ten_times_the_configs(
+    alice, bob, tmp_path, django_assert_max_num_queries
+):
+    small(alice, bob)
+    with CaptureQueriesContext(connection) as first:
+        call_command("export_configs", str(tmp_path / "a"), stdout=io.StringIO())
+
+    large(alice, bob)
+
+    with CaptureQueriesContext(connection) as second:
+        call_command("export_configs", str(tmp_path / "b"), stdout=io.StringIO())
+    assert len(second) == len(first)
+    written = list((tmp_path / "b" / "configs" / "data-pipelines").glob("grown-*.json"))
+    assert len(written) == 32
