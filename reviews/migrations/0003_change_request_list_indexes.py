@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('configs', '0006_versions_ordered_by_config_id'),
-        ('reviews', '0001_initial'),
+        ('reviews', '0002_conflicted_draft'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
