@@ -92,7 +92,7 @@ def check(base: str, cases: dict[str, Case], body: bytes) -> list[str]:
         status, headers, content = fetch(base + case.path, case.headers)
         if status != case.status:
             problems.append(f"({case.name}) {case.path} answered {status}, not {case.status}")
-        elif case.name in {"a0", "a1", "b"} and content != body:
+        elif case.name in {"a0", "a1", "b0", "b"} and content != body:
             problems.append(f"({case.name}) {case.path} did not answer the config read's bytes")
         elif case.name == "c" and content:
             problems.append(f"(c) the 304 carried a body of {len(content)} bytes")
@@ -118,6 +118,10 @@ def main() -> int:
         if not etag:
             print(f"FAIL: {fixture['read_path']} answered 200 without an ETag")
             return 1
+        unrecorded = fixture["read_path"].replace("/api/v1/", "/bench/unrecorded/", 1)
+        cases["b0"] = Case(
+            "b0", "token config read, consumers not recorded", unrecorded, dict(auth)
+        )
         cases["b"] = Case("b", "token config read", fixture["read_path"], dict(auth))
         cases["c"] = Case(
             "c", "its 304 revalidation", fixture["read_path"], {**auth, "If-None-Match": etag}, 304
@@ -135,7 +139,7 @@ def main() -> int:
         return 1
     print(
         f"checked: a0/a1 answer the config read's {len(body)} bytes"
-        + (", (b) 200 with an ETag, (c) 304 without a body, (d) 200" if api else "")
+        + (", (b0) and (b) too, (c) 304 without a body, (d) 200" if api else "")
     )
 
     load_before = os.getloadavg()[0]
@@ -179,6 +183,12 @@ def main() -> int:
         )
         lines[-1] += f"   rounds: {' '.join(f'{rate:.0f}' for rate in case.rates)}"
     errors = [f"({c.name}) {e}" for c in cases.values() for e in c.errors]
+    if api and cases["b0"].rate:
+        lines += [
+            "",
+            f"Consumer recording: (b) reads at {cases['b'].rate / cases['b0'].rate:.2f}× the rate "
+            "of (b0), the same read with recording switched off.",
+        ]
     lines.append("")
     if load_before > 1.0:
         lines.append(

@@ -53,3 +53,28 @@ def a1(request):
     if row is None:
         return HttpResponseNotFound()
     return HttpResponse(body, content_type=content_type)
+
+
+def _not_recorded(*args, **kwargs) -> None:
+    pass
+
+
+@functools.cache
+def _config_read():
+    from configs.api.views import ConfigRead, with_hot_path
+
+    return with_hot_path(ConfigRead.as_view(), bare=False)
+
+
+def unrecorded(request, namespace: str, key: str):
+    """The API's token config read with consumer recording switched off, to show what recording
+    costs. Swapping the module's function is safe only because bench/run's sync workers serve
+    one request at a time per process; nothing outside the benchmark does this."""
+    from configs import consumers
+
+    note = consumers.note
+    consumers.note = _not_recorded
+    try:
+        return _config_read()(request, namespace=namespace, key=key)
+    finally:
+        consumers.note = note
