@@ -16,6 +16,7 @@ import copy
 import json
 import os
 import sys
+import time
 import traceback
 import urllib.error
 import urllib.parse
@@ -43,6 +44,7 @@ DOC_FIELDS = {
     "published_at",
     "published_by",
     "schema",
+    "schema_version",
 }
 VERSION_FIELDS = {
     "version",
@@ -282,7 +284,7 @@ def reads(api: Server, c: Contract) -> dict:
     etag = doc.header("ETag")
     c.row(
         "GET config: {namespace, key, version, value, effective_at, published_at, "
-        "published_by, schema} with an ETag",
+        "published_by, schema, schema_version} with an ETag",
         doc,
         (doc.status == 200, "status 200"),
         (doc.content_type == "application/json", "Content-Type application/json"),
@@ -883,6 +885,94 @@ def edge(api: Server, c: Contract, base: int) -> None:
         )
 
 
+def previews_and_consumers(api: Server, c: Contract) -> None:
+    """The preview rows (?change_request=) and the consumers row, on a fresh proposal."""
+    live = api.call("GET", CONFIG)
+    live_body = jbody(live) or {}
+    base = live_body.get("version")
+    opened = api.call(
+        "POST",
+        PROPOSE,
+        who="alice",
+        body={
+            "value": with_company(live_body.get("value") or {"companies": []}, "preview"),
+            "base_version": base,
+            "title": "Contract check: a preview",
+        },
+    )
+    pk = opened_id(opened, "for the preview")
+    header = f"change-request={pk}"
+    preview = api.call("GET", CONFIG, params={"change_request": pk})
+    body = jbody(preview) or {}
+    about = body.get("change_request") or {}
+    c.row(
+        "GET config ?change_request=<id>: the same shape, version null, change_request "
+        "{id, status, base_version, title}, Config-Preview header, its own ETag",
+        preview,
+        (preview.status == 200, "status 200"),
+        (set(body) == set(live_body) | {"change_request"}, "the live fields + change_request"),
+        (body.get("version") is None, "version null"),
+        (set(about) == {"id", "status", "base_version", "title"}, "change_request's fields"),
+        (about.get("id") == pk and about.get("base_version") == base, "this change request"),
+        (preview.header("Config-Preview") == header, f"Config-Preview: {header}"),
+        (bool(preview.header("ETag")) and preview.header("ETag") != live.header("ETag"), "ETag"),
+    )
+    etag = preview.header("ETag") or ""
+    again = api.call("GET", CONFIG, params={"change_request": pk}, headers={"If-None-Match": etag})
+    c.row("GET config ?change_request= with its ETag → 304", again, (again.status == 304, "304"))
+    value = api.call("GET", VALUE, params={"change_request": pk})
+    bundle = api.call("GET", BUNDLE, params={"change_request": pk})
+    entry = ((jbody(bundle) or {}).get("configs") or {}).get(KEY) or {}
+    c.row(
+        "GET value/ and the bundle ?change_request=: the proposal (applied over the bundle)",
+        bundle,
+        (value.status == 200 and jbody(value) == body.get("value"), "value/ is the proposal"),
+        (bundle.status == 200 and entry.get("value") == body.get("value"), "bundle entry"),
+        (entry.get("version") is None, "the bundle entry's version is null"),
+    )
+    after = api.call("GET", CONFIG)
+    c.row(
+        "GET config right after a preview → the live value and its own ETag",
+        after,
+        (jbody(after) == live_body, "the live document"),
+        (after.header("ETag") == live.header("ETag"), "the live ETag"),
+    )
+    withdrawn = api.call("POST", f"/api/v1/change-requests/{pk}/withdraw/", who="alice", body={})
+    closed = api.call("GET", CONFIG, params={"change_request": pk})
+    c.row(
+        "GET config ?change_request= of a closed change request → 404 JSON",
+        closed,
+        (withdrawn.status == 200, "the withdraw worked"),
+        *json_error(closed, 404),
+    )
+    outside = api.call("GET", CONFIG, who="elsewhere", params={"change_request": pk})
+    c.row("GET preview with a token of another namespace → 404", outside, *json_error(outside, 404))
+
+    # Reads are written in batches every CONSUMER_FLUSH_SECONDS (10 s by default).
+    consumers: list = []
+    answer = None
+    for _ in range(30):
+        answer = api.call("GET", CONFIG + "consumers/")
+        consumers = jbody(answer) or []
+        if answer.status != 200 or consumers:
+            break
+        time.sleep(1)
+    c.row(
+        "GET consumers/ → [{token, owner, last_read_at, last_version}], the read token included",
+        answer,
+        (answer is not None and answer.status == 200, "status 200"),
+        (
+            isinstance(consumers, list)
+            and all(
+                set(item) == {"token", "owner", "last_read_at", "last_version"}
+                for item in consumers
+            ),
+            "a list of {token, owner, last_read_at, last_version}",
+        ),
+        (any(item.get("owner") == "alice" for item in consumers), "alice's read token in it"),
+    )
+
+
 def main() -> int:
     if len(sys.argv) != 2:
         print(__doc__)
@@ -919,6 +1009,7 @@ def main() -> int:
     else:
         section("Reads after the writes", lambda: history(api, c, facts, done))
     section("The API's edge", lambda: edge(api, c, (facts or {}).get("live") or 1))
+    section("Previews and consumers", lambda: previews_and_consumers(api, c))
 
     c.row(
         f"every error response ({c.errors_checked} of them) has Content-Type application/json",
