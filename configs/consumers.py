@@ -14,6 +14,7 @@ import atexit
 import logging
 import os
 import threading
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -84,9 +85,13 @@ def _already_written(batch: dict[_Read, tuple[int, datetime]]) -> set[_Read]:
 
 def flush() -> int:
     """Write the noted reads in one batch; returns how many (token, config) rows were written."""
+    cutoff = time.time() - RECORD_EVERY
     with _lock:
         batch = dict(_pending)
         _pending.clear()
+        # Only the last minute's notes decide anything; older ones would only fill memory.
+        for read in [read for read, (_id, stamp) in _noted.items() if stamp < cutoff]:
+            del _noted[read]
     for read in _already_written(batch):
         del batch[read]
     if not batch:
@@ -184,7 +189,9 @@ class Reader:
     behind: bool
 
 
-def consumers_of(*, config: Config, live: Version | None, now: datetime | None = None) -> list:
+def consumers_of(
+    *, config: Config, live: Version | None, now: datetime | None = None
+) -> list[Reader]:
     """The tokens (not revoked) that read `config`, the one read most recently first."""
     now = now or timezone.now()
     rows = (

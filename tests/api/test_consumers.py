@@ -171,3 +171,17 @@ def test_the_background_writer_records_reads_within_seconds(settings, demo, alic
         settings.CONSUMER_FLUSH_SECONDS = 0
 
     assert Consumer.objects.get().token.name == "nightly-load"
+
+
+def test_notes_older_than_a_minute_are_forgotten_so_memory_stays_bounded(
+    alice_reads, timezones, time_machine
+):
+    time_machine.move_to(timezone.now(), tick=False)
+    alice_reads.get(CONFIG)
+    consumers.flush()
+    assert len(consumers._noted) == 1
+
+    time_machine.shift(timedelta(seconds=61))
+    consumers.flush()
+
+    assert consumers._noted == {}
