@@ -26,6 +26,7 @@ def test_schema_is_valid_openapi_3_1(document):
         ("/api/v1/configs/{namespace}/{key}/", "get", {"200", "304", "400", "401", "404"}),
         ("/api/v1/configs/{namespace}/{key}/value/", "get", {"200", "304", "401", "404"}),
         ("/api/v1/configs/{namespace}/{key}/versions/", "get", {"200", "401", "404"}),
+        ("/api/v1/configs/{namespace}/{key}/consumers/", "get", {"200", "401", "404"}),
         ("/api/v1/namespaces/{namespace}/bundle/", "get", {"200", "304", "401", "404"}),
         (
             "/api/v1/configs/{namespace}/{key}/change-requests/",
