@@ -30,8 +30,9 @@ class TryIt:
 
 
 def can_preview(user, change_request: ChangeRequest) -> bool:
-    """Open change requests can be previewed; a draft only by its author (as over the API)."""
-    if change_request.status == ChangeRequest.Status.DRAFT:
+    """Open change requests can be previewed; a draft only by its author (the API's rule and
+    the page's)."""
+    if change_request.is_draft:
         return user.pk == change_request.author_id
     return change_request.is_open
 

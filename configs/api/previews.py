@@ -19,6 +19,7 @@ from configs.api import reads
 from configs.api.access import readable_config
 from configs.models import Config, canonical_json
 from reviews.models import ChangeRequest
+from reviews.previews import can_preview
 
 PARAMETER = "change_request"
 HEADER = "Config-Preview"
@@ -65,10 +66,7 @@ def _open_change_request(request, number: int, **where) -> ChangeRequest:
         .filter(pk=number, status__in=ChangeRequest.OPEN, **where)
         .first()
     )
-    if change_request is None or (
-        change_request.status == ChangeRequest.Status.DRAFT
-        and change_request.author_id != request.user.pk
-    ):
+    if change_request is None or not can_preview(request.user, change_request):
         raise Http404(f"No open change request {number} of this config, or no access to it.")
     return change_request
 

@@ -156,6 +156,21 @@ def test_draft_is_previewed_only_by_its_author(alice_reads, bob_reads, timezones
     assert theirs.json()["detail"]
 
 
+def test_a_conflicted_draft_is_still_previewed_only_by_its_author(
+    alice_reads, bob_reads, timezones, alice, bob
+):
+    from tests.api.test_reads import publish_company
+
+    cr = propose(timezones, alice, "hooli", draft=True)
+    publish_company(timezones, alice, bob, "pied-piper")
+    cr.refresh_from_db()
+
+    assert cr.status == "conflicted_draft"
+    assert alice_reads.get(CONFIG, {"change_request": cr.pk}).status_code == 200
+    assert bob_reads.get(CONFIG, {"change_request": cr.pk}).status_code == 404
+    assert bob_reads.get(BUNDLE, {"change_request": cr.pk}).status_code == 404
+
+
 def test_others_read_an_open_change_request_in_review(bob_reads, timezones, alice):
     cr = propose(timezones, alice, "hooli")
 
