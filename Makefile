@@ -3,6 +3,7 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.stamp
+PORT ?= 8000
 
 .PHONY: run test lint format bench bench-data bench-pages venv
 
@@ -14,18 +15,19 @@ $(STAMP): requirements.txt requirements-dev.txt
 	$(BIN)/pip install --quiet -r requirements-dev.txt
 	touch $@
 
-# Plain HTTP on this machine, with debug on (static files come from the finders).
+# Plain HTTP on this machine, with debug on (static files come from the finders). uvicorn, not
+# runserver: watch streams need an ASGI server.
 run: export DJANGO_DEBUG = 1
 run: export DJANGO_SSL_REDIRECT = 0
 run: $(STAMP)
 	$(BIN)/python manage.py migrate --no-input
 	$(BIN)/python manage.py seed_demo
 	@echo
-	@echo "Config Console on http://127.0.0.1:8000 — log in at /accounts/login/"
+	@echo "Config Console on http://127.0.0.1:$(PORT) — log in at /accounts/login/"
 	@echo "Logins: alice / alice-demo-2026 (editor), bob / bob-demo-2026 (reviewer),"
 	@echo "        carol / carol-demo-2026 (admin), dave / dave-demo-2026 (viewer)"
 	@echo
-	$(BIN)/python manage.py runserver 127.0.0.1:8000
+	$(BIN)/uvicorn configconsole.asgi:application --host 127.0.0.1 --port $(PORT)
 
 # Uses DATABASE_URL when set (PostgreSQL in CI), the SQLite default otherwise.
 test: $(STAMP)

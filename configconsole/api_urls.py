@@ -6,6 +6,7 @@ from audit.api.views import AuditLog
 from configs.api import schemas
 from configs.api import views as reads
 from configs.api.consumers import ConsumerList
+from push import watch
 from reviews.api import views as changes
 
 urlpatterns = [
@@ -35,6 +36,7 @@ urlpatterns = [
         name="change_request_create",
     ),
     path("namespaces/<slug:namespace>/bundle/", reads.NamespaceBundle.as_view(), name="bundle"),
+    path("namespaces/<slug:namespace>/watch/", watch.namespace_watch, name="watch"),
     path("audit/", AuditLog.as_view(), name="audit"),
     path("schemas/<slug:name>/", schemas.SchemaRead.as_view(), name="schema"),
     path("change-requests/<int:pk>/", changes.ChangeRequestDetail.as_view(), name="change_request"),

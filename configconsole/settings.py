@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "configs",
     "reviews",
     "people",
+    "push",
 ]
 
 MIDDLEWARE = [

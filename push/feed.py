@@ -1,0 +1,292 @@
+"""The change feed: every publish, cancel and scheduled version reaching its time, in order.
+
+Each change is a `ChangeEvent` row written in the transaction that makes the change, so it
+exists exactly when the change does. Writers take one lock for the rest of their transaction
+(a PostgreSQL advisory lock; SQLite has one writer anyway), so event ids increase in commit
+order and a listener that resumes after id N misses nothing.
+
+Every app server hears the events through PostgreSQL LISTEN/NOTIFY: the NOTIFY is sent in the
+same transaction, so it is delivered at commit or never. One thread per process (`Feed`)
+listens, sends itself a heartbeat four times a second, and hands each event to this process's
+subscribers (the watch streams, the in-memory read caches). On SQLite, which cannot notify, the
+thread polls the event table instead and events of this process are handed over at commit;
+such a feed is never "healthy", so reads there always ask the database.
+
+Scheduled versions need no job runner: the same thread knows the next effective time and, when
+it comes, writes the `live` event (once: a unique constraint lets only the first server's write
+through).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from datetime import datetime
+
+from django.db import IntegrityError, close_old_connections, connection, connections, transaction
+from django.db.models import Exists, Min, OuterRef
+from django.utils import timezone
+
+from configs.models import Version
+from push.models import ChangeEvent
+
+logger = logging.getLogger(__name__)
+
+CHANNEL = "config_console_feed"
+# Any 64-bit number the project does not use for another advisory lock.
+WRITERS_LOCK = 0x636F6E666967
+HEARTBEAT_EVERY = 0.25  # seconds between heartbeats the listener sends itself
+HEALTHY_WITHIN = 1.0  # a feed whose last heartbeat is older than this is not trusted
+POLL_EVERY = 0.5  # seconds between polls of the event table where there is no NOTIFY
+
+Subscriber = Callable[[dict], None]
+
+
+def _postgresql() -> bool:
+    return connection.vendor == "postgresql"
+
+
+def _announce(message: dict) -> None:
+    """Tell every server about `message` once the current transaction commits."""
+    if _postgresql():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_notify(%s, %s)", [CHANNEL, json.dumps(message)])
+    else:
+        transaction.on_commit(lambda: feed.dispatch(message))
+
+
+def _lock_writers() -> None:
+    if _postgresql():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [WRITERS_LOCK])
+
+
+def _record(*, kind: str, version: Version, cancelled: bool = False) -> ChangeEvent:
+    config = version.config
+    with transaction.atomic():
+        _lock_writers()
+        event = ChangeEvent.objects.create(
+            kind=kind,
+            namespace=config.namespace.slug,
+            key=config.key,
+            version=version,
+            number=version.number,
+            effective_at=version.effective_at,
+            cancelled=cancelled,
+        )
+        _announce(event.message())
+    return event
+
+
+def version_published(version: Version) -> ChangeEvent:
+    """A new version: `live` if it takes effect now, `scheduled` if later."""
+    due = version.effective_at <= timezone.now()
+    kind = ChangeEvent.Kind.LIVE if due else ChangeEvent.Kind.SCHEDULED
+    return _record(kind=kind, version=version)
+
+
+def version_cancelled(version: Version) -> ChangeEvent:
+    return _record(kind=ChangeEvent.Kind.SCHEDULED, version=version, cancelled=True)
+
+
+def access_changed() -> None:
+    """A token, a membership or a user changed: every server forgets its token checks."""
+    _announce({"kind": "access"})
+
+
+def _due(now: datetime):
+    live = ChangeEvent.objects.filter(kind=ChangeEvent.Kind.LIVE, version_id=OuterRef("version_id"))
+    return (
+        ChangeEvent.objects.filter(
+            kind=ChangeEvent.Kind.SCHEDULED,
+            cancelled=False,
+            effective_at__lte=now,
+            version__cancelled_at__isnull=True,
+        )
+        .filter(~Exists(live))
+        .select_related("version__config__namespace")
+    )
+
+
+def emit_due(now: datetime | None = None) -> int:
+    """Write the `live` event of every scheduled version whose time has come; how many."""
+    now = now or timezone.now()
+    written = 0
+    for scheduled in _due(now):
+        try:
+            with transaction.atomic():
+                _lock_writers()
+                # Under the lock another server's write is visible: check before writing.
+                if ChangeEvent.objects.filter(
+                    kind=ChangeEvent.Kind.LIVE, version_id=scheduled.version_id
+                ).exists():
+                    continue
+                _record(kind=ChangeEvent.Kind.LIVE, version=scheduled.version)
+                written += 1
+        except IntegrityError:  # SQLite: another process wrote it first
+            continue
+    return written
+
+
+def next_due(now: datetime | None = None) -> datetime | None:
+    """When the next scheduled version takes effect (possibly one cancelled since)."""
+    now = now or timezone.now()
+    return ChangeEvent.objects.filter(
+        kind=ChangeEvent.Kind.SCHEDULED, cancelled=False, effective_at__gt=now
+    ).aggregate(first=Min("effective_at"))["first"]
+
+
+def events_after(last_id: int, namespace: str, limit: int = 500) -> list[dict]:
+    """The namespace's events after `last_id`, oldest first."""
+    events = ChangeEvent.objects.filter(namespace=namespace, id__gt=last_id).order_by("id")
+    return [event.message() for event in events[:limit]]
+
+
+def latest_id() -> int:
+    return ChangeEvent.objects.order_by("-id").values_list("id", flat=True).first() or 0
+
+
+class Feed:
+    """This process's end of the feed: one thread that listens (or polls) and a list of
+    subscribers it hands events to."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._subscribers: list[Subscriber] = []
+        self._thread: threading.Thread | None = None
+        self._pid = 0
+        self._stop = threading.Event()
+        # Bumped whenever events may have been missed (a new connection): caches start over.
+        self.epoch = 0
+        self.last_heartbeat = 0.0
+        # With NOTIFY every event arrives once and in order; polling only says "look again".
+        self.ordered = False
+        self._due_at: datetime | None = None
+        self._recheck_due = True
+
+    # Subscribers --------------------------------------------------------------------------
+    def subscribe(self, subscriber: Subscriber) -> None:
+        with self._lock:
+            self._subscribers = [*self._subscribers, subscriber]
+
+    def unsubscribe(self, subscriber: Subscriber) -> None:
+        with self._lock:
+            self._subscribers = [s for s in self._subscribers if s is not subscriber]
+
+    def dispatch(self, message: dict) -> None:
+        if message.get("kind") == ChangeEvent.Kind.SCHEDULED:
+            self._recheck_due = True
+        for subscriber in self._subscribers:
+            try:
+                subscriber(message)
+            except Exception:  # one broken subscriber must not starve the others
+                logger.exception("A feed subscriber failed")
+
+    def healthy(self) -> bool:
+        """Whether every change is known to reach this process within the bound."""
+        return self.ordered and time.monotonic() - self.last_heartbeat < HEALTHY_WITHIN
+
+    # The thread ---------------------------------------------------------------------------
+    def ensure_started(self) -> None:
+        """Start this process's listener once (again in a forked child)."""
+        if self._thread is not None and self._pid == os.getpid() and self._thread.is_alive():
+            return
+        with self._lock:
+            if self._thread is not None and self._pid == os.getpid() and self._thread.is_alive():
+                return
+            self._stop = threading.Event()
+            self._pid = os.getpid()
+            target = self._listen if _postgresql() else self._poll
+            self._thread = threading.Thread(target=target, name="change-feed", daemon=True)
+            self._thread.start()
+
+    def stop(self) -> None:
+        """Stop listening (tests: the feed cut); reads fall back to the database."""
+        self._stop.set()
+        thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout=5)
+        self._thread = None
+        self.ordered = False
+        self.last_heartbeat = 0.0
+
+    def _keep_time(self) -> None:
+        """Write due `live` events when the next effective time has come."""
+        now = timezone.now()
+        if self._recheck_due:
+            self._recheck_due = False
+            self._due_at = next_due(now)
+        if self._due_at is not None and self._due_at <= now:
+            emit_due(now)
+            self._due_at = next_due(now)
+
+    def _listen(self) -> None:
+        import psycopg
+
+        settings = connections["default"].settings_dict
+        heartbeat = f"config_console_heartbeat_{uuid.uuid4().hex}"
+        backoff = 0.1
+        while not self._stop.is_set():
+            try:
+                with psycopg.connect(
+                    dbname=settings["NAME"],
+                    user=settings["USER"] or None,
+                    password=settings["PASSWORD"] or None,
+                    host=settings["HOST"] or None,
+                    port=settings["PORT"] or None,
+                    autocommit=True,
+                    connect_timeout=5,
+                ) as listener:
+                    listener.execute(f'LISTEN "{CHANNEL}"')
+                    listener.execute(f'LISTEN "{heartbeat}"')
+                    self.epoch += 1
+                    self.ordered = True
+                    self._recheck_due = True
+                    emit_due()  # what came due while no server was listening
+                    backoff = 0.1
+                    while not self._stop.is_set():
+                        listener.execute(f'NOTIFY "{heartbeat}"')
+                        for notice in listener.notifies(timeout=self._wait()):
+                            if notice.channel == heartbeat:
+                                self.last_heartbeat = time.monotonic()
+                            else:
+                                self.dispatch(json.loads(notice.payload))
+                        self._keep_time()
+                        close_old_connections()
+            except Exception:
+                logger.exception("The change feed lost its connection; reconnecting")
+            finally:
+                self.ordered = False
+                connection.close()
+            self._stop.wait(backoff)
+            backoff = min(backoff * 2, 5.0)
+
+    def _wait(self) -> float:
+        if self._due_at is None:
+            return HEARTBEAT_EVERY
+        left = (self._due_at - timezone.now()).total_seconds()
+        return max(0.0, min(HEARTBEAT_EVERY, left))
+
+    def _poll(self) -> None:
+        last_id = None
+        while not self._stop.is_set():
+            try:
+                if last_id is None:
+                    last_id = latest_id()
+                self._keep_time()
+                for event in ChangeEvent.objects.filter(id__gt=last_id).order_by("id")[:500]:
+                    last_id = event.id
+                    self.dispatch(event.message())
+            except Exception:
+                logger.exception("Polling the change feed failed")
+            finally:
+                connection.close()
+            self._stop.wait(POLL_EVERY)
+
+
+feed = Feed()

@@ -1,0 +1,41 @@
+"""Where the feed hears about changes: saves of the models that change what a read returns.
+
+Hooked to the models rather than to each service, so that every path that publishes or cancels
+a version (the review gate, schema change requests, config creation, import) and every path
+that changes who may read (tokens, memberships, users) is covered from this one place.
+"""
+
+from __future__ import annotations
+
+from django.contrib.auth import get_user_model
+from django.db.models.signals import m2m_changed, post_delete, post_save
+
+from configs.models import ApiToken, Membership, Version
+
+
+def _version_saved(sender, instance: Version, created: bool, update_fields=None, **kwargs):
+    from push.feed import version_cancelled, version_published
+
+    if created:
+        version_published(instance)
+    elif update_fields and "cancelled_at" in update_fields and instance.cancelled_at:
+        version_cancelled(instance)
+
+
+def _access_changed(sender, update_fields=None, **kwargs):
+    from push.feed import access_changed
+
+    if update_fields and set(update_fields) <= {"last_login", "last_used_at"}:
+        return  # a login or a use changes nobody's access
+    if kwargs.get("action", "post_").startswith("post_"):
+        access_changed()
+
+
+def connect() -> None:
+    post_save.connect(_version_saved, sender=Version, dispatch_uid="feed-version")
+    for model in (ApiToken, Membership, get_user_model()):
+        post_save.connect(_access_changed, sender=model, dispatch_uid=f"feed-save-{model}")
+        post_delete.connect(_access_changed, sender=model, dispatch_uid=f"feed-delete-{model}")
+    m2m_changed.connect(
+        _access_changed, sender=ApiToken.namespaces.through, dispatch_uid="feed-token-scope"
+    )

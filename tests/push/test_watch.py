@@ -1,0 +1,145 @@
+"""The watch stream, served by uvicorn: live and scheduled events, resume, scope and revoke."""
+
+import threading
+import time
+import urllib.error
+import urllib.request
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from configs.services import token_revoke, version_cancel
+from tests.push.conftest import Stream, publish_metric, read_token
+
+
+def watch_url(server, namespace="sales-ops"):
+    return f"{server}/api/v1/namespaces/{namespace}/watch/"
+
+
+def later(seconds, action):
+    """Run `action` in `seconds` (while the test waits on the stream)."""
+    timer = threading.Timer(seconds, action)
+    timer.start()
+    return timer
+
+
+def test_a_publish_arrives_as_a_live_event(asgi_server, alice, carol):
+    _, secret = read_token(alice, "sales-ops")
+    stream = Stream(watch_url(asgi_server), secret)
+    published = {}
+    timer = later(0.3, lambda: published.update(version=publish_metric(carol, "signups")))
+
+    event = stream.next_event()
+    timer.join()
+
+    version = published["version"]
+    assert event["event"] == "live"
+    assert event["data"] == {
+        "key": "custom-metrics",
+        "version": version.number,
+        "effective_at": version.effective_at.isoformat().replace("+00:00", "Z"),
+    }
+    stream.close()
+
+
+def test_a_scheduled_version_is_announced_then_goes_live_on_time(asgi_server, alice, carol):
+    _, secret = read_token(alice, "sales-ops")
+    stream = Stream(watch_url(asgi_server), secret)
+    when = timezone.now() + timedelta(seconds=2)
+    version = publish_metric(carol, "refunds", effective_at=when)
+
+    scheduled = stream.next_event()
+    live = stream.next_event()
+
+    assert scheduled["event"] == "scheduled"
+    assert scheduled["data"]["version"] == version.number
+    assert scheduled["data"]["cancelled"] is False
+    assert live["event"] == "live"
+    assert live["data"]["version"] == version.number
+    assert live["id"] > scheduled["id"]
+    assert timezone.now() >= when
+    stream.close()
+
+
+def test_a_cancel_is_announced(asgi_server, alice, carol):
+    _, secret = read_token(alice, "sales-ops")
+    version = publish_metric(carol, "refunds", effective_at=timezone.now() + timedelta(hours=1))
+    stream = Stream(watch_url(asgi_server), secret)
+    later(0.3, lambda: version_cancel(version=version, actor=carol, reason="Not yet"))
+
+    event = stream.next_event()
+
+    assert (event["event"], event["data"]["version"], event["data"]["cancelled"]) == (
+        "scheduled",
+        version.number,
+        True,
+    )
+    stream.close()
+
+
+def test_resuming_with_last_event_id_misses_nothing(asgi_server, alice, carol):
+    _, secret = read_token(alice, "sales-ops")
+    stream = Stream(watch_url(asgi_server), secret)
+    later(0.3, lambda: publish_metric(carol, "first"))
+    seen = stream.next_event()
+    stream.close()
+
+    second = publish_metric(carol, "second")
+    third = publish_metric(carol, "third")
+    resumed = Stream(watch_url(asgi_server), secret, last_event_id=seen["id"])
+
+    versions = [resumed.next_event()["data"]["version"] for _ in range(2)]
+
+    assert versions == [second.number, third.number]
+    resumed.close()
+
+
+def test_a_revoked_token_s_stream_is_closed(asgi_server, alice):
+    token, secret = read_token(alice, "sales-ops")
+    stream = Stream(watch_url(asgi_server), secret, timeout=20)
+    started = time.monotonic()
+    later(0.3, lambda: token_revoke(token=token, actor=alice, reason="Leaked"))
+
+    assert stream.next_event() is None  # the server ended the stream
+    assert time.monotonic() - started < 15  # not merely the next heartbeat's check
+
+
+def test_an_expiring_token_s_stream_ends_at_expiry(asgi_server, alice):
+    _, secret = read_token(alice, "sales-ops", expires_at=timezone.now() + timedelta(seconds=1))
+    stream = Stream(watch_url(asgi_server), secret, timeout=20)
+
+    assert stream.next_event() is None
+    assert stream.comments == []
+
+
+@pytest.mark.parametrize(
+    "namespace, header, status",
+    [
+        ("data-pipelines", "scoped", 404),  # outside the token's scope
+        ("nowhere", "scoped", 404),
+        ("sales-ops", "Bearer cc_not-a-token", 401),
+        ("sales-ops", None, 401),
+    ],
+)
+def test_watch_refuses_without_access(asgi_server, alice, namespace, header, status):
+    _, secret = read_token(alice, "sales-ops")
+    request_secret = secret if header == "scoped" else None
+    url = watch_url(asgi_server, namespace)
+    request = urllib.request.Request(url)
+    if request_secret:
+        request.add_header("Authorization", f"Bearer {request_secret}")
+    elif header:
+        request.add_header("Authorization", header)
+    with pytest.raises(urllib.error.HTTPError) as error:
+        urllib.request.urlopen(request, timeout=5)
+
+    assert error.value.code == status
+    assert error.value.headers["Content-Type"] == "application/json"
+
+
+def test_under_wsgi_the_stream_is_refused_so_clients_poll(client):
+    response = client.get("/api/v1/namespaces/sales-ops/watch/")
+
+    assert response.status_code == 503
+    assert "ASGI" in response.json()["detail"]
