@@ -10,7 +10,8 @@ import urllib.request
 import pytest
 
 from configs.models import Config, Namespace
-from configs.services import newest_version, token_create
+from configs.selectors import newest_version
+from configs.services import token_create
 from reviews import services as review_services
 
 

@@ -1,5 +1,6 @@
 """The watch stream, served by uvicorn: live and scheduled events, resume, scope and revoke."""
 
+import json
 import threading
 import time
 import urllib.error
@@ -138,8 +139,9 @@ def test_watch_refuses_without_access(asgi_server, alice, namespace, header, sta
     assert error.value.headers["Content-Type"] == "application/json"
 
 
-def test_under_wsgi_the_stream_is_refused_so_clients_poll(client):
-    response = client.get("/api/v1/namespaces/sales-ops/watch/")
+def test_under_wsgi_the_stream_is_refused_so_clients_poll(live_server):
+    with pytest.raises(urllib.error.HTTPError) as error:
+        urllib.request.urlopen(watch_url(live_server.url), timeout=5)
 
-    assert response.status_code == 503
-    assert "ASGI" in response.json()["detail"]
+    assert error.value.code == 503
+    assert "ASGI" in json.loads(error.value.read())["detail"]
