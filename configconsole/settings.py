@@ -296,6 +296,9 @@ CSRF_FAILURE_VIEW = "configconsole.api.csrf_failure"
 API_THROTTLE_RATE = os.environ.get("API_THROTTLE_RATE", "1200/min")
 # Seconds between the batched writes of which tokens read which configs (0: never by itself).
 CONSUMER_FLUSH_SECONDS = float(os.environ.get("CONSUMER_FLUSH_SECONDS", "10"))
+# Token checks and live versions answered from each process's memory while the change feed
+# (PostgreSQL LISTEN/NOTIFY) is healthy; off: every token read asks the database once.
+READS_FROM_MEMORY = env_flag("READS_FROM_MEMORY", True)
 SPECTACULAR_SETTINGS = {
     "TITLE": "Config Console API",
     "VERSION": "1",

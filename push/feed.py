@@ -168,6 +168,7 @@ class Feed:
         self.ordered = False
         self._due_at: datetime | None = None
         self._recheck_due = True
+        self.cut = False
 
     # Subscribers --------------------------------------------------------------------------
     def subscribe(self, subscriber: Subscriber) -> None:
@@ -194,6 +195,8 @@ class Feed:
     # The thread ---------------------------------------------------------------------------
     def ensure_started(self) -> None:
         """Start this process's listener once (again in a forked child)."""
+        if self.cut:
+            return
         if self._thread is not None and self._pid == os.getpid() and self._thread.is_alive():
             return
         with self._lock:
@@ -205,8 +208,9 @@ class Feed:
             self._thread = threading.Thread(target=target, name="change-feed", daemon=True)
             self._thread.start()
 
-    def stop(self) -> None:
-        """Stop listening (tests: the feed cut); reads fall back to the database."""
+    def stop(self, *, cut: bool = False) -> None:
+        """Stop listening; with `cut`, stay stopped (tests of a lost feed) until `stop()`."""
+        self.cut = cut
         self._stop.set()
         thread = self._thread
         if thread is not None and thread is not threading.current_thread():

@@ -8,6 +8,7 @@ timezones = configs.get("data-pipelines", "company-timezones")
 
 __version__ = "0.1.0"
 
+from ._watch import Watch  # noqa: E402
 from .client import MISSING, ClientStats, ConfigClient  # noqa: E402
 from .errors import (  # noqa: E402
     AuthenticationError,
@@ -32,5 +33,6 @@ __all__ = [
     "PreviewWarning",
     "ServerUnreachable",
     "ServerUnreachableWarning",
+    "Watch",
     "__version__",
 ]

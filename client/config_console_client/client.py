@@ -27,6 +27,7 @@ from typing import Any, NoReturn
 
 from . import __version__
 from ._disk import DiskCache, default_cache_dir
+from ._watch import Watch
 from .errors import (
     AuthenticationError,
     ConfigConsoleError,
@@ -75,6 +76,7 @@ class _Entry:
     fresh_until: float  # monotonic clock: no request before this
     origin: str  # "memory" or "disk cache <path>", for the warning
     unreachable: str | None = None  # why the server could not answer, while this is served stale
+    stamp: tuple | None = None  # what a watch stream had said when this copy was fetched
 
     def document(self) -> dict[str, Any]:
         return json.loads(self.document_json)
@@ -214,6 +216,8 @@ class ConfigClient:
         if ssl_context is not None:
             handlers.append(urllib.request.HTTPSHandler(context=ssl_context))
         self._opener = urllib.request.build_opener(*handlers)
+        self._ssl = ssl_context
+        self._watches: dict[str, Watch] = {}
 
         # Copies on disk belong to the token that read them: another token (revoked, or scoped
         # elsewhere) must not be handed them when the server cannot be asked.
@@ -368,6 +372,75 @@ class ConfigClient:
             }
         return document
 
+    def watch(self, namespace: str) -> Watch:
+        """Follow `namespace`'s changes in a background thread (see "Watching" in the README):
+        live reads of it are then answered from memory and see a publish within moments.
+
+        Returns the `Watch`; `stop()` it (or use it in a `with`) to go back to polling."""
+        if self.is_offline:
+            raise ValueError("An offline client has no server to watch.")
+        namespace = _name(namespace, "namespace")
+        with self._lock:
+            watch = self._watches.get(namespace)
+            if watch is not None:
+                return watch
+            watch = self._watches[namespace] = Watch(self, namespace)
+        return watch.start()
+
+    def _unwatch(self, watch: Watch) -> None:
+        with self._lock:
+            if self._watches.get(watch.namespace) is watch:
+                del self._watches[watch.namespace]
+
+    def _watch_for(self, read: _Read) -> Watch | None:
+        """The watch that keeps this read current, if any (live reads only)."""
+        if read.version is not None or read.at is not None or read.change_request is not None:
+            return None
+        return self._watches.get(read.namespace)
+
+    def _stream_stamp(self, read: _Read):
+        watch = self._watch_for(read)
+        return watch.stamp(read.key) if watch is not None and watch.connected else None
+
+    def _kept_by_stream(self, read: _Read, entry: _Entry) -> bool:
+        watch = self._watch_for(read)
+        return (
+            watch is not None
+            and entry.stamp is not None
+            and entry.unreachable is None
+            and watch.keeps(read.key, entry.stamp)
+        )
+
+    def _refresh(self, read: _Read) -> None:
+        with self._lock:
+            read_lock = self._read_locks.setdefault(read, threading.Lock())
+        with read_lock:
+            try:
+                self._fetch(read)
+            except ConfigConsoleError:
+                with self._lock:  # gone or no longer readable: the next read asks and says so
+                    self._entries.pop(read, None)
+
+    def _reads_in(self, namespace: str, key: str | None = None, everything=False) -> list[_Read]:
+        with self._lock:
+            return [
+                read
+                for read in self._entries
+                if read.namespace == namespace
+                and self._watch_for(read) is not None
+                and (everything or read.kind == "bundle" or read.key == key)
+            ]
+
+    def _revalidate_namespace(self, namespace: str) -> None:
+        """After (re)connecting afresh: check every copy of the namespace once (ETags)."""
+        for read in self._reads_in(namespace, everything=True):
+            self._refresh(read)
+
+    def _refresh_after_event(self, namespace: str, key: str | None) -> None:
+        """A config's live version changed: fetch it (and the bundle) now, before anyone asks."""
+        for read in self._reads_in(namespace, key):
+            self._refresh(read)
+
     def clear_cache(self) -> None:
         """Forget the in-memory copies (the last-known-good files on disk stay)."""
         with self._lock:
@@ -452,6 +525,9 @@ class ConfigClient:
     def _cached(self, read: _Read) -> dict[str, Any] | None:
         with self._lock:
             entry = self._entries.get(read)
+            if entry is not None and self._kept_by_stream(read, entry):
+                self.stats.cache_hits += 1
+                return entry.document()
             if entry is None or time.monotonic() >= entry.fresh_until:
                 return None
             if entry.unreachable is None:
@@ -466,12 +542,13 @@ class ConfigClient:
             entry = self._entries.get(read)
         if entry is None and self._keeps_on_disk(read):
             entry = self._from_disk(read)
+        stamp = self._stream_stamp(read)  # before asking: an event meanwhile makes it stale
         try:
             status, headers, body = self._http_get(read, entry.etag if entry else None)
             if status == 304 and entry is not None:
-                return self._confirmed(read, entry)
+                return self._confirmed(read, entry, stamp)
             if status == 200:
-                return self._store(read, body, headers.get("ETag"))
+                return self._store(read, body, headers.get("ETag"), stamp)
             self._raise_for(read, status, headers, body)
         except _Unreachable as unreachable:
             return self._last_known_good(read, entry, unreachable)
@@ -488,8 +565,9 @@ class ConfigClient:
             origin=f"disk cache {record['path']}",
         )
 
-    def _confirmed(self, read: _Read, entry: _Entry) -> dict[str, Any]:
+    def _confirmed(self, read: _Read, entry: _Entry, stamp=None) -> dict[str, Any]:
         with self._lock:
+            entry.stamp = stamp
             entry.confirmed_at = time.time()
             entry.fresh_until = self._fresh_until(read)
             entry.origin = "memory"
@@ -506,7 +584,7 @@ class ConfigClient:
             )
         return entry.document()
 
-    def _store(self, read: _Read, body: bytes, etag: str | None) -> dict[str, Any]:
+    def _store(self, read: _Read, body: bytes, etag: str | None, stamp=None) -> dict[str, Any]:
         document = _parse_document(read, body)
         entry = _Entry(
             document_json=json.dumps(document),
@@ -514,6 +592,7 @@ class ConfigClient:
             confirmed_at=time.time(),
             fresh_until=self._fresh_until(read),
             origin="memory",
+            stamp=stamp,
         )
         with self._lock:
             self._entries[read] = entry

@@ -21,12 +21,13 @@ from configs.api.access import (
     ensure_namespace_readable,
     readable_config,
 )
-from configs.api.authentication import may_read, token_row
+from configs.api.authentication import may_read
 from configs.api.serializers import (
     BundleSerializer,
     ConfigDocumentSerializer,
     error_responses,
 )
+from push.memory import remembered_token
 
 ERRORS = error_responses(304, 400, 401, 404, 429)
 PINNING = [
@@ -129,7 +130,7 @@ def with_hot_path(drf_view, *, bare: bool):
             return drf_view(request, namespace=namespace, key=key)
         now = timezone.now()
         try:
-            token = token_row(header[7:], namespace, key, now)
+            token = remembered_token(header[7:], namespace, key, now)
         except AuthenticationFailed:
             return drf_view(request, namespace=namespace, key=key)
         if (

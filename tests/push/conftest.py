@@ -5,6 +5,7 @@ import json
 import socket
 import threading
 import time
+import urllib.error
 import urllib.request
 
 import pytest
@@ -31,7 +32,13 @@ def asgi_server(transactional_db):
     deadline = time.monotonic() + 10
     while not server.started and time.monotonic() < deadline:
         time.sleep(0.01)
-    yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    # The first request imports the URLs and views: let it, before tests time their requests.
+    try:
+        urllib.request.urlopen(f"{url}/api/v1/", timeout=60)
+    except urllib.error.HTTPError:
+        pass
+    yield url
     server.should_exit = True
     thread.join(timeout=10)
     from push.feed import feed
