@@ -70,17 +70,19 @@ def note_request(request, namespace: str, key: str, version_id: int) -> None:
 
 
 def _already_written(batch: dict[_Read, tuple[int, datetime]]) -> set[_Read]:
-    """The reads another process wrote within the minute (by the shared cache)."""
-    written = set()
+    """The reads another process wrote within the minute, by the shared cache: two round trips
+    for the whole batch (two processes racing for one read both write it, which is harmless)."""
+    keys = {
+        f"consumer:{token_id}:{namespace}:{key}:{version_id}": (token_id, namespace, key)
+        for (token_id, namespace, key), (version_id, _at) in batch.items()
+    }
     try:
-        for read, (version_id, _at) in batch.items():
-            key = f"consumer:{read[0]}:{read[1]}:{read[2]}:{version_id}"
-            if not cache.add(key, 1, timeout=RECORD_EVERY):
-                written.add(read)
+        seen = cache.get_many(list(keys))
+        cache.set_many({name: 1 for name in keys if name not in seen}, timeout=RECORD_EVERY)
     except Exception:  # the cache is down: write them all rather than lose them
         logger.warning("Consumers: the shared cache is unavailable; writing without it.")
         return set()
-    return written
+    return {keys[name] for name in seen}
 
 
 def flush() -> int:
@@ -119,6 +121,7 @@ def flush() -> int:
         update_conflicts=True,
         unique_fields=["token", "config"],
         update_fields=["last_version", "last_read_at"],
+        batch_size=1000,
     )
     return len(rows)
 

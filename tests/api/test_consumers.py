@@ -185,3 +185,29 @@ def test_notes_older_than_a_minute_are_forgotten_so_memory_stays_bounded(
     consumers.flush()
 
     assert consumers._noted == {}
+
+
+def test_another_server_process_does_not_write_the_same_read_again_within_the_minute(
+    alice_reads, timezones
+):
+    alice_reads.get(CONFIG)
+    assert consumers.flush() == 1
+
+    consumers.forget()  # what a second process knows: nothing of the first one's notes
+    alice_reads.get(CONFIG)
+
+    assert consumers.flush() == 0  # the shared cache says it was written this minute
+
+
+def test_reads_are_still_recorded_when_the_shared_cache_is_down(
+    alice_reads, timezones, monkeypatch
+):
+    from django.core.cache import cache
+
+    alice_reads.get(CONFIG)
+
+    def down(*args, **kwargs):
+        raise ConnectionError("Redis is down")
+
+    monkeypatch.setattr(cache, "get_many", down)
+    assert consumers.flush() == 1
