@@ -14,9 +14,8 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from configs import access, selectors, services
-from configs.models import ApiToken, Namespace
+from configs.models import Namespace
 
-NEW_TOKEN = "new_api_token"  # session key: the secret, until the page showing it once is served
 EXPIRY_CHOICES = [("30", "in 30 days"), ("90", "in 90 days"), ("365", "in a year"), ("", "never")]
 
 
@@ -51,6 +50,7 @@ class TokenForm(forms.Form):
 @login_required
 def token_list(request):
     form = TokenForm(request.POST or None, user=request.user)
+    created = None
     if request.method == "POST" and form.is_valid():
         days = form.cleaned_data["expires"]
         try:
@@ -65,15 +65,10 @@ def token_list(request):
         except (PermissionDenied, ValidationError) as exc:
             form.add_error(None, " ".join(getattr(exc, "messages", [str(exc)])))
         else:
-            # Shown by the page the redirect leads to, then forgotten: a reload of that page
-            # neither shows it again nor makes a second token.
-            request.session[NEW_TOKEN] = {"id": token.pk, "secret": secret}
-            return redirect("tokens:list")
-    created = None
-    shown = request.session.pop(NEW_TOKEN, None) if request.method == "GET" else None
-    if shown:
-        token = ApiToken.objects.filter(pk=shown["id"], user=request.user).first()
-        created = {"token": token, "secret": shown["secret"]} if token else None
+            # Shown in this answer only (no-store) and never kept on the server, not even in
+            # the session: after this page, only the token's hash remains.
+            created = {"token": token, "secret": secret}
+            form = TokenForm(user=request.user)
     tokens = selectors.tokens_visible_to(request.user)
     page = Paginator(tokens, 50).get_page(request.GET.get("page"))
     response = render(

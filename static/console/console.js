@@ -97,6 +97,12 @@
     new MutationObserver(function () { labelInputs(container); })
       .observe(container, { childList: true, subtree: true });
   });
+  // A page showing a new token's secret answers the form that made it. Turning its history
+  // entry into a plain visit means a reload shows the list, never resends the form (which
+  // would make a second token).
+  if (document.querySelector(".token-secret") && window.history.replaceState) {
+    window.history.replaceState(null, "", window.location.href);
+  }
 })();
 
 // A new token's field selects itself on focus, ready to copy (no inline handlers: the

@@ -34,7 +34,7 @@ def test_alice_makes_a_token_sees_it_once_and_revokes_it(page, live_server, demo
     secret = page.get_by_label("The new token").input_value()
     assert secret.startswith("cc_")
     assert "companies" in read_live_value(live_server, secret)
-    page.reload()  # a reload of the list never shows the secret again
+    page.reload()  # a reload shows the list: never the secret again, never a second token
     expect(page.locator("#tokens")).to_contain_text("nightly revenue pipeline")
     expect(page.locator("body")).not_to_contain_text(secret)
 
