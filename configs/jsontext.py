@@ -1,13 +1,17 @@
 """Strict JSON parsing for everything people and machines send us.
 
 Python's `json` accepts NaN and Infinity, turns 1e999 into inf, silently keeps the last of two
-duplicate keys and overflows the stack on deep nesting. None of that is JSON a config can hold.
+duplicate keys, overflows the stack on deep nesting, raises a bare ValueError on integers of
+more than 4,300 digits, and accepts lone surrogates that PostgreSQL then refuses to store. None
+of that is JSON a config can hold.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import re
+import sys
 from typing import Any
 
 MAX_DEPTH = 64
@@ -37,14 +41,34 @@ def _finite(text: str) -> float:
     return number
 
 
+def _integer(text: str) -> int:
+    # Python refuses to read an integer of more digits than this with a bare ValueError.
+    limit = sys.get_int_max_str_digits()
+    digits = len(text.lstrip("-"))
+    if limit and digits > limit:
+        raise BadJSON(f"The number {text[:20]}… has {digits} digits; at most {limit} are allowed.")
+    return int(text)
+
+
+# Half of a UTF-16 pair on its own ("\ud800"): JSON can spell it, no text can hold it.
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def _depth(value: Any, limit: int = MAX_DEPTH) -> int:
-    """How deep `value` nests; also refuses NUL characters, which PostgreSQL cannot store."""
+    """How deep `value` nests; also refuses NUL characters and lone surrogates, which
+    PostgreSQL cannot store."""
     deepest, stack = 0, [(value, 1)]
     while stack:
         node, depth = stack.pop()
         if isinstance(node, str):
             if "\x00" in node:
                 raise BadJSON("Text may not contain the NUL character (\\u0000).")
+            lone = _LONE_SURROGATE.search(node)
+            if lone:
+                raise BadJSON(
+                    f"Text may not contain a lone surrogate (\\u{ord(lone.group()):04x}): it is "
+                    "half of a character. Send the whole character instead."
+                )
         elif isinstance(node, (dict, list)):
             if depth > limit:
                 raise BadJSON(f"The JSON is nested more than {limit} levels deep.")
@@ -98,6 +122,7 @@ def parse_json(text: str | bytes) -> Any:
             parse_constant=_no_constants,
             object_pairs_hook=_no_duplicates,
             parse_float=_finite,
+            parse_int=_integer,
         )
     except json.JSONDecodeError as exc:
         raise BadJSON(

@@ -134,6 +134,75 @@ def check_schema(schema: Any) -> None:
                 regex.compile(value)
             except regex.error as exc:
                 raise InvalidSchema(f"{value!r} is not a valid regular expression: {exc}") from exc
+    cycle = ref_cycle(schema)
+    if cycle:
+        raise InvalidSchema(
+            "Its references go round in a circle without reaching a schema: "
+            + " → ".join(cycle)
+            + ". Make one of them describe the value instead of referring on."
+        )
+
+
+# Keywords that apply their subschemas to the same place in the value: following a `$ref`
+# through only these never moves into the value, so a loop of them never ends.
+_IN_PLACE_LISTS = ("allOf", "anyOf", "oneOf")
+_IN_PLACE = ("not", "if", "then", "else")
+
+
+def _target(root: Any, ref: str) -> tuple[str, Any]:
+    node = root
+    parts = ref.lstrip("#/").split("/") if ref not in ("#", "#/") else []
+    for part in parts:
+        part = part.replace("~1", "/").replace("~0", "~")
+        if isinstance(node, dict):
+            node = node.get(part)
+        elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        else:
+            return ref, None
+    return "#" + json_pointer(p.replace("~1", "/").replace("~0", "~") for p in parts), node
+
+
+def _in_place(pointer: str, node: Any, root: Any) -> Iterable[tuple[str, Any]]:
+    if not isinstance(node, dict):
+        return
+    if isinstance(node.get("$ref"), str):
+        yield _target(root, node["$ref"])
+    for key in _IN_PLACE_LISTS:
+        if isinstance(node.get(key), list):
+            for n, child in enumerate(node[key]):
+                yield f"{pointer}/{key}/{n}", child
+    for key in _IN_PLACE:
+        if isinstance(node.get(key), dict):
+            yield f"{pointer}/{key}", node[key]
+
+
+def ref_cycle(schema: Any) -> list[str] | None:
+    """A loop of `$ref`s that never moves into the value (validating would never end), as the
+    pointers it passes through, or None."""
+    done: set[str] = set()
+
+    def visit(pointer: str, node: Any, path: list[str]) -> list[str] | None:
+        if pointer in path:
+            return path[path.index(pointer) :] + [pointer]
+        if pointer in done:
+            return None
+        for child_pointer, child in _in_place(pointer, node, schema):
+            cycle = visit(child_pointer, child, path + [pointer])
+            if cycle:
+                return cycle
+        done.add(pointer)
+        return None
+
+    starts = [("#", schema)]
+    for key in ("$defs", "definitions"):
+        if isinstance(schema.get(key), dict):
+            starts += [(f"#/{key}/{name}", sub) for name, sub in schema[key].items()]
+    for pointer, node in starts:
+        cycle = visit(pointer, node, [])
+        if cycle:
+            return cycle
+    return None
 
 
 def json_pointer(parts: Iterable[Any]) -> str:

@@ -113,6 +113,14 @@ def _require_text(text: str | None, what: str) -> str:
     return text
 
 
+def _title(title: str | None) -> str:
+    """A change request's title: required, and one line (it heads emails and lists)."""
+    title = _require_text(title, "A title saying why")
+    if "\n" in title or "\r" in title:
+        raise ValidationError("A title is one line: put the details in the description.")
+    return title
+
+
 @transaction.atomic
 def change_request_open(
     *,
@@ -134,7 +142,7 @@ def change_request_open(
     if draft and publish:
         raise ValueError("A draft cannot be published at once: submit it for review first.")
     access.ensure_role(author, config.namespace, Role.EDITOR)
-    title = _require_text(title, "A title saying why")
+    title = _title(title)
     _check_value(config, value)
     newest = newest_version(config)
     newest_number = newest.number if newest else None
@@ -204,7 +212,7 @@ def change_request_edit(
     change_request.value = value
     change_request.revision += 1
     if title is not None:
-        change_request.title = _require_text(title, "A title saying why")
+        change_request.title = _title(title)
     if description is not None:
         change_request.description = description
     _refresh_status(change_request)

@@ -5,7 +5,7 @@ A schema changes only by gaining a new, immutable, numbered version (`SchemaVers
 
 from __future__ import annotations
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
@@ -15,6 +15,7 @@ from configs.errors import SchemaInUse
 from configs.models import Schema, SchemaVersion
 from configs.selectors import schema_breakage
 from configs.services._common import _with_history_user
+from configs.validation import InvalidSchema, check_schema
 
 
 @transaction.atomic
@@ -96,6 +97,11 @@ def schema_update(
         schema.description = description
     details: dict = {}
     if body != before:
+        # A broken body (a loop of references, say) is named before any value is checked.
+        try:
+            check_schema(body)
+        except InvalidSchema as exc:
+            raise ValidationError({"body": exc.message}) from exc
         problems = schema_breakage(schema=schema, body=body)
         if problems:
             raise SchemaInUse(problems)
