@@ -89,3 +89,20 @@ class AuditEvent(models.Model):
 
     def delete(self, *args, **kwargs):
         raise ValueError("Audit events are append-only.")
+
+
+class EventReach(models.Model):
+    """The admins of `namespace` see `event` too: a schema or token event concerns every
+    namespace whose configs use the schema, or that the token reaches, not just one."""
+
+    event = models.ForeignKey(AuditEvent, on_delete=models.PROTECT, related_name="reach")
+    namespace = models.CharField(max_length=100)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["event", "namespace"], name="one_reach_per_namespace")
+        ]
+        indexes = [models.Index(fields=["namespace", "event"], name="audit_reach_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.namespace}: {self.event_id}"

@@ -5,11 +5,16 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 
-from audit.models import ACTIONS, AuditEvent
+from audit.models import ACTIONS, AuditEvent, EventReach
 from configs import access
-from configs.models import Namespace
+from configs.models import Namespace, Role
+
+
+def _reaches(namespaces) -> Exists:
+    """Events that also concern the admins of one of `namespaces` (see `EventReach`)."""
+    return Exists(EventReach.objects.filter(event=OuterRef("pk"), namespace__in=namespaces))
 
 
 def filtered_events(
@@ -24,7 +29,8 @@ def filtered_events(
 ) -> QuerySet[AuditEvent]:
     """The events `user` may see that match every filter given, newest first.
 
-    People see the events of the namespaces they have a role in; events outside any namespace
+    People see the events of the namespaces they have a role in, and admins the schema and
+    token events that reach their namespaces; events outside any namespace
     (logins, failed logins, denials on pages without one) only superusers see. `namespaces`
     (slugs) narrows this further, e.g. to an API token's scope. `config` is a config key, or
     `namespace/key` to name one config exactly. `actor` is a username; `action` an action name
@@ -33,10 +39,14 @@ def filtered_events(
     """
     events = AuditEvent.objects.all()
     if not getattr(user, "is_superuser", False):
-        visible = Namespace.objects.filter(pk__in=access.visible_namespace_ids(user))
-        events = events.filter(namespace__in=visible.values("slug"))
+        roles = access.roles_of(user)
+        visible = Namespace.objects.filter(pk__in=list(roles)).values("slug")
+        administered = Namespace.objects.filter(
+            pk__in=[pk for pk, role in roles.items() if role == Role.ADMIN]
+        ).values("slug")
+        events = events.filter(Q(namespace__in=visible) | _reaches(administered))
     if namespaces is not None:
-        events = events.filter(namespace__in=list(namespaces))
+        events = events.filter(Q(namespace__in=list(namespaces)) | _reaches(list(namespaces)))
     if config:
         namespace, _, key = config.strip().rpartition("/")
         events = events.filter(config=key)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from functools import partial
 from typing import Any
 
@@ -9,7 +10,7 @@ from django.db import models, transaction
 from django.utils import timezone
 
 from audit.chain import seal_pending_events
-from audit.models import ACTIONS, AuditEvent
+from audit.models import ACTIONS, AuditEvent, EventReach
 
 
 def record(
@@ -21,8 +22,12 @@ def record(
     config: str = "",
     reason: str = "",
     details: dict[str, Any] | None = None,
+    admins_of: Iterable[str] = (),
 ) -> AuditEvent:
-    """Append one event; call it inside the transaction that makes the change it describes."""
+    """Append one event; call it inside the transaction that makes the change it describes.
+
+    `admins_of`: namespaces (slugs) whose admins see the event too, besides `namespace`'s
+    members."""
     if action not in ACTIONS:
         raise ValueError(f"Unknown audit action {action!r}; add it to audit.models.ACTIONS.")
     event = AuditEvent.objects.create(
@@ -38,6 +43,9 @@ def record(
         reason=reason,
         details=details or {},
     )
+    EventReach.objects.bulk_create(
+        [EventReach(event=event, namespace=slug) for slug in sorted(set(admins_of)) if slug]
+    )
     # Sealed once committed (see audit/chain.py for why not here, and why only this event).
     # `robust`: a failed seal must not turn a change that did commit into an error; the event
     # stays unsealed, and verify_audit names it for an operator to look at.
@@ -50,7 +58,7 @@ def client_ip(request) -> str:
     return request.META.get("REMOTE_ADDR", "") if request is not None else ""
 
 
-def record_denied(request, exc) -> None:
+def record_denied(request, exc, *, namespace: str = "", config: str = "") -> None:
     """Record that `request` was refused with `exc` (a PermissionDenied, Django's or DRF's).
 
     Call it outside the refused view's transaction (middleware, the API's exception handler),
@@ -62,8 +70,8 @@ def record_denied(request, exc) -> None:
         "access.denied",
         actor=user if getattr(user, "is_authenticated", False) else None,
         target=None,
-        namespace=str(kwargs.get("namespace", ""))[:100],
-        config=str(kwargs.get("key", ""))[:100] if kwargs.get("namespace") else "",
+        namespace=(namespace or str(kwargs.get("namespace", "")))[:100],
+        config=(config or (str(kwargs.get("key", "")) if kwargs.get("namespace") else ""))[:100],
         reason=str(getattr(exc, "detail", "") or exc or "Permission denied."),
         details={
             "path": request.path[:500],

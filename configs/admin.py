@@ -15,13 +15,12 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.forms.fields import InvalidJSONInput, JSONString
 from simple_history.admin import SimpleHistoryAdmin
 
+from configconsole.messages import REFUSALS, by_field
 from configs import access, selectors, services
-from configs.errors import Conflict, InvalidValue, RuleViolation, SchemaInUse
+from configs.errors import SchemaInUse
 from configs.jsontext import BadJSON, parse_json
 from configs.models import Config, Membership, Namespace, Schema, Version
 from configs.validation import InvalidSchema, check_schema
-
-REFUSALS = (InvalidValue, SchemaInUse, Conflict, RuleViolation, ValidationError, PermissionDenied)
 
 
 class Refused(Exception):
@@ -32,34 +31,9 @@ class Refused(Exception):
         super().__init__("; ".join(message for _, message in errors))
 
 
-def _problem_lines(errors: list[dict[str, str]], prefix: str = "") -> list[str]:
-    return [
-        prefix + (f"{error['path']}: " if error["path"] else "") + error["message"]
-        for error in errors
-    ]
-
-
 def refusal_errors(exc: Exception, field: str | None = None, prefix: str = ""):
     """The messages a person should see for a service's refusal, by form field."""
-    if isinstance(exc, InvalidValue):
-        lines = _problem_lines(exc.errors)
-    elif isinstance(exc, SchemaInUse):
-        lines = [str(exc)] + [
-            line
-            for version, errors in sorted(exc.problems.items())
-            for line in _problem_lines(errors, f"{version} ")
-        ]
-    elif isinstance(exc, ValidationError) and hasattr(exc, "error_dict"):
-        return [
-            (None if name == "__all__" else name, prefix + message)
-            for name, messages in exc.message_dict.items()
-            for message in messages
-        ]
-    elif isinstance(exc, ValidationError):
-        lines = exc.messages
-    else:
-        lines = [str(exc) or "You may not make this change."]
-    return [(field, prefix + line) for line in lines]
+    return [(name if name is not None else field, prefix + text) for name, text in by_field(exc)]
 
 
 @contextmanager

@@ -13,6 +13,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from configconsole.messages import refusal
 from configs import access, selectors, services
 from configs.models import Namespace
 
@@ -63,7 +64,7 @@ def token_list(request):
                 actor=request.user,
             )
         except (PermissionDenied, ValidationError) as exc:
-            form.add_error(None, " ".join(getattr(exc, "messages", [str(exc)])))
+            form.add_error(None, refusal(request, exc))
         else:
             # Shown in this answer only (no-store) and never kept on the server, not even in
             # the session: after this page, only the token's hash remains.

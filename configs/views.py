@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
+from configconsole.messages import in_words
 from configs import access, consumers, selectors, services
 from configs.diff import diff_values, pretty_lines, sentence, sentences, show
 from configs.errors import Conflict, InvalidValue, RuleViolation, SchemaInUse
@@ -136,7 +137,7 @@ def config_edit(request, namespace, key):
                 except InvalidValue as exc:
                     form.set_problems(exc.errors)
                 except (Conflict, RuleViolation, ValidationError) as exc:
-                    form.add_error(None, exc.messages[0] if hasattr(exc, "messages") else str(exc))
+                    form.add_error(None, in_words(exc))
                 else:
                     if change_request.published_version:
                         messages.success(

@@ -12,6 +12,7 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from configconsole.messages import REFUSALS, in_words, problem_lines, refusal
 from configs import access, times
 from configs import selectors as config_selectors
 from configs.diff import pretty_lines, sentences
@@ -209,22 +210,21 @@ def change_request_action(request, pk, action):
         response = do(request, change_request)
         if response is not None:
             return response
-    except (Conflict, RuleViolation) as exc:
-        messages.error(request, str(exc))
-        return _refused(request, change_request, action)
-    except InvalidValue as exc:
-        # The schema changed since the draft was saved: say what to fix, then let them edit.
-        problems = "; ".join(
-            f"{p['message']} ({p['path']})" if p.get("path") else p["message"] for p in exc.errors
-        )
-        messages.error(request, f"{exc} Edit your draft so it fits the config's schema: {problems}")
-    except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
-        return _refused(request, change_request, action)
-    except PermissionDenied as exc:
-        if not str(exc):
+    except REFUSALS as exc:
+        if isinstance(exc, PermissionDenied) and not str(exc):
             raise
-        messages.error(request, str(exc))
+        config = change_request.config
+        text = refusal(request, exc, namespace=config.namespace.slug, config=config.key)
+        if isinstance(exc, InvalidValue):
+            # The schema changed since the draft was saved: say what to fix, then let them edit.
+            problems = "; ".join(problem_lines(exc.errors))
+            messages.error(
+                request, f"{exc} Edit your draft so it fits the config's schema: {problems}"
+            )
+        else:
+            messages.error(request, text)
+        if isinstance(exc, (Conflict, RuleViolation, ValidationError)):
+            return _refused(request, change_request, action)
     return redirect(change_request)
 
 
@@ -280,7 +280,7 @@ def _value_form_page(request, change_request, *, rebase: bool):
         except InvalidValue as exc:
             form.set_problems(exc.errors)
         except (RuleViolation, ValidationError) as exc:
-            form.add_error(None, exc.messages[0] if hasattr(exc, "messages") else str(exc))
+            form.add_error(None, in_words(exc))
     base = change_request.base_version
     schema = _schema(change_request)
     return render(

@@ -53,6 +53,11 @@ def schema_create(
     return schema
 
 
+def _namespaces_using(schema: Schema) -> list[str]:
+    """The namespaces whose configs use `schema`: their admins hear of its changes."""
+    return sorted(set(schema.configs.values_list("namespace__slug", flat=True)))
+
+
 def schema_version_add(*, schema: Schema, body: dict, actor, reason: str = "") -> SchemaVersion:
     """Record `body` as the schema's next version and make it the schema's body.
 
@@ -112,5 +117,12 @@ def schema_update(
         _with_history_user(schema, actor, reason)
         schema.full_clean()
         schema.save()
-    record("schema.changed", actor=actor, target=schema, reason=reason, details=details)
+    record(
+        "schema.changed",
+        actor=actor,
+        target=schema,
+        reason=reason,
+        details=details,
+        admins_of=_namespaces_using(schema),
+    )
     return schema

@@ -61,6 +61,7 @@ def token_create(
         target=token,
         # One event per token: the namespace column holds it when the token has only one.
         namespace=slugs[0] if len(slugs) == 1 else "",
+        admins_of=slugs,
         details={
             "user": user.username,
             "namespaces": slugs,
@@ -95,6 +96,7 @@ def token_revoke(*, token: ApiToken, actor, reason: str = "") -> ApiToken:
         actor=actor,
         target=token,
         namespace=slugs[0] if len(slugs) == 1 else "",
+        admins_of=slugs,
         reason=reason,
         details={"user": token.user.username, "namespaces": slugs},
     )

@@ -7,6 +7,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
+from configconsole.messages import in_words
 from configs.models import Namespace
 from configs.services import token_create
 
@@ -52,7 +53,7 @@ class Command(BaseCommand):
                 expires_at=expires_at,
             )
         except (PermissionDenied, ValidationError) as exc:
-            raise CommandError(" ".join(getattr(exc, "messages", [str(exc)]))) from exc
+            raise CommandError(in_words(exc)) from exc
         expiry = f"expires {expires_at:%Y-%m-%d %H:%M} UTC" if expires_at else "never expires"
         self.stderr.write(
             f"Token {token.prefix}… for {user.username} ({token.scope}) in "

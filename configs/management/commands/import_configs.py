@@ -17,6 +17,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
+from configconsole.messages import in_words
 from configs import access, selectors, services, transfer
 from configs.errors import Conflict, InvalidValue, RuleViolation, SchemaInUse
 from configs.models import Config, Namespace, Role, Schema, canonical_json
@@ -33,28 +34,6 @@ FILE_ERRORS = (
     Conflict,
     RuleViolation,
 )
-
-
-def _describe(exc: Exception) -> str:
-    """A domain error in plain words, with the JSON paths of value problems."""
-    if isinstance(exc, InvalidValue):
-        return "the value is not valid: " + "; ".join(
-            f"at {error['path'] or '/'}: {error['message']}" for error in exc.errors
-        )
-    if isinstance(exc, SchemaInUse):
-        details = "; ".join(
-            f"{version} at {error['path'] or '/'}: {error['message']}"
-            for version, errors in sorted(exc.problems.items())
-            for error in errors
-        )
-        return f"{exc} ({details})"
-    if isinstance(exc, ValidationError):
-        if hasattr(exc, "error_dict"):
-            return "; ".join(
-                f"{name}: {' '.join(messages)}" for name, messages in exc.message_dict.items()
-            )
-        return " ".join(exc.messages)
-    return str(exc)
 
 
 @dataclass
@@ -165,7 +144,7 @@ class Command(BaseCommand):
             with transaction.atomic():
                 apply(item)
         except FILE_ERRORS as exc:
-            self.report.errors.append(f"{path}: {_describe(exc)}")
+            self.report.errors.append(f"{path}: {in_words(exc)}")
 
     def _import_schema(self, file: transfer.SchemaFile) -> None:
         report = self.report
