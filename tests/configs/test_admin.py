@@ -285,7 +285,7 @@ def test_a_breaking_schema_edit_is_refused_naming_the_config_and_path(admin_clie
 
     assert response.status_code == 200
     errors = " ".join(response.context["adminform"].form.errors["body"])
-    assert "sales-ops/custom-metrics v1 /metrics:" in errors
+    assert "sales-ops/custom-metrics v1 at /metrics:" in errors
     assert "sales-ops/custom-metrics v1" in response.content.decode()
     schema.refresh_from_db()
     assert "maxItems" not in schema.body["properties"]["metrics"]
