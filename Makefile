@@ -42,12 +42,7 @@ format: $(STAMP)
 	$(BIN)/ruff format .
 
 bench: $(STAMP)
-	@if [ -x bench/run ]; then \
-		bench/run; \
-	else \
-		echo "No benchmarks yet: bench/run comes with the HTTP API issue."; \
-		exit 1; \
-	fi
+	bench/run
 
 # A PostgreSQL database of a chosen size (S, M or L; see bench/README.md), then the time every
 # page and API list takes on it.

@@ -31,7 +31,7 @@ COLUMNS = [
 
 
 def as_dict(event: AuditEvent) -> dict:
-    """One event as DESIGN.md's API shows it (plus its id and chain hash)."""
+    """One event as the audit API shows it (plus its id and chain hash)."""
     return {
         "id": event.pk,
         "at": event.at.isoformat(),

@@ -1,4 +1,4 @@
-"""Every row of DESIGN.md "The HTTP API" (Reads and Writes), over real HTTP, against a running
+"""Every row of the HTTP API contract (Reads and Writes), over real HTTP, against a running
 server: bench/run calls it behind gunicorn on PostgreSQL (see bench/README.md).
 
     python bench/contract.py http://127.0.0.1:PORT

@@ -115,7 +115,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
     DATABASES["default"]["CONN_MAX_AGE"] = 0
 else:
-    # Prepared statements make the small hot read queries cheaper (see STACK.md).
+    # Prepared statements make the small hot read queries cheaper.
     DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = 1
     # Timeouts (seconds): a database that cannot be reached or does not answer fails the request
     # with a 503 in seconds instead of holding a worker until the server kills it.

@@ -1,4 +1,4 @@
-"""The demo: two namespaces, three schemas, four configs and four people (see DESIGN.md)."""
+"""The demo: two namespaces, three schemas, four configs and four people."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """The edit form: django-jsonform's widget for people, a raw JSON tab for engineers.
 
 Validation is ours (configs.validation), not the widget's: its own validator differs from JSON
-Schema and crashes on some inputs (see STACK.md). Errors go back to the widget under the input
+Schema and crashes on some inputs. Errors go back to the widget under the input
 that caused them, and to a list at the top of the page.
 """
 

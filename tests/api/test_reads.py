@@ -1,4 +1,4 @@
-"""The pipeline read contract (DESIGN.md, "Reads"), over HTTP with tokens."""
+"""The pipeline read contract, over HTTP with tokens."""
 
 import copy
 from datetime import UTC, datetime, timedelta

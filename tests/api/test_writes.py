@@ -1,4 +1,4 @@
-"""The write contract (DESIGN.md, "Writes"), over HTTP: each row and each of its errors."""
+"""The write contract, over HTTP: each row and each of its errors."""
 
 from datetime import timedelta
 

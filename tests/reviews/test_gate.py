@@ -1,4 +1,4 @@
-"""The rules of the review gate (DESIGN.md), through the services the console and API call."""
+"""The rules of the review gate, through the services the console and API call."""
 
 import copy
 
@@ -134,7 +134,7 @@ def test_only_the_author_can_edit_a_change_request(timezones, alice, bob):
     assert reload(cr).revision == 1
 
 
-# --- rule 3 (as written in the brief): requested changes block publishing --------------------
+# --- rule 3: requested changes block publishing ----------------------------------------------
 
 
 def test_requested_changes_block_publishing_until_that_reviewer_approves(timezones, alice, bob):
@@ -180,7 +180,7 @@ def test_requesting_changes_needs_a_comment(timezones, alice, bob):
     assert reload(cr).status == ChangeRequest.Status.IN_REVIEW
 
 
-# --- rule 4 (brief): the policy comes from the namespace, overridable per config --------------
+# --- rule 4: the policy comes from the namespace, overridable per config ---------------------
 
 
 def test_required_approvals_come_from_the_namespace_policy(timezones, metrics, alice):
@@ -265,7 +265,7 @@ def test_config_can_require_an_owner_in_a_namespace_that_does_not(timezones, ali
     assert services.change_request_publish(change_request=cr, actor=frank).number == 2
 
 
-# --- rule 3 of DESIGN.md (5 in the brief): publishing checks the base -------------------------
+# --- rule 5: publishing checks the base -----------------------------------------------------
 
 
 def test_second_of_two_approved_changes_on_one_base_is_conflicted(timezones, alice, carol, bob):
@@ -388,7 +388,7 @@ def test_every_state_lists_what_it_allows_in_one_table(status):
     assert ("approve" in allowed) == (status in ChangeRequest.IN_REVIEW_STATES)
 
 
-# --- rule 4 of DESIGN.md (6 in the brief): bypass --------------------------------------------
+# --- rule 6: bypass --------------------------------------------------------------------------
 
 
 def test_admin_can_bypass_the_approvals_with_a_reason(timezones, alice, carol):
