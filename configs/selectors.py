@@ -132,7 +132,7 @@ def tokens_visible_to(user) -> QuerySet:
 
 def value_errors(*, config: Config, value) -> list[dict[str, str]]:
     """Problems with `value` as the next value of `config` (empty when it is valid)."""
-    return validate_value(value, config.schema.body if config.schema_id else None)
+    return validate_value(value, config.schema.body if config.schema is not None else None)
 
 
 @dataclass(frozen=True)

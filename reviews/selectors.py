@@ -72,7 +72,9 @@ def approvers_for_versions(versions) -> dict[int, list[str]]:
         )
     )
     for change_request in change_requests:
-        approvers[change_request.published_version_id] = sorted(
+        version_id = change_request.published_version_id
+        assert version_id is not None  # the query asks for published change requests only
+        approvers[version_id] = sorted(
             review.reviewer.username for review in approvals_of_proposal(change_request)
         )
     return approvers
@@ -138,18 +140,18 @@ def contributors(config: Config, window: int | None = None) -> list[Contributor]
     newest = config.versions.order_by("-number").values_list("number", flat=True).first() or 0
     cutoff = max(0, newest - window)
     window_versions = config.versions.filter(number__gt=cutoff).values("id")
-    proposed = config.change_requests.all()
+    changes = config.change_requests.all()
     if cutoff:
         start = config.versions.filter(number=cutoff + 1).values("published_at")
-        proposed = proposed.filter(created_at__gte=start)
+        changes = changes.filter(created_at__gte=start)
     proposed = (
-        proposed.values("author__username")
+        changes.values("author__username")
         .annotate(n=Count("pk"), last=Max("created_at"))
         .order_by()
     )
-    for row in proposed:
-        entry = person(row["author__username"])
-        entry.proposed, entry.last_proposed = row["n"], row["last"]
+    for proposal in proposed:
+        entry = person(proposal["author__username"])
+        entry.proposed, entry.last_proposed = proposal["n"], proposal["last"]
     # The rule of `approvers_for_versions` (the gate's): an approval counts when it still stood,
     # for the exact value, on a change that was published. Approvals dismissed by an edit, or
     # given to changes later withdrawn or rejected, approved nothing that happened.
@@ -166,9 +168,9 @@ def contributors(config: Config, window: int | None = None) -> list[Contributor]
         .annotate(n=Count("change_request", distinct=True), last=Max("created_at"))
         .order_by()
     )
-    for row in approved:
-        entry = person(row["reviewer__username"])
-        entry.approved, entry.last_approved = row["n"], row["last"]
+    for approval in approved:
+        entry = person(approval["reviewer__username"])
+        entry.approved, entry.last_approved = approval["n"], approval["last"]
     published = (
         config.versions.filter(number__gt=cutoff)
         .values("published_by__username")

@@ -86,8 +86,9 @@ def _audit(action: str, change_request: ChangeRequest, actor, reason: str = "", 
 
 
 def _save(change_request: ChangeRequest, actor, reason: str = "") -> None:
-    change_request._history_user = actor
-    change_request._change_reason = reason[:1000] or None
+    # django-simple-history reads these two attributes when it writes the history row.
+    change_request._history_user = actor  # type: ignore[attr-defined]
+    change_request._change_reason = reason[:1000] or None  # type: ignore[attr-defined]
     change_request.save()
 
 
@@ -253,11 +254,11 @@ def change_request_submit(*, change_request: ChangeRequest, actor) -> ChangeRequ
     return change_request
 
 
-_VERDICT_ACTIONS = {
+_VERDICT_ACTIONS: dict[str, str] = {
     Review.Verdict.APPROVE: "change_request.approved",
     Review.Verdict.REQUEST_CHANGES: "change_request.changes_requested",
 }
-_VERDICT_TABLE_ACTIONS = {
+_VERDICT_TABLE_ACTIONS: dict[str, str] = {
     Review.Verdict.APPROVE: "approve",
     Review.Verdict.REQUEST_CHANGES: "request_changes",
 }
@@ -440,7 +441,7 @@ def change_request_publish(
         if bypass and gate.satisfied:
             # Nothing is missing, so nothing is bypassed: history must not show a bypass that
             # did not happen. The admin's reason still goes into the published event.
-            bypass, note, bypass_reason = False, bypass_reason, None
+            bypass, note, bypass_reason = False, bypass_reason or "", None
         if not can_publish(actor, change_request) and not bypass:
             raise PermissionDenied(f"You need the reviewer role in {namespace.slug} to publish.")
         if not bypass and not gate.satisfied:
@@ -479,7 +480,7 @@ def change_request_publish(
                     "version.bypass",
                     change_request,
                     actor,
-                    reason=bypass_reason,
+                    reason=bypass_reason or "",
                     version=version.number,
                     missing=gate.missing,
                 )
@@ -523,7 +524,7 @@ def version_restore(*, version: Version, actor, reason: str) -> ChangeRequest:
     newest = newest_version(config)
     live = config.versions.live_at(timezone.now()).first()
     if live and live.pk == version.pk:
-        if newest.pk != version.pk:
+        if newest is not None and newest.pk != version.pk:
             raise RuleViolation(
                 f"Version {version.number} is live now; to keep it, cancel scheduled version "
                 f"{newest.number} instead."

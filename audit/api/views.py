@@ -28,7 +28,7 @@ class AuditEventSerializer(serializers.ModelSerializer):
         model = AuditEvent
         fields = ["at", "actor", "action", "namespace", "config", "target", "reason", "details"]
 
-    def get_at(self, event) -> str:
+    def get_at(self, event) -> str | None:
         return timestamp(event.at)
 
     def get_target(self, event) -> dict:

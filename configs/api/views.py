@@ -143,9 +143,9 @@ def with_hot_path(drf_view, *, bare: bool):
         return _version_answer(request, token.live_version_id, bare)
 
     # The same endpoint to everything that inspects views: CSRF, the OpenAPI generator.
-    view.csrf_exempt = True
-    view.cls = drf_view.cls
-    view.initkwargs = drf_view.initkwargs
+    view.csrf_exempt = True  # type: ignore[attr-defined]
+    view.cls = drf_view.cls  # type: ignore[attr-defined]
+    view.initkwargs = drf_view.initkwargs  # type: ignore[attr-defined]
     return view
 
 

@@ -97,7 +97,7 @@ def membership_set(*, namespace: Namespace, user, role: str, actor=None) -> Memb
     _ensure_can_manage_members(actor, namespace, role)
     membership = Membership.objects.filter(namespace=namespace, user=user).first()
     before = membership.role if membership else None
-    if before == role:
+    if membership is not None and before == role:
         return membership
     membership = membership or Membership(namespace=namespace, user=user)
     _with_history_user(membership, actor)

@@ -206,7 +206,7 @@ def version_cancel(*, version: Version, actor, reason: str = "") -> Version:
             f"Version {version.number} is already live; publish a new version instead."
         )
     newest = newest_version(config)
-    if newest.pk != version.pk:
+    if newest is not None and newest.pk != version.pk:
         raise RuleViolation(
             f"Cancel version {newest.number} first: it is scheduled after this one."
         )
