@@ -7,6 +7,7 @@ from configs.api import schemas
 from configs.api import views as reads
 from configs.api.consumers import ConsumerList
 from push import watch
+from reviews.api import authoring
 from reviews.api import views as changes
 
 urlpatterns = [
@@ -38,7 +39,12 @@ urlpatterns = [
     path("namespaces/<slug:namespace>/bundle/", reads.NamespaceBundle.as_view(), name="bundle"),
     path("namespaces/<slug:namespace>/watch/", watch.namespace_watch, name="watch"),
     path("audit/", AuditLog.as_view(), name="audit"),
+    path("schemas/", schemas.SchemaCreate.as_view(), name="schema_create"),
+    path("schemas/infer/", schemas.SchemaInfer.as_view(), name="schema_infer"),
     path("schemas/<slug:name>/", schemas.SchemaRead.as_view(), name="schema"),
+    path(
+        "namespaces/<slug:namespace>/configs/", authoring.NewConfig.as_view(), name="config_create"
+    ),
     path("change-requests/<int:pk>/", changes.ChangeRequestDetail.as_view(), name="change_request"),
     path(
         "change-requests/<int:pk>/approve/",

@@ -80,3 +80,8 @@ def ensure_can_edit_schema(user, schema) -> None:
 
 def visible_namespace_ids(user) -> list[int]:
     return list(roles_of(user))
+
+
+def namespaces_with_role(user, minimum: str) -> list[int]:
+    """Ids of the namespaces where `user` has at least the `minimum` role."""
+    return [pk for pk, role in roles_of(user).items() if ROLE_RANK[role] >= ROLE_RANK[minimum]]

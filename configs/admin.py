@@ -21,6 +21,7 @@ from configs.errors import SchemaInUse
 from configs.jsontext import BadJSON, parse_json
 from configs.models import Config, Membership, Namespace, Schema, Version
 from configs.validation import InvalidSchema, check_schema
+from reviews.new_configs import config_propose
 
 
 class Refused(Exception):
@@ -312,7 +313,9 @@ class ConfigChangeForm(ServiceForm):
 
 class ConfigAddForm(ServiceForm):
     first_value = StrictJSONField(
-        label="First value", help_text="JSON; published at once as version 1."
+        label="First value",
+        help_text="JSON; version 1, published at once where the namespace needs no review, "
+        "otherwise a change request.",
     )
     reason = forms.CharField(
         required=False, help_text="Kept with version 1 (“Created” if left empty)."
@@ -347,7 +350,8 @@ class ConfigAdmin(ThroughServicesAdmin):
                 )
             return
         with refusals_as_errors("first_value"):
-            config = services.config_create(
+            # The console's and the API's path: version 1 passes the namespace's policy.
+            created = config_propose(
                 namespace=data["namespace"],
                 key=data["key"],
                 name=data["name"],
@@ -355,8 +359,15 @@ class ConfigAdmin(ThroughServicesAdmin):
                 actor=request.user,
                 description=data["description"],
                 schema=data["schema"],
-                owners=data["owners"],
-                reason=data["reason"] or "Created",
+                owners=data["owners"] or None,
+                title=data["reason"] or "Created",
+            )
+        config = created.config
+        if created.version is None:
+            self.message_user(
+                request,
+                f"Version 1 of {config} waits for review (change request "
+                f"#{created.change_request.pk}); pipelines get it once it is published.",
             )
         _adopt(obj, config)
 

@@ -11,12 +11,13 @@ import copy
 import json
 
 from django import forms
+from django.contrib.auth import get_user_model
 from django_jsonform.forms.fields import JSONFormField
 from django_jsonform.utils import ErrorMap
 
 from configs import times
 from configs.jsontext import BadJSON, parse_json
-from configs.models import Config, Schema
+from configs.models import Config, Namespace, Schema
 from configs.validation import (
     InvalidSchema,
     check_schema,
@@ -115,10 +116,22 @@ class ValueForm(forms.Form):
     base_version = forms.IntegerField(widget=forms.HiddenInput, required=False)
     confirmed = forms.BooleanField(widget=forms.HiddenInput, required=False)
 
-    def __init__(self, *args, config: Config, initial_value=None, **kwargs):
+    def __init__(
+        self,
+        *args,
+        config: Config | None = None,
+        initial_value=None,
+        schema: dict | None = None,
+        label: str = "",
+        **kwargs,
+    ):
+        """The editor for `config`'s value, or (no config yet) for a value of `schema`."""
         super().__init__(*args, **kwargs)
         self.config = config
-        self.schema = config.schema.body if config.schema_id else None
+        if config is not None:
+            schema = config.schema.body if config.schema_id else None
+            label = config.name
+        self.schema = schema
         self.problems: list[dict[str, str]] = []
         # What the value was before this edit: unchanged times keep their exact text.
         self.before = initial_value
@@ -128,7 +141,7 @@ class ValueForm(forms.Form):
             field = SchemaValueField(
                 schema=_widget_schema(self.schema), required=False, label="Value"
             )
-            field.widget.attrs["aria-label"] = config.name
+            field.widget.attrs["aria-label"] = label or "Value"
             self.fields["value"] = field
             if initial_value is not None:
                 self.initial.setdefault("value", times.for_typing(initial_value, self.schema))
@@ -210,6 +223,97 @@ class SchemaForm(forms.Form):
     def clean_body(self):
         try:
             body = parse_json(self.cleaned_data["body"])
+        except BadJSON as exc:
+            raise forms.ValidationError(str(exc)) from exc
+        try:
+            check_schema(body)
+        except InvalidSchema as exc:
+            raise forms.ValidationError(exc.message) from exc
+        return body
+
+
+class NewConfigForm(forms.Form):
+    """What a new config is: where, its key and name, who owns it, and which schema it has."""
+
+    SCHEMA_CHOICES = [
+        ("existing", "An existing schema"),
+        ("example", "Start from an example"),
+        ("none", "None (free-form JSON)"),
+    ]
+
+    namespace = forms.ModelChoiceField(queryset=Namespace.objects.none(), to_field_name="slug")
+    key = forms.SlugField(
+        max_length=100,
+        help_text="Lowercase letters, digits, '-' and '_'; unique in the namespace; pipelines "
+        "read the config by it.",
+        widget=forms.TextInput(attrs={"class": "vTextField"}),
+    )
+    name = forms.CharField(max_length=200, widget=forms.TextInput(attrs={"class": "vTextField"}))
+    about = forms.CharField(
+        label="Description",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2, "class": "vLargeTextField"}),
+    )
+    owners = forms.CharField(
+        required=False,
+        help_text="Usernames, separated by commas; you if left empty.",
+        widget=forms.TextInput(attrs={"class": "vTextField"}),
+    )
+    schema_choice = forms.ChoiceField(
+        label="Schema", choices=SCHEMA_CHOICES, widget=forms.RadioSelect, initial="example"
+    )
+    schema = forms.ModelChoiceField(
+        queryset=Schema.objects.order_by("name"),
+        to_field_name="name",
+        required=False,
+        label="Existing schema",
+    )
+    example = forms.CharField(
+        label="Example value (JSON)",
+        required=False,
+        strip=False,
+        help_text="Paste a value like the ones this config will hold; a schema is proposed "
+        "from it, which you can edit before saving.",
+        widget=forms.Textarea(attrs={"rows": 8, "class": "vLargeTextField raw-json"}),
+    )
+    schema_body = forms.CharField(
+        label="Proposed schema (JSON Schema)",
+        required=False,
+        strip=False,
+        widget=forms.Textarea(
+            attrs={"rows": 16, "class": "vLargeTextField raw-json", "spellcheck": "false"}
+        ),
+    )
+
+    def __init__(self, *args, namespaces, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["namespace"].queryset = namespaces
+
+    def clean_owners(self):
+        names = [n.strip() for n in self.cleaned_data["owners"].split(",") if n.strip()]
+        if not names:
+            return None
+        users = list(get_user_model().objects.filter(username__in=names, is_active=True))
+        unknown = sorted(set(names) - {u.username for u in users})
+        if unknown:
+            raise forms.ValidationError(f"No such person: {', '.join(unknown)}.")
+        return users
+
+    def clean_example(self):
+        text = self.cleaned_data["example"]
+        if not text.strip():
+            return None
+        try:
+            return parse_json(text)
+        except BadJSON as exc:
+            raise forms.ValidationError(str(exc)) from exc
+
+    def clean_schema_body(self):
+        text = self.cleaned_data["schema_body"]
+        if not text.strip():
+            return None
+        try:
+            body = parse_json(text)
         except BadJSON as exc:
             raise forms.ValidationError(str(exc)) from exc
         try:

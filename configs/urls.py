@@ -1,6 +1,6 @@
 from django.urls import path, register_converter
 
-from configs import views
+from configs import authoring_views, views
 
 app_name = "configs"
 
@@ -21,6 +21,7 @@ register_converter(VersionNumberConverter, "version_number")
 
 urlpatterns = [
     path("configs/", views.config_list, name="list"),
+    path("configs/new/", authoring_views.config_new, name="new"),
     path("configs/<slug:namespace>/<slug:key>/", views.config_detail, name="detail"),
     path("configs/<slug:namespace>/<slug:key>/edit/", views.config_edit, name="edit"),
     path("configs/<slug:namespace>/<slug:key>/history/", views.config_history, name="history"),

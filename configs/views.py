@@ -62,6 +62,7 @@ def config_list(request):
                 pk__in=access.visible_namespace_ids(request.user)
             ),
             "querystring_base": urlencode(filters) + "&" if filters else "",
+            "can_create": bool(access.namespaces_with_role(request.user, Role.EDITOR)),
         },
     )
 

@@ -1,17 +1,22 @@
-"""Schemas over HTTP: read one (its newest version or a pinned one)."""
+"""Schemas over HTTP: read one (its newest version or a pinned one), propose one from an
+example, add one."""
 
 from __future__ import annotations
 
 from django.http import Http404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import serializers
+from rest_framework import serializers, status
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from configs import selectors
+from configs import selectors, services
+from configs.api.access import ensure_can_write
 from configs.api.serializers import AnyJSONField, error_responses
-from configs.models import SchemaVersion
+from configs.errors import Conflict
+from configs.inference import infer_schema
+from configs.models import Schema, SchemaVersion
+from configs.validation import InvalidSchema, check_schema
 
 
 class SchemaDocumentSerializer(serializers.Serializer):
@@ -61,3 +66,65 @@ class SchemaRead(APIView):
                 f"Schema {name} has no version {number}." if number else "No such schema."
             )
         return Response(schema_document(version, selectors.schema_config_count(version.schema)))
+
+
+class InferSerializer(serializers.Serializer):
+    example = AnyJSONField(help_text="A value like the ones the configs will hold.")
+
+
+class InferredSerializer(serializers.Serializer):
+    schema = AnyJSONField(help_text="A Draft 2020-12 schema that accepts the example.")
+
+
+class SchemaInfer(APIView):
+    """Propose a schema from an example value (nothing is saved)."""
+
+    @extend_schema(
+        operation_id="schema_infer",
+        request=InferSerializer,
+        responses={200: InferredSerializer, **error_responses(400, 401, 413, 429)},
+    )
+    def post(self, request):
+        if not isinstance(request.data, dict) or "example" not in request.data:
+            raise ValidationError({"example": ['Send the example value as {"example": …}.']})
+        return Response({"schema": infer_schema(request.data["example"])})
+
+
+class NewSchemaSerializer(serializers.Serializer):
+    name = serializers.SlugField(max_length=100)
+    title = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    description = serializers.CharField(required=False, allow_blank=True, default="")
+    schema = AnyJSONField(help_text="A JSON Schema (Draft 2020-12).")
+
+
+class SchemaCreate(APIView):
+    """Add a schema (namespace admins); it starts at version 1."""
+
+    @extend_schema(
+        operation_id="schema_create",
+        request=NewSchemaSerializer,
+        responses={
+            201: SchemaDocumentSerializer,
+            **error_responses(400, 401, 403, 409, 413, 429),
+        },
+    )
+    def post(self, request):
+        ensure_can_write(request)
+        body = NewSchemaSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        if Schema.objects.filter(name=data["name"]).exists():
+            raise Conflict(f"A schema named {data['name']} already exists.")
+        try:
+            check_schema(data["schema"])
+        except InvalidSchema as exc:
+            raise ValidationError({"schema": [exc.message]}) from exc
+        schema = services.schema_create(
+            name=data["name"],
+            body=data["schema"],
+            actor=request.user,
+            title=data["title"],
+            description=data["description"],
+        )
+        version = selectors.schema_version(name=schema.name)
+        return Response(schema_document(version, 0), status=status.HTTP_201_CREATED)

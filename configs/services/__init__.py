@@ -9,7 +9,7 @@ from configs.services.namespaces import (
     namespace_create,
     namespace_update,
 )
-from configs.services.schemas import schema_create, schema_update
+from configs.services.schemas import schema_create, schema_update, schema_version_add
 from configs.services.tokens import (
     TOKEN_PREFIX,
     can_revoke_token,
@@ -19,6 +19,7 @@ from configs.services.tokens import (
 )
 from configs.services.versions import (
     CONFIG_DETAILS,
+    config_add,
     config_create,
     config_update,
     version_cancel,
@@ -30,6 +31,7 @@ __all__ = [
     "NAMESPACE_SETTINGS",
     "TOKEN_PREFIX",
     "can_revoke_token",
+    "config_add",
     "config_create",
     "config_update",
     "membership_remove",
@@ -38,6 +40,7 @@ __all__ = [
     "namespace_update",
     "schema_create",
     "schema_update",
+    "schema_version_add",
     "token_create",
     "token_hash",
     "token_revoke",

@@ -61,6 +61,50 @@ def config_create(
     return config
 
 
+@transaction.atomic
+def config_add(
+    *,
+    namespace: Namespace,
+    key: str,
+    name: str,
+    actor,
+    description: str = "",
+    schema: Schema | None = None,
+    owners=None,
+) -> Config:
+    """A new config without a version yet (editors and up); its version 1 is a change like any
+    other, proposed by the caller (reviews.new_configs.config_propose) in the same transaction.
+
+    Owners default to the creator. A key already taken in the namespace is a Conflict."""
+    access.ensure_role(actor, namespace, Role.EDITOR, "create configs")
+    if Config.objects.filter(namespace=namespace, key=key).exists():
+        raise Conflict(f"{namespace.slug}/{key} already exists; choose another key.")
+    config = _with_history_user(
+        Config(namespace=namespace, key=key, name=name, description=description, schema=schema),
+        actor,
+    )
+    config.full_clean()
+    try:
+        with transaction.atomic():
+            config.save()
+    except IntegrityError as exc:  # created by someone else at the same moment
+        raise Conflict(f"{namespace.slug}/{key} already exists; choose another key.") from exc
+    owners = [actor] if owners is None else list(owners)
+    config.owners.set(owners)
+    record(
+        "config.created",
+        actor=actor,
+        target=config,
+        namespace=namespace.slug,
+        config=key,
+        details={
+            "schema": schema.name if schema else None,
+            "owners": sorted(u.username for u in owners),
+        },
+    )
+    return config
+
+
 CONFIG_DETAILS = (
     "name",
     "description",

@@ -1,0 +1,108 @@
+"""The console's "New config" page: where, key, name, owners, a schema (existing, started from
+an example, or none) and the first value, which then passes the namespace's review policy.
+
+Starting from an example is a round trip, not a script: "Propose a schema" infers one from the
+pasted value and shows it beside the form it makes; editing the schema and pressing "Update the
+form" redraws the form. What was typed is kept at every step."""
+
+from __future__ import annotations
+
+import json
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.shortcuts import redirect, render
+
+from configs import access
+from configs.errors import Conflict, InvalidValue, RuleViolation
+from configs.forms import NewConfigForm, ValueForm
+from configs.inference import infer_schema
+from configs.models import Namespace, Role
+from reviews.new_configs import config_propose
+
+
+def _schema_for_form(form: NewConfigForm, proposing: bool) -> tuple[dict | None, object]:
+    """(the schema the value form draws, the example to start the value from)."""
+    data = form.cleaned_data
+    choice = data.get("schema_choice")
+    example = data.get("example")
+    if choice == "existing":
+        schema = data.get("schema")
+        return (schema.body if schema else None), example
+    if choice == "example":
+        if proposing or data.get("schema_body") is None:
+            if example is None:
+                return None, None
+            body = infer_schema(example, title=data.get("name") or "")
+            form.data = form.data.copy()
+            form.data["schema_body"] = json.dumps(body, indent=2, ensure_ascii=False)
+            form.cleaned_data["schema_body"] = body
+            return body, example
+        return data.get("schema_body"), example
+    return None, example
+
+
+@login_required
+def config_new(request):
+    namespaces = Namespace.objects.filter(
+        pk__in=access.namespaces_with_role(request.user, Role.EDITOR)
+    )
+    if not namespaces.exists():
+        raise PermissionDenied("You need the editor role in a namespace to create configs.")
+    initial = {"namespace": request.GET.get("namespace", "")}
+    form = NewConfigForm(request.POST or None, namespaces=namespaces, initial=initial)
+    creating = request.method == "POST" and "create" in request.POST
+    schema, example = None, None
+    if request.method == "POST":
+        form.is_valid()
+        schema, example = _schema_for_form(form, proposing="propose" in request.POST)
+    value_form = ValueForm(
+        request.POST if creating else None,
+        schema=schema,
+        label=form.cleaned_data.get("name", "") if form.is_bound else "",
+        initial_value=example,
+        initial={"title": request.POST.get("title", "")},
+    )
+    if creating and form.is_valid() and value_form.is_valid():
+        data = form.cleaned_data
+        choice = data["schema_choice"]
+        try:
+            created = config_propose(
+                namespace=data["namespace"],
+                key=data["key"],
+                name=data["name"],
+                description=data["about"],
+                owners=data["owners"],
+                value=value_form.cleaned_data["new_value"],
+                actor=request.user,
+                title=value_form.cleaned_data["title"],
+                schema=data["schema"] if choice == "existing" else None,
+                new_schema=data["schema_body"] if choice == "example" else None,
+            )
+        except InvalidValue as exc:
+            value_form.set_problems(exc.errors)
+        except Conflict as exc:
+            form.add_error("key", str(exc))
+        except (RuleViolation, ValidationError, PermissionDenied) as exc:
+            form.add_error(None, exc.messages[0] if hasattr(exc, "messages") else str(exc))
+        else:
+            if created.version is not None:
+                messages.success(request, f"Created {created.config} and published version 1.")
+                return redirect(created.config)
+            messages.success(
+                request,
+                f"Created {created.config}; version 1 waits for review. Pipelines get it once "
+                "it is published.",
+            )
+            return redirect(created.change_request)
+    return render(
+        request,
+        "configs/new.html",
+        {
+            "page_title": "New config",
+            "form": form,
+            "value_form": value_form,
+            "schema": schema,
+        },
+    )

@@ -1,0 +1,95 @@
+"""New configs: version 1 passes the namespace's review policy like any other change.
+
+Here rather than in configs, because creating a config ends in a change request (reviews build
+on configs, never the other way round). The console's "New config", the API and /admin/ all
+come here, so there is no path to a config without this one's version 1 rules."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from configs import services as config_services
+from configs.models import Config, Namespace, Schema
+from configs.validation import InvalidSchema, check_schema
+from reviews.models import ChangeRequest
+from reviews.services import change_request_open
+
+
+@dataclass
+class NewConfig:
+    config: Config
+    change_request: ChangeRequest
+
+    @property
+    def version(self):
+        """Version 1 when it was published at once (no approval needed), else None."""
+        return self.change_request.published_version
+
+
+@transaction.atomic
+def config_propose(
+    *,
+    namespace: Namespace,
+    key: str,
+    name: str,
+    value,
+    actor,
+    title: str,
+    description: str = "",
+    schema: Schema | None = None,
+    new_schema: dict | None = None,
+    new_schema_name: str = "",
+    owners=None,
+) -> NewConfig:
+    """Create a config and propose `value` as its version 1 (editors and up).
+
+    Published at once where the namespace needs no approval; otherwise the change request is
+    in review and the config has no live version (pipelines get 404) until it is published.
+    `new_schema` (a schema body, e.g. inferred from an example) is created with the config, by
+    its creator, under `new_schema_name` (the key by default). Everything or nothing."""
+    if schema is not None and new_schema is not None:
+        raise ValidationError("Pick an existing schema or make a new one, not both.")
+    if new_schema is not None:
+        try:
+            check_schema(new_schema)
+        except InvalidSchema as exc:
+            raise ValidationError(f"The schema cannot be used: {exc.message}") from exc
+    config = config_services.config_add(
+        namespace=namespace,
+        key=key,
+        name=name,
+        actor=actor,
+        description=description,
+        owners=owners,
+    )
+    if new_schema is not None:
+        schema_name = new_schema_name or key
+        if Schema.objects.filter(name=schema_name).exists():
+            raise ValidationError(
+                f"A schema named {schema_name} already exists; pick it, or name the new one "
+                "differently."
+            )
+        schema = config_services.schema_create(
+            name=schema_name,
+            body=new_schema,
+            actor=actor,
+            title=new_schema.get("title") or name,
+            reason=f"Made with {namespace.slug}/{key}",
+            authorised=True,  # a config's creator may make the schema made for it
+        )
+    if schema is not None:
+        config.schema = schema
+        config.save(update_fields=["schema"])
+    change_request = change_request_open(
+        config=config,
+        author=actor,
+        value=value,
+        title=title,
+        description=description,
+        base_version=None,
+        publish=not config.needs_review,
+    )
+    return NewConfig(config=config, change_request=change_request)
