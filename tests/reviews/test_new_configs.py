@@ -212,7 +212,9 @@ def test_a_namespace_one_cannot_see_answers_404(erin):
 
 
 def test_the_api_infers_a_schema_from_an_example(alice):
-    response = client_for(make_token(alice, "data-pipelines")[1]).post("/api/v1/schemas/infer/", {"example": HOLIDAYS}, format="json")
+    response = client_for(make_token(alice, "data-pipelines")[1]).post(
+        "/api/v1/schemas/infer/", {"example": HOLIDAYS}, format="json"
+    )
 
     assert response.status_code == 200
     assert response.json()["schema"] == infer_schema(HOLIDAYS)
