@@ -7,7 +7,7 @@ from configs.api import schemas
 from configs.api import views as reads
 from configs.api.consumers import ConsumerList
 from push import watch
-from reviews.api import authoring
+from reviews.api import authoring, schema_changes
 from reviews.api import views as changes
 
 urlpatterns = [
@@ -42,6 +42,36 @@ urlpatterns = [
     path("schemas/", schemas.SchemaCreate.as_view(), name="schema_create"),
     path("schemas/infer/", schemas.SchemaInfer.as_view(), name="schema_infer"),
     path("schemas/<slug:name>/", schemas.SchemaRead.as_view(), name="schema"),
+    path(
+        "schemas/<slug:name>/change-requests/",
+        schema_changes.SchemaChangeCreate.as_view(),
+        name="schema_change_create",
+    ),
+    path(
+        "schema-change-requests/<int:pk>/",
+        schema_changes.SchemaChangeDetail.as_view(),
+        name="schema_change",
+    ),
+    path(
+        "schema-change-requests/<int:pk>/approve/",
+        schema_changes.SchemaChangeApprove.as_view(),
+        name="schema_change_approve",
+    ),
+    path(
+        "schema-change-requests/<int:pk>/request-changes/",
+        schema_changes.SchemaChangeRequestChanges.as_view(),
+        name="schema_change_request_changes",
+    ),
+    path(
+        "schema-change-requests/<int:pk>/publish/",
+        schema_changes.SchemaChangePublish.as_view(),
+        name="schema_change_publish",
+    ),
+    path(
+        "schema-change-requests/<int:pk>/withdraw/",
+        schema_changes.SchemaChangeWithdraw.as_view(),
+        name="schema_change_withdraw",
+    ),
     path(
         "namespaces/<slug:namespace>/configs/", authoring.NewConfig.as_view(), name="config_create"
     ),

@@ -1,6 +1,7 @@
 from django.urls import path, register_converter
 
 from configs import authoring_views, views
+from reviews import schema_change_views
 
 app_name = "configs"
 
@@ -43,6 +44,6 @@ urlpatterns = [
     ),
     path("schemas/", views.schema_list, name="schemas"),
     path("schemas/<slug:name>/", views.schema_detail, name="schema"),
-    path("schemas/<slug:name>/edit/", views.schema_edit, name="schema_edit"),
+    path("schemas/<slug:name>/edit/", schema_change_views.schema_edit, name="schema_edit"),
     path("schemas/<slug:name>/history/", views.schema_history, name="schema_history"),
 ]

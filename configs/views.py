@@ -19,8 +19,8 @@ from django.views.decorators.http import require_POST
 from configconsole.messages import in_words
 from configs import access, consumers, selectors, services
 from configs.diff import diff_values, pretty_lines, sentence, sentences, show
-from configs.errors import Conflict, InvalidValue, RuleViolation, SchemaInUse
-from configs.forms import SchemaForm, ValueForm
+from configs.errors import Conflict, InvalidValue, RuleViolation
+from configs.forms import ValueForm
 from configs.models import Config, Namespace, Role, Schema, Version
 from configs.schema_diff import schema_changes
 from reviews import selectors as review_selectors
@@ -418,39 +418,5 @@ def schema_history(request, name):
             "to_version": to_version,
             "changes": changes,
             "querystring_base": "",
-        },
-    )
-
-
-@login_required
-def schema_edit(request, name):
-    schema = get_object_or_404(selectors.schemas_with_usage(), name=name)
-    access.ensure_can_edit_schema(request.user, schema)
-    breakage = None
-    form = SchemaForm(request.POST or None, schema=schema)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.schema_update(
-                schema=schema,
-                body=form.cleaned_data["body"],
-                actor=request.user,
-                reason=form.cleaned_data["reason"],
-                title=form.cleaned_data["title"],
-                description=form.cleaned_data["description"],
-            )
-        except SchemaInUse as exc:
-            breakage = exc.problems
-            form.add_error(None, str(exc))
-        else:
-            messages.success(request, f"Schema {schema.name} was saved.")
-            return redirect(schema)
-    return render(
-        request,
-        "configs/schema_edit.html",
-        {
-            "page_title": f"Edit schema {schema.name}",
-            "schema": schema,
-            "form": form,
-            "breakage": breakage,
         },
     )

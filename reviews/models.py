@@ -152,3 +152,21 @@ class Comment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.author} on #{self.change_request_id}"
+
+
+# Schema change requests live in their own module; importing them here registers the models.
+from reviews.schema_change_models import (  # noqa: E402
+    SchemaChangeItem,
+    SchemaChangeRequest,
+    SchemaReview,
+)
+
+__all__ = [
+    "ChangeRequest",
+    "Comment",
+    "Review",
+    "SchemaChangeItem",
+    "SchemaChangeRequest",
+    "SchemaReview",
+    "value_hash",
+]

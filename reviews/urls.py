@@ -1,6 +1,6 @@
 from django.urls import path
 
-from reviews import views
+from reviews import schema_change_views, views
 
 app_name = "reviews"
 
@@ -12,4 +12,14 @@ urlpatterns = [
     path("changes/<int:pk>/edit/", views.change_request_edit, name="edit"),
     path("changes/<int:pk>/rebase/", views.change_request_rebase, name="rebase"),
     path("changes/<int:pk>/<slug:action>/", views.change_request_action, name="action"),
+    path(
+        "schema-changes/<int:pk>/",
+        schema_change_views.schema_change_detail,
+        name="schema_change",
+    ),
+    path(
+        "schema-changes/<int:pk>/<slug:action>/",
+        schema_change_views.schema_change_action,
+        name="schema_change_action",
+    ),
 ]

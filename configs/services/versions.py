@@ -197,9 +197,11 @@ def version_publish(
     """
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("version_publish must run inside a transaction.")
-    locked = (
-        Config.objects.select_for_update(of=("self",)).select_related("schema").get(pk=config.pk)
-    )
+    locked = Config.objects.select_for_update(of=("self",)).get(pk=config.pk)
+    if locked.schema_id is not None:
+        # Read after the lock, in its own statement: a schema change published while this
+        # publish waited for the config is seen, so the value is checked against the new body.
+        locked.schema = Schema.objects.get(pk=locked.schema_id)
     newest = newest_version(locked)
     newest_number = newest.number if newest else None
     if newest_number != base_number:

@@ -17,7 +17,7 @@ from configs import services as config_services
 from configs.errors import Conflict
 from configs.models import Namespace, Role
 from configs.selectors import newest_version as newest
-from reviews import services
+from reviews import schema_changes, services
 from tests.values import with_company
 
 pytestmark = pytest.mark.django_db
@@ -377,6 +377,107 @@ def denied(p):
     return Step(act, p.dave, "You need the editor role in data-pipelines to propose changes.")
 
 
+# --- schema change requests ------------------------------------------------------------------
+
+
+def _owner_team_schema(p):
+    body = copy.deepcopy(p.timezones.schema.body)
+    item = body["properties"]["companies"]["items"]
+    item["properties"]["owner_team"] = {"type": "string", "default": "data"}
+    item["required"] = [*item["required"], "owner_team"]
+    return body
+
+
+def _schema_change(p):
+    return schema_changes.schema_change_open(
+        schema=p.timezones.schema,
+        author=p.carol,
+        body=_owner_team_schema(p),
+        base_version=1,
+        title="Owner teams",
+    )
+
+
+def schema_change_opened(p):
+    return Step(lambda: _schema_change(p), p.carol, "Owner teams")
+
+
+def schema_change_approved(p):
+    change = _schema_change(p)
+    return Step(
+        lambda: (
+            schema_changes.schema_change_approve(
+                change_request=change, reviewer=p.bob, comment="Fine"
+            ).change_request
+        ),
+        p.bob,
+        "Fine",
+    )
+
+
+def schema_change_changes_requested(p):
+    change = _schema_change(p)
+    return Step(
+        lambda: (
+            schema_changes.schema_change_request_changes(
+                change_request=change, reviewer=p.bob, comment="Not yet"
+            ).change_request
+        ),
+        p.bob,
+        "Not yet",
+    )
+
+
+def schema_change_withdrawn(p):
+    change = _schema_change(p)
+    return Step(
+        lambda: schema_changes.schema_change_withdraw(
+            change_request=change, actor=p.carol, reason="Later"
+        ),
+        p.carol,
+        "Later",
+    )
+
+
+def _schema_change_overtaken(p):
+    change = _schema_change(p)
+    schema_changes.schema_change_approve(change_request=change, reviewer=p.bob)
+    services.change_request_publish(
+        change_request=propose(p.timezones, p.carol), actor=p.carol, bypass_reason="Urgent"
+    )
+    return change
+
+
+def schema_change_conflicted(p):
+    change = _schema_change_overtaken(p)
+
+    def act():
+        with pytest.raises(Conflict):
+            schema_changes.schema_change_publish(change_request=change, actor=p.bob)
+        return change
+
+    return Step(act, p.bob, lambda: "data-pipelines/company-timezones moved past version 1.")
+
+
+def schema_change_rebased(p):
+    change = _schema_change_overtaken(p)
+    with pytest.raises(Conflict):
+        schema_changes.schema_change_publish(change_request=change, actor=p.bob)
+    return Step(
+        lambda: schema_changes.schema_change_rebase(change_request=change, actor=p.carol), p.carol
+    )
+
+
+def schema_change_published(p):
+    change = _schema_change(p)
+    schema_changes.schema_change_approve(change_request=change, reviewer=p.bob)
+    return Step(
+        lambda: schema_changes.schema_change_publish(change_request=change, actor=p.bob),
+        p.bob,
+        "Owner teams",
+    )
+
+
 DRIVERS = {
     "namespace.created": namespace_created,
     "namespace.policy_changed": policy_changed,
@@ -404,6 +505,13 @@ DRIVERS = {
     "auth.login": logged_in,
     "auth.login_failed": login_failed,
     "access.denied": denied,
+    "schema_change.opened": schema_change_opened,
+    "schema_change.approved": schema_change_approved,
+    "schema_change.changes_requested": schema_change_changes_requested,
+    "schema_change.withdrawn": schema_change_withdrawn,
+    "schema_change.conflicted": schema_change_conflicted,
+    "schema_change.rebased": schema_change_rebased,
+    "schema_change.published": schema_change_published,
 }
 
 

@@ -180,3 +180,54 @@ def test_an_edit_racing_the_publish_of_another_change_is_never_lost(demo):
             assert isinstance(edit_error, RuleViolation), edit_error
             assert other.revision == 1
         services.change_request_withdraw(change_request=other, actor=alice)
+
+
+def test_a_config_publish_racing_a_schema_change_publish_leaves_exactly_one(demo):
+    from configs.models import Schema
+    from reviews import schema_changes
+    from reviews.models import SchemaChangeRequest
+
+    alice, bob, carol = user("alice"), user("bob"), user("carol")
+    for round_ in range(ROUNDS // 4):
+        config = timezones()
+        schema = Schema.objects.get(pk=config.schema_id)
+        body = copy.deepcopy(schema.body)
+        item = body["properties"]["companies"]["items"]
+        item["properties"][f"team_{round_}"] = {"type": "string", "default": "data"}
+        item["required"] = [*item["required"], f"team_{round_}"]
+        schema_change = schema_changes.schema_change_open(
+            schema=schema,
+            author=carol,
+            body=body,
+            base_version=schema.versions.order_by("-number").first().number,
+            title=f"Team {round_}",
+        )
+        schema_changes.schema_change_approve(change_request=schema_change, reviewer=bob)
+        base = newest(config)
+        value = with_company(base.value, f"racer-{round_}")
+        teams = schema.body["properties"]["companies"]["items"]["required"]
+        value["companies"][-1].update({k: "data" for k in teams if k.startswith("team_")})
+        change = services.change_request_open(
+            config=config, author=alice, value=value, title="Race", base_version=base.number
+        )
+        services.change_request_approve(change_request=change, reviewer=bob)
+        before = Version.objects.filter(config=config).count()
+
+        def publish_schema(pk=schema_change.pk):
+            return schema_changes.schema_change_publish(
+                change_request=SchemaChangeRequest.objects.get(pk=pk), actor=user("bob")
+            )
+
+        outcomes = at_once(publisher(change.pk, "bob"), publish_schema)
+
+        errors = [exc for _, exc in outcomes if exc is not None]
+        assert [type(exc) for exc in errors] == [Conflict], errors
+        assert Version.objects.filter(config=config).count() == before + 1
+        schema_change.refresh_from_db()
+        change.refresh_from_db()
+        statuses = {change.status, schema_change.status}
+        assert statuses == {ChangeRequest.Status.PUBLISHED, ChangeRequest.Status.CONFLICTED}
+        if schema_change.status == ChangeRequest.Status.PUBLISHED:
+            assert all(f"team_{round_}" in c for c in newest(config).value["companies"])
+        else:
+            assert Schema.objects.get(pk=schema.pk).versions.count() == schema.versions.count()

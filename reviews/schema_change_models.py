@@ -1,0 +1,125 @@
+"""Schema change requests: a new schema version together with the new values of every config
+whose live or scheduled value it would reject, reviewed and published as one unit.
+
+Their own models rather than a kind of `ChangeRequest`: a change request belongs to one config
+and proposes one value, and every rule of the gate, the preview reads and the console's pages
+rely on that. A schema change request belongs to a schema and carries many values (one item per
+affected config, each with its own base version). It shares the change request's states and
+its action table, so the same words and the same guards apply to both."""
+
+from __future__ import annotations
+
+import hashlib
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+
+from configs.models import Config, Schema, SchemaVersion, Version, canonical_json
+from reviews.models import ChangeRequest
+
+Status = ChangeRequest.Status
+
+
+class SchemaChangeRequest(models.Model):
+    schema = models.ForeignKey(Schema, on_delete=models.PROTECT, related_name="change_requests")
+    base_version = models.ForeignKey(SchemaVersion, on_delete=models.PROTECT, related_name="+")
+    body = models.JSONField(help_text="The proposed schema (Draft 2020-12).")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    title = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.IN_REVIEW)
+    revision = models.PositiveIntegerField(default=1)
+    proposal_hash = models.CharField(
+        max_length=64, editable=False, help_text="Of the schema and every value: what is approved."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    published_version = models.OneToOneField(
+        SchemaVersion,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="change_request",
+    )
+
+    class Meta:
+        ordering = ["-updated_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"schema change #{self.pk} {self.title}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("reviews:schema_change", args=[self.pk])
+
+    def allows(self, action: str) -> bool:
+        return self.status in ChangeRequest.ACTIONS[action]
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in ChangeRequest.OPEN
+
+    def compute_hash(self, items) -> str:
+        proposal = {
+            "schema": self.body,
+            "values": {f"{i.config_id}": [i.base_version_id, i.value] for i in items},
+        }
+        return hashlib.sha256(canonical_json(proposal).encode()).hexdigest()
+
+
+class SchemaChangeItem(models.Model):
+    """One affected config's new value, based on its newest version when it was proposed."""
+
+    change_request = models.ForeignKey(
+        SchemaChangeRequest, on_delete=models.CASCADE, related_name="items"
+    )
+    config = models.ForeignKey(Config, on_delete=models.PROTECT, related_name="+")
+    base_version = models.ForeignKey(Version, on_delete=models.PROTECT, related_name="+")
+    value = models.JSONField()
+    migrated = models.BooleanField(
+        default=False, help_text="Filled in from the schema's defaults rather than by a person."
+    )
+    published_version = models.OneToOneField(
+        Version, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["change_request", "config__namespace__slug", "config__key"]
+        constraints = [
+            models.UniqueConstraint(fields=["change_request", "config"], name="one_item_per_config")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.config} in schema change #{self.change_request_id}"
+
+
+class SchemaReview(models.Model):
+    """A reviewer's verdict on one exact proposal: the schema and all its values."""
+
+    change_request = models.ForeignKey(
+        SchemaChangeRequest, on_delete=models.CASCADE, related_name="reviews"
+    )
+    reviewer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    verdict = models.CharField(
+        max_length=20, choices=[("approve", "Approved"), ("request_changes", "Requested changes")]
+    )
+    proposal_hash = models.CharField(max_length=64)
+    comment = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    dismissed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["change_request", "reviewer"],
+                condition=Q(dismissed_at__isnull=True),
+                name="one_standing_schema_verdict",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reviewer} {self.verdict} schema change #{self.change_request_id}"

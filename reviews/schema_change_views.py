@@ -1,0 +1,198 @@
+"""Console pages for schema change requests: propose (edit the schema, see the form it makes and
+which configs it affects, fix what its defaults cannot), review on one page, publish."""
+
+from __future__ import annotations
+
+import json
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.dateparse import parse_datetime
+from django.views.decorators.http import require_POST
+
+from configs import access, services
+from configs.diff import sentences
+from configs.errors import Conflict, InvalidValue, RuleViolation
+from configs.forms import SchemaForm, ValueForm
+from configs.jsontext import BadJSON, parse_json
+from configs.models import Schema
+from configs.schema_diff import schema_changes
+from reviews import schema_changes as changes
+from reviews.models import SchemaChangeRequest
+
+VALUE_FIELD = "value:"
+
+
+def _given_values(request) -> tuple[dict, dict[str, str]]:
+    """Values the author typed for affected configs ({label: value}), and JSON errors."""
+    values, errors = {}, {}
+    for name, text in request.POST.items():
+        if name.startswith(VALUE_FIELD) and text.strip():
+            label = name[len(VALUE_FIELD) :]
+            try:
+                values[label] = parse_json(text)
+            except BadJSON as exc:
+                errors[label] = str(exc)
+    return values, errors
+
+
+@login_required
+def schema_edit(request, name):
+    """Editing a schema proposes a schema change request; it is never saved in place."""
+    schema = get_object_or_404(Schema, name=name)
+    access.ensure_can_edit_schema(request.user, schema)
+    newest = schema.versions.order_by("-number").first()
+    form = SchemaForm(request.POST or None, schema=schema)
+    plan, words, preview, typed_errors = None, None, None, {}
+    if request.method == "POST" and form.is_valid():
+        body = form.cleaned_data["body"]
+        values, typed_errors = _given_values(request)
+        if body == newest.body:
+            if form.cleaned_data["title"] != schema.title or (
+                form.cleaned_data["description"] != schema.description
+            ):
+                services.schema_update(
+                    schema=schema,
+                    body=body,
+                    actor=request.user,
+                    reason=form.cleaned_data["reason"],
+                    title=form.cleaned_data["title"],
+                    description=form.cleaned_data["description"],
+                )
+                messages.success(request, f"The title and description of {name} were saved.")
+                return redirect(schema)
+            form.add_error("body", "Nothing would change: edit the schema first.")
+        else:
+            plan = changes.schema_change_plan(schema=schema, body=body, values=values)
+            words = schema_changes(newest.body, body)
+            sample = plan[0].value if plan else None
+            preview = ValueForm(schema=body, initial_value=sample, label=schema.title or name)
+            if "submit" in request.POST and not typed_errors:
+                try:
+                    change = changes.schema_change_open(
+                        schema=schema,
+                        author=request.user,
+                        body=body,
+                        base_version=int(request.POST.get("base_version") or 0),
+                        title=form.cleaned_data["reason"],
+                        description=form.cleaned_data["description"],
+                        values={k: v for k, v in values.items() if k in {i.label for i in plan}},
+                    )
+                except InvalidValue:
+                    form.add_error(None, "Some configs would still be invalid: fix them below.")
+                except (Conflict, RuleViolation, ValidationError) as exc:
+                    form.add_error(None, exc.messages[0] if hasattr(exc, "messages") else str(exc))
+                else:
+                    messages.success(request, "Your schema change was submitted for review.")
+                    return redirect(change)
+    return render(
+        request,
+        "reviews/schema_edit.html",
+        {
+            "page_title": f"Change schema {name}",
+            "schema": schema,
+            "newest": newest,
+            "form": form,
+            "plan": plan,
+            "words": words,
+            "preview": preview,
+            "typed_errors": typed_errors,
+            "value_field": VALUE_FIELD,
+            "invalid": [i for i in plan or [] if i.errors],
+        },
+    )
+
+
+def _visible(request, pk: int) -> SchemaChangeRequest:
+    change = get_object_or_404(
+        SchemaChangeRequest.objects.select_related("schema", "author"), pk=pk
+    )
+    configs = changes.affected_configs(change)
+    visible = set(access.visible_namespace_ids(request.user))
+    if not (
+        request.user.is_superuser
+        or change.author_id == request.user.pk
+        or any(c.namespace_id in visible for c in configs)
+    ):
+        raise Http404("No such schema change request.")
+    return change
+
+
+@login_required
+def schema_change_detail(request, pk):
+    change = _visible(request, pk)
+    configs = changes.affected_configs(change)
+    gate = changes.schema_gate(change, configs)
+    items = list(
+        change.items.select_related("config__namespace", "base_version", "published_version")
+    )
+    for item in items:
+        item.sentences = sentences(item.base_version.value, item.value, change.body)
+    user = request.user
+    reviewer = changes.may_review(user, configs) and user.pk != change.author_id
+    is_author = user.pk == change.author_id
+    earliest, in_the_way = changes.earliest_instant(items)
+    return render(
+        request,
+        "reviews/schema_change.html",
+        {
+            "page_title": f"Schema change #{change.pk}: {change.title}",
+            "change": change,
+            "items": items,
+            "words": schema_changes(change.base_version.body, change.body),
+            "schema_json": json.dumps(change.body, indent=2, ensure_ascii=False),
+            "gate": gate,
+            "can_review": reviewer and change.allows("approve"),
+            "can_publish": change.allows("publish")
+            and (changes.may_review(user, configs) or is_author)
+            and gate.satisfied,
+            "can_withdraw": is_author and change.allows("withdraw"),
+            "can_rebase": is_author and change.allows("rebase"),
+            "earliest": earliest,
+            "in_the_way": in_the_way,
+        },
+    )
+
+
+ACTIONS = {
+    "approve": lambda c, r: changes.schema_change_approve(
+        change_request=c, reviewer=r.user, comment=r.POST.get("comment", "")
+    ),
+    "request-changes": lambda c, r: changes.schema_change_request_changes(
+        change_request=c, reviewer=r.user, comment=r.POST.get("comment", "")
+    ),
+    "withdraw": lambda c, r: changes.schema_change_withdraw(change_request=c, actor=r.user),
+    "rebase": lambda c, r: changes.schema_change_rebase(change_request=c, actor=r.user),
+    "publish": lambda c, r: changes.schema_change_publish(
+        change_request=c,
+        actor=r.user,
+        effective_at=parse_datetime(r.POST.get("effective_at") or "") or None,
+    ),
+}
+DONE = {
+    "approve": "You approved this schema change.",
+    "request-changes": "You asked for changes.",
+    "withdraw": "The schema change was withdrawn.",
+    "rebase": "The schema change was rebased on the newest versions; it needs review again.",
+    "publish": "Published: the new schema version and every config's new version.",
+}
+
+
+@login_required
+@require_POST
+def schema_change_action(request, pk, action):
+    change = _visible(request, pk)
+    if action not in ACTIONS:
+        raise Http404("No such action.")
+    try:
+        ACTIONS[action](change, request)
+    except InvalidValue as exc:
+        messages.error(request, str(exc))
+    except (Conflict, RuleViolation, ValidationError, PermissionDenied) as exc:
+        messages.error(request, exc.messages[0] if hasattr(exc, "messages") else str(exc))
+    else:
+        messages.success(request, DONE[action])
+    return redirect(change)

@@ -1,0 +1,576 @@
+"""Schema change requests: change a schema together with every value it would reject.
+
+One function per change, as for config change requests: it checks the rule, writes in one
+transaction and records the audit event. The plan (which configs the new schema would reject,
+and their migrated values) is computed set-based: one query for the values in force, one for
+the configs' newest versions, one validator, and each distinct value checked once.
+
+Rules, besides those every change request follows:
+- Only admins of every namespace whose configs use the schema may propose a change to it.
+- A config whose live or scheduled value the new schema rejects gets an item: its newest value
+  with the defaults of new required properties filled in, or the value the author gives. While
+  any item is invalid the change request cannot be opened (InvalidValues names each config and
+  path).
+- Approvals count only from people who review in every namespace whose configs change
+  (superusers anywhere); the strictest of those configs' policies applies.
+- Publishing writes the schema version and one version per item in one transaction, or nothing.
+  If the schema or any config moved past its base (or a config the plan did not cover is now
+  rejected), the whole change request is conflicted, and its author rebases it.
+- A scheduled version in the way of an item is named, with the earliest instant the change can
+  take effect; publishing with that `effective_at` schedules every item then.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import OuterRef, Subquery
+from django.utils import timezone
+
+from audit.services import record
+from configs import access
+from configs.errors import Conflict, InvalidValue, RuleViolation
+from configs.models import Config, Role, Schema, Version, canonical_json
+from configs.selectors import values_rejected
+from configs.services import schema_version_add, version_publish
+from configs.validation import InvalidSchema, check_schema, resolve, validator_for, value_problems
+from reviews.gate import Gate
+from reviews.models import ChangeRequest, SchemaChangeItem, SchemaChangeRequest, SchemaReview
+
+Status = ChangeRequest.Status
+
+
+class InvalidValues(InvalidValue):
+    """Values of several configs that the proposed schema rejects; each error names its config."""
+
+    def __init__(self, errors: list[dict[str, str]]):
+        super().__init__(errors)
+        configs = sorted({e["config"] for e in errors})
+        self.args = (
+            f"The new schema would reject the value of {', '.join(configs)}: give a value that "
+            "fits, or a default for each new required field.",
+        )
+
+
+def fill_defaults(value: Any, schema: dict, root: dict | None = None) -> Any:
+    """`value` with every missing required property that has a `default` filled in, at every
+    depth (in each item of a list, too)."""
+    root = root if root is not None else schema
+    schema = resolve(schema, root)
+    if isinstance(value, list):
+        items = schema.get("items")
+        return [fill_defaults(v, items, root) for v in value] if isinstance(items, dict) else value
+    if not isinstance(value, dict):
+        return value
+    props = schema.get("properties") or {}
+    filled = {k: fill_defaults(v, props[k], root) if k in props else v for k, v in value.items()}
+    for key in schema.get("required") or []:
+        node = resolve(props.get(key) or {}, root)
+        if key not in filled and "default" in node:
+            filled[key] = copy.deepcopy(node["default"])
+    return filled
+
+
+@dataclass
+class Affected:
+    """One config the new schema would reject, and what it would become."""
+
+    config: Config
+    base: Version
+    value: Any
+    migrated: bool
+    errors: list[dict[str, str]]
+    rejected_versions: list[int]
+
+    @property
+    def label(self) -> str:
+        return f"{self.config.namespace.slug}/{self.config.key}"
+
+    @property
+    def value_json(self) -> str:
+        return json.dumps(self.value, indent=2, ensure_ascii=False)
+
+    @property
+    def scheduled(self) -> bool:
+        return self.base.effective_at > timezone.now()
+
+
+def schema_change_plan(*, schema: Schema, body: dict, values: dict | None = None) -> list[Affected]:
+    """Each config whose live or scheduled value `body` rejects, with its new value (`values`
+    by "namespace/key", else migrated by the schema's defaults) and that value's problems."""
+    values = values or {}
+    rejected = values_rejected(configs=Config.objects.filter(schema=schema), body=body)
+    versions_by_config: dict[int, list[int]] = {}
+    for row, _errors in rejected:
+        versions_by_config.setdefault(row.config_id, []).append(row.number)
+    newest = Version.objects.active().filter(config=OuterRef("pk")).order_by("-number")
+    configs = (
+        Config.objects.filter(pk__in=list(versions_by_config))
+        .select_related("namespace")
+        .annotate(newest_id=Subquery(newest.values("id")[:1]))
+        .order_by("namespace__slug", "key")
+    )
+    configs = list(configs)
+    bases = Version.objects.in_bulk([c.newest_id for c in configs])
+    validator = validator_for(body)
+    verdicts: dict[str, list[dict[str, str]]] = {}
+    plan = []
+    for config in configs:
+        base = bases[config.newest_id]
+        label = f"{config.namespace.slug}/{config.key}"
+        given = label in values
+        value = values[label] if given else fill_defaults(base.value, body)
+        text = canonical_json(value)
+        if text not in verdicts:
+            verdicts[text] = value_problems(validator, json.loads(text))
+        plan.append(
+            Affected(
+                config=config,
+                base=base,
+                value=value,
+                migrated=not given,
+                errors=verdicts[text],
+                rejected_versions=versions_by_config[config.pk],
+            )
+        )
+    return plan
+
+
+def _invalid(plan: list[Affected]) -> list[dict[str, str]]:
+    return [
+        {"config": item.label, "path": error["path"], "message": error["message"]}
+        for item in plan
+        for error in item.errors
+    ]
+
+
+def _check_body(body) -> None:
+    try:
+        check_schema(body)
+    except InvalidSchema as exc:
+        raise ValidationError(f"The schema cannot be used: {exc.message}") from exc
+
+
+def _require_text(text: str | None, what: str) -> str:
+    text = (text or "").strip()
+    if not text:
+        raise ValidationError(f"{what} is required.")
+    return text
+
+
+def _audit(action: str, change_request: SchemaChangeRequest, actor, reason: str = "", **details):
+    return record(
+        action,
+        actor=actor,
+        target=change_request,
+        reason=reason,
+        details={
+            "schema_change_request": change_request.pk,
+            "schema": change_request.schema.name,
+            **details,
+        },
+    )
+
+
+def _items(plan: list[Affected]) -> list[SchemaChangeItem]:
+    return [
+        SchemaChangeItem(
+            config=item.config, base_version=item.base, value=item.value, migrated=item.migrated
+        )
+        for item in plan
+    ]
+
+
+def _store_items(change_request: SchemaChangeRequest, items: list[SchemaChangeItem]) -> None:
+    for item in items:
+        item.change_request = change_request
+    SchemaChangeItem.objects.bulk_create(items, batch_size=1000)
+    change_request.proposal_hash = change_request.compute_hash(items)
+    change_request.save(update_fields=["proposal_hash", "updated_at"])
+
+
+@transaction.atomic
+def schema_change_open(
+    *,
+    schema: Schema,
+    author,
+    body: dict,
+    base_version: int,
+    title: str,
+    description: str = "",
+    values: dict | None = None,
+) -> SchemaChangeRequest:
+    """Propose `body` as the schema's next version, with the new value of every config it
+    would reject, and ask for review."""
+    access.ensure_can_edit_schema(author, schema)
+    title = _require_text(title, "A title saying why")
+    _check_body(body)
+    newest = schema.versions.order_by("-number").first()
+    if newest.number != base_version:
+        raise Conflict(
+            f"Schema {schema.name} is at version {newest.number}, not {base_version}: reload "
+            "it and make your change on the newest version."
+        )
+    if canonical_json(body) == canonical_json(newest.body):
+        raise ValidationError(
+            f"Nothing would change: the schema is the same as version {newest.number}."
+        )
+    plan = schema_change_plan(schema=schema, body=body, values=values)
+    unknown = sorted(set(values or {}) - {item.label for item in plan})
+    if unknown:
+        raise ValidationError(
+            f"Only configs the new schema would reject take a new value here, not "
+            f"{', '.join(unknown)}."
+        )
+    problems = _invalid(plan)
+    if problems:
+        raise InvalidValues(problems)
+    change_request = SchemaChangeRequest.objects.create(
+        schema=schema,
+        base_version=newest,
+        body=body,
+        author=author,
+        title=title,
+        description=description,
+    )
+    _store_items(change_request, _items(plan))
+    _audit(
+        "schema_change.opened",
+        change_request,
+        author,
+        reason=title,
+        base_version=newest.number,
+        configs=[item.label for item in plan],
+    )
+    return change_request
+
+
+def affected_configs(change_request: SchemaChangeRequest) -> list[Config]:
+    """The configs whose values change, or (none changing) every config using the schema."""
+    configs = list(
+        Config.objects.filter(
+            pk__in=SchemaChangeItem.objects.filter(change_request=change_request).values(
+                "config_id"
+            )
+        )
+        .select_related("namespace")
+        .prefetch_related("owners")
+    )
+    if not configs:
+        configs = list(
+            Config.objects.filter(schema_id=change_request.schema_id)
+            .select_related("namespace")
+            .prefetch_related("owners")
+        )
+    return configs
+
+
+def may_review(user, configs: list[Config]) -> bool:
+    """Reviewers in every namespace whose configs change; superusers anywhere."""
+    if getattr(user, "is_superuser", False):
+        return True
+    namespaces = {config.namespace for config in configs}
+    if not namespaces:
+        return access.is_admin_somewhere(user)
+    return all(access.has_role(user, ns, Role.REVIEWER) for ns in namespaces)
+
+
+def schema_gate(change_request: SchemaChangeRequest, configs: list[Config] | None = None) -> Gate:
+    """The strictest policy of the configs that change; only eligible reviewers' approvals of
+    the exact proposal count, never the author's."""
+    configs = affected_configs(change_request) if configs is None else configs
+    standing = [
+        r for r in change_request.reviews.select_related("reviewer") if r.dismissed_at is None
+    ]
+    approvers = [
+        r.reviewer
+        for r in standing
+        if r.verdict == "approve"
+        and r.proposal_hash == change_request.proposal_hash
+        and r.reviewer_id != change_request.author_id
+        and may_review(r.reviewer, configs)
+    ]
+    approver_ids = {u.pk for u in approvers}
+    owner_configs = [c for c in configs if c.effective_owner_approval_required]
+    return Gate(
+        required=max((c.effective_required_approvals for c in configs), default=0),
+        approvers=approvers,
+        blockers=[r.reviewer for r in standing if r.verdict == "request_changes"],
+        owner_required=bool(owner_configs),
+        owner_approved=all(
+            any(o.pk in approver_ids for o in c.owners.all()) for c in owner_configs
+        ),
+    )
+
+
+def _lock(change_request: SchemaChangeRequest) -> SchemaChangeRequest:
+    return (
+        SchemaChangeRequest.objects.select_for_update(of=("self",))
+        .select_related("schema")
+        .get(pk=change_request.pk)
+    )
+
+
+def _ensure_allowed(change_request: SchemaChangeRequest, action: str, doing: str) -> None:
+    if change_request.allows(action):
+        return
+    if change_request.status == Status.CONFLICTED:
+        raise Conflict(
+            f"Schema change #{change_request.pk} is conflicted: the schema or one of its configs "
+            f"moved on. Its author must rebase it before it can be {doing}."
+        )
+    raise RuleViolation(
+        f"Schema change #{change_request.pk} is "
+        f"{change_request.get_status_display().lower()}; it cannot be {doing}."
+    )
+
+
+def _refresh_status(change_request: SchemaChangeRequest, configs=None) -> None:
+    if change_request.status not in ChangeRequest.IN_REVIEW_STATES:
+        return
+    gate = schema_gate(change_request, configs)
+    if gate.blockers:
+        change_request.status = Status.CHANGES_REQUESTED
+    elif gate.satisfied:
+        change_request.status = Status.APPROVED
+    else:
+        change_request.status = Status.IN_REVIEW
+
+
+_VERDICTS = {
+    "approve": "schema_change.approved",
+    "request_changes": "schema_change.changes_requested",
+}
+
+
+def _verdict(change_request, reviewer, verdict: str, comment: str) -> SchemaReview:
+    change_request = _lock(change_request)
+    configs = affected_configs(change_request)
+    if not may_review(reviewer, configs):
+        namespaces = ", ".join(sorted({c.namespace.slug for c in configs}))
+        raise PermissionDenied(
+            f"Reviewing this schema change needs the reviewer role in every namespace whose "
+            f"configs change ({namespaces})."
+        )
+    if reviewer.pk == change_request.author_id:
+        raise PermissionDenied("Authors cannot review their own change.")
+    _ensure_allowed(change_request, verdict, "reviewed")
+    change_request.reviews.filter(reviewer=reviewer, dismissed_at__isnull=True).update(
+        dismissed_at=timezone.now()
+    )
+    review = SchemaReview.objects.create(
+        change_request=change_request,
+        reviewer=reviewer,
+        verdict=verdict,
+        proposal_hash=change_request.proposal_hash,
+        comment=comment,
+    )
+    _refresh_status(change_request, configs)
+    change_request.save(update_fields=["status", "updated_at"])
+    _audit(_VERDICTS[verdict], change_request, reviewer, reason=comment)
+    return review
+
+
+@transaction.atomic
+def schema_change_approve(*, change_request: SchemaChangeRequest, reviewer, comment: str = ""):
+    """Approve the exact schema and values now proposed."""
+    return _verdict(change_request, reviewer, "approve", comment)
+
+
+@transaction.atomic
+def schema_change_request_changes(*, change_request: SchemaChangeRequest, reviewer, comment: str):
+    """Block publishing until this reviewer approves."""
+    comment = _require_text(comment, "A comment saying what to change")
+    return _verdict(change_request, reviewer, "request_changes", comment)
+
+
+@transaction.atomic
+def schema_change_withdraw(*, change_request: SchemaChangeRequest, actor, reason: str = ""):
+    change_request = _lock(change_request)
+    if actor.pk != change_request.author_id:
+        raise PermissionDenied("Only the author can withdraw a schema change.")
+    _ensure_allowed(change_request, "withdraw", "withdrawn")
+    change_request.status = Status.WITHDRAWN
+    change_request.save(update_fields=["status", "updated_at"])
+    _audit("schema_change.withdrawn", change_request, actor, reason=reason)
+    return change_request
+
+
+def earliest_instant(items: list[SchemaChangeItem]) -> tuple[datetime | None, list[str]]:
+    """The earliest instant every item can take effect (after every scheduled version in the
+    way), and the scheduled versions that are in the way, in words."""
+    now = timezone.now()
+    waiting = [i for i in items if i.base_version.effective_at > now]
+    if not waiting:
+        return None, []
+    return max(i.base_version.effective_at for i in waiting), [
+        f"{i.config} version {i.base_version.number} (takes effect "
+        f"{i.base_version.effective_at:%Y-%m-%d %H:%M} UTC)"
+        for i in waiting
+    ]
+
+
+def _moved(change_request: SchemaChangeRequest, items: list[SchemaChangeItem]) -> str:
+    """Why the proposal no longer fits what is stored, or ''."""
+    newest = change_request.schema.versions.order_by("-number").first()
+    if newest.pk != change_request.base_version_id:
+        return f"Schema {change_request.schema.name} moved to version {newest.number}."
+    newest_ids = dict(
+        Config.objects.filter(pk__in=[i.config_id for i in items])
+        .annotate(
+            newest_id=Subquery(
+                Version.objects.active()
+                .filter(config=OuterRef("pk"))
+                .order_by("-number")
+                .values("id")[:1]
+            )
+        )
+        .values_list("pk", "newest_id")
+    )
+    for item in items:
+        if newest_ids.get(item.config_id) != item.base_version_id:
+            return f"{item.config} moved past version {item.base_version.number}."
+    covered = {i.config_id for i in items}
+    rejected = values_rejected(
+        configs=Config.objects.filter(schema_id=change_request.schema_id).exclude(pk__in=covered),
+        body=change_request.body,
+    )
+    if rejected:
+        return f"{rejected[0][0].label} now has a value the new schema rejects."
+    return ""
+
+
+def schema_change_publish(
+    *,
+    change_request: SchemaChangeRequest,
+    actor,
+    effective_at: datetime | None = None,
+) -> SchemaChangeRequest:
+    """Publish the schema version and every item's new version, in one transaction or not at
+    all. The schema row and every config using it are locked first (the same order as a config
+    publish, which locks its config), so a racing config publish and this one see each other."""
+    conflict = None
+    with transaction.atomic():
+        # FOR NO KEY UPDATE: a config publish inserting a version takes a key-share lock on the
+        # schema row (the version's foreign key) while holding its config; a full lock here
+        # would wait on it while it waits on us.
+        Schema.objects.select_for_update(no_key=True).filter(pk=change_request.schema_id).first()
+        list(
+            Config.objects.select_for_update(of=("self",))
+            .filter(schema_id=change_request.schema_id)
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+        change_request = _lock(change_request)
+        _ensure_allowed(change_request, "publish", "published")
+        configs = affected_configs(change_request)
+        if not may_review(actor, configs) and not (
+            actor.pk == change_request.author_id and not any(c.needs_review for c in configs)
+        ):
+            raise PermissionDenied(
+                "Publishing this schema change needs the reviewer role in every namespace whose "
+                "configs change."
+            )
+        gate = schema_gate(change_request, configs)
+        if not gate.satisfied:
+            raise RuleViolation("Cannot publish yet: it needs " + "; ".join(gate.missing) + ".")
+        items = list(
+            change_request.items.select_related("config__namespace", "base_version").order_by(
+                "config_id"
+            )
+        )
+        why = _moved(change_request, items)
+        if why:
+            change_request.status = Status.CONFLICTED
+            change_request.save(update_fields=["status", "updated_at"])
+            _audit("schema_change.conflicted", change_request, actor, reason=why)
+            conflict = Conflict(f"{why} Rebase the schema change on what is there now.")
+        else:
+            earliest, in_the_way = earliest_instant(items)
+            if earliest and (effective_at is None or effective_at < earliest):
+                raise RuleViolation(
+                    "A scheduled version is in the way: "
+                    + "; ".join(in_the_way)
+                    + f". The change can take effect at {earliest:%Y-%m-%d %H:%M} UTC at the "
+                    "earliest: schedule it for then."
+                )
+            schema = change_request.schema
+            version = schema_version_add(
+                schema=schema, body=change_request.body, actor=actor, reason=change_request.title
+            )
+            for item in items:
+                item.config.schema = schema  # checked against the new body just written
+                item.published_version = version_publish(
+                    config=item.config,
+                    value=item.value,
+                    base_number=item.base_version.number,
+                    actor=actor,
+                    reason=change_request.title,
+                    effective_at=effective_at,
+                )
+                item.save(update_fields=["published_version"])
+            change_request.status = Status.PUBLISHED
+            change_request.published_version = version
+            change_request.save(update_fields=["status", "published_version", "updated_at"])
+            _audit(
+                "schema_change.published",
+                change_request,
+                actor,
+                reason=change_request.title,
+                version=version.number,
+                configs={str(i.config): i.published_version.number for i in items},
+                approved_by=[u.username for u in gate.approvers],
+            )
+    if conflict:
+        raise conflict
+    return change_request
+
+
+@transaction.atomic
+def schema_change_rebase(*, change_request: SchemaChangeRequest, actor) -> SchemaChangeRequest:
+    """Base a conflicted schema change on the schema's and configs' newest versions: values the
+    author gave are kept for configs that did not move; the rest are migrated again."""
+    change_request = _lock(change_request)
+    if actor.pk != change_request.author_id:
+        raise PermissionDenied("Only the author can rebase a schema change.")
+    _ensure_allowed(change_request, "rebase", "rebased")
+    schema = change_request.schema
+    kept = {
+        str(item.config): item.value
+        for item in change_request.items.select_related("config__namespace", "base_version")
+        if not item.migrated
+    }
+    plan = schema_change_plan(schema=schema, body=change_request.body)
+    labels = {item.label for item in plan}
+    plan = schema_change_plan(
+        schema=schema,
+        body=change_request.body,
+        values={k: v for k, v in kept.items() if k in labels},
+    )
+    problems = _invalid(plan)
+    if problems:
+        raise InvalidValues(problems)
+    change_request.items.all().delete()
+    change_request.reviews.filter(dismissed_at__isnull=True, verdict="approve").update(
+        dismissed_at=timezone.now()
+    )
+    change_request.base_version = schema.versions.order_by("-number").first()
+    change_request.revision += 1
+    change_request.status = Status.IN_REVIEW
+    _store_items(change_request, _items(plan))
+    _refresh_status(change_request)
+    change_request.save()
+    _audit(
+        "schema_change.rebased",
+        change_request,
+        actor,
+        to_version=change_request.base_version.number,
+        configs=[item.label for item in plan],
+    )
+    return change_request

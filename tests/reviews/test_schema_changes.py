@@ -1,0 +1,380 @@
+"""Schema change requests: a schema and the values it would reject change together, reviewed as
+one unit and published in one transaction, or not at all."""
+
+import copy
+from datetime import timedelta
+
+import pytest
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.utils import timezone
+
+from audit.models import AuditEvent
+from configs import selectors, services
+from configs.errors import Conflict, RuleViolation
+from configs.models import Config, Membership, Namespace, Role
+from reviews import schema_changes
+from reviews import services as review_services
+from reviews.schema_changes import InvalidValues, fill_defaults
+from tests.api.conftest import client_for, make_token
+from tests.values import with_company
+
+
+def owner_team(body, default="data"):
+    body = copy.deepcopy(body)
+    item = body["properties"]["companies"]["items"]
+    item["properties"]["owner_team"] = {"type": "string", "title": "Owner team"}
+    if default is not None:
+        item["properties"]["owner_team"]["default"] = default
+    item["required"] = [*item["required"], "owner_team"]
+    return body
+
+
+def open_change(timezones, author, body=None, **kwargs):
+    return schema_changes.schema_change_open(
+        schema=timezones.schema,
+        author=author,
+        body=body or owner_team(timezones.schema.body),
+        base_version=1,
+        title="Every company has an owner team",
+        **kwargs,
+    )
+
+
+def refreshed(config):
+    return Config.objects.select_related("namespace", "schema").get(pk=config.pk)
+
+
+def test_defaults_fill_new_required_fields_at_every_depth(timezones):
+    value = fill_defaults(
+        selectors.live_version(timezones).value, owner_team(timezones.schema.body)
+    )
+
+    assert {c["owner_team"] for c in value["companies"]} == {"data"}
+
+
+def test_a_schema_change_with_a_default_migrates_every_affected_value(carol, bob, timezones):
+    change = open_change(timezones, carol)
+
+    item = change.items.get()
+    assert (item.config, item.base_version.number, item.migrated) == (timezones, 1, True)
+    assert all(c["owner_team"] == "data" for c in item.value["companies"])
+    assert change.status == "in_review"
+
+    schema_changes.schema_change_approve(change_request=change, reviewer=bob)
+    schema_changes.schema_change_publish(change_request=change, actor=bob)
+
+    timezones = refreshed(timezones)
+    live = selectors.live_version(timezones)
+    assert live.number == 2
+    assert live.schema_version.number == 2
+    assert timezones.schema.body["properties"]["companies"]["items"]["required"][-1] == "owner_team"
+    assert {c["owner_team"] for c in live.value["companies"]} == {"data"}
+    actions = set(AuditEvent.objects.values_list("action", flat=True))
+    assert {"schema_change.opened", "schema_change.approved", "schema_change.published"} <= actions
+
+
+def test_without_a_default_the_change_is_refused_naming_the_config_and_paths(carol, timezones):
+    with pytest.raises(InvalidValues) as refused:
+        open_change(timezones, carol, body=owner_team(timezones.schema.body, default=None))
+
+    errors = refused.value.errors
+    assert {e["config"] for e in errors} == {"data-pipelines/company-timezones"}
+    assert [e["path"] for e in errors] == [f"/companies/{n}/owner_team" for n in range(3)]
+    assert "data-pipelines/company-timezones" in str(refused.value)
+
+
+def test_a_value_given_by_the_author_fixes_what_the_defaults_cannot(carol, timezones):
+    value = copy.deepcopy(selectors.live_version(timezones).value)
+    for n, company in enumerate(value["companies"]):
+        company["owner_team"] = f"team-{n}"
+
+    change = open_change(
+        timezones,
+        carol,
+        body=owner_team(timezones.schema.body, default=None),
+        values={"data-pipelines/company-timezones": value},
+    )
+
+    item = change.items.get()
+    assert (item.value, item.migrated) == (value, False)
+
+
+def test_only_admins_of_every_namespace_using_the_schema_propose_changes(alice, bob):
+    timezones = Config.objects.get(key="company-timezones")
+    for person in (alice, bob):
+        with pytest.raises(PermissionDenied):
+            open_change(timezones, person)
+
+
+def test_a_change_that_changes_nothing_is_refused(carol, timezones):
+    with pytest.raises(ValidationError, match="Nothing would change"):
+        open_change(timezones, carol, body=timezones.schema.body)
+
+
+def test_only_reviewers_in_every_affected_namespace_count(carol, bob, timezones, django_user_model):
+    sales = Namespace.objects.get(slug="sales-ops")
+    other = services.config_create(
+        namespace=sales,
+        key="tz-copy",
+        name="Copy",
+        value=selectors.live_version(timezones).value,
+        actor=carol,
+        schema=timezones.schema,
+    )
+    frank = django_user_model.objects.create_user("frank")
+    Membership.objects.create(user=frank, namespace=timezones.namespace, role=Role.REVIEWER)
+    change = open_change(timezones, carol)
+    assert change.items.count() == 2
+
+    with pytest.raises(PermissionDenied, match="every namespace"):
+        schema_changes.schema_change_approve(change_request=change, reviewer=frank)
+    schema_changes.schema_change_approve(change_request=change, reviewer=bob)
+    schema_changes.schema_change_publish(change_request=change, actor=bob)
+
+    assert selectors.live_version(other).number == 2
+
+
+def test_it_cannot_be_published_without_approval_nor_by_its_author(carol, bob, timezones):
+    change = open_change(timezones, carol)
+
+    with pytest.raises(RuleViolation, match="1 more approval"):
+        schema_changes.schema_change_publish(change_request=change, actor=bob)
+    with pytest.raises(PermissionDenied):
+        schema_changes.schema_change_approve(change_request=change, reviewer=carol)
+
+
+def test_one_config_moving_past_its_base_conflicts_the_whole_change(carol, alice, bob, timezones):
+    change = open_change(timezones, carol)
+    schema_changes.schema_change_approve(change_request=change, reviewer=bob)
+    meanwhile = review_services.change_request_open(
+        config=timezones,
+        author=alice,
+        value=with_company(timezones, "hooli"),
+        title="Add hooli",
+        base_version=1,
+    )
+    review_services.change_request_approve(change_request=meanwhile, reviewer=bob)
+    review_services.change_request_publish(change_request=meanwhile, actor=bob)
+
+    with pytest.raises(Conflict, match="moved past version 1"):
+        schema_changes.schema_change_publish(change_request=change, actor=bob)
+
+    change.refresh_from_db()
+    assert change.status == "conflicted"
+    assert refreshed(timezones).schema.versions.count() == 1  # nothing was written
+    assert selectors.live_version(timezones).number == 2
+
+    rebased = schema_changes.schema_change_rebase(change_request=change, actor=carol)
+    item = rebased.items.get()
+    assert item.base_version.number == 2
+    assert "hooli" in {c["company_id"] for c in item.value["companies"]}
+    schema_changes.schema_change_approve(change_request=rebased, reviewer=bob)
+    schema_changes.schema_change_publish(change_request=rebased, actor=bob)
+    assert selectors.live_version(timezones).number == 3
+
+
+def test_a_scheduled_version_in_the_way_is_named_with_the_earliest_instant(carol, bob, timezones):
+    later = timezone.now() + timedelta(days=2)
+    scheduled = review_services.change_request_open(
+        config=timezones,
+        author=carol,
+        value=with_company(timezones, "hooli"),
+        title="Add hooli later",
+        base_version=1,
+    )
+    review_services.change_request_approve(change_request=scheduled, reviewer=bob)
+    review_services.change_request_publish(change_request=scheduled, actor=bob, effective_at=later)
+    change = open_change(timezones, carol)
+    schema_changes.schema_change_approve(change_request=change, reviewer=bob)
+
+    with pytest.raises(RuleViolation) as refused:
+        schema_changes.schema_change_publish(change_request=change, actor=bob)
+    assert "company-timezones version 2" in str(refused.value)
+    assert f"{later:%Y-%m-%d %H:%M}" in str(refused.value)
+
+    schema_changes.schema_change_publish(change_request=change, actor=bob, effective_at=later)
+    newest = selectors.newest_version(timezones)
+    assert (newest.number, newest.effective_at) == (3, later)
+
+
+def test_a_withdrawn_change_cannot_be_published(carol, bob, timezones):
+    change = open_change(timezones, carol)
+    schema_changes.schema_change_withdraw(change_request=change, actor=carol)
+
+    with pytest.raises(RuleViolation, match="withdrawn"):
+        schema_changes.schema_change_publish(change_request=change, actor=bob)
+
+
+def test_publishing_is_all_or_nothing(carol, bob, timezones, monkeypatch):
+    change = open_change(timezones, carol)
+    schema_changes.schema_change_approve(change_request=change, reviewer=bob)
+
+    def fail(**kwargs):
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr(schema_changes, "version_publish", fail)
+    with pytest.raises(RuntimeError):
+        schema_changes.schema_change_publish(change_request=change, actor=bob)
+
+    assert refreshed(timezones).schema.versions.count() == 1
+    change.refresh_from_db()
+    assert change.status == "approved"
+
+
+# The API
+
+
+def _writer(user):
+    return client_for(make_token(user, "data-pipelines", "sales-ops", write=True)[1])
+
+
+def test_the_api_runs_a_schema_change_from_proposal_to_publish(carol, bob, timezones):
+    body = owner_team(timezones.schema.body)
+    opened = _writer(carol).post(
+        "/api/v1/schemas/company-timezones/change-requests/",
+        {"schema": body, "base_version": 1, "title": "Owner teams"},
+    )
+    assert opened.status_code == 201, opened.json()
+    answer = opened.json()
+    assert answer["status"] == "in_review"
+    assert [(i["namespace"], i["key"], i["base_version"]) for i in answer["items"]] == [
+        ("data-pipelines", "company-timezones", 1)
+    ]
+    pk = answer["id"]
+
+    approved = _writer(bob).post(f"/api/v1/schema-change-requests/{pk}/approve/", {})
+    published = _writer(bob).post(f"/api/v1/schema-change-requests/{pk}/publish/", {})
+
+    assert approved.json()["status"] == "approved"
+    assert published.status_code == 200
+    assert published.json()["items"][0]["published_version"] == 2
+    read = client_for(make_token(bob, "data-pipelines")[1]).get(
+        "/api/v1/configs/data-pipelines/company-timezones/"
+    )
+    assert read.json()["schema_version"] == 2
+    assert read.json()["value"]["companies"][0]["owner_team"] == "data"
+
+
+def test_the_api_refuses_a_change_that_leaves_values_invalid(carol, timezones):
+    response = _writer(carol).post(
+        "/api/v1/schemas/company-timezones/change-requests/",
+        {
+            "schema": owner_team(timezones.schema.body, default=None),
+            "base_version": 1,
+            "title": "Owner teams",
+        },
+    )
+
+    assert response.status_code == 400
+    errors = response.json()["errors"]
+    assert errors[0] == {
+        "config": "data-pipelines/company-timezones",
+        "path": "/companies/0/owner_team",
+        "message": "Owner team is required.",
+    }
+
+
+@pytest.mark.parametrize(
+    "persona, body, status",
+    [
+        ("alice", {"base_version": 1, "title": "x"}, 403),
+        ("carol", {"base_version": 7, "title": "x"}, 409),
+        ("carol", {"base_version": 1, "title": "x", "schema": {"type": "nonsense"}}, 400),
+    ],
+)
+def test_the_api_refuses_bad_schema_changes(request, timezones, persona, body, status):
+    body = {"schema": owner_team(timezones.schema.body), **body}
+    response = _writer(request.getfixturevalue(persona)).post(
+        "/api/v1/schemas/company-timezones/change-requests/", body
+    )
+
+    assert response.status_code == status, response.json()
+
+
+def test_a_schema_change_one_cannot_see_answers_404(carol, erin, timezones):
+    change = open_change(timezones, carol)
+    api = client_for()
+    api.force_authenticate(erin)
+
+    assert api.get(f"/api/v1/schema-change-requests/{change.pk}/").status_code == 404
+
+
+# The console
+
+
+def _edit_form(timezones, body, **extra):
+    import json
+
+    return {
+        "title": timezones.schema.title,
+        "description": timezones.schema.description,
+        "body": json.dumps(body),
+        "reason": "Every company has an owner team",
+        "base_version": "1",
+        **extra,
+    }
+
+
+def test_editing_a_schema_in_the_console_proposes_a_change_never_a_save(client, carol, timezones):
+    client.force_login(carol)
+    body = owner_team(timezones.schema.body)
+
+    checked = client.post("/schemas/company-timezones/edit/", _edit_form(timezones, body, check=1))
+    text = checked.content.decode()
+    assert "Companies → item: new required field Owner team, default &#x27;data&#x27;" in text
+    assert "filled in from the schema's defaults" in text
+    assert refreshed(timezones).schema.versions.count() == 1
+
+    submitted = client.post(
+        "/schemas/company-timezones/edit/", _edit_form(timezones, body, submit=1)
+    )
+    assert submitted.status_code == 302
+    change = timezones.schema.change_requests.get()
+    assert submitted["Location"] == f"/schema-changes/{change.pk}/"
+    assert refreshed(timezones).schema.versions.count() == 1
+
+
+def test_a_value_the_defaults_cannot_fix_is_fixed_in_the_same_change(client, carol, timezones):
+    import json
+
+    client.force_login(carol)
+    body = owner_team(timezones.schema.body, default=None)
+    checked = client.post("/schemas/company-timezones/edit/", _edit_form(timezones, body, check=1))
+    assert "needs a fix" in checked.content.decode()
+    assert "Owner team is required." in checked.content.decode()
+    assert "Submit for review" not in checked.content.decode()
+
+    value = copy.deepcopy(selectors.live_version(timezones).value)
+    for company in value["companies"]:
+        company["owner_team"] = "growth"
+    fixed = {"value:data-pipelines/company-timezones": json.dumps(value)}
+    submitted = client.post(
+        "/schemas/company-timezones/edit/", _edit_form(timezones, body, submit=1, **fixed)
+    )
+
+    assert submitted.status_code == 302
+    assert timezones.schema.change_requests.get().items.get().value == value
+
+
+def test_bob_reviews_the_schema_and_the_values_on_one_page_and_publishes(
+    client, carol, bob, timezones
+):
+    change = open_change(timezones, carol)
+    client.force_login(bob)
+
+    page = client.get(f"/schema-changes/{change.pk}/").content.decode()
+    assert "new required field Owner team" in page
+    assert "Owner team: added data" in page or "owner_team" in page
+    client.post(f"/schema-changes/{change.pk}/approve/")
+    client.post(f"/schema-changes/{change.pk}/publish/")
+
+    change.refresh_from_db()
+    assert change.status == "published"
+    assert selectors.live_version(timezones).schema_version.number == 2
+
+
+def test_people_without_a_role_do_not_see_schema_changes(client, carol, erin, timezones):
+    change = open_change(timezones, carol)
+    client.force_login(erin)
+
+    assert client.get(f"/schema-changes/{change.pk}/").status_code == 404
