@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.stamp
 PORT ?= 8000
 
-.PHONY: run test lint format bench bench-data bench-pages venv
+.PHONY: run test lint format bench bench-data bench-pages bench-schema venv
 
 venv: $(STAMP)
 
@@ -47,6 +47,11 @@ format: $(STAMP)
 
 bench: $(STAMP)
 	bench/run
+	$(MAKE) bench-schema
+
+# 10,000 configs on one schema, then the time to open a schema change request on it.
+bench-schema: $(STAMP)
+	DJANGO_DEBUG=0 $(BIN)/python bench/schema_change.py
 
 # A PostgreSQL database of a chosen size (S, M or L; see bench/README.md), then the time every
 # page and API list takes on it.

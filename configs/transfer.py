@@ -6,9 +6,9 @@ alike: jsonb does not keep key order, so sorting is the only order both agree on
 
     DIR/namespaces/<slug>.json          {slug, name, description, required_approvals,
                                          owner_approval_required}   (for the record only)
-    DIR/schemas/<name>.json             {name, title, description, body}
-    DIR/configs/<namespace>/<key>.json  {namespace, key, name, description, schema, owners,
-                                         version, value}
+    DIR/schemas/<name>.json             {name, title, description, body, version}
+    DIR/configs/<namespace>/<key>.json  {namespace, key, name, description, schema,
+                                         schema_version, owners, version, value}
 
 Applying a folder goes through the review gate, so it lives with the import command, which sits
 above both apps; this module knows only configs.
@@ -21,9 +21,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from django.db.models import Max, OuterRef, Subquery
+from django.utils import timezone
+
 from configs import selectors
 from configs.jsontext import BadJSON, parse_json
-from configs.models import Config, Namespace, Schema, canonical_json
+from configs.models import Config, Namespace, Schema, SchemaVersion, Version, canonical_json
 
 NAMESPACES_DIR = "namespaces"
 SCHEMAS_DIR = "schemas"
@@ -85,6 +88,13 @@ def export(directory: Path, *, namespaces: list[str] | None = None) -> ExportRes
         .prefetch_related("owners")
         .order_by("namespace__slug", "key")
     )
+    # …and the schema version the live value was checked against, in the same query.
+    live_schema = (
+        Version.objects.filter(config=OuterRef("pk"))
+        .live_at(timezone.now())
+        .values("schema_version__number")[:1]
+    )
+    configs = configs.annotate(live_schema_version=Subquery(live_schema))
     schemas = Schema.objects.order_by("name")
     if namespaces:
         # A subquery, not a join with DISTINCT: that would compare every schema's JSON body.
@@ -103,6 +113,12 @@ def export(directory: Path, *, namespaces: list[str] | None = None) -> ExportRes
             },
             result,
         )
+    schema_numbers = dict(
+        SchemaVersion.objects.filter(schema__in=schemas)
+        .values("schema_id")
+        .annotate(newest=Max("number"))
+        .values_list("schema_id", "newest")
+    )
     for schema in schemas:
         _write(
             directory / SCHEMAS_DIR / f"{schema.name}.json",
@@ -111,6 +127,7 @@ def export(directory: Path, *, namespaces: list[str] | None = None) -> ExportRes
                 "title": schema.title,
                 "description": schema.description,
                 "body": schema.body,
+                "version": schema_numbers.get(schema.pk),
             },
             result,
         )
@@ -126,6 +143,7 @@ def export(directory: Path, *, namespaces: list[str] | None = None) -> ExportRes
                 "name": config.name,
                 "description": config.description,
                 "schema": config.schema.name if config.schema_id else None,
+                "schema_version": config.live_schema_version,
                 "owners": sorted(user.get_username() for user in config.owners.all()),
                 "version": config.live_number,
                 "value": json.loads(config.live_value_json),
@@ -197,6 +215,9 @@ _SCHEMA_FIELDS = {
     "title": (False, _is_text, "a text"),
     "description": (False, _is_text, "a text"),
     "body": (True, lambda v: isinstance(v, dict), "a JSON object (the JSON Schema)"),
+    # Which schema version the body is, for people reading the folder; import makes the next
+    # version itself when the body differs.
+    "version": (False, _is_int_or_none, "a schema version number or null"),
 }
 _CONFIG_FIELDS = {
     "namespace": (True, _is_text, "a text"),
@@ -206,6 +227,7 @@ _CONFIG_FIELDS = {
     "schema": (False, lambda v: v is None or _is_text(v), "a schema name or null"),
     "owners": (False, _is_text_list, "a list of usernames"),
     "version": (False, _is_int_or_none, "a version number or null"),
+    "schema_version": (False, _is_int_or_none, "a schema version number or null"),
     "value": (True, lambda v: True, "any JSON"),
 }
 

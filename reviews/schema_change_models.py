@@ -22,6 +22,14 @@ from reviews.models import ChangeRequest
 Status = ChangeRequest.Status
 
 
+def proposal_hash(body: dict, items) -> str:
+    """What an approval is for: the schema and every item's (config, base, value, migrated)."""
+    digest = hashlib.sha256(canonical_json(body).encode())
+    for config_id, base_id, value_json, _migrated in sorted(items):
+        digest.update(f"|{config_id}:{base_id}:".encode() + value_json.encode())
+    return digest.hexdigest()
+
+
 class SchemaChangeRequest(models.Model):
     schema = models.ForeignKey(Schema, on_delete=models.PROTECT, related_name="change_requests")
     base_version = models.ForeignKey(SchemaVersion, on_delete=models.PROTECT, related_name="+")
@@ -59,13 +67,6 @@ class SchemaChangeRequest(models.Model):
     @property
     def is_open(self) -> bool:
         return self.status in ChangeRequest.OPEN
-
-    def compute_hash(self, items) -> str:
-        proposal = {
-            "schema": self.body,
-            "values": {f"{i.config_id}": [i.base_version_id, i.value] for i in items},
-        }
-        return hashlib.sha256(canonical_json(proposal).encode()).hexdigest()
 
 
 class SchemaChangeItem(models.Model):

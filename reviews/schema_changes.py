@@ -29,7 +29,7 @@ from datetime import datetime
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
@@ -42,6 +42,7 @@ from configs.services import schema_version_add, version_publish
 from configs.validation import InvalidSchema, check_schema, resolve, validator_for, value_problems
 from reviews.gate import Gate
 from reviews.models import ChangeRequest, SchemaChangeItem, SchemaChangeRequest, SchemaReview
+from reviews.schema_change_models import proposal_hash
 
 Status = ChangeRequest.Status
 
@@ -81,62 +82,82 @@ def fill_defaults(value: Any, schema: dict, root: dict | None = None) -> Any:
 class Affected:
     """One config the new schema would reject, and what it would become."""
 
-    config: Config
-    base: Version
+    config_id: int
+    namespace: str
+    key: str
+    name: str
+    base_id: int
+    base_number: int
+    base_effective_at: datetime
     value: Any
     migrated: bool
     errors: list[dict[str, str]]
-    rejected_versions: list[int]
 
     @property
     def label(self) -> str:
-        return f"{self.config.namespace.slug}/{self.config.key}"
+        return f"{self.namespace}/{self.key}"
 
     @property
     def value_json(self) -> str:
         return json.dumps(self.value, indent=2, ensure_ascii=False)
 
-    @property
-    def scheduled(self) -> bool:
-        return self.base.effective_at > timezone.now()
-
 
 def schema_change_plan(*, schema: Schema, body: dict, values: dict | None = None) -> list[Affected]:
     """Each config whose live or scheduled value `body` rejects, with its new value (`values`
-    by "namespace/key", else migrated by the schema's defaults) and that value's problems."""
+    by "namespace/key", else migrated by the schema's defaults) and that value's problems.
+
+    Set-based, for schemas thousands of configs use: three queries, rows as plain values, and
+    each distinct stored value parsed, migrated and checked once."""
     values = values or {}
     rejected = values_rejected(configs=Config.objects.filter(schema=schema), body=body)
-    versions_by_config: dict[int, list[int]] = {}
-    for row, _errors in rejected:
-        versions_by_config.setdefault(row.config_id, []).append(row.number)
+    affected_ids = {row.config_id for row, _errors in rejected}
+    if not affected_ids:
+        return []
+    # Every config of the schema with its newest version, filtered here rather than by a list
+    # of thousands of ids sent to the database.
     newest = Version.objects.active().filter(config=OuterRef("pk")).order_by("-number")
-    configs = (
-        Config.objects.filter(pk__in=list(versions_by_config))
-        .select_related("namespace")
-        .annotate(newest_id=Subquery(newest.values("id")[:1]))
-        .order_by("namespace__slug", "key")
+    on_schema = Config.objects.filter(schema=schema).annotate(
+        newest_id=Subquery(newest.values("id")[:1])
     )
-    configs = list(configs)
-    bases = Version.objects.in_bulk([c.newest_id for c in configs])
+    configs = [
+        row
+        for row in on_schema.order_by("namespace__slug", "key").values_list(
+            "pk", "namespace__slug", "key", "name", "newest_id"
+        )
+        if row[0] in affected_ids
+    ]
+    bases = {
+        pk: (number, effective_at, text)
+        for pk, number, effective_at, text in Version.objects.filter(
+            pk__in=on_schema.values("newest_id")
+        ).values_list("pk", "number", "effective_at", "value_json")
+    }
     validator = validator_for(body)
-    verdicts: dict[str, list[dict[str, str]]] = {}
+    migrated: dict[str, tuple[Any, list[dict[str, str]]]] = {}
     plan = []
-    for config in configs:
-        base = bases[config.newest_id]
-        label = f"{config.namespace.slug}/{config.key}"
-        given = label in values
-        value = values[label] if given else fill_defaults(base.value, body)
-        text = canonical_json(value)
-        if text not in verdicts:
-            verdicts[text] = value_problems(validator, json.loads(text))
+    for config_id, namespace, key, name, base_id in configs:
+        number, effective_at, text = bases[base_id]
+        label = f"{namespace}/{key}"
+        if label in values:
+            value = values[label]
+            errors = value_problems(validator, value)
+        else:
+            if text not in migrated:
+                value = fill_defaults(json.loads(text), body)
+                migrated[text] = (value, value_problems(validator, value))
+            value, errors = migrated[text]
         plan.append(
             Affected(
-                config=config,
-                base=base,
+                config_id=config_id,
+                namespace=namespace,
+                key=key,
+                name=name,
+                base_id=base_id,
+                base_number=number,
+                base_effective_at=effective_at,
                 value=value,
-                migrated=not given,
-                errors=verdicts[text],
-                rejected_versions=versions_by_config[config.pk],
+                migrated=label not in values,
+                errors=errors,
             )
         )
     return plan
@@ -178,20 +199,35 @@ def _audit(action: str, change_request: SchemaChangeRequest, actor, reason: str 
     )
 
 
-def _items(plan: list[Affected]) -> list[SchemaChangeItem]:
-    return [
-        SchemaChangeItem(
-            config=item.config, base_version=item.base, value=item.value, migrated=item.migrated
+def _store_plan(change_request: SchemaChangeRequest, plan: list[Affected]) -> None:
+    """Write one item per affected config and the hash of the whole proposal."""
+    rows = [(i.config_id, i.base_id, canonical_json(i.value), i.migrated) for i in plan]
+    if connection.vendor == "postgresql":
+        # COPY: a schema thousands of configs use gets thousands of items, and building a
+        # model per item and binding each value of a multi-row INSERT cost seconds there.
+        table = SchemaChangeItem._meta.db_table
+        with connection.cursor() as cursor:
+            with cursor.cursor.copy(
+                f"COPY {table} (change_request_id, config_id, base_version_id, value, migrated) "
+                "FROM STDIN"
+            ) as copy:
+                for row in rows:
+                    copy.write_row((change_request.pk, *row))
+    else:
+        SchemaChangeItem.objects.bulk_create(
+            [
+                SchemaChangeItem(
+                    change_request=change_request,
+                    config_id=i.config_id,
+                    base_version_id=i.base_id,
+                    value=i.value,
+                    migrated=i.migrated,
+                )
+                for i in plan
+            ],
+            batch_size=1000,
         )
-        for item in plan
-    ]
-
-
-def _store_items(change_request: SchemaChangeRequest, items: list[SchemaChangeItem]) -> None:
-    for item in items:
-        item.change_request = change_request
-    SchemaChangeItem.objects.bulk_create(items, batch_size=1000)
-    change_request.proposal_hash = change_request.compute_hash(items)
+    change_request.proposal_hash = proposal_hash(change_request.body, rows)
     change_request.save(update_fields=["proposal_hash", "updated_at"])
 
 
@@ -239,7 +275,7 @@ def schema_change_open(
         title=title,
         description=description,
     )
-    _store_items(change_request, _items(plan))
+    _store_plan(change_request, plan)
     _audit(
         "schema_change.opened",
         change_request,
@@ -563,7 +599,7 @@ def schema_change_rebase(*, change_request: SchemaChangeRequest, actor) -> Schem
     change_request.base_version = schema.versions.order_by("-number").first()
     change_request.revision += 1
     change_request.status = Status.IN_REVIEW
-    _store_items(change_request, _items(plan))
+    _store_plan(change_request, plan)
     _refresh_status(change_request)
     change_request.save()
     _audit(

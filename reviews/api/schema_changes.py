@@ -20,7 +20,7 @@ from reviews import schema_changes
 from reviews.models import SchemaChangeRequest
 
 
-class ProposalSerializer(serializers.Serializer):
+class SchemaChangeProposalSerializer(serializers.Serializer):
     schema = AnyJSONField(help_text="The new JSON Schema (Draft 2020-12).")
     base_version = serializers.IntegerField(help_text="The schema version it is based on.")
     title = serializers.CharField(max_length=200)
@@ -33,11 +33,11 @@ class ProposalSerializer(serializers.Serializer):
     )
 
 
-class VerdictSerializer(serializers.Serializer):
+class SchemaVerdictSerializer(serializers.Serializer):
     comment = serializers.CharField(required=False, allow_blank=True, default="")
 
 
-class PublishSerializer(serializers.Serializer):
+class SchemaPublishSerializer(serializers.Serializer):
     effective_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
 
 
@@ -110,13 +110,13 @@ class SchemaChangeCreate(APIView):
 
     @extend_schema(
         operation_id="schema_change_create",
-        request=ProposalSerializer,
+        request=SchemaChangeProposalSerializer,
         responses={201: SchemaChangeSerializer, **error_responses(400, 401, 403, 404, 409, 413)},
     )
     def post(self, request, name: str):
         ensure_can_write(request)
         schema = get_object_or_404(Schema, name=name)
-        body = ProposalSerializer(data=request.data)
+        body = SchemaChangeProposalSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         data = body.validated_data
         change_request = schema_changes.schema_change_open(
@@ -139,12 +139,12 @@ class SchemaChangeDetail(APIView):
 
 class SchemaChangeApprove(APIView):
     @extend_schema(
-        operation_id="schema_change_approve", request=VerdictSerializer, responses=ANSWERS
+        operation_id="schema_change_approve", request=SchemaVerdictSerializer, responses=ANSWERS
     )
     def post(self, request, pk: int):
         ensure_can_write(request)
         change_request = _find(request, pk)
-        data = VerdictSerializer(data=request.data)
+        data = SchemaVerdictSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         schema_changes.schema_change_approve(
             change_request=change_request, reviewer=request.user, **data.validated_data
@@ -154,12 +154,14 @@ class SchemaChangeApprove(APIView):
 
 class SchemaChangeRequestChanges(APIView):
     @extend_schema(
-        operation_id="schema_change_request_changes", request=VerdictSerializer, responses=ANSWERS
+        operation_id="schema_change_request_changes",
+        request=SchemaVerdictSerializer,
+        responses=ANSWERS,
     )
     def post(self, request, pk: int):
         ensure_can_write(request)
         change_request = _find(request, pk)
-        data = VerdictSerializer(data=request.data)
+        data = SchemaVerdictSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         schema_changes.schema_change_request_changes(
             change_request=change_request, reviewer=request.user, **data.validated_data
@@ -169,12 +171,12 @@ class SchemaChangeRequestChanges(APIView):
 
 class SchemaChangePublish(APIView):
     @extend_schema(
-        operation_id="schema_change_publish", request=PublishSerializer, responses=ANSWERS
+        operation_id="schema_change_publish", request=SchemaPublishSerializer, responses=ANSWERS
     )
     def post(self, request, pk: int):
         ensure_can_write(request)
         change_request = _find(request, pk)
-        data = PublishSerializer(data=request.data)
+        data = SchemaPublishSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         schema_changes.schema_change_publish(
             change_request=change_request, actor=request.user, **data.validated_data

@@ -83,6 +83,7 @@ def test_export_writes_one_file_per_namespace_schema_and_config(demo, tmp_path):
         "name": config.name,
         "description": config.description,
         "schema": "custom-metrics",
+        "schema_version": 1,
         "owners": ["carol"],
         "version": 1,
         "value": config.versions.get().value,
@@ -91,6 +92,7 @@ def test_export_writes_one_file_per_namespace_schema_and_config(demo, tmp_path):
     assert legacy["schema"] is None
     schema = json.loads((directory / "schemas/company-timezones.json").read_text())
     assert schema["body"] == Schema.objects.get(name="company-timezones").body
+    assert schema["version"] == 1
     namespace = json.loads((directory / "namespaces/data-pipelines.json").read_text())
     assert namespace["required_approvals"] == 1
 

@@ -2,6 +2,8 @@
 against; the API and the console show them."""
 
 import copy
+import io
+import json
 from datetime import timedelta
 from unittest import mock
 
@@ -238,3 +240,25 @@ def test_a_breaking_schema_change_is_still_refused_naming_the_config(carol, time
     assert list(refused.value.problems) == ["data-pipelines/company-timezones v1"]
     assert SchemaVersion.objects.filter(schema=timezones.schema).count() == 1
     assert Config.objects.get(pk=timezones.pk).schema.body == timezones.schema.body
+
+
+def test_the_demo_s_schemas_start_at_version_one_and_its_values_name_it(demo):
+    for config in Config.objects.exclude(schema=None):
+        assert config.schema.versions.count() == 1
+        assert {v.schema_version.number for v in config.versions.all()} == {1}
+
+
+def test_an_imported_schema_change_becomes_a_new_version(carol, timezones, tmp_path):
+    from django.core.management import call_command
+
+    call_command("export_configs", str(tmp_path))
+    path = tmp_path / "schemas" / "company-timezones.json"
+    data = json.loads(path.read_text())
+    data["body"] = _optional_note(data["body"])
+    path.write_text(json.dumps(data))
+
+    call_command("import_configs", str(tmp_path), "--user", "carol", stdout=io.StringIO())
+
+    newest = timezones.schema.versions.order_by("-number").first()
+    assert (newest.number, newest.created_by) == (2, carol)
+    assert "note" in newest.body["properties"]

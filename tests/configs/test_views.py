@@ -217,7 +217,7 @@ def test_schema_page_lists_the_configs_using_it(client, dave):
     assert "Edit this schema" not in page
 
 
-def test_a_schema_change_that_breaks_a_live_value_is_refused_naming_config_and_path(client, carol):
+def test_a_schema_change_that_breaks_a_live_value_names_the_config_and_path(client, carol):
     client.force_login(carol)
     url = reverse("configs:schema_edit", args=["company-timezones"])
     schema = Config.objects.get(key="company-timezones").schema
@@ -228,15 +228,17 @@ def test_a_schema_change_that_breaks_a_live_value_is_refused_naming_config_and_p
         {"title": schema.title, "description": "", "reason": "Only UTC", "body": json.dumps(body)},
     )
     page = response.content.decode()
-    assert "data-pipelines/company-timezones v1" in page
+    assert "data-pipelines/company-timezones" in page
+    assert "needs a fix" in page
     assert "/companies/0/timezone" in page
+    assert "Submit for review" not in page
     schema.refresh_from_db()
     assert (
         len(schema.body["properties"]["companies"]["items"]["properties"]["timezone"]["enum"]) > 1
     )
 
 
-def test_a_compatible_schema_change_is_saved(client, carol):
+def test_a_compatible_schema_change_is_proposed_for_review_not_saved(client, carol):
     client.force_login(carol)
     schema = Config.objects.get(key="company-timezones").schema
     body = json.loads(json.dumps(schema.body))
@@ -250,15 +252,19 @@ def test_a_compatible_schema_change_is_saved(client, carol):
             "description": "",
             "reason": "Paris office",
             "body": json.dumps(body),
+            "base_version": "1",
+            "submit": "1",
         },
     )
     assert response.status_code == 302
+    change = schema.change_requests.get()
+    assert response["Location"] == change.get_absolute_url()
+    assert (change.author, change.title, change.items.count()) == (carol, "Paris office", 0)
     schema.refresh_from_db()
     assert (
         "Europe/Paris"
-        in schema.body["properties"]["companies"]["items"]["properties"]["timezone"]["enum"]
+        not in schema.body["properties"]["companies"]["items"]["properties"]["timezone"]["enum"]
     )
-    assert schema.history.first().history_user == carol
 
 
 def test_only_admins_may_edit_schemas(client, bob):
