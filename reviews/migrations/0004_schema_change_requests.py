@@ -8,8 +8,8 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('configs', '0005_consumer'),
-        ('reviews', '0002_conflicted_draft'),
+        ('configs', '0006_versions_ordered_by_config_id'),
+        ('reviews', '0003_change_request_list_indexes'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
