@@ -247,7 +247,7 @@ def schema_change_open(
     access.ensure_can_edit_schema(author, schema)
     title = _require_text(title, "A title saying why")
     _check_body(body)
-    newest = schema.versions.order_by("-number").first()
+    newest = schema.versions.latest("number")
     if newest.number != base_version:
         raise Conflict(
             f"Schema {schema.name} is at version {newest.number}, not {base_version}: reload "
@@ -454,7 +454,7 @@ def earliest_instant(items: list[SchemaChangeItem]) -> tuple[datetime | None, li
 
 def _moved(change_request: SchemaChangeRequest, items: list[SchemaChangeItem]) -> str:
     """Why the proposal no longer fits what is stored, or ''."""
-    newest = change_request.schema.versions.order_by("-number").first()
+    newest = change_request.schema.versions.latest("number")
     if newest.pk != change_request.base_version_id:
         return f"Schema {change_request.schema.name} moved to version {newest.number}."
     newest_ids = dict(
@@ -560,7 +560,9 @@ def schema_change_publish(
                 actor,
                 reason=change_request.title,
                 version=version.number,
-                configs={str(i.config): i.published_version.number for i in items},
+                configs={
+                    str(i.config): getattr(i.published_version, "number", None) for i in items
+                },
                 approved_by=[u.username for u in gate.approvers],
             )
     if conflict:
@@ -596,7 +598,7 @@ def schema_change_rebase(*, change_request: SchemaChangeRequest, actor) -> Schem
     change_request.reviews.filter(dismissed_at__isnull=True, verdict="approve").update(
         dismissed_at=timezone.now()
     )
-    change_request.base_version = schema.versions.order_by("-number").first()
+    change_request.base_version = schema.versions.latest("number")
     change_request.revision += 1
     change_request.status = Status.IN_REVIEW
     _store_plan(change_request, plan)

@@ -40,7 +40,7 @@ def schema_document(version: SchemaVersion, configs: int) -> dict:
         "title": schema.title,
         "description": schema.description,
         "created_at": serializers.DateTimeField().to_representation(version.created_at),
-        "created_by": version.created_by.username if version.created_by_id else None,
+        "created_by": version.created_by.username if version.created_by else None,
         "reason": version.reason,
         "configs": configs,
     }
@@ -126,5 +126,5 @@ class SchemaCreate(APIView):
             title=data["title"],
             description=data["description"],
         )
-        version = selectors.schema_version(name=schema.name)
+        version = schema.versions.select_related("schema", "created_by").get(number=1)
         return Response(schema_document(version, 0), status=status.HTTP_201_CREATED)
