@@ -16,7 +16,7 @@ $(STAMP): requirements.txt requirements-dev.txt
 	touch $@
 
 # Plain HTTP on this machine, with debug on (static files come from the finders). uvicorn, not
-# runserver: watch streams need an ASGI server.
+# runserver: watch streams need an ASGI server. The task worker sends webhook deliveries.
 run: export DJANGO_DEBUG = 1
 run: export DJANGO_SSL_REDIRECT = 0
 run: $(STAMP)
@@ -27,7 +27,10 @@ run: $(STAMP)
 	@echo "Logins: alice / alice-demo-2026 (editor), bob / bob-demo-2026 (reviewer),"
 	@echo "        carol / carol-demo-2026 (admin), dave / dave-demo-2026 (viewer)"
 	@echo
-	$(BIN)/uvicorn configconsole.asgi:application --host 127.0.0.1 --port $(PORT)
+	@echo "Webhook deliveries: a django-tasks worker runs beside the server (stopped with it)."
+	$(BIN)/python manage.py db_worker --no-reload --queue-name '*' & worker=$$!; \
+		trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
+		$(BIN)/uvicorn configconsole.asgi:application --host 127.0.0.1 --port $(PORT)
 
 # Uses DATABASE_URL when set (PostgreSQL in CI), the SQLite default otherwise.
 test: $(STAMP)

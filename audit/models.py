@@ -38,6 +38,8 @@ ACTIONS = {
     "version.restored": "proposed restoring a version",
     "token.created": "created an API token",
     "token.revoked": "revoked an API token",
+    "webhook.created": "added a webhook",
+    "webhook.removed": "removed a webhook",
     "auth.login": "logged in",
     "auth.login_failed": "failed to log in",
     "access.denied": "was denied an action",

@@ -53,6 +53,8 @@ INSTALLED_APPS = [
     "configs",
     "reviews",
     "people",
+    "django_tasks",
+    "django_tasks_db",
     "push",
 ]
 
@@ -299,6 +301,12 @@ CONSUMER_FLUSH_SECONDS = float(os.environ.get("CONSUMER_FLUSH_SECONDS", "10"))
 # Token checks and live versions answered from each process's memory while the change feed
 # (PostgreSQL LISTEN/NOTIFY) is healthy; off: every token read asks the database once.
 READS_FROM_MEMORY = env_flag("READS_FROM_MEMORY", True)
+# Webhook deliveries are queued in the database and sent by `manage.py db_worker`.
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+# Webhooks may target private, loopback and link-local addresses only when this is on.
+WEBHOOK_ALLOW_PRIVATE = env_flag("WEBHOOK_ALLOW_PRIVATE", False)
+# Encrypts webhook secrets at rest; defaults to DJANGO_SECRET_KEY (changing it loses them).
+WEBHOOK_SECRET_KEY = os.environ.get("WEBHOOK_SECRET_KEY", "")
 SPECTACULAR_SETTINGS = {
     "TITLE": "Config Console API",
     "VERSION": "1",

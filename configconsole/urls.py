@@ -33,6 +33,7 @@ urlpatterns = [
     path("settings/", include("people.urls")),
     path("", include("configs.urls")),
     path("", include("reviews.urls")),
+    path("", include("push.urls")),
     path("audit/", include("audit.urls")),
 ]
 

@@ -66,7 +66,11 @@ def _lock_writers() -> None:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [WRITERS_LOCK])
 
 
-def _record(*, kind: str, version: Version, cancelled: bool = False) -> ChangeEvent:
+def _record(
+    *, kind: str, version: Version, cancelled: bool = False, scheduled_reached: bool = False
+) -> ChangeEvent:
+    from push import webhooks
+
     config = version.config
     with transaction.atomic():
         _lock_writers()
@@ -79,6 +83,7 @@ def _record(*, kind: str, version: Version, cancelled: bool = False) -> ChangeEv
             effective_at=version.effective_at,
             cancelled=cancelled,
         )
+        webhooks.enqueue_for(event, scheduled_reached=scheduled_reached)
         _announce(event.message())
     return event
 
@@ -126,7 +131,9 @@ def emit_due(now: datetime | None = None) -> int:
                     kind=ChangeEvent.Kind.LIVE, version_id=scheduled.version_id
                 ).exists():
                     continue
-                _record(kind=ChangeEvent.Kind.LIVE, version=scheduled.version)
+                _record(
+                    kind=ChangeEvent.Kind.LIVE, version=scheduled.version, scheduled_reached=True
+                )
                 written += 1
         except IntegrityError:  # SQLite: another process wrote it first
             continue

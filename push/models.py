@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import uuid
+
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
@@ -61,3 +64,74 @@ class ChangeEvent(models.Model):
 def _timestamp(value) -> str:
     text = value.isoformat()
     return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
+class Webhook(models.Model):
+    """A URL a namespace's admins asked to be told about its changes, with a shared secret."""
+
+    class Event(models.TextChoices):
+        PUBLISHED = "version.published", "A version is published and live at once"
+        SCHEDULED = "version.scheduled", "A version is published for a later time"
+        LIVE = "version.live", "A scheduled version takes effect"
+        CANCELLED = "version.cancelled", "A scheduled version is cancelled"
+
+    namespace = models.ForeignKey(
+        "configs.Namespace", on_delete=models.CASCADE, related_name="webhooks"
+    )
+    url = models.URLField(max_length=500)
+    # Encrypted with a key from the settings (push/webhooks.py), so a dump alone does not
+    # reveal it; shown in clear only once, when the webhook is made.
+    secret_encrypted = models.TextField(editable=False)
+    events = models.JSONField(default=list, help_text="Which Event values to send.")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["namespace", "url"]
+
+    def __str__(self) -> str:
+        return f"{self.namespace.slug} → {self.url}"
+
+
+class WebhookDelivery(models.Model):
+    """One event for one webhook: sent until the receiver says 2xx, or for at most a day."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        DELIVERED = "delivered"
+        FAILED = "failed", "failed (gave up)"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    webhook = models.ForeignKey(Webhook, on_delete=models.CASCADE, related_name="deliveries")
+    event = models.CharField(max_length=40)
+    change_event = models.ForeignKey(
+        ChangeEvent, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    body = models.TextField(blank=True, help_text="The exact JSON sent, fixed at the first try.")
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
+    created_at = models.DateTimeField(auto_now_add=True)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.event} to {self.webhook.url}"
+
+
+class WebhookAttempt(models.Model):
+    """One POST of a delivery: when, and what the receiver answered (or why it could not)."""
+
+    delivery = models.ForeignKey(WebhookDelivery, on_delete=models.CASCADE, related_name="attempts")
+    at = models.DateTimeField(auto_now_add=True)
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    duration_ms = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["at"]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M:%S}: {self.status_code or self.error}"

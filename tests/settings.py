@@ -19,3 +19,6 @@ CONSUMER_FLUSH_SECONDS = 0
 # The suite's tests run inside transactions the change feed never hears about; the tests of
 # reads from memory turn it on with committed data.
 READS_FROM_MEMORY = False
+
+# Queued tasks stay in memory; webhook tests run the deliveries themselves, attempt by attempt.
+TASKS = {"default": {"BACKEND": "django_tasks.backends.dummy.DummyBackend"}}

@@ -17,6 +17,7 @@ from configs import services as config_services
 from configs.errors import Conflict
 from configs.models import Namespace, Role
 from configs.selectors import newest_version as newest
+from push.services import webhook_create, webhook_remove
 from reviews import schema_changes, services
 from tests.values import with_company
 
@@ -346,6 +347,34 @@ def token_revoked(p):
     )
 
 
+def webhook_created(p):
+    namespace = Namespace.objects.get(slug="sales-ops")
+    return Step(
+        lambda: webhook_create(
+            namespace=namespace,
+            url="https://93.184.216.34/config",
+            events=["version.published"],
+            actor=p.carol,
+        )[0],
+        p.carol,
+        "",
+    )
+
+
+def webhook_removed(p):
+    namespace = Namespace.objects.get(slug="sales-ops")
+    webhook, _ = webhook_create(
+        namespace=namespace, url="https://93.184.216.34/c", events=["version.live"], actor=p.carol
+    )
+    removed = copy.copy(webhook)  # keeps its id, which deleting clears
+
+    return Step(
+        lambda: webhook_remove(webhook=webhook, actor=p.carol, reason="Moved to chat") or removed,
+        p.carol,
+        "Moved to chat",
+    )
+
+
 def logged_in(p):
     def act():
         response = p.client.post(
@@ -502,6 +531,8 @@ DRIVERS = {
     "version.restored": restored,
     "token.created": token_created,
     "token.revoked": token_revoked,
+    "webhook.created": webhook_created,
+    "webhook.removed": webhook_removed,
     "auth.login": logged_in,
     "auth.login_failed": login_failed,
     "access.denied": denied,
