@@ -677,6 +677,8 @@ def main() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "configconsole.settings")
     os.environ.setdefault("EMAIL_URL", "locmem://")
     os.environ.setdefault("DJANGO_SECRET_KEY", secrets.token_urlsafe(50))
+    # COPY of a million rows is one statement: no request-sized time limit on it.
+    os.environ["DATABASE_STATEMENT_TIMEOUT"] = "0"
     django.setup()
 
     print(f"Generating size {args.size} into {name} …", flush=True)

@@ -296,6 +296,11 @@ REST_FRAMEWORK = {
 CSRF_FAILURE_VIEW = "configconsole.api.csrf_failure"
 # Requests per minute per token (or per signed-in person) across all app servers.
 API_THROTTLE_RATE = os.environ.get("API_THROTTLE_RATE", "1200/min")
+
+# Memory each worker process gives the read path: prepared versions, and whole namespace
+# bundles (two bundles of 10,000 configs of a few hundred bytes each fit many times over).
+PREPARED_CACHE_BYTES = int(os.environ.get("PREPARED_CACHE_BYTES", str(32 * 1024 * 1024)))
+BUNDLE_CACHE_BYTES = int(os.environ.get("BUNDLE_CACHE_BYTES", str(64 * 1024 * 1024)))
 # Seconds between the batched writes of which tokens read which configs (0: never by itself).
 CONSUMER_FLUSH_SECONDS = float(os.environ.get("CONSUMER_FLUSH_SECONDS", "10"))
 # Token checks and live versions answered from each process's memory while the change feed

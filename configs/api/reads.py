@@ -14,11 +14,15 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from threading import Lock
 
+from django.conf import settings
 from django.core.cache import cache
 
 from configs.models import Version
 
-LOCAL_LIMIT = 4096
+# Each process keeps prepared versions and whole bundles up to a number of bytes (settings
+# PREPARED_CACHE_BYTES and BUNDLE_CACHE_BYTES), not of entries: a count would either let one
+# namespace of 10,000 configs push every other namespace out, or waste memory on small values.
+ENTRY_OVERHEAD = 400  # bytes a kept entry costs beyond its own bytes (objects, dict slots)
 # Versions never change, so this only bounds how long old versions occupy the shared cache
 # (a day after they were prepared; the next read prepares them again).
 SHARED_FOR = 24 * 3600
@@ -34,13 +38,24 @@ class Prepared:
 
 
 _local: OrderedDict[int, Prepared] = OrderedDict()
+_local_bytes = 0
+# namespace -> (bundle ETag, the whole bundle's bytes), least recently used first.
+_bundles: OrderedDict[str, tuple[str, bytes]] = OrderedDict()
+_bundles_bytes = 0
 _local_lock = Lock()
 
 
 def forget_prepared() -> None:
     """Empty this process's copy (tests reuse ids after rolling back)."""
+    global _local_bytes, _bundles_bytes
     with _local_lock:
         _local.clear()
+        _bundles.clear()
+        _local_bytes = _bundles_bytes = 0
+
+
+def _size(item: Prepared) -> int:
+    return len(item.document) + len(item.value) + len(item.entry) + ENTRY_OVERHEAD
 
 
 def etag_for(version_id: int) -> str:
@@ -90,12 +105,18 @@ def _versions(ids) -> dict[int, Version]:
 
 
 def _remember(prepared: dict[int, Prepared]) -> None:
+    global _local_bytes
+    budget = settings.PREPARED_CACHE_BYTES
     with _local_lock:
         for version_id, item in prepared.items():
+            old = _local.pop(version_id, None)
+            if old is not None:
+                _local_bytes -= _size(old)
             _local[version_id] = item
-            _local.move_to_end(version_id)
-        while len(_local) > LOCAL_LIMIT:
-            _local.popitem(last=False)
+            _local_bytes += _size(item)
+        while _local_bytes > budget and _local:
+            _version_id, old = _local.popitem(last=False)
+            _local_bytes -= _size(old)
 
 
 def _shared_key(version_id: int) -> str:
@@ -137,9 +158,37 @@ def bundle_etag(live: list[tuple[str, int]]) -> str:
 
 
 def bundle_bytes(namespace: str, live: list[tuple[str, int]]) -> bytes:
+    """The namespace's bundle: kept whole in this process while its live versions stay the same,
+    so a warm bundle costs no lookup per config."""
+    etag = bundle_etag(live)
+    with _local_lock:
+        kept = _bundles.get(namespace)
+        if kept is not None and kept[0] == etag:
+            _bundles.move_to_end(namespace)
+            return kept[1]
     items = prepared_many([version_id for _key, version_id in live])
     parts = [_compact(key).encode() + b":" + items[version_id].entry for key, version_id in live]
-    return f'{{"namespace":{_compact(namespace)},"configs":{{'.encode() + b",".join(parts) + b"}}"
+    body = f'{{"namespace":{_compact(namespace)},"configs":{{'.encode() + b",".join(parts) + b"}}"
+    _keep_bundle(namespace, etag, body)
+    return body
+
+
+def _keep_bundle(namespace: str, etag: str, body: bytes) -> None:
+    """Keep the whole bundle, pushing out the least recently read namespaces' bundles to stay
+    within BUNDLE_CACHE_BYTES; a bundle larger than all of it is not kept (never half of it)."""
+    global _bundles_bytes
+    budget = settings.BUNDLE_CACHE_BYTES
+    with _local_lock:
+        old = _bundles.pop(namespace, None)
+        if old is not None:
+            _bundles_bytes -= len(old[1])
+        if len(body) > budget:
+            return
+        _bundles[namespace] = (etag, body)
+        _bundles_bytes += len(body)
+        while _bundles_bytes > budget:
+            _namespace, (_etag, dropped) = _bundles.popitem(last=False)
+            _bundles_bytes -= len(dropped)
 
 
 def etag_matches(request, etag: str) -> bool:
