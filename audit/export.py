@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import AsyncIterator, Iterable, Iterator
 
+from asgiref.sync import sync_to_async
 from django.db.models import QuerySet
 
 from audit.models import AuditEvent
@@ -76,6 +77,31 @@ def _batched(rows: Iterable[str], size: int = SEND_SIZE) -> Iterator[str]:
         yield "".join(batch)
 
 
+def in_chunks(events: QuerySet[AuditEvent], size: int | None = None) -> Iterator[AuditEvent]:
+    """Every event of `events` (newest first), read CHUNK at a time, each chunk by its own short
+    query that starts after the last event sent (keyset, on the log's time index).
+
+    Not one cursor over the whole log: a million events would make one statement run past the
+    database's statement timeout, and a cursor held across commits is read whole first."""
+    size = size or CHUNK
+    events = events.order_by("-at", "-id")
+    chunk = list(events[:size])
+    while chunk:
+        yield from chunk
+        if len(chunk) < size:
+            return
+        last = chunk[-1]
+        older = events.filter(at__lte=last.at).exclude(at=last.at, pk__gte=last.pk)
+        chunk = list(older[:size])
+
+
+async def one_by_one(pieces: Iterator[str]) -> AsyncIterator[str]:
+    """The pieces for an ASGI server, each read (from the database) in Django's sync thread."""
+    step = sync_to_async(next)
+    while (piece := await step(pieces, None)) is not None:
+        yield piece
+
+
 def csv_rows(events: QuerySet[AuditEvent]) -> Iterator[str]:
     return _batched(_csv_lines(events))
 
@@ -87,7 +113,7 @@ def jsonl_rows(events: QuerySet[AuditEvent]) -> Iterator[str]:
 def _csv_lines(events: QuerySet[AuditEvent]) -> Iterator[str]:
     writer = csv.writer(_Echo())
     yield writer.writerow(COLUMNS)
-    for event in events.iterator(chunk_size=CHUNK):
+    for event in in_chunks(events):
         details = json.dumps(event.details, ensure_ascii=False, sort_keys=True)
         yield writer.writerow(
             [
@@ -111,5 +137,5 @@ def _csv_lines(events: QuerySet[AuditEvent]) -> Iterator[str]:
 
 
 def _jsonl_lines(events: QuerySet[AuditEvent]) -> Iterator[str]:
-    for event in events.iterator(chunk_size=CHUNK):
+    for event in in_chunks(events):
         yield json.dumps(as_dict(event), ensure_ascii=False) + "\n"

@@ -6,6 +6,7 @@ from datetime import timedelta
 from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_required
+from django.core.handlers.asgi import ASGIRequest
 from django.db.models import QuerySet
 from django.http import StreamingHttpResponse
 from django.shortcuts import render
@@ -79,7 +80,12 @@ def audit_log(request):
 
 def _export(request, rows, content_type: str, extension: str):
     _, events = _filtered(request)
-    response = StreamingHttpResponse(rows(events), content_type=content_type)
+    pieces = rows(events)
+    if isinstance(request, ASGIRequest):
+        # Under ASGI, Django reads a plain iterator whole into memory before sending a byte;
+        # an asynchronous one is sent piece by piece as it is read.
+        pieces = export.one_by_one(pieces)
+    response = StreamingHttpResponse(pieces, content_type=content_type)
     stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
     response["Content-Disposition"] = f'attachment; filename="audit-log-{stamp}.{extension}"'
     return response
