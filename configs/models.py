@@ -257,7 +257,16 @@ class Version(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["config", "number"], name="version_number_unique")
         ]
-        indexes = [models.Index(fields=["config", "effective_at"], name="version_effective_idx")]
+        indexes = [
+            models.Index(fields=["config", "effective_at"], name="version_effective_idx"),
+            # The versions that count (not cancelled), by number: counts and lists of a config's
+            # versions read this index alone, and the live version is its first entry in effect.
+            models.Index(
+                fields=["config", "number"],
+                condition=models.Q(cancelled_at__isnull=True),
+                name="version_active_idx",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.config} v{self.number}"

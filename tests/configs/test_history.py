@@ -120,7 +120,7 @@ def test_history_page_does_a_fixed_number_of_queries(
 ):
     build_history(timezones, versions, alice, bob)
     client.force_login(dave)
-    with django_assert_max_num_queries(11):
+    with django_assert_max_num_queries(12):
         response = client.get(HISTORY)
     assert response.content.decode().count('name="to"') == versions + 1
 
