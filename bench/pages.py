@@ -220,7 +220,9 @@ def render(state: dict, rows) -> str:
     ]
     for what, path, r in rows:
         cold = f"{r['cold_ms']:.0f}" if r["cold_ms"] is not None else ""
-        flag = "" if r["ms"] < TARGET_MS or what.startswith("export") else " **over**"
+        # Downloads (exports) are timed whole: the target is for pages and API answers.
+        download = what.startswith(("export", "audit CSV"))
+        flag = "" if r["ms"] < TARGET_MS or download else " **over**"
         lines.append(
             f"| {what} (`{path}`) | {r['ms']:.1f}{flag} | {cold} | {r['queries']} | "
             f"{r['bytes']:,} |"

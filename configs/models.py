@@ -261,8 +261,11 @@ class Version(models.Model):
             models.Index(fields=["config", "effective_at"], name="version_effective_idx"),
             # The versions that count (not cancelled), by number: counts and lists of a config's
             # versions read this index alone, and the live version is its first entry in effect.
+            # (effective_at and id are carried in the index, so finding the live versions of a
+            # namespace of thousands of configs never reads the versions themselves.)
             models.Index(
                 fields=["config", "number"],
+                include=["effective_at", "id"],
                 condition=models.Q(cancelled_at__isnull=True),
                 name="version_active_idx",
             ),

@@ -16,6 +16,6 @@ class Migration(migrations.Migration):
         ),
         migrations.AddIndex(
             model_name='version',
-            index=models.Index(condition=models.Q(('cancelled_at__isnull', True)), fields=['config', 'number'], name='version_active_idx'),
+            index=models.Index(condition=models.Q(('cancelled_at__isnull', True)), fields=['config', 'number'], include=('effective_at', 'id'), name='version_active_idx'),
         ),
     ]
