@@ -18,6 +18,7 @@ from audit.display import detail_lines
 from audit.forms import AuditFilterForm
 from audit.models import AuditEvent
 from audit.paging import BoundedPaginator
+from configconsole.pagination import page_of
 
 PAGE_SIZE = 50
 
@@ -47,7 +48,7 @@ def _filtered(request) -> tuple[AuditFilterForm, QuerySet[AuditEvent]]:
 @login_required
 def audit_log(request):
     form, events = _filtered(request)
-    page = BoundedPaginator(events, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = page_of(request, events, per_page=PAGE_SIZE, paginator_class=BoundedPaginator)
     page.object_list = list(page.object_list)
     for event in page.object_list:
         event.lines = detail_lines(event.details)

@@ -47,7 +47,8 @@ def in_words(exc: Exception) -> str:
     pairs = by_field(exc)
     if isinstance(exc, (InvalidValue, SchemaInUse)):
         head, details = pairs[0][1].rstrip("."), [text for _, text in pairs[1:]]
-        return f"{head}: {'; '.join(details)}." if details else f"{head}."
+        text = f"{head}: {'; '.join(details)}" if details else head
+        return text if text.endswith((".", "?", "!")) else text + "."
     return " ".join(f"{name}: {text}" if name else text for name, text in pairs)
 
 

@@ -15,6 +15,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.forms.fields import InvalidJSONInput, JSONString
 from simple_history.admin import SimpleHistoryAdmin
 
+from configconsole.admin_mixins import ReadOnlyAdminMixin
 from configconsole.messages import REFUSALS, by_field
 from configs import access, selectors, services
 from configs.errors import SchemaInUse
@@ -372,18 +373,9 @@ class ConfigAdmin(ThroughServicesAdmin):
         _adopt(obj, config)
 
 
+# Versions are immutable and kept forever, in the admin too.
 @admin.register(Version)
-class VersionAdmin(admin.ModelAdmin):
+class VersionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["config", "number", "effective_at", "published_by", "bypass_reason"]
     list_filter = ["config__namespace"]
     readonly_fields = [f.name for f in Version._meta.fields]
-
-    # Versions are immutable and kept forever, in the admin too.
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

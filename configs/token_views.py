@@ -8,12 +8,12 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from configconsole.messages import refusal
+from configconsole.pagination import page_of
 from configs import access, selectors, services
 from configs.models import Namespace
 
@@ -71,7 +71,7 @@ def token_list(request):
             created = {"token": token, "secret": secret}
             form = TokenForm(user=request.user)
     tokens = selectors.tokens_visible_to(request.user)
-    page = Paginator(tokens, 50).get_page(request.GET.get("page"))
+    page = page_of(request, tokens, per_page=50)
     response = render(
         request,
         "configs/tokens.html",

@@ -9,7 +9,6 @@ from urllib.parse import urlencode
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -17,6 +16,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from configconsole.messages import in_words
+from configconsole.pagination import page_of
 from configs import access, consumers, selectors, services
 from configs.diff import diff_values, pretty_lines, sentence, sentences, show
 from configs.errors import Conflict, InvalidValue, RuleViolation
@@ -35,7 +35,7 @@ VERSION_NUMBER = "[0-9]{1,9}"
 
 
 def _page(request, items):
-    return Paginator(items, PAGE_SIZE).get_page(request.GET.get("page"))
+    return page_of(request, items, per_page=PAGE_SIZE)
 
 
 @login_required
@@ -85,9 +85,12 @@ def config_detail(request, namespace, key):
             "form": form,
             "scheduled": selectors.scheduled_versions(config),
             "versions": selectors.recent_versions(config),
-            "open_changes": Paginator(
-                review_selectors.open_for_config(config), OPEN_CHANGES_PAGE_SIZE
-            ).get_page(request.GET.get("changes")),
+            "open_changes": page_of(
+                request,
+                review_selectors.open_for_config(config),
+                per_page=OPEN_CHANGES_PAGE_SIZE,
+                param="changes",
+            ),
             "can_edit": access.has_role(request.user, config.namespace, Role.EDITOR),
             "can_cancel": access.has_role(request.user, config.namespace, Role.REVIEWER),
             "permalink": request.build_absolute_uri(config.get_absolute_url()),
@@ -214,7 +217,7 @@ def config_history(request, namespace, key):
     # page's versions are read with their people and change requests: skipping to page 1,000 of a
     # long history passes over index entries, not 50,000 joined rows.
     numbers = config.versions.order_by("-number").values_list("number", flat=True)
-    page = Paginator(numbers, HISTORY_PAGE_SIZE).get_page(request.GET.get("page"))
+    page = page_of(request, numbers, per_page=HISTORY_PAGE_SIZE)
     shown = list(page.object_list)
     page.object_list = list(review_selectors.version_history(config).filter(number__in=shown))
     review_selectors.attach_history(page.object_list)
@@ -377,7 +380,7 @@ def schema_detail(request, name):
     if version is None:
         raise Http404("No such schema version.")
     visible = selectors.schema_configs_visible(user=request.user, schema=schema)
-    page = Paginator(visible, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = page_of(request, visible, per_page=PAGE_SIZE)
     return render(
         request,
         "configs/schema.html",
@@ -398,7 +401,7 @@ def schema_detail(request, name):
 def schema_history(request, name):
     schema = get_object_or_404(Schema, name=name)
     versions = selectors.schema_versions(schema)
-    page = Paginator(versions, HISTORY_PAGE_SIZE).get_page(request.GET.get("page"))
+    page = page_of(request, versions, per_page=HISTORY_PAGE_SIZE)
     from_number = _schema_number(request.GET.get("from"))
     to_number = _schema_number(request.GET.get("to"))
     newest = versions.first()

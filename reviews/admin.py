@@ -1,22 +1,14 @@
 from django.contrib import admin
 
+from configconsole.admin_mixins import ReadOnlyAdminMixin
 from configs.admin import HistoryWithoutRevertAdmin
 from reviews.models import ChangeRequest
 
 
 @admin.register(ChangeRequest)
-class ChangeRequestAdmin(HistoryWithoutRevertAdmin):
+class ChangeRequestAdmin(ReadOnlyAdminMixin, HistoryWithoutRevertAdmin):
     list_display = ["id", "config", "title", "author", "status", "updated_at"]
     list_filter = ["status", "config__namespace"]
     search_fields = ["title", "config__key"]
     # Changes go through the review gate in the console, never through edits here.
     readonly_fields = [f.name for f in ChangeRequest._meta.fields]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

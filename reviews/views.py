@@ -7,12 +7,12 @@ from datetime import datetime
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from configconsole.messages import REFUSALS, in_words, problem_lines, refusal
+from configconsole.pagination import page_of
 from configs import access, times
 from configs import selectors as config_selectors
 from configs.diff import pretty_lines, sentences
@@ -319,9 +319,7 @@ def change_request_rebase(request, pk):
 
 
 def _page(request, items, param: str = "page"):
-    page = Paginator(items, 25).get_page(request.GET.get(param))
-    page.param = param  # the pages' links name it
-    return page
+    return page_of(request, items, per_page=25, param=param)
 
 
 @login_required
