@@ -94,7 +94,7 @@ def test_audit_api_costs_the_same_whatever_the_log_size(
         for _ in range(120)
     )
 
-    with django_assert_max_num_queries(6):
+    with django_assert_max_num_queries(7):
         body = alice_reads.get(URL).json()
     assert len(body["results"]) == 50
 
