@@ -25,6 +25,7 @@ from configs.models import Config, Namespace, Role, Schema, Version
 from configs.schema_diff import schema_changes
 from reviews import selectors as review_selectors
 from reviews import services as review_services
+from reviews.schema_changes import open_for_schema as open_schema_changes
 
 PAGE_SIZE = 25
 HISTORY_PAGE_SIZE = 50
@@ -393,6 +394,7 @@ def schema_detail(request, name):
             "querystring_base": f"version={number}&" if number else "",
             "hidden_count": selectors.schema_config_count(schema) - page.paginator.count,
             "can_edit": access.can_edit_schema(request.user, schema),
+            "open_changes": open_schema_changes(schema),
         },
     )
 

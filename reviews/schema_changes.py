@@ -307,6 +307,15 @@ def affected_configs(change_request: SchemaChangeRequest) -> list[Config]:
     return configs
 
 
+def open_for_schema(schema: Schema) -> list[SchemaChangeRequest]:
+    """The schema's open schema change requests, newest first, with their authors."""
+    return list(
+        SchemaChangeRequest.objects.filter(schema=schema, status__in=ChangeRequest.OPEN)
+        .select_related("author")
+        .order_by("-updated_at", "-id")
+    )
+
+
 def may_review(user, configs: list[Config]) -> bool:
     """Reviewers in every namespace whose configs change; superusers anywhere."""
     if getattr(user, "is_superuser", False):

@@ -18,6 +18,9 @@ from configs.inference import infer_schema
 from configs.models import Schema, SchemaVersion
 from configs.validation import InvalidSchema, check_schema
 
+# /api/v1/schemas/infer/ is an endpoint, so no schema may be called that.
+RESERVED_NAMES = {"infer"}
+
 
 class SchemaDocumentSerializer(serializers.Serializer):
     name = serializers.CharField()
@@ -113,6 +116,10 @@ class SchemaCreate(APIView):
         body = NewSchemaSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         data = body.validated_data
+        if data["name"] in RESERVED_NAMES:
+            raise ValidationError(
+                {"name": [f"{data['name']!r} is taken by the API; pick another."]}
+            )
         if Schema.objects.filter(name=data["name"]).exists():
             raise Conflict(f"A schema named {data['name']} already exists.")
         try:

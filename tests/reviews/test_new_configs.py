@@ -235,6 +235,8 @@ def test_admins_add_schemas_over_the_api_and_others_may_not(carol, alice):
     assert (created.json()["version"], created.json()["created_by"]) == (1, "carol")
     assert again.status_code == 409
     assert broken.status_code == 400
+    reserved = _writer(carol, "data-pipelines").post("/api/v1/schemas/", {**body, "name": "infer"})
+    assert reserved.status_code == 400
 
 
 # The console

@@ -378,3 +378,13 @@ def test_people_without_a_role_do_not_see_schema_changes(client, carol, erin, ti
     client.force_login(erin)
 
     assert client.get(f"/schema-changes/{change.pk}/").status_code == 404
+
+
+def test_the_schema_page_lists_its_open_schema_changes(client, carol, dave, timezones):
+    change = open_change(timezones, carol)
+    client.force_login(dave)
+
+    page = client.get("/schemas/company-timezones/").content.decode()
+
+    assert f"/schema-changes/{change.pk}/" in page
+    assert "Every company has an owner team" in page
