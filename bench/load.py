@@ -183,6 +183,16 @@ def main() -> int:
         )
         lines[-1] += f"   rounds: {' '.join(f'{rate:.0f}' for rate in case.rates)}"
     errors = [f"({c.name}) {e}" for c in cases.values() for e in c.errors]
+    if api:
+        ratio = cases["b"].rate / a0
+        verdict = "PASS" if ratio >= 0.70 else "FAIL"
+        lines += [
+            "",
+            f"(e) the token read served from memory (READS_FROM_MEMORY, the default): (b) is "
+            f"{ratio:.2f}×a0; target ≥ 0.70×a0 {verdict}",
+        ]
+        if ratio < 0.70:
+            failed.append(f"(e) {ratio:.2f}×a0 < 0.70×a0")
     if api and cases["b0"].rate:
         lines += [
             "",

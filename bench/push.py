@@ -1,0 +1,222 @@
+"""`make bench` (f) and (g): how fast a publish reaches another app server, and what open
+watch streams cost.
+
+(f) Publishes sales-ops/custom-metrics 100 times through the API of the first server
+(gunicorn). For each, it times from just before the publish request is sent until a watcher
+on the second server (uvicorn, ASGI) receives the `live` event, and until a token read on the
+second server returns the new version. p50 and p99 of each; target p99 < 100 ms.
+
+(g) Opens BENCH_STREAMS (1,000) watch streams on the second server, reports its resident memory
+per stream, and the token read's rate there (wrk, as in the load rounds) with and without them.
+
+Usage: bench/push.py <first server> <second server> <pid of the second server>
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+import django
+
+HERE = Path(__file__).resolve().parent
+STATE_DIR = Path(os.environ.get("BENCH_STATE_DIR") or HERE / ".state")
+PUBLISHES = int(os.environ.get("BENCH_PUBLISHES", "100"))
+STREAMS = int(os.environ.get("BENCH_STREAMS", "1000"))
+DURATION = int(os.environ.get("BENCH_DURATION", "10"))
+CONFIG = "/api/v1/configs/sales-ops/custom-metrics/"
+
+
+def tokens() -> tuple[str, str]:
+    """A write token for carol (admin of sales-ops, which needs no approval) and a read token."""
+    django.setup()
+    from django.contrib.auth import get_user_model
+
+    from configs.models import Namespace
+    from configs.services import token_create
+
+    users = get_user_model().objects
+    sales = [Namespace.objects.get(slug="sales-ops")]
+    _, write = token_create(
+        user=users.get(username="carol"), name="bench publish", namespaces=sales, write=True
+    )
+    _, read = token_create(user=users.get(username="alice"), name="bench watch", namespaces=sales)
+    return write, read
+
+
+def call(base: str, path: str, secret: str, body: dict | None = None) -> dict:
+    request = urllib.request.Request(
+        base + path,
+        data=json.dumps(body).encode() if body is not None else None,
+        method="POST" if body is not None else "GET",
+        headers={"Authorization": f"Bearer {secret}", "Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.loads(response.read())
+
+
+class Watcher(threading.Thread):
+    """Follows the second server's stream and notes when each version's `live` event came."""
+
+    def __init__(self, base: str, secret: str):
+        super().__init__(daemon=True)
+        request = urllib.request.Request(
+            base + "/api/v1/namespaces/sales-ops/watch/",
+            headers={"Authorization": f"Bearer {secret}"},
+        )
+        self.response = urllib.request.urlopen(request, timeout=60)
+        self.arrived: dict[int, float] = {}
+
+    def run(self) -> None:
+        event = None
+        for raw in self.response:
+            line = raw.decode().rstrip("\n")
+            if line.startswith("event: "):
+                event = line[7:]
+            elif line.startswith("data: ") and event == "live":
+                self.arrived[json.loads(line[6:])["version"]] = time.perf_counter()
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(share * (len(ordered) - 1))))]
+
+
+def propagation(first: str, second: str, write: str, read: str) -> list[str]:
+    watcher = Watcher(second, read)
+    watcher.start()
+    document = call(second, CONFIG, read)
+    value, version = document["value"], document["version"]
+    to_watcher, to_read, publish_took = [], [], []
+    for i in range(PUBLISHES):
+        value["metrics"].append({"name": f"bench_{i:03d}", "kind": "count", "event": f"e{i}"})
+        change = call(
+            first,
+            CONFIG + "change-requests/",
+            write,
+            {"value": value, "base_version": version, "title": f"bench {i}"},
+        )
+        started = time.perf_counter()
+        published = call(first, f"/api/v1/change-requests/{change['id']}/publish/", write, {})
+        publish_took.append(time.perf_counter() - started)
+        version = published["version"]
+        while call(second, CONFIG, read)["version"] != version:
+            pass
+        to_read.append(time.perf_counter() - started)
+        deadline = time.perf_counter() + 5
+        while version not in watcher.arrived and time.perf_counter() < deadline:
+            time.sleep(0.001)
+        to_watcher.append(watcher.arrived.get(version, float("inf")) - started)
+    watcher.response.close()
+
+    def line(what: str, values: list[float]) -> str:
+        ms = [value * 1000 for value in values]
+        return (
+            f"  {what:<46} p50 {percentile(ms, 0.5):7.1f} ms   p99 {percentile(ms, 0.99):7.1f} ms"
+            f"   max {max(ms):7.1f} ms"
+        )
+
+    p99 = max(percentile(to_watcher, 0.99), percentile(to_read, 0.99)) * 1000
+    return [
+        f"(f) propagation over {PUBLISHES} publishes (from sending the publish to the first "
+        "server):",
+        line("the publish request itself (first server)", publish_took),
+        line("a watcher on the second server hears `live`", to_watcher),
+        line("a token read on the second server returns it", to_read),
+        f"  target p99 < 100 ms: {'PASS' if p99 < 100 else 'FAIL'} ({p99:.1f} ms)",
+    ]
+
+
+def rss_kib(pid: int) -> int:
+    total = 0
+    for candidate in [pid, *children(pid)]:
+        for line in Path(f"/proc/{candidate}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                total += int(line.split()[1])
+    return total
+
+
+def children(pid: int) -> list[int]:
+    path = Path(f"/proc/{pid}/task/{pid}/children")
+    return [int(child) for child in path.read_text().split()] if path.exists() else []
+
+
+def read_rate(base: str, read: str) -> float:
+    output = subprocess.run(
+        [
+            "wrk",
+            "-t1",
+            "-c8",
+            f"-d{DURATION}s",
+            "-H",
+            f"Authorization: Bearer {read}",
+            base + CONFIG,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    for line in output.splitlines():
+        if line.startswith("Requests/sec:"):
+            return float(line.split()[1])
+    return 0.0
+
+
+def open_streams(base: str, read: str, count: int) -> list[socket.socket]:
+    host, port = base.removeprefix("http://").split(":")
+    sockets = []
+    for _ in range(count):
+        sock = socket.create_connection((host, int(port)), timeout=10)
+        sock.sendall(
+            (
+                "GET /api/v1/namespaces/sales-ops/watch/ HTTP/1.1\r\n"
+                f"Host: {host}\r\nAuthorization: Bearer {read}\r\n\r\n"
+            ).encode()
+        )
+        sockets.append(sock)
+    for sock in sockets:  # each has its headers and first bytes back: the stream is open
+        if b"200" not in sock.recv(4096).split(b"\r\n", 1)[0]:
+            raise RuntimeError("a watch stream was refused")
+    return sockets
+
+
+def streams_cost(second: str, pid: int, read: str) -> list[str]:
+    read_rate(second, read)  # warm up
+    before_rate = read_rate(second, read)
+    before = rss_kib(pid)
+    sockets = open_streams(second, read, STREAMS)
+    time.sleep(2)
+    after = rss_kib(pid)
+    during_rate = read_rate(second, read)
+    for sock in sockets:
+        sock.close()
+    return [
+        f"(g) {STREAMS} open watch streams on the second server (uvicorn, one worker):",
+        f"  resident memory {before / 1024:.1f} MiB → {after / 1024:.1f} MiB: "
+        f"{(after - before) / STREAMS:.1f} KiB per stream",
+        f"  token read there: {before_rate:.0f} req/s without them, {during_rate:.0f} req/s "
+        f"with them ({during_rate / before_rate:.2f}×)",
+    ]
+
+
+def main() -> int:
+    first, second, pid = sys.argv[1].rstrip("/"), sys.argv[2].rstrip("/"), int(sys.argv[3])
+    write, read = tokens()
+    lines = propagation(first, second, write, read)
+    print("\n".join(lines))
+    more = streams_cost(second, pid, read)
+    print("\n".join(more))
+    report = "\n".join(lines + more)
+    (STATE_DIR / "push.txt").write_text(report + "\n", encoding="utf-8")
+    return 0 if "PASS" in lines[-1] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
