@@ -20,7 +20,7 @@ from datetime import datetime
 
 from asgiref.sync import sync_to_async
 from django.core.handlers.asgi import ASGIRequest
-from django.db import connection
+from django.db import close_old_connections
 from django.http import JsonResponse, StreamingHttpResponse
 from django.utils import timezone
 from rest_framework.exceptions import AuthenticationFailed
@@ -67,16 +67,12 @@ class Watcher:
 
 
 async def _in_thread(function, *args):
-    """Run database work off the event loop, on a shared pool (not a thread per stream).
-
-    A stream asks the database rarely (when it starts, after a reconnect of the feed, when
-    access changes), so the pool's threads do not keep connections open between calls."""
+    """Run database work off the event loop, on a shared pool (not a thread per stream); the
+    pool's few threads keep their connections as request threads do (CONN_MAX_AGE)."""
 
     def call():
-        try:
-            return function(*args)
-        finally:
-            connection.close()
+        close_old_connections()
+        return function(*args)
 
     return await sync_to_async(call, thread_sensitive=False)()
 
