@@ -10,7 +10,7 @@ clock). p50 and p99 of each; target p99 < 100 ms.
 (g) Opens BENCH_STREAMS (1,000) watch streams on the second server, reports its resident memory
 per stream, and the token read's rate there (wrk, as in the load rounds) with and without them.
 
-Usage: bench/push.py <first server> <second server> <pid of the second server>
+Usage: bench/propagation.py <first server> <second server> <pid of the second server>
 """
 
 from __future__ import annotations
