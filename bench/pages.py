@@ -121,6 +121,12 @@ def cases(state: dict) -> list[tuple[str, str, str, dict]]:
         ("audit log, action=published", "bob", "/audit/?action=change_request.published", {}),
         ("audit log, namespace", "bob", f"/audit/?namespace={big}", {}),
         ("audit log, page 2000", "bob", "/audit/?page=2000", {}),
+        (
+            "audit log, small namespace",
+            "bob",
+            f"/audit/?namespace={state['small_namespace']}",
+            {},
+        ),
         ("tokens", "carol", "/tokens/", {}),
         ("API config read, hot", "token", f"{api}/configs/{hot_ns}/{hot_key}/", {}),
         ("API versions list, hot", "token", f"{api}/configs/{hot_ns}/{hot_key}/versions/", {}),
