@@ -90,11 +90,17 @@ def test_every_problem_is_reported_sorted_by_path(timezones_schema, timezones_va
     assert [e["path"] for e in errors] == ["/companies/0/company_id", "/companies/2/timezone"]
 
 
-def test_a_catastrophic_pattern_returns_within_a_second():
+# Far above the guard's 0.1 s timeout, far below an unguarded match's hours.
+GUARDED = 10.0
+
+
+def test_a_catastrophic_pattern_returns_instead_of_hanging():
     schema = {"type": "string", "pattern": "^(a|a)*$"}
     started = time.monotonic()
     errors = validate_value("a" * 40 + "!", schema)
-    assert time.monotonic() - started < 1.0
+    # Unguarded, this match backtracks 2**40 times (hours): returning at all is the point, and
+    # the bound leaves room for a loaded machine.
+    assert time.monotonic() - started < GUARDED
     assert errors and errors[0]["path"] == ""
 
 
@@ -106,7 +112,7 @@ def test_a_catastrophic_pattern_in_property_names_also_returns(timezones_schema)
     }
     started = time.monotonic()
     validate_value({"a" * 40 + "!": 1}, schema)
-    assert time.monotonic() - started < 1.0
+    assert time.monotonic() - started < GUARDED
 
 
 @pytest.mark.parametrize(
