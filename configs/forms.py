@@ -24,6 +24,7 @@ from configs.validation import (
     child_schema,
     resolve,
     validate_value,
+    where_in_words,
 )
 
 
@@ -31,14 +32,22 @@ def _pointer_parts(pointer: str) -> list[str]:
     return [p.replace("~1", "/").replace("~0", "~") for p in pointer.split("/")[1:]]
 
 
-def _plain_date_times(node) -> None:
-    """Make each date-time field a text box that names its zone (see configs.times)."""
+def _for_people(node) -> None:
+    """Help under each input from the schema's words, and each date-time field a text box that
+    names its zone (see configs.times)."""
     if isinstance(node, list):
         for item in node:
-            _plain_date_times(item)
+            _for_people(item)
         return
     if not isinstance(node, dict):
         return
+    help_text = str(node.get("description") or "") if "type" in node else ""
+    examples = node.get("examples")
+    if isinstance(examples, list) and examples and "type" in node:
+        shown = ", ".join(str(e) for e in examples[:3] if isinstance(e, (str, int, float)))
+        help_text = (help_text + f" For example: {shown}.").strip()
+    if help_text and "help_text" not in node and node.get("type") not in ("object", "array"):
+        node["help_text"] = help_text
     if node.get("type") == "string" and node.get("format") == "date-time":
         node.pop("format")
         zone = times.zone_name()
@@ -48,14 +57,14 @@ def _plain_date_times(node) -> None:
         )
         node["classNames"] = "date-time"
     for value in node.values():
-        _plain_date_times(value)
+        _for_people(value)
 
 
 def _widget_schema(schema: dict) -> dict:
     # The widget mutates the schema it gets, and does not know the `$schema` keyword.
     body = copy.deepcopy(schema)
     body.pop("$schema", None)
-    _plain_date_times(body)
+    _for_people(body)
     return body
 
 
@@ -168,6 +177,7 @@ class ValueForm(forms.Form):
                 self.add_error("raw", str(exc))
                 return cleaned
         value = times.from_typing(value, self.schema, before=self.before)
+        self.typed_value = value
         self.problems = validate_value(value, self.schema)
         if self.problems:
             self._show_problems(editor)
@@ -180,6 +190,12 @@ class ValueForm(forms.Form):
         self._show_problems(self.cleaned_data.get("editor") or "form")
 
     def _show_problems(self, editor: str) -> None:
+        # Each problem also says where it is in people's words ("Companies → Globex Corp!").
+        value = getattr(self, "typed_value", None)
+        self.problems = [
+            {**p, "where": where_in_words(value, self.schema, p.get("path", ""))}
+            for p in self.problems
+        ]
         if editor == "form" and self.has_form_editor:
             errors = ErrorMap()
             for problem in self.problems:

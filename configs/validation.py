@@ -19,6 +19,8 @@ from jsonschema.exceptions import ValidationError as JsonSchemaError
 from referencing import Registry
 from referencing.exceptions import NoSuchResource, Unresolvable
 
+from configs.patterns import describe as describe_pattern
+
 PATTERN_TIMEOUT_SECONDS = 0.1
 
 
@@ -277,12 +279,37 @@ def _plural(label: str) -> str:
     return "options" if word.endswith("s") else f"{word}s"
 
 
+def _own_message(schema: Any, kind: str) -> str | None:
+    """The schema's own words for this failure: `x-message`, or ajv-errors' `errorMessage`
+    (one string, or one per keyword)."""
+    if not isinstance(schema, dict):
+        return None
+    for key in ("x-message", "errorMessage"):
+        own = schema.get(key)
+        if isinstance(own, str) and own.strip():
+            return own.strip()
+        if isinstance(own, dict) and isinstance(own.get(kind), str):
+            return own[kind].strip()
+    return None
+
+
+def _examples(schema: Any) -> str:
+    examples = schema.get("examples") if isinstance(schema, dict) else None
+    if not isinstance(examples, list) or not examples:
+        return ""
+    shown = ", ".join(str(e) for e in examples[:3] if isinstance(e, (str, int, float)))
+    return f" For example: {shown}." if shown else ""
+
+
 def _message(error: JsonSchemaError) -> tuple[list[Any], str]:
     """The path to point at and the sentence to show there."""
     path = list(error.absolute_path)
     kind = error.validator
     label = _label(error)
     value = error.validator_value
+    own = _own_message(error.schema, kind) if kind not in ("required", "type") else None
+    if own:
+        return path, f"{label}: {own.rstrip('.')}.{_examples(error.schema)}"
     if kind == "required":
         missing = error.message.split("'")[1] if "'" in error.message else ""
         props = error.schema.get("properties", {}) if isinstance(error.schema, dict) else {}
@@ -303,7 +330,10 @@ def _message(error: JsonSchemaError) -> tuple[list[Any], str]:
     if kind == "pattern":
         if "took too long" in error.message:
             return path, f"{label}: could not be checked against its format in time; shorten it."
-        return path, f"{label}: this is not in the expected format ({value})."
+        words = describe_pattern(value) if isinstance(value, str) else None
+        if words:
+            return path, f"{label}: {words}.{_examples(error.schema)}"
+        return path, f"{label}: this is not in the expected form.{_examples(error.schema)}"
     if kind == "minLength":
         if value == 1:
             return path, f"{label} cannot be empty."
@@ -361,3 +391,43 @@ def value_problems(validator: Any, value: Any) -> list[dict[str, str]]:
     # Deduplicate (one missing field can be reported by several branches) and sort by path.
     unique = {(p["path"], p["message"]): p for p in problems}
     return sorted(unique.values(), key=lambda p: (p["path"], p["message"]))
+
+
+_IDENTIFYING = ("id", "key", "name", "slug", "code")
+
+
+def _item_name(item: Any, index: int) -> str:
+    """A list item as people know it: by its identifying field ("Globex Corp!"), else "item 4"."""
+    if isinstance(item, dict):
+        keys = [k for k in _IDENTIFYING if k in item]
+        keys += sorted(k for k in item if str(k).endswith(("_id", "_name", "_key")))
+        for key in keys:
+            if isinstance(item[key], (str, int)) and not isinstance(item[key], bool):
+                if str(item[key]).strip():
+                    return str(item[key])
+    return f"item {index + 1}"
+
+
+def where_in_words(value: Any, schema: dict | None, pointer: str) -> str:
+    """The place a problem is, for people: "Companies → Globex Corp!" for
+    /companies/3/company_id (the field itself is named by the message)."""
+    parts = [p.replace("~1", "/").replace("~0", "~") for p in pointer.split("/")[1:]]
+    root = schema or {}
+    node = resolve(root, root)
+    words: list[str] = []
+    for n, part in enumerate(parts):
+        last = n == len(parts) - 1
+        if isinstance(value, list) and part.isdigit():
+            index = int(part)
+            item = value[index] if index < len(value) else None
+            words.append(_item_name(item, index))
+            value, node = item, child_schema(node, index, root)
+        elif isinstance(value, dict):
+            child = child_schema(node, part, root)
+            if last and not isinstance(value.get(part), (dict, list)):
+                break  # a field: its message names it already
+            words.append(str(child.get("title") or _humanize_key(part)))
+            value, node = value.get(part), child
+        else:
+            break
+    return " → ".join(words)
