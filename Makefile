@@ -32,8 +32,14 @@ run: $(STAMP)
 		trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 		$(BIN)/uvicorn configconsole.asgi:application --host 127.0.0.1 --port $(PORT)
 
+# axe-core for the browser tests' accessibility checks, pinned in package-lock.json.
+AXE := node_modules/axe-core/axe.min.js
+$(AXE): package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $@
+
 # Uses DATABASE_URL when set (PostgreSQL in CI), the SQLite default otherwise.
-test: $(STAMP)
+test: $(STAMP) $(AXE)
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 # ruff, then mypy on services, selectors and API views (scope in pyproject.toml), then a check

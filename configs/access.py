@@ -22,6 +22,12 @@ def roles_of(user) -> dict[int, str]:
     return cached
 
 
+def highest_role(user) -> str | None:
+    """The strongest role `user` has in any namespace (None: no access anywhere)."""
+    roles = roles_of(user).values()
+    return max(roles, key=lambda role: ROLE_RANK[role], default=None)
+
+
 def forget_roles(user) -> None:
     """Drop the cached roles (after a membership change in the same request)."""
     if hasattr(user, "_namespace_roles"):

@@ -22,7 +22,7 @@ from configs.models import Role
 from configs.selectors import newest_version
 from reviews import previews, selectors, services
 from reviews.gate import can_publish, gate_for
-from reviews.models import ChangeRequest
+from reviews.models import ChangeRequest, Review
 
 Status = ChangeRequest.Status
 
@@ -54,6 +54,10 @@ def _actions(user, change_request, gate) -> dict[str, bool]:
         and access.has_role(user, namespace, Role.ADMIN)
         and not gate.satisfied,
         "rebase": allows("rebase") and is_editing_author,
+        # An approval already standing for this exact proposal is not offered again.
+        "approved": change_request.reviews.filter(
+            reviewer_id=user.pk, verdict=Review.Verdict.APPROVE, dismissed_at__isnull=True
+        ).exists(),
         "comment": allows("comment"),
     }
 
@@ -329,6 +333,7 @@ def dashboard(request):
         "reviews/dashboard.html",
         {
             "page_title": "Dashboard",
+            "role": access.highest_role(request.user),
             "waiting": selectors.waiting_for(request.user)[:10],
             "requested": selectors.changes_i_requested(request.user)[:10],
             "mine": selectors.authored_by(request.user, open_only=True)[:10],

@@ -78,11 +78,65 @@
   else init();
 })();
 
-// django-jsonform draws labels that are not tied to their inputs. Tie them, so screen readers
-// announce each input's title and a click on a label focuses its input; redo it whenever the
-// form redraws (items added or removed).
+// django-jsonform draws labels that are not tied to their inputs, row buttons named only "×",
+// "↑" and "↓", and leaves focus on "Add item" after adding. Tie each label and help text to its
+// input, name each row button with its item ("Remove company globex"), and move focus into a
+// new row; redo it whenever the form redraws (items added or removed).
 (function () {
   "use strict";
+  var IDENTIFYING = /§(id|key|name|slug|code|[a-z0-9_]*_id|[a-z0-9_]*_name)$/;
+
+  function singular(title) {
+    var word = (title || "item").trim().toLowerCase();
+    if (/ies$/.test(word)) return word.slice(0, -3) + "y";
+    if (/s$/.test(word) && !/ss$/.test(word)) return word.slice(0, -1);
+    return word;
+  }
+
+  function groupTitle(group) {
+    var title = group && group.querySelector(":scope > .rjf-form-group-title, :scope > .rjf-form-group-inner > .rjf-form-group-title");
+    return title ? title.firstChild && title.firstChild.textContent.trim() : "";
+  }
+
+  function itemName(wrapper, index) {
+    var inputs = wrapper.querySelectorAll("input[name], select[name]");
+    for (var i = 0; i < inputs.length; i++) {
+      if (IDENTIFYING.test(inputs[i].name) && inputs[i].value.trim()) return inputs[i].value.trim();
+    }
+    return "item " + (index + 1);
+  }
+
+  function setLabel(el, text) {
+    if (el && el.getAttribute("aria-label") !== text) el.setAttribute("aria-label", text);
+  }
+
+  function nameRows(root) {
+    root.querySelectorAll(".rjf-form-group-children").forEach(function (children) {
+      var list = children.closest(".rjf-form-group");
+      var kind = singular(groupTitle(list));
+      var rows = Array.prototype.filter.call(children.children, function (c) {
+        return c.classList.contains("rjf-form-group-wrapper") || c.classList.contains("rjf-form-row");
+      });
+      rows.forEach(function (row, index) {
+        var controls = row.querySelector(":scope > .rjf-form-row-controls");
+        if (!controls) return;
+        var name = kind + " " + itemName(row, index);
+        setLabel(controls.querySelector(".rjf-remove-button"), "Remove " + name);
+        setLabel(controls.querySelector(".rjf-move-up-button"), "Move " + name + " up");
+        setLabel(controls.querySelector(".rjf-move-down-button"), "Move " + name + " down");
+      });
+      var add = list && list.querySelector(":scope > .rjf-form-group-inner > .rjf-add-button, :scope > .rjf-add-button, :scope > .rjf-form-group-inner > div > .rjf-add-button");
+      if (!add) add = children.parentElement && children.parentElement.querySelector(":scope > .rjf-add-button");
+      if (add) setLabel(add, "Add " + kind);
+    });
+    root.querySelectorAll(".rjf-collapse-button").forEach(function (button) {
+      var title = button.parentElement.firstChild ? button.parentElement.firstChild.textContent.trim() : "";
+      var collapsed = button.textContent.indexOf("+") !== -1;
+      setLabel(button, (collapsed ? "Expand " : "Collapse ") + title);
+      button.setAttribute("aria-expanded", collapsed ? "false" : "true");
+    });
+  }
+
   function labelInputs(root) {
     root.querySelectorAll(".rjf-form-row-inner label").forEach(function (label) {
       var group = label.parentElement.querySelector(".rjf-input-group");
@@ -90,12 +144,74 @@
       if (!input) return;
       if (!input.id) input.id = "f-" + (input.name || "").replace(/[^A-Za-z0-9_-]+/g, "-");
       if (label.htmlFor !== input.id) label.htmlFor = input.id;
+      var described = [];
+      group.querySelectorAll(".rjf-help-text, .rjf-error-text").forEach(function (help, n) {
+        if (!help.id) help.id = input.id + "-note-" + n;
+        described.push(help.id);
+      });
+      var value = described.join(" ");
+      if (value && input.getAttribute("aria-describedby") !== value) input.setAttribute("aria-describedby", value);
+      if (!value && input.hasAttribute("aria-describedby")) input.removeAttribute("aria-describedby");
+    });
+    nameRows(root);
+  }
+
+  // After "Add …", focus the first input of the new row (the widget leaves it on the button).
+  function followAdds(container) {
+    container.addEventListener("click", function (event) {
+      var add = event.target.closest(".rjf-add-button");
+      if (!add) return;
+      var list = add.parentElement;
+      var before = list.querySelectorAll("input, select, textarea").length;
+      setTimeout(function () {
+        var fields = list.querySelectorAll("input, select, textarea");
+        if (fields.length <= before) return;
+        var children = list.querySelector(".rjf-form-group-children") || list;
+        var rows = children.querySelectorAll(":scope > .rjf-form-group-wrapper, :scope > .rjf-form-row");
+        var last = rows.length ? rows[rows.length - 1] : null;
+        var target = last && last.querySelector(".rjf-form-group input, .rjf-form-group select, .rjf-form-row-inner input, .rjf-form-row-inner select, textarea");
+        (target || fields[fields.length - 1]).focus();
+      }, 0);
     });
   }
+
+  // "Add …" for each list at the top of the form, so the keyboard need not pass every field
+  // of every item to reach the widget's own button at the end of the list.
+  function listAddButton(list) {
+    return list.querySelector(":scope > .rjf-form-group-inner > .rjf-add-button");
+  }
+
+  function shortcuts(container) {
+    var bar = document.querySelector("[data-form-shortcuts]");
+    var outer = container.querySelector(".rjf-form-group-children");
+    if (!bar || !outer || bar.dataset.ready) return;
+    bar.dataset.ready = "1";
+    Array.prototype.forEach.call(outer.children, function (child) {
+      var list = child.querySelector(":scope > .rjf-form-group");
+      if (!list || !listAddButton(list)) return;
+      var button = document.createElement("button");
+      button.type = "button";
+      button.className = "button";
+      button.textContent = "Add " + singular(groupTitle(list));
+      button.addEventListener("click", function () {
+        var add = listAddButton(list);
+        if (add) add.click();
+      });
+      bar.appendChild(button);
+    });
+    bar.hidden = !bar.children.length;
+  }
+
   document.querySelectorAll("[data-django-jsonform-container]").forEach(function (container) {
     labelInputs(container);
-    new MutationObserver(function () { labelInputs(container); })
-      .observe(container, { childList: true, subtree: true });
+    followAdds(container);
+    var editable = !container.closest(".readonly-form");
+    if (editable) shortcuts(container);
+    new MutationObserver(function () {
+      labelInputs(container);
+      if (editable) shortcuts(container);
+    }).observe(container, { childList: true, subtree: true, characterData: true });
+    container.addEventListener("input", function () { nameRows(container); });
   });
   // A page showing a new token's secret answers the form that made it. Turning its history
   // entry into a plain visit means a reload shows the list, never resends the form (which
@@ -104,9 +220,3 @@
     window.history.replaceState(null, "", window.location.href);
   }
 })();
-
-// A new token's field selects itself on focus, ready to copy (no inline handlers: the
-// Content-Security-Policy refuses them).
-document.querySelectorAll(".token-secret").forEach(function (el) {
-  el.addEventListener("focus", function () { el.select(); });
-});

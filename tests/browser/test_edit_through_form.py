@@ -20,7 +20,7 @@ def test_alice_adds_a_metric_through_the_form_and_sees_version_2(page, live_serv
     page.get_by_role("link", name="Edit this config").click()
 
     form = page.locator("#panel-form")
-    form.get_by_role("button", name="Add item").last.click()
+    form.get_by_role("button", name="Add metric", exact=True).first.click()
     # The new, third metric's inputs are the last ones labelled with the schema's titles.
     form.get_by_label("Metric name").last.fill("refund_rate")
     form.get_by_label("Kind").last.select_option("ratio")

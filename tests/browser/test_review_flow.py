@@ -26,7 +26,7 @@ def test_alice_proposes_and_bob_approves_and_publishes(page, live_server, demo):
     page.get_by_role("button", name="Log out").click()
 
     log_in(page, live_server, "bob", demo["bob"])
-    page.get_by_role("link", name="My reviews").click()
+    page.get_by_role("link", name="My reviews 1 waiting for you").click()
     page.get_by_role("link", name="Globex reports from Tokyo now").click()
     expect(page.locator("#diff")).to_contain_text(
         "Companies → globex → Timezone: Europe/Berlin → Asia/Tokyo"
