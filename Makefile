@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.stamp
 PORT ?= 8000
 
-.PHONY: run test lint format bench bench-data bench-pages bench-schema venv
+.PHONY: run test lint format bench bench-data bench-pages bench-schema bench-large-value venv
 
 venv: $(STAMP)
 
@@ -67,6 +67,10 @@ bench-schema: $(STAMP)
 SIZE ?= S
 bench-data: $(STAMP)
 	$(BIN)/python bench/data.py --size $(SIZE)
+
+# The change request page for a 1 MiB value (a throwaway SQLite database; see the script).
+bench-large-value: $(STAMP)
+	$(BIN)/python bench/large_value_page.py
 
 bench-pages: $(STAMP)
 	$(BIN)/python bench/pages.py

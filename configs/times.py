@@ -75,6 +75,23 @@ def parse_typed(text: str, zone: tzinfo | None = None) -> datetime | None:
         return None
 
 
+def publish_time(text: str) -> datetime | None:
+    """A "Take effect at" field: empty means now; otherwise a time in the page's zone."""
+    from django.core.exceptions import ValidationError
+
+    text = (text or "").strip()
+    if not text:
+        return None
+    instant = parse_typed(text)
+    if instant is None:
+        raise ValidationError(
+            f"Take effect at: enter a date and time in {zone_name()}, for example {TYPED_EXAMPLE}."
+        )
+    if instant.year >= 9999:
+        raise ValidationError("Enter a publish time between now and the year 9999.")
+    return instant
+
+
 def stored(instant: datetime) -> str:
     """The form a value keeps: RFC 3339 in UTC, to the second ("2026-12-01T00:00:00Z")."""
     utc = instant.astimezone(UTC)

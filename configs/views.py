@@ -17,7 +17,7 @@ from django.views.decorators.http import require_POST
 
 from configconsole.messages import in_words
 from configconsole.pagination import page_of
-from configs import access, consumers, selectors, services
+from configs import access, consumers, selectors, services, times
 from configs.diff import diff_values, pretty_lines, sentence, sentences, show
 from configs.errors import Conflict, InvalidValue, RuleViolation
 from configs.forms import ValueForm
@@ -129,6 +129,9 @@ def config_edit(request, namespace, key):
                 )
             elif (form.cleaned_data["confirmed"] or draft) and "back" not in request.POST:
                 try:
+                    effective_at = None if needs_review else times.publish_time(
+                        request.POST.get("effective_at", "")
+                    )
                     change_request = review_services.change_request_open(
                         config=config,
                         author=request.user,
@@ -138,6 +141,7 @@ def config_edit(request, namespace, key):
                         base_version=base_number,
                         publish=not needs_review,
                         draft=draft,
+                        effective_at=effective_at,
                     )
                 except InvalidValue as exc:
                     form.set_problems(exc.errors)
@@ -180,8 +184,21 @@ def config_edit(request, namespace, key):
             "needs_review": needs_review,
             "preview": preview,
             "next_number": (base.number + 1) if base else 1,
+            "earliest": selectors.earliest_effective_at(config),
+            "zone": times.zone_name(),
+            "typed": {"action": "publish", "effective_at": request.POST.get("effective_at", "")}
+            if request.method == "POST"
+            else {},
+            "open_changes": _open_changes_for(request.user, config),
         },
     )
+
+
+def _open_changes_for(user, config) -> dict:
+    """The open changes on this config: the person's own ones, and how many others."""
+    open_changes = list(review_selectors.open_for_config(config)[:50])
+    mine = [cr for cr in open_changes if cr.author_id == user.pk]
+    return {"mine": mine, "others": len(open_changes) - len(mine)}
 
 
 @login_required

@@ -133,6 +133,7 @@ def change_request_open(
     base_version: int | None,
     publish: bool = False,
     draft: bool = False,
+    effective_at: datetime | None = None,
 ) -> ChangeRequest:
     """Propose `value` for `config`, based on version `base_version`, and ask for review.
 
@@ -178,7 +179,9 @@ def change_request_open(
     _refresh_status(change_request)
     change_request.save(update_fields=["status"])
     if publish:
-        change_request_publish(change_request=change_request, actor=author)
+        change_request_publish(
+            change_request=change_request, actor=author, effective_at=effective_at
+        )
         change_request.refresh_from_db()
     else:
         pk = change_request.pk

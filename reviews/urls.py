@@ -11,6 +11,11 @@ urlpatterns = [
     path("changes/<int:pk>/", views.change_request_detail, name="detail"),
     path("changes/<int:pk>/edit/", views.change_request_edit, name="edit"),
     path("changes/<int:pk>/rebase/", views.change_request_rebase, name="rebase"),
+    path(
+        "changes/<int:pk>/side-by-side/",
+        views.change_request_side_by_side,
+        name="side_by_side",
+    ),
     path("changes/<int:pk>/<slug:action>/", views.change_request_action, name="action"),
     path(
         "schema-changes/<int:pk>/",

@@ -18,7 +18,7 @@ from configs import selectors as config_selectors
 from configs.diff import pretty_lines, sentences
 from configs.errors import Conflict, InvalidValue, RuleViolation
 from configs.forms import ValueForm
-from configs.models import Role
+from configs.models import Role, canonical_json
 from configs.selectors import newest_version
 from reviews import previews, selectors, services
 from reviews.gate import can_publish, gate_for
@@ -75,7 +75,16 @@ def _detail_page(request, change_request, *, typed=None):
     schema = _schema(change_request)
     newest = newest_version(change_request.config)
     theirs = newest if change_request.allows("rebase") and newest != base else None
-    left, right = pretty_lines(base.value if base else None, change_request.value)
+    changes = sentences(base.value if base else None, change_request.value, schema)
+    show_all = request.GET.get("changes") == "all"
+    # Large values stay readable and light: the list of changes is cut (with "show all"), and
+    # the side-by-side JSON is drawn on its own page when the values are big.
+    json_inline = _json_size(base) + len(canonical_json(change_request.value)) <= SIDE_BY_SIDE_INLINE_BYTES
+    left, right = (
+        pretty_lines(base.value if base else None, change_request.value)
+        if json_inline
+        else ([], [])
+    )
     return render(
         request,
         "reviews/detail.html",
@@ -84,7 +93,10 @@ def _detail_page(request, change_request, *, typed=None):
             "cr": change_request,
             "config": change_request.config,
             "gate": gate,
-            "changes": sentences(base.value if base else None, change_request.value, schema),
+            "changes": changes if show_all else changes[:CHANGES_SHOWN],
+            "changes_total": len(changes),
+            "changes_cut": not show_all and len(changes) > CHANGES_SHOWN,
+            "json_inline": json_inline,
             "left": left,
             "right": right,
             "theirs": theirs,
@@ -103,20 +115,36 @@ def _detail_page(request, change_request, *, typed=None):
     )
 
 
+CHANGES_SHOWN = 200
+SIDE_BY_SIDE_INLINE_BYTES = 200_000
+
+
+def _json_size(version) -> int:
+    return len(version.value_json) if version is not None and version.value_json else 0
+
+
+@login_required
+def change_request_side_by_side(request, pk):
+    """Base and proposed value as pretty JSON side by side, for engineers, on its own page."""
+    change_request = selectors.for_change_request(user=request.user, pk=pk)
+    base = change_request.base_version
+    left, right = pretty_lines(base.value if base else None, change_request.value)
+    return render(
+        request,
+        "reviews/side_by_side.html",
+        {
+            "page_title": f"#{change_request.pk} side by side",
+            "cr": change_request,
+            "config": change_request.config,
+            "left": left,
+            "right": right,
+        },
+    )
+
+
 def _effective_at(request) -> datetime | None:
     """The requested publish time, typed in the zone the page names (empty: now)."""
-    raw = request.POST.get("effective_at", "").strip()
-    if not raw:
-        return None
-    instant = times.parse_typed(raw)
-    if instant is None:
-        raise ValidationError(
-            f"Take effect at: enter a date and time in {times.zone_name()}, for example "
-            f"{times.TYPED_EXAMPLE}."
-        )
-    if instant.year >= 9999:
-        raise ValidationError("Enter a publish time between now and the year 9999.")
-    return instant
+    return times.publish_time(request.POST.get("effective_at", ""))
 
 
 # What a person may have typed into an action's form, kept when the action is refused.

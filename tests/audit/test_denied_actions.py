@@ -6,7 +6,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.db import connection, transaction
-from django.urls import path
+from django.urls import include, path
 
 from audit.models import AuditEvent
 
@@ -18,7 +18,11 @@ def refusing_view(request, namespace, key):
     raise PermissionDenied("Only admins may do this.")
 
 
-urlpatterns = [path("configs/<slug:namespace>/<slug:key>/danger/", refusing_view)]
+# The console's own URLs too: its 403 page links back to the dashboard and the configs.
+urlpatterns = [
+    path("configs/<slug:namespace>/<slug:key>/danger/", refusing_view),
+    path("", include("configconsole.urls")),
+]
 
 
 def committed_denials():
