@@ -129,8 +129,10 @@ def config_edit(request, namespace, key):
                 )
             elif (form.cleaned_data["confirmed"] or draft) and "back" not in request.POST:
                 try:
-                    effective_at = None if needs_review else times.publish_time(
-                        request.POST.get("effective_at", "")
+                    effective_at = (
+                        None
+                        if needs_review
+                        else times.publish_time(request.POST.get("effective_at", ""))
                     )
                     change_request = review_services.change_request_open(
                         config=config,

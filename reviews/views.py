@@ -79,7 +79,9 @@ def _detail_page(request, change_request, *, typed=None):
     show_all = request.GET.get("changes") == "all"
     # Large values stay readable and light: the list of changes is cut (with "show all"), and
     # the side-by-side JSON is drawn on its own page when the values are big.
-    json_inline = _json_size(base) + len(canonical_json(change_request.value)) <= SIDE_BY_SIDE_INLINE_BYTES
+    json_inline = (
+        _json_size(base) + len(canonical_json(change_request.value)) <= SIDE_BY_SIDE_INLINE_BYTES
+    )
     left, right = (
         pretty_lines(base.value if base else None, change_request.value)
         if json_inline
