@@ -36,9 +36,10 @@ def main() -> None:
     os.environ["DJANGO_SETTINGS_MODULE"] = "configconsole.settings"
     django.setup()
 
+    from django.conf import settings
     from django.contrib.auth import get_user_model
     from django.core.management import call_command
-    from django.test import Client
+    from django.test import Client, override_settings
 
     from configs.demo import seed
     from configs.models import Config, canonical_json
@@ -47,9 +48,10 @@ def main() -> None:
     call_command("migrate", verbosity=0)
     seed()
     config = Config.objects.get(key="company-timezones")
-    companies = [{"company_id": "acme", "timezone": "America/Los_Angeles"}]
-    while len(canonical_json({"companies": companies})) < ONE_MIB - 200:
-        companies.append({"company_id": f"company-{len(companies):06d}", "timezone": "UTC"})
+    one = {"company_id": "company-000001", "timezone": "Asia/Tokyo"}
+    count = (ONE_MIB - 200 - len('{"companies":[]}')) // (len(canonical_json(one)) + 1)
+    companies = [{"company_id": f"company-{n:06d}", "timezone": "Asia/Tokyo"} for n in range(count)]
+    assert len(canonical_json({"companies": companies})) <= ONE_MIB
     users = get_user_model().objects
     proposal = change_request_open(
         config=config,
@@ -58,6 +60,13 @@ def main() -> None:
         title="Every customer",
         base_version=1,
     )
+    # Static file addresses without a collectstatic manifest: the page is timed, not its files.
+    override_settings(
+        STORAGES={
+            **settings.STORAGES,
+            "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+        }
+    ).enable()
     client = Client()
     client.force_login(users.get(username="bob"))
     url = proposal.get_absolute_url()
