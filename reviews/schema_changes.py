@@ -30,16 +30,17 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
-from django.db.models import OuterRef, Subquery
+from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from audit.services import record
 from configs import access
 from configs.errors import Conflict, InvalidValue, RuleViolation
-from configs.models import Config, Role, Schema, Version, canonical_json
+from configs.models import ROLE_RANK, Config, Role, Schema, Version, canonical_json
 from configs.selectors import values_rejected
 from configs.services import schema_version_add, version_publish
 from configs.validation import InvalidSchema, check_schema, resolve, validator_for, value_problems
+from reviews import schema_change_notifications as notifications
 from reviews.gate import Gate
 from reviews.models import ChangeRequest, SchemaChangeItem, SchemaChangeRequest, SchemaReview
 from reviews.schema_change_models import proposal_hash
@@ -284,6 +285,8 @@ def schema_change_open(
         base_version=newest.number,
         configs=[item.label for item in plan],
     )
+    pk = change_request.pk
+    transaction.on_commit(lambda: notifications.review_requested(pk))
     return change_request
 
 
@@ -313,6 +316,44 @@ def open_for_schema(schema: Schema) -> list[SchemaChangeRequest]:
         SchemaChangeRequest.objects.filter(schema=schema, status__in=ChangeRequest.OPEN)
         .select_related("author")
         .order_by("-updated_at", "-id")
+    )
+
+
+def waiting_for(user) -> QuerySet:
+    """Open schema changes `user` may approve (`may_review`, in one query whatever their number
+    of configs) and has not yet approved as they stand, oldest first."""
+    roles = access.roles_of(user)
+    reviews_in = [ns for ns, role in roles.items() if ROLE_RANK[role] >= ROLE_RANK[Role.REVIEWER]]
+    items = SchemaChangeItem.objects.filter(change_request=OuterRef("pk"))
+    on_schema = Config.objects.filter(schema=OuterRef("schema"))
+    # The namespaces that count are those of the configs whose values change; when none change,
+    # those of every config using the schema; when no config uses it, admins anywhere review.
+    if getattr(user, "is_superuser", False):
+        eligible = Q()
+    elif not reviews_in:
+        return SchemaChangeRequest.objects.none()
+    else:
+        eligible = Q(
+            Exists(items), ~Exists(items.exclude(config__namespace_id__in=reviews_in))
+        ) | Q(
+            ~Exists(items),
+            Exists(on_schema),
+            ~Exists(on_schema.exclude(namespace_id__in=reviews_in)),
+        )
+        if Role.ADMIN in roles.values():
+            eligible |= Q(~Exists(items), ~Exists(on_schema))
+    approved = SchemaReview.objects.filter(
+        change_request=OuterRef("pk"), reviewer=user, dismissed_at__isnull=True, verdict="approve"
+    )
+    return (
+        SchemaChangeRequest.objects.filter(
+            eligible, status__in=[Status.IN_REVIEW, Status.CHANGES_REQUESTED]
+        )
+        .exclude(author=user)
+        .exclude(Exists(approved))
+        .select_related("schema", "author")
+        .defer("body", "schema__body")
+        .order_by("created_at", "id")
     )
 
 
@@ -419,6 +460,8 @@ def _verdict(change_request, reviewer, verdict: str, comment: str) -> SchemaRevi
     _refresh_status(change_request, configs)
     change_request.save(update_fields=["status", "updated_at"])
     _audit(_VERDICTS[verdict], change_request, reviewer, reason=comment)
+    pk, review_pk = change_request.pk, review.pk
+    transaction.on_commit(lambda: notifications.reviewed(pk, review_pk))
     return review
 
 
@@ -574,6 +617,8 @@ def schema_change_publish(
                 },
                 approved_by=[u.username for u in gate.approvers],
             )
+            pk = change_request.pk
+            transaction.on_commit(lambda: notifications.published(pk))
     if conflict:
         raise conflict
     return change_request
@@ -620,4 +665,6 @@ def schema_change_rebase(*, change_request: SchemaChangeRequest, actor) -> Schem
         to_version=change_request.base_version.number,
         configs=[item.label for item in plan],
     )
+    pk = change_request.pk
+    transaction.on_commit(lambda: notifications.review_requested(pk))
     return change_request

@@ -20,7 +20,7 @@ from configs.errors import Conflict, InvalidValue, RuleViolation
 from configs.forms import ValueForm
 from configs.models import Role, canonical_json
 from configs.selectors import newest_version
-from reviews import previews, selectors, services
+from reviews import previews, schema_changes, selectors, services
 from reviews.gate import can_publish, gate_for
 from reviews.models import ChangeRequest, Review
 
@@ -367,6 +367,7 @@ def dashboard(request):
             "waiting": selectors.waiting_for(request.user)[:10],
             "requested": selectors.changes_i_requested(request.user)[:10],
             "mine": selectors.authored_by(request.user, open_only=True)[:10],
+            "schema_changes": list(schema_changes.waiting_for(request.user)[:10]),
         },
     )
 
@@ -390,6 +391,9 @@ def inbox(request):
                     "You have not asked for changes on any open change request.",
                 ),
             ],
+            "schema_changes": _page(
+                request, schema_changes.waiting_for(request.user), "schema_changes"
+            ),
         },
     )
 

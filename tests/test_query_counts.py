@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from audit.models import AuditEvent
 from configs.models import Config, Namespace, Version, canonical_json
-from reviews.models import ChangeRequest, Comment, Review
+from reviews.models import ChangeRequest, Comment, Review, SchemaChangeItem, SchemaChangeRequest
 from tests.api.conftest import client_for, make_token
 
 pytestmark = pytest.mark.django_db
@@ -34,9 +34,19 @@ def timezones_value(n: int) -> dict:
     return {"companies": [{"company_id": f"company-{n}", "timezone": "UTC"}]}
 
 
-def grow(*, configs: int, versions: int, change_requests: int, events: int, alice, bob) -> None:
+def grow(
+    *,
+    configs: int,
+    versions: int,
+    change_requests: int,
+    events: int,
+    alice,
+    bob,
+    schema_changes: int = 0,
+) -> None:
     """Add configs to data-pipelines, versions to company-timezones, change requests in every
-    state on it (with reviews and comments) and audit events."""
+    state on it (with reviews and comments), schema changes waiting for review and audit
+    events."""
     namespace = Namespace.objects.get(slug="data-pipelines")
     hot = Config.objects.get(namespace=namespace, key="company-timezones")
     now = timezone.now() - timedelta(hours=1)
@@ -88,6 +98,19 @@ def grow(*, configs: int, versions: int, change_requests: int, events: int, alic
                 revision=1,
             )
         Comment.objects.create(change_request=cr, author=bob, body="Which teams?")
+    schema_version = hot.schema.versions.order_by("-number").first()
+    for _ in range(schema_changes):
+        n = next(serial)
+        change = SchemaChangeRequest.objects.create(
+            schema=hot.schema,
+            base_version=schema_version,
+            body={**hot.schema.body, "title": f"Change {n}"},
+            author=alice,
+            title=f"Schema change {n}",
+        )
+        SchemaChangeItem.objects.create(
+            change_request=change, config=hot, base_version=newest, value=newest.value
+        )
     AuditEvent.objects.bulk_create(
         AuditEvent(
             actor=bob,
@@ -104,11 +127,19 @@ def grow(*, configs: int, versions: int, change_requests: int, events: int, alic
 
 
 def small(alice, bob):
-    grow(configs=2, versions=2, change_requests=6, events=5, alice=alice, bob=bob)
+    grow(configs=2, versions=2, change_requests=6, events=5, alice=alice, bob=bob, schema_changes=2)
 
 
 def large(alice, bob):
-    grow(configs=30, versions=40, change_requests=60, events=120, alice=alice, bob=bob)
+    grow(
+        configs=30,
+        versions=40,
+        change_requests=60,
+        events=120,
+        alice=alice,
+        bob=bob,
+        schema_changes=20,
+    )
 
 
 def queries(client, path: str) -> int:
