@@ -10,19 +10,19 @@ from __future__ import annotations
 from contextlib import contextmanager
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.forms.fields import InvalidJSONInput, JSONString
+from django.shortcuts import redirect
 from simple_history.admin import SimpleHistoryAdmin
 
 from configconsole.admin_mixins import ReadOnlyAdminMixin
 from configconsole.messages import REFUSALS, by_field
-from configs import access, selectors, services
-from configs.errors import SchemaInUse
+from configs import access, services
 from configs.jsontext import BadJSON, parse_json
 from configs.models import Config, Membership, Namespace, Schema, Version
-from configs.validation import InvalidSchema, check_schema
 from reviews.new_configs import config_propose
+from reviews.schema_changes import InvalidValues, schema_change_open
 
 
 class Refused(Exception):
@@ -246,13 +246,8 @@ class SchemaForm(ServiceForm):
                 "Only admins of every namespace using this schema can change it.",
                 code="permission",
             )
-        try:
-            check_schema(body)
-        except InvalidSchema:
-            return cleaned_data  # the model's own check says what is wrong with it
-        problems = selectors.schema_breakage(schema=schema, body=body)
-        for field, message in refusal_errors(SchemaInUse(problems), "body") if problems else ():
-            self.add_error(field, message)
+        # Values the new body rejects are the schema change request's to judge: the defaults of
+        # new required fields may fix them (SchemaAdmin.save_model).
         return cleaned_data
 
 
@@ -261,6 +256,27 @@ class SchemaChangeForm(SchemaForm):
 
     class Meta(SchemaForm.Meta):
         fields = ["title", "description", "body"]
+
+
+def _propose_schema_change(schema: Schema, body, author, reason: str):
+    """A new body is never saved from the admin: it opens a schema change request, reviewed
+    with the values it changes like one opened in the console."""
+    try:
+        return schema_change_open(
+            schema=schema,
+            author=author,
+            body=body,
+            base_version=schema.versions.latest("number").number,
+            title=reason.strip() or f"Change schema {schema.name} (from the admin)",
+        )
+    except InvalidValues as exc:
+        raise Refused(
+            [("body", str(exc))]
+            + [
+                ("body", f"{error['config']} at {error['path'] or '/'}: {error['message']}")
+                for error in exc.errors
+            ]
+        ) from exc
 
 
 @admin.register(Schema)
@@ -273,18 +289,35 @@ class SchemaAdmin(ThroughServicesAdmin):
     def get_readonly_fields(self, request, obj=None):
         return ["name"] if obj else []
 
+    def response_change(self, request, obj):
+        change = getattr(request, "_schema_change", None)
+        if change is None:
+            return super().response_change(request, obj)
+        self.message_user(
+            request,
+            f"The new schema is not in use yet: schema change #{change.pk} asks for review, "
+            "with the values it changes.",
+            messages.INFO,
+        )
+        return redirect(change)
+
     def save_model(self, request, obj, form, change):
         data = form.cleaned_data
         with refusals_as_errors("body"):
             if change:
-                if _changes(form, ["title", "description", "body"]):
+                stored = Schema.objects.get(pk=obj.pk)
+                if _changes(form, ["title", "description"]):
                     services.schema_update(
-                        schema=obj,
-                        body=data["body"],
+                        schema=stored,
+                        body=stored.body,
                         actor=request.user,
                         reason=data["reason"],
                         title=data["title"],
                         description=data["description"],
+                    )
+                if _changes(form, ["body"]):
+                    request._schema_change = _propose_schema_change(
+                        stored, data["body"], request.user, data["reason"]
                     )
                 return
             schema = services.schema_create(

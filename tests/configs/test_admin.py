@@ -6,6 +6,7 @@ import pytest
 
 from audit.models import AuditEvent
 from configs.models import Config, Membership, Namespace, Role, Schema
+from reviews.models import SchemaChangeRequest
 
 METRICS_SCHEMA = "custom-metrics"
 
@@ -274,7 +275,31 @@ def test_a_schema_the_live_value_fails_is_refused_on_the_config_form(admin_clien
 # --- schemas --------------------------------------------------------------------------------
 
 
-def test_a_breaking_schema_edit_is_refused_naming_the_config_and_path(admin_client, metrics):
+def test_a_schema_edit_opens_a_schema_change_for_review_never_a_save(admin_client, root, metrics):
+    schema = metrics.schema
+    body = json.loads(json.dumps(schema.body))
+    body["properties"]["unit"] = {"type": "string", "title": "Unit"}
+    data = untouched(admin_client.get(change_url(schema)))
+    data["body"] = json.dumps(body)
+    data["reason"] = "Metrics may name their unit"
+
+    response = admin_client.post(change_url(schema), data)
+
+    [change] = SchemaChangeRequest.objects.filter(schema=schema)
+    assert response.status_code == 302
+    assert response["Location"] == change.get_absolute_url()
+    assert (change.body, change.author, change.title) == (body, root, "Metrics may name their unit")
+    assert change.status == "in_review"
+    schema.refresh_from_db()
+    assert "unit" not in schema.body["properties"]
+    assert schema.versions.count() == 1
+    assert events("schema.changed") == []
+    assert [e.actor for e in events("schema_change.opened")] == [root]
+
+
+def test_a_schema_edit_rejecting_values_no_default_fixes_is_refused_naming_config_and_path(
+    admin_client, metrics
+):
     schema = metrics.schema
     body = json.loads(json.dumps(schema.body))
     body["properties"]["metrics"]["maxItems"] = 1
@@ -285,10 +310,10 @@ def test_a_breaking_schema_edit_is_refused_naming_the_config_and_path(admin_clie
 
     assert response.status_code == 200
     errors = " ".join(response.context["adminform"].form.errors["body"])
-    assert "sales-ops/custom-metrics v1 at /metrics:" in errors
-    assert "sales-ops/custom-metrics v1" in response.content.decode()
+    assert "sales-ops/custom-metrics at /metrics:" in errors
     schema.refresh_from_db()
     assert "maxItems" not in schema.body["properties"]["metrics"]
+    assert not SchemaChangeRequest.objects.exists()
     assert events("schema.changed") == []
 
 
