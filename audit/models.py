@@ -42,6 +42,7 @@ ACTIONS = {
     "webhook.removed": "removed a webhook",
     "auth.login": "logged in",
     "auth.login_failed": "failed to log in",
+    "auth.locked_out": "was locked out after failed logins",
     "access.denied": "was denied an action",
 }
 

@@ -1,5 +1,6 @@
 """Logins and failed logins, from Django's auth signals."""
 
+from axes.signals import user_locked_out
 from django.contrib.auth import get_user_model
 from django.contrib.auth.signals import user_logged_in, user_login_failed
 from django.dispatch import receiver
@@ -23,4 +24,17 @@ def failed_login_recorded(sender, credentials, request=None, **kwargs):
         actor=None,
         target=account,
         details={"username": username, "ip": client_ip(request)},
+    )
+
+
+@receiver(user_locked_out, dispatch_uid="audit.locked_out")
+def locked_out_recorded(sender, request, username, ip_address, **kwargs):
+    User = get_user_model()
+    username = str(username or "")[:150]
+    account = User.objects.filter(**{User.USERNAME_FIELD: username}).first() if username else None
+    record(
+        "auth.locked_out",
+        actor=None,
+        target=account,
+        details={"username": username, "ip": ip_address or client_ip(request)},
     )

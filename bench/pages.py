@@ -44,7 +44,7 @@ def setup(state: dict) -> str:
     os.environ["DJANGO_ALLOWED_HOSTS"] = "testserver"
     os.environ.setdefault("DJANGO_SECRET_KEY", secrets.token_urlsafe(50))
     os.environ.setdefault("EMAIL_URL", "locmem://")
-    os.environ.setdefault("API_THROTTLE_RATE", "1000000/min")
+    os.environ.setdefault("API_WRITE_RATE", "1000000/min")
     prefix = f"bench-pages-{secrets.token_hex(4)}"
     if os.environ.get("BENCH_REDIS_URL"):
         os.environ["REDIS_URL"] = os.environ["BENCH_REDIS_URL"]

@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "csp",
+    "axes",
     "audit",
     "configs",
     "reviews",
@@ -74,6 +75,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     "audit.middleware.DeniedActionMiddleware",
+    # Last, as django-axes asks: it turns a locked-out sign-in into the lock-out page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "configconsole.urls"
@@ -158,6 +161,21 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+
+# Sign-in throttling (django-axes): after AXES_FAILURE_LIMIT wrong passwords for one username,
+# or from one client address, sign-in is refused for AXES_COOLOFF_MINUTES (README "Deploying":
+# `manage.py axes_reset_username NAME` lifts it sooner).
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = float(os.environ.get("AXES_COOLOFF_MINUTES", "15")) / 60  # hours
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_CLIENT_IP_CALLABLE = "configconsole.throttle.client_address"
+AXES_VERBOSE = False
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "reviews:dashboard"
@@ -293,10 +311,16 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_PAGINATION_CLASS": "configconsole.api.Pagination",
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
+    # Proxies in front of the app servers that append the client's address to X-Forwarded-For.
+    "NUM_PROXIES": int(os.environ.get("DJANGO_NUM_PROXIES", "0")),
 }
 CSRF_FAILURE_VIEW = "configconsole.api.csrf_failure"
-# Requests per minute per token (or per signed-in person) across all app servers.
-API_THROTTLE_RATE = os.environ.get("API_THROTTLE_RATE", "1200/min")
+# Rate limits, per minute, each a smooth limit (configconsole/throttle.py) counted in Redis when
+# it answers and per process when not. Empty: no limit. Token reads are not limited by default:
+# a fleet of workers shares one pipeline token.
+API_READ_RATE = os.environ.get("API_READ_RATE", "")
+API_WRITE_RATE = os.environ.get("API_WRITE_RATE", "300/min")  # per token and per address
+API_FAILED_AUTH_RATE = os.environ.get("API_FAILED_AUTH_RATE", "30/min")  # per address and token
 
 # Memory each worker process gives the read path: prepared versions, and whole namespace
 # bundles (two bundles of 10,000 configs of a few hundred bytes each fit many times over).

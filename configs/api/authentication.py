@@ -14,6 +14,7 @@ from django.utils import timezone
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 
+from configconsole import throttle
 from configs.api.lookup import TokenRow, token_lookup
 from configs.models import ApiToken
 from configs.services import TOKEN_PREFIX, token_hash
@@ -44,6 +45,12 @@ def may_read(token: TokenRow | ApiToken) -> bool:
     return bool(token.in_scope and (token.role is not None or token.user_is_superuser))
 
 
+def _count_failure(request) -> None:
+    refusal = throttle.authentication_failed(request._request)
+    if refusal is not None:
+        raise refusal
+
+
 class BearerTokenAuthentication(authentication.BaseAuthentication):
     keyword = "Bearer"
 
@@ -52,17 +59,23 @@ class BearerTokenAuthentication(authentication.BaseAuthentication):
         if not header or header[0].decode("latin-1").lower() != self.keyword.lower():
             return None
         if len(header) != 2:
+            _count_failure(request)
             raise exceptions.AuthenticationFailed(
                 "The Authorization header must be 'Bearer <token>'."
             )
         try:
             secret = header[1].decode()
         except UnicodeDecodeError:
+            _count_failure(request)
             raise exceptions.AuthenticationFailed("The token is not valid.")
         match = getattr(request._request, "resolver_match", None)
         kwargs = match.kwargs if match else {}
         namespace = kwargs.get("namespace")
-        row = token_row(secret, namespace, kwargs.get("key"), timezone.now(), whole_user=True)
+        try:
+            row = token_row(secret, namespace, kwargs.get("key"), timezone.now(), whole_user=True)
+        except exceptions.AuthenticationFailed:
+            _count_failure(request)
+            raise
         token = row.token_model()
         # What the annotations were computed for; views trust them only for that namespace.
         token.scope_namespace = namespace

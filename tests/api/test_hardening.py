@@ -142,32 +142,6 @@ def test_crash_under_api_answers_json_but_console_pages_keep_the_html_page():
     assert console["Content-Type"].startswith("text/html")
 
 
-def test_too_many_requests_from_one_token_is_429_with_retry_after(alice, timezones, settings):
-    settings.API_THROTTLE_RATE = "3/min"
-    _token, secret = make_token(alice, "data-pipelines")
-    api = client_for(secret)
-    url = "/api/v1/configs/data-pipelines/company-timezones/"
-
-    answers = [api.get(url).status_code for _ in range(4)]
-
-    assert answers == [200, 200, 200, 429]
-    refused = api.get(url)
-    assert 0 < int(refused["Retry-After"]) <= 60
-    assert "throttled" in refused.json()["detail"].lower()
-
-
-def test_throttle_counts_each_token_apart(alice, timezones, settings):
-    settings.API_THROTTLE_RATE = "2/min"
-    _token, first = make_token(alice, "data-pipelines")
-    _token, second = make_token(alice, "data-pipelines")
-    url = "/api/v1/configs/data-pipelines/company-timezones/"
-    for _ in range(3):
-        client_for(first).get(url)
-
-    assert client_for(first).get(url).status_code == 429
-    assert client_for(second).get(url).status_code == 200
-
-
 @pytest.mark.parametrize("pinned", [{}, {"version": 1}])
 def test_no_html_under_api_even_for_a_browser(alice_reads, timezones, pinned):
     response = alice_reads.get(

@@ -8,6 +8,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
@@ -29,6 +30,7 @@ pytestmark = pytest.mark.django_db
 # is proposed as a change request like any other change, reviewed the same way. Any other
 # extra event is a duplicate, and fails the test.
 ALSO_RECORDED = {
+    "auth.locked_out": ["auth.login_failed"],
     "version.bypass": ["change_request.published"],
     "version.restored": ["change_request.opened"],
 }
@@ -395,6 +397,18 @@ def login_failed(p):
     return Step(act, None)
 
 
+def locked_out(p):
+    for attempt in range(settings.AXES_FAILURE_LIMIT - 1):
+        p.client.post("/accounts/login/", {"username": "alice", "password": f"guess-{attempt}"})
+
+    def act():
+        response = p.client.post("/accounts/login/", {"username": "alice", "password": "last"})
+        assert response.status_code == 429
+        return p.alice
+
+    return Step(act, None)
+
+
 def denied(p):
     p.client.force_login(p.dave)
 
@@ -535,6 +549,7 @@ DRIVERS = {
     "webhook.removed": webhook_removed,
     "auth.login": logged_in,
     "auth.login_failed": login_failed,
+    "auth.locked_out": locked_out,
     "access.denied": denied,
     "schema_change.opened": schema_change_opened,
     "schema_change.approved": schema_change_approved,
