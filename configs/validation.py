@@ -367,11 +367,14 @@ def validator_for(schema: dict) -> Any:
 def validate_value(value: Any, schema: dict | None) -> list[dict[str, str]]:
     """Every problem with `value` under `schema`, as [{path, message}] sorted by path.
 
-    No schema means free-form JSON: anything JSON can hold is valid.
+    No schema means free-form JSON: anything JSON can hold is valid, except credentials, which
+    no value may hold (configs/secrets.py).
     """
-    if schema is None:
-        return []
-    return value_problems(validator_for(schema), value)
+    from configs.secrets import secret_problems  # it builds on this module's schema walking
+
+    problems = [] if schema is None else value_problems(validator_for(schema), value)
+    problems += secret_problems(value, schema)
+    return sorted(problems, key=lambda p: (p["path"], p["message"]))
 
 
 def value_problems(validator: Any, value: Any) -> list[dict[str, str]]:
