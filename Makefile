@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.stamp
 PORT ?= 8000
 
-.PHONY: run test lint format bench bench-data bench-pages bench-schema bench-large-value venv
+.PHONY: run test lint format bench bench-data bench-pages bench-schema bench-large-value bench-values venv
 
 venv: $(STAMP)
 
@@ -74,3 +74,7 @@ bench-large-value: $(STAMP)
 
 bench-pages: $(STAMP)
 	$(BIN)/python bench/pages.py
+
+# The largest accepted config value, timed through parsing, validation, diffing and a proposal.
+bench-values: $(STAMP)
+	$(BIN)/python bench/values.py

@@ -18,7 +18,7 @@ from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, negotiation, pagination, parsers, status
 from rest_framework.response import Response
 
-from configs.errors import Conflict, InvalidValue, RuleViolation, SchemaInUse
+from configs.errors import Conflict, InvalidValue, RuleViolation, SchemaInUse, ValueTooLarge
 from configs.jsontext import BadJSON, parse_json
 
 
@@ -40,6 +40,11 @@ def _messages(exc: DjangoValidationError) -> str:
 
 def exception_handler(exc, context):
     """Domain errors become statuses; every error body is JSON with `detail` (or `errors`)."""
+    if isinstance(exc, ValueTooLarge):
+        return Response(
+            {"detail": str(exc), "errors": exc.errors},
+            status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+        )
     if isinstance(exc, InvalidValue):
         return Response({"detail": str(exc), "errors": exc.errors}, status=400)
     if isinstance(exc, SchemaInUse):

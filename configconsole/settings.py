@@ -166,7 +166,7 @@ AUTH_PASSWORD_VALIDATORS = [
 # or from one client address, sign-in is refused for AXES_COOLOFF_MINUTES (README "Deploying":
 # `manage.py axes_reset_username NAME` lifts it sooner).
 AUTHENTICATION_BACKENDS = [
-    "axes.backends.AxesStandaloneBackend",
+    "configconsole.signin.SignInThrottleBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
 AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", "5"))
@@ -246,6 +246,8 @@ PERMISSIONS_POLICY = (
     "magnetometer=(), microphone=(), midi=(), payment=(), usb=(), interest-cohort=()"
 )
 
+# The largest config value, serialized as compact JSON (larger ones are refused, 413 in the API).
+CONFIG_MAX_VALUE_BYTES = int(os.environ.get("CONFIG_MAX_VALUE_BYTES", str(1024 * 1024)))
 # Request bodies: a config value is a document, not a file upload.
 DATA_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("DJANGO_MAX_BODY_BYTES", str(2 * 1024 * 1024)))
 

@@ -10,6 +10,24 @@ class InvalidValue(Exception):
         super().__init__(f"The value has {count} problem{'s' if count != 1 else ''}.")
 
 
+class ValueTooLarge(InvalidValue):
+    """A value larger, serialized, than CONFIG_MAX_VALUE_BYTES (the API answers 413)."""
+
+    def __init__(self, size: int, limit: int):
+        self.size, self.limit = size, limit
+        super().__init__(
+            [
+                {
+                    "path": "",
+                    "message": f"The value is {size:,} bytes as JSON; a config value may be at "
+                    f"most {limit:,} bytes (CONFIG_MAX_VALUE_BYTES). Split it into several "
+                    "configs, or keep large data elsewhere and refer to it.",
+                }
+            ]
+        )
+        Exception.__init__(self, self.errors[0]["message"])
+
+
 class Conflict(Exception):
     """The config moved on since the change was based on it, or two changes collided."""
 

@@ -16,6 +16,7 @@ from django_jsonform.forms.fields import JSONFormField
 from django_jsonform.utils import ErrorMap
 
 from configs import times
+from configs.errors import InvalidValue
 from configs.jsontext import BadJSON, parse_json
 from configs.models import Config, Namespace, Schema
 from configs.validation import (
@@ -178,7 +179,10 @@ class ValueForm(forms.Form):
                 return cleaned
         value = times.from_typing(value, self.schema, before=self.before)
         self.typed_value = value
-        self.problems = validate_value(value, self.schema)
+        try:
+            self.problems = validate_value(value, self.schema)
+        except InvalidValue as exc:  # too large to check
+            self.problems = exc.errors
         if self.problems:
             self._show_problems(editor)
         cleaned["new_value"] = value

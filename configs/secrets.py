@@ -152,10 +152,22 @@ def _strings(
         yield path, key, node
     elif isinstance(node, dict):
         for name, item in node.items():
-            yield from _strings(item, [*path, name], child_schema(schema, name, root), root, name)
+            if isinstance(item, _CONTAINERS):
+                yield from _strings(
+                    item, [*path, name], child_schema(schema, name, root), root, name
+                )
     elif isinstance(node, list):
+        # Items share one schema: look it up once, and skip numbers and the like without a call
+        # (a large value is mostly those).
+        items = child_schema(schema, 0, root)
+        if items.get(NOT_SECRET) is True:
+            return
         for index, item in enumerate(node):
-            yield from _strings(item, [*path, index], child_schema(schema, index, root), root, key)
+            if isinstance(item, _CONTAINERS):
+                yield from _strings(item, [*path, index], items, root, key)
+
+
+_CONTAINERS = (str, dict, list)
 
 
 def secret_problems(value: Any, schema: dict | None) -> list[dict[str, str]]:

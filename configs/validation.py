@@ -9,6 +9,7 @@ Pointer paths and messages in plain words built from the schema's titles.
 from __future__ import annotations
 
 import copy
+import json
 from collections.abc import Iterable
 from typing import Any
 
@@ -364,15 +365,71 @@ def validator_for(schema: dict) -> Any:
     )
 
 
+def serialized_size(value: Any) -> int:
+    """Bytes of `value` as the compact JSON it is stored and served as."""
+    return len(json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode())
+
+
+def ensure_not_too_large(value: Any) -> int:
+    """The value's size; ValueTooLarge over CONFIG_MAX_VALUE_BYTES, before anything walks it."""
+    from django.conf import settings
+
+    from configs.errors import ValueTooLarge
+
+    limit = settings.CONFIG_MAX_VALUE_BYTES
+    size = serialized_size(value)
+    if size > limit:
+        raise ValueTooLarge(size, limit)
+    return size
+
+
+# Above this size, values are checked by jsonschema-rs (Rust, a hundred times faster) so that
+# the largest accepted value is checked in well under a second; its messages are plainer than
+# the ones built above, so smaller values, which people edit by hand, keep those.
+LARGE_VALUE_BYTES = 64 * 1024
+LARGE_VALUE_PROBLEMS_SHOWN = 100
+
+
+def _no_remote(uri: str):
+    raise ValueError(f"{uri} is not fetched: only references inside the schema are allowed")
+
+
+def large_value_problems(schema: dict, value: Any) -> list[dict[str, str]]:
+    """The problems with a large value, found by jsonschema-rs (the first hundred)."""
+    import jsonschema_rs
+
+    try:
+        validator = jsonschema_rs.Draft202012Validator(
+            schema, validate_formats=True, retriever=_no_remote
+        )
+    except (jsonschema_rs.ValidationError, ValueError) as exc:
+        return [{"path": "", "message": f"The schema cannot be used: {exc}"}]
+    problems = []
+    for error in validator.iter_errors(value):
+        path = list(error.instance_path)
+        label = _humanize_key(path[-1]) if path else "The value"
+        problems.append({"path": json_pointer(path), "message": f"{label}: {error.message}."})
+        if len(problems) == LARGE_VALUE_PROBLEMS_SHOWN:
+            break
+    return problems
+
+
 def validate_value(value: Any, schema: dict | None) -> list[dict[str, str]]:
-    """Every problem with `value` under `schema`, as [{path, message}] sorted by path.
+    """Every problem with `value` under `schema`, as [{path, message}] sorted by path; raises
+    ValueTooLarge for a value over CONFIG_MAX_VALUE_BYTES.
 
     No schema means free-form JSON: anything JSON can hold is valid, except credentials, which
     no value may hold (configs/secrets.py).
     """
     from configs.secrets import secret_problems  # it builds on this module's schema walking
 
-    problems = [] if schema is None else value_problems(validator_for(schema), value)
+    size = ensure_not_too_large(value)
+    if schema is None:
+        problems = []
+    elif size > LARGE_VALUE_BYTES:
+        problems = large_value_problems(schema, value)
+    else:
+        problems = value_problems(validator_for(schema), value)
     problems += secret_problems(value, schema)
     return sorted(problems, key=lambda p: (p["path"], p["message"]))
 

@@ -219,3 +219,38 @@ def test_a_rewritten_hash_is_caught(sealed_log):
 
     with pytest.raises(CommandError, match=f"event {forged.pk} "):
         verify()
+
+
+def test_newest_events_cut_off_the_end_pass_a_plain_check_but_not_the_kept_head(sealed_log):
+    kept = sealed_log[-1].hash
+    by_hand("DELETE FROM audit_auditevent WHERE id = %s", [sealed_log[-1].pk])
+
+    assert "chain intact" in verify()  # the shortened chain is still a valid chain
+    with pytest.raises(CommandError) as error:
+        verify("--expect-head", kept)
+
+    message = str(error.value)
+    assert f"The kept head {kept} is not in the audit log's chain" in message
+    assert f"position {len(sealed_log) - 1} with {sealed_log[-2].hash}" in message
+    assert "cut off the end" in message
+
+
+def test_a_kept_head_with_newer_events_after_it_checks_out(
+    sealed_log, django_capture_on_commit_callbacks
+):
+    kept = sealed_log[-3]
+    with django_capture_on_commit_callbacks(execute=True):
+        record("namespace.created", actor=None, target=Namespace.objects.first(), reason="later")
+
+    output = verify("--expect-head", kept.hash.upper())
+
+    assert f"The kept head is event {kept.pk} " in output
+    assert "3 event(s) were sealed after it" in output
+    assert "chain intact" in output
+
+
+def test_the_printed_head_is_the_one_to_keep(sealed_log):
+    output = verify()
+
+    assert f"Head: {sealed_log[-1].hash}" in output
+    assert "0 event(s) were sealed after it" in verify("--expect-head", sealed_log[-1].hash)

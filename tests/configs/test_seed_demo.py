@@ -60,8 +60,7 @@ def test_demo_people_can_log_in_with_the_printed_passwords(client):
     _seed_demo()
 
     for username, password in DEMO_LOGINS.items():
-        response = client.post("/accounts/login/", {"username": username, "password": password})
-        assert response.status_code == 302, username
+        assert client.login(username=username, password=password), username
         assert get_user_model().objects.get(username=username).email == f"{username}@example.com"
 
 

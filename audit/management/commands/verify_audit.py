@@ -23,6 +23,15 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument(
+            "--expect-head",
+            metavar="HASH",
+            help=(
+                "A head this command printed before, kept outside the database. The chain must "
+                "still hold it: if the newest events were cut off (or the log rewritten), it "
+                "does not, and the command fails."
+            ),
+        )
+        parser.add_argument(
             "--seal-pending",
             action="store_true",
             help=(
@@ -46,6 +55,8 @@ class Command(BaseCommand):
                 f"chain position {event.seq}): {verdict.problem}. "
                 f"The {verdict.checked} event(s) before it check out."
             )
+        if options["expect_head"]:
+            self._check_kept_head(options["expect_head"].strip().lower(), verdict)
         unsealed = unsealed_events()
         if unsealed.exists():
             raise CommandError(self._unsealed_problem(unsealed, verdict.checked))
@@ -58,6 +69,21 @@ class Command(BaseCommand):
         self.stdout.write(
             self.style.SUCCESS(f"OK: {verdict.checked} audit events, chain intact.")
             + f" Head: {verdict.head or '(empty)'}"
+        )
+
+    def _check_kept_head(self, kept: str, verdict) -> None:
+        """The kept head must be an event of the (intact) chain; events after it are new."""
+        event = AuditEvent.objects.filter(seq__isnull=False, hash=kept).first() if kept else None
+        if event is None:
+            raise CommandError(
+                f"The kept head {kept or '(empty)'} is not in the audit log's chain, which now "
+                f"ends at position {verdict.checked} with {verdict.head or '(nothing)'}: events "
+                "were cut off the end of the log (or it was replaced) since that head was kept."
+            )
+        newer = verdict.checked - event.seq
+        self.stdout.write(
+            f"The kept head is {describe(event)} at chain position {event.seq}; "
+            f"{newer} event(s) were sealed after it."
         )
 
     def _unsealed_problem(self, unsealed: QuerySet[AuditEvent], checked: int) -> str:
