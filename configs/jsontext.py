@@ -87,11 +87,21 @@ def _bracket_depth_exceeds(text: str, limit: int) -> bool:
     any text nested no deeper than that. Regular expressions do the work in C: a megabyte of
     small arrays costs milliseconds, where a loop over its characters took most of a second."""
     brackets = _NOT_BRACKETS.sub("", _STRINGS.sub("", text))
+    left = brackets
     for _ in range(limit):
-        if not brackets:
+        if not left:
             return False
-        brackets = _INNERMOST.sub("", brackets)
-    return bool(brackets)
+        left = _INNERMOST.sub("", left)
+    if not left:
+        return False
+    # Unbalanced (truncated or not JSON at all) or deep: only counting tells which, and the
+    # parser explains the first.
+    depth = 0
+    for char in brackets:
+        depth += 1 if char in "[{" else -1
+        if depth > limit:
+            return True
+    return False
 
 
 def parse_json(text: str | bytes) -> Any:
