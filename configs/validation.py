@@ -434,6 +434,16 @@ def validate_value(value: Any, schema: dict | None) -> list[dict[str, str]]:
     return sorted(problems, key=lambda p: (p["path"], p["message"]))
 
 
+def new_value_problems(validator: Any, value: Any) -> list[dict[str, str]]:
+    """Every problem with a value about to be stored, under a validator from `validator_for`:
+    its size (ValueTooLarge), its schema and credentials, as `validate_value` checks them."""
+    from configs.secrets import secret_problems
+
+    ensure_not_too_large(value)
+    problems = value_problems(validator, value) + secret_problems(value, validator.schema)
+    return sorted(problems, key=lambda p: (p["path"], p["message"]))
+
+
 def value_problems(validator: Any, value: Any) -> list[dict[str, str]]:
     """Every problem with `value` under a validator from `validator_for`, sorted by path."""
     problems = []

@@ -39,7 +39,13 @@ from configs.errors import Conflict, InvalidValue, RuleViolation
 from configs.models import ROLE_RANK, Config, Role, Schema, Version, canonical_json
 from configs.selectors import values_rejected
 from configs.services import schema_version_add, version_publish
-from configs.validation import InvalidSchema, check_schema, resolve, validator_for, value_problems
+from configs.validation import (
+    InvalidSchema,
+    check_schema,
+    new_value_problems,
+    resolve,
+    validator_for,
+)
 from reviews import schema_change_notifications as notifications
 from reviews.gate import Gate
 from reviews.models import ChangeRequest, SchemaChangeItem, SchemaChangeRequest, SchemaReview
@@ -141,11 +147,11 @@ def schema_change_plan(*, schema: Schema, body: dict, values: dict | None = None
         label = f"{namespace}/{key}"
         if label in values:
             value = values[label]
-            errors = value_problems(validator, value)
+            errors = new_value_problems(validator, value)
         else:
             if text not in migrated:
                 value = fill_defaults(json.loads(text), body)
-                migrated[text] = (value, value_problems(validator, value))
+                migrated[text] = (value, new_value_problems(validator, value))
             value, errors = migrated[text]
         plan.append(
             Affected(

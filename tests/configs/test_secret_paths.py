@@ -123,3 +123,26 @@ def test_the_demo_keeps_its_credential_refs(demo):
     value = Version.objects.get(config__key="warehouse-connections", number=1).value
 
     assert value["connections"][0]["credential_ref"].startswith("vault://")
+
+
+def test_a_schema_change_refuses_a_credential_in_a_value_given_or_filled_in(carol, timezones):
+    import copy
+
+    from reviews import schema_changes
+    from reviews.schema_changes import InvalidValues
+
+    body = copy.deepcopy(timezones.schema.body)
+    item = body["properties"]["companies"]["items"]
+    item["properties"]["api_key"] = {"type": "string", "default": SECRET}
+    item["required"] = [*item["required"], "api_key"]
+
+    with pytest.raises(InvalidValues) as refused:
+        schema_changes.schema_change_open(
+            schema=timezones.schema, author=carol, body=body, base_version=1, title="Keys"
+        )
+
+    errors = refused.value.errors
+    assert {e["config"] for e in errors} == {"data-pipelines/company-timezones"}
+    assert "/companies/0/api_key" in {e["path"] for e in errors}
+    assert "secret store" in errors[0]["message"]
+    assert nothing_kept()
