@@ -126,6 +126,30 @@ class Pagination(pagination.PageNumberPagination):
     page_size_query_param = "page_size"
     max_page_size = 500
 
+    def get_page_size(self, request):
+        """The asked-for page size; one that is not a whole number from 1 is a 400 (DRF would
+        quietly use the default), one above the most is cut to it (as documented)."""
+        raw = request.query_params.get(self.page_size_query_param)
+        if raw is None:
+            return self.page_size
+        if not (raw.isascii() and raw.isdigit()) or int(raw) < 1:
+            raise exceptions.ValidationError(
+                {
+                    "detail": f"page_size must be a whole number from 1 to {self.max_page_size}, "
+                    f"not {raw[:40]!r}."
+                }
+            )
+        return min(int(raw), self.max_page_size)
+
+    def get_schema_operation_parameters(self, view):
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            if parameter["name"] == self.page_size_query_param:
+                parameter["schema"] = {"type": "integer", "minimum": 1}
+            elif parameter["name"] == self.page_query_param:
+                parameter["schema"] = {"type": "integer", "minimum": 1}
+        return parameters
+
 
 @csrf_exempt  # nothing here changes anything; a CSRF refusal would hide the real answer
 def not_found(request, rest: str = ""):

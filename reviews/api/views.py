@@ -230,7 +230,7 @@ class ChangeRequestWithdraw(APIView):
     @extend_schema(
         operation_id="change_request_withdraw",
         request=WithdrawSerializer,
-        responses={200: ChangeRequestSerializer, **error_responses(401, 403, 404, 409, 429)},
+        responses={200: ChangeRequestSerializer, **error_responses(400, 401, 403, 404, 409, 429)},
     )
     def post(self, request, pk: int):
         change_request = _change_request(request, pk, own_without_role=True)
