@@ -329,7 +329,9 @@ def waiting_for(user) -> QuerySet:
     """Open schema changes `user` may approve (`may_review`, in one query whatever their number
     of configs) and has not yet approved as they stand, oldest first."""
     roles = access.roles_of(user)
-    reviews_in = [ns for ns, role in roles.items() if ROLE_RANK[role] >= ROLE_RANK[Role.REVIEWER]]
+    reviews_in = [
+        ns for ns, role in roles.items() if ROLE_RANK[Role(role)] >= ROLE_RANK[Role.REVIEWER]
+    ]
     items = SchemaChangeItem.objects.filter(change_request=OuterRef("pk"))
     on_schema = Config.objects.filter(schema=OuterRef("schema"))
     # The namespaces that count are those of the configs whose values change; when none change,
