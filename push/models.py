@@ -74,6 +74,15 @@ class Webhook(models.Model):
         SCHEDULED = "version.scheduled", "A version is published for a later time"
         LIVE = "version.live", "A scheduled version takes effect"
         CANCELLED = "version.cancelled", "A scheduled version is cancelled"
+        CR_OPENED = "change_request.opened", "A change request is opened for review"
+        CR_APPROVED = "change_request.approved", "A change request is approved"
+        CR_CHANGES_REQUESTED = (
+            "change_request.changes_requested",
+            "A reviewer requests changes to a change request",
+        )
+        CR_PUBLISHED = "change_request.published", "A change request is published"
+        CR_WITHDRAWN = "change_request.withdrawn", "A change request is withdrawn"
+        CR_REJECTED = "change_request.rejected", "A change request is rejected"
 
     namespace = models.ForeignKey(
         "configs.Namespace", on_delete=models.CASCADE, related_name="webhooks"

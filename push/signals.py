@@ -3,6 +3,8 @@
 Hooked to the models rather than to each service, so that every path that publishes or cancels
 a version (the review gate, schema change requests, config creation, import) and every path
 that changes who may read (tokens, memberships, users) is covered from this one place.
+Webhooks hear about change requests' actions (opened, approved, …) the same way, from the
+audit events those actions write.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 from django.contrib.auth import get_user_model
 from django.db.models.signals import m2m_changed, post_delete, post_save
 
+from audit.models import AuditEvent
 from configs.models import ApiToken, Membership, Version
 
 
@@ -31,7 +34,17 @@ def _access_changed(sender, update_fields=None, **kwargs):
         access_changed()
 
 
+def _audit_recorded(sender, instance, created: bool, **kwargs):
+    """Change requests' actions reach webhooks from their audit events: every action writes
+    exactly one, in its own transaction, so a delivery exists exactly when the action does."""
+    from push.webhooks import enqueue_for_change_request
+
+    if created:
+        enqueue_for_change_request(instance)
+
+
 def connect() -> None:
+    post_save.connect(_audit_recorded, sender=AuditEvent, dispatch_uid="webhooks-audit")
     post_save.connect(_version_saved, sender=Version, dispatch_uid="feed-version")
     for model in (ApiToken, Membership, get_user_model()):
         post_save.connect(_access_changed, sender=model, dispatch_uid=f"feed-save-{model}")

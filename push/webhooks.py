@@ -100,6 +100,58 @@ def enqueue_for(event: ChangeEvent, *, scheduled_reached: bool = False) -> None:
             queue(WebhookDelivery.objects.create(webhook=webhook, event=name, change_event=event))
 
 
+# The audit actions of change requests that webhooks hear about, by the event they send. A
+# draft's "opened" is left out (see enqueue_for_change_request): reviewers only hear of it once
+# it is submitted, which sends `change_request.opened` then.
+CHANGE_REQUEST_EVENTS = {
+    "change_request.opened": Webhook.Event.CR_OPENED,
+    "change_request.submitted": Webhook.Event.CR_OPENED,
+    "change_request.approved": Webhook.Event.CR_APPROVED,
+    "change_request.changes_requested": Webhook.Event.CR_CHANGES_REQUESTED,
+    "change_request.published": Webhook.Event.CR_PUBLISHED,
+    "change_request.withdrawn": Webhook.Event.CR_WITHDRAWN,
+    "change_request.rejected": Webhook.Event.CR_REJECTED,
+}
+
+
+def enqueue_for_change_request(audit_event) -> None:
+    """Queue a delivery of a change request's action to every webhook of its namespace that
+    asked for it, from the action's audit event (inside the action's transaction).
+
+    The body is fixed now, from the audit event, because nothing else keeps what the action
+    was: the change request itself moves on to later states."""
+    name = CHANGE_REQUEST_EVENTS.get(audit_event.action)
+    if name is None or audit_event.target_type != "reviews.changerequest":
+        return
+    details = audit_event.details or {}
+    if details.get("draft"):
+        return
+    subscribed = [
+        webhook
+        for webhook in Webhook.objects.filter(namespace__slug=audit_event.namespace)
+        if name in webhook.events
+    ]
+    if not subscribed:
+        return
+    effective_at = details.get("effective_at")
+    body = {
+        "event": name,
+        "namespace": audit_event.namespace,
+        "key": audit_event.config,
+        "version": details.get("version"),
+        "effective_at": _timestamp(datetime.fromisoformat(effective_at)) if effective_at else None,
+        "change_request": int(audit_event.target_id),
+        "at": _timestamp(audit_event.at),
+    }
+    text = json.dumps(body, separators=(",", ":"))
+    for webhook in subscribed:
+        queue(WebhookDelivery.objects.create(webhook=webhook, event=name, body=text))
+
+
+def _timestamp(value: datetime) -> str:
+    return value.isoformat().replace("+00:00", "Z")
+
+
 def queue(delivery: WebhookDelivery, run_after: datetime | None = None) -> None:
     from push.tasks import deliver_webhook
 

@@ -1,6 +1,7 @@
 """Webhooks against a local receiver: signed, retried with backoff, given up after a day,
 redeliverable, never to a private address unless allowed; managed by namespace admins."""
 
+import copy
 import hashlib
 import hmac
 import json
@@ -11,13 +12,17 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 import time_machine
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
 from django.utils import timezone
 from django_tasks import default_task_backend
+from django_tasks_db.models import DBTaskResult
 
-from configs.models import Namespace
+from configs.models import Config, Namespace
+from configs.selectors import newest_version
 from push import webhooks
 from push.models import Webhook, WebhookDelivery
 from push.services import delivery_redeliver, webhook_create, webhook_ping
+from reviews import services as review_services
 from tests.push.conftest import publish_metric
 
 pytestmark = pytest.mark.django_db
@@ -235,3 +240,113 @@ def test_the_webhooks_page_lists_the_namespaces_a_person_administers(client, car
     assert b"/namespaces/sales-ops/webhooks/" in client.get("/webhooks/").content
     client.force_login(bob)
     assert b"/namespaces/sales-ops/webhooks/" not in client.get("/webhooks/").content
+
+
+def open_metric_change(author, name, draft=False):
+    config = Config.objects.get(namespace__slug="sales-ops", key="custom-metrics")
+    version = newest_version(config)
+    value = copy.deepcopy(version.value)
+    value["metrics"].append({"name": name, "kind": "count", "event": name})
+    return review_services.change_request_open(
+        config=config,
+        author=author,
+        value=value,
+        title=f"Count {name}",
+        base_version=version.number,
+        draft=draft,
+    )
+
+
+def test_an_approval_sends_a_signed_change_request_event(receiver, sales_ops, alice, bob, carol):
+    webhook, secret = hook(sales_ops, receiver.url, carol, events=["change_request.approved"])
+    change = open_metric_change(alice, "signups")
+
+    review_services.change_request_approve(change_request=change, reviewer=bob)
+
+    delivery = only_delivery()
+    webhooks.attempt(str(delivery.pk))
+    headers, body = receiver.received[0]
+    timestamp, digest = (
+        part.split("=", 1)[1] for part in headers["Config-Console-Signature"].split(",")
+    )
+    expected = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256)
+    assert hmac.compare_digest(digest, expected.hexdigest())
+    assert headers["Config-Console-Event"] == "change_request.approved"
+    data = json.loads(body)
+    assert data["at"]
+    del data["at"]
+    assert data == {
+        "event": "change_request.approved",
+        "namespace": "sales-ops",
+        "key": "custom-metrics",
+        "version": None,
+        "effective_at": None,
+        "change_request": change.pk,
+    }
+
+
+def test_change_request_events_follow_its_life(receiver, sales_ops, alice, bob, carol, queued):
+    events = [value for value, _ in Webhook.Event.choices if value.startswith("change_request.")]
+    hook(sales_ops, receiver.url, carol, events=events)
+    draft = open_metric_change(alice, "signups", draft=True)
+    assert not WebhookDelivery.objects.exists()  # a draft is nobody else's business yet
+
+    review_services.change_request_submit(change_request=draft, actor=alice)
+    review_services.change_request_request_changes(
+        change_request=draft, reviewer=bob, comment="Name it sign_ups"
+    )
+    review_services.change_request_approve(change_request=draft, reviewer=bob)
+    review_services.change_request_publish(change_request=draft, actor=bob)
+    other = open_metric_change(alice, "logins")
+    review_services.change_request_reject(change_request=other, actor=bob, reason="Not needed")
+    withdrawn = open_metric_change(alice, "visits")
+    review_services.change_request_withdraw(change_request=withdrawn, actor=alice)
+
+    sent = [
+        (d.event, json.loads(d.body)["change_request"])
+        for d in WebhookDelivery.objects.order_by("created_at")
+    ]
+    assert sent == [
+        ("change_request.opened", draft.pk),
+        ("change_request.changes_requested", draft.pk),
+        ("change_request.approved", draft.pk),
+        ("change_request.published", draft.pk),
+        ("change_request.opened", other.pk),
+        ("change_request.rejected", other.pk),
+        ("change_request.opened", withdrawn.pk),
+        ("change_request.withdrawn", withdrawn.pk),
+    ]
+    published = json.loads(WebhookDelivery.objects.get(event="change_request.published").body)
+    version = newest_version(draft.config)
+    assert published["version"] == version.number
+    assert published["effective_at"] == version.effective_at.isoformat().replace("+00:00", "Z")
+    assert len(queued) == len(sent)
+
+
+def test_change_request_events_not_asked_for_are_not_sent(
+    receiver, sales_ops, alice, bob, carol, queued
+):
+    hook(sales_ops, receiver.url, carol, events=["change_request.published"])
+    change = open_metric_change(alice, "signups")
+
+    review_services.change_request_approve(change_request=change, reviewer=bob)
+
+    assert not WebhookDelivery.objects.exists()
+    assert queued == []
+
+
+def test_no_change_request_event_when_the_action_rolls_back(
+    receiver, sales_ops, alice, bob, carol, settings
+):
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}  # as deployed
+    hook(sales_ops, receiver.url, carol, events=["change_request.approved"])
+    change = open_metric_change(alice, "signups")
+
+    with pytest.raises(RuntimeError), transaction.atomic():
+        review_services.change_request_approve(change_request=change, reviewer=bob)
+        # Queued inside the approval's transaction: delivery and task row alike.
+        assert WebhookDelivery.objects.count() == 1 and DBTaskResult.objects.count() == 1
+        raise RuntimeError("the request failed after the approval")
+
+    assert not WebhookDelivery.objects.exists()
+    assert not DBTaskResult.objects.exists()
