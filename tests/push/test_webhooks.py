@@ -229,6 +229,20 @@ def test_an_admin_adds_a_webhook_in_the_console_and_sees_its_secret_once(client,
     assert b"https://93.184.216.34/hook" in again.content
 
 
+def test_an_admin_chooses_change_request_events_in_the_console(client, carol):
+    client.force_login(carol)
+    page = "/namespaces/sales-ops/webhooks/"
+    assert b'value="change_request.approved"' in client.get(page).content
+
+    client.post(
+        page,
+        {"url": "https://93.184.216.34/hook", "events": ["change_request.approved"]},
+        follow=True,
+    )
+
+    assert Webhook.objects.get().events == ["change_request.approved"]
+
+
 def test_people_who_are_not_admins_get_404(client, bob):
     client.force_login(bob)
 
