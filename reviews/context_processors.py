@@ -1,16 +1,16 @@
 """What every console page's navigation shows about the person's work."""
 
-from reviews import selectors
+from reviews import schema_changes, selectors
 
 
 def navigation(request):
-    """The number of changes waiting for my review, counted only when a page shows it (the
-    template calls it), so JSON answers and error pages pay nothing."""
+    """The number of changes (and schema changes) waiting for my review, counted only when a
+    page shows it (the template calls it), so JSON answers and error pages pay nothing."""
     user = getattr(request, "user", None)
 
     def waiting_count() -> int:
         if user is None or not user.is_authenticated:
             return 0
-        return selectors.waiting_for(user).count()
+        return selectors.waiting_for(user).count() + schema_changes.waiting_for(user).count()
 
     return {"nav_waiting_count": waiting_count}

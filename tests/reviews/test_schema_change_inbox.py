@@ -98,3 +98,12 @@ def test_the_author_is_emailed_on_approval_and_on_publish(
     assert "Fine" in approved.body
     assert published.subject == "[Config Console] Published: schema company-timezones version 2"
     assert "1 config(s)" in published.body
+
+
+def test_the_navigation_counts_schema_changes_waiting_for_me(client, carol, bob, timezones):
+    client.force_login(bob)
+    before = client.get("/configs/").context["nav_waiting_count"]()
+
+    open_change(timezones, carol)
+
+    assert client.get("/configs/").context["nav_waiting_count"]() == before + 1
