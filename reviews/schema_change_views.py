@@ -13,10 +13,10 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.dateparse import parse_datetime
 from django.views.decorators.http import require_POST
 
-from configs import access, services
+from configs import access, services, times
 from configs.diff import sentences
 from configs.errors import Conflict, InvalidValue, RuleViolation
-from configs.forms import SchemaForm, ValueForm
+from configs.forms import SchemaForm, ValueForm, prune_blanks
 from configs.jsontext import BadJSON, parse_json
 from configs.models import Schema
 from configs.schema_diff import schema_changes
@@ -26,8 +26,23 @@ from reviews.models import SchemaChangeRequest
 VALUE_FIELD = "value:"
 
 
-def _given_values(request) -> tuple[dict, dict[str, str]]:
-    """Values the author typed for affected configs ({label: value}), and JSON errors."""
+FIX_PREFIX = "fix"
+
+
+def _fix_form(body: dict, number: int, item=None, data=None) -> ValueForm:
+    """The config's form drawn from the NEW schema, for a value its defaults cannot fix."""
+    return ValueForm(
+        data,
+        schema=body,
+        initial_value=item.value if item else None,
+        label=item.name if item else "",
+        prefix=f"{FIX_PREFIX}{number}",
+    )
+
+
+def _given_values(request, body: dict) -> tuple[dict, dict[str, str]]:
+    """Values the author gave for affected configs ({label: value}), in raw JSON or in the
+    config's form (when its editor choice says "form"), and the errors reading them."""
     values, errors = {}, {}
     for name, text in request.POST.items():
         if name.startswith(VALUE_FIELD) and text.strip():
@@ -36,6 +51,28 @@ def _given_values(request) -> tuple[dict, dict[str, str]]:
                 values[label] = parse_json(text)
             except BadJSON as exc:
                 errors[label] = str(exc)
+    for name, label in request.POST.items():
+        number = name[len(FIX_PREFIX) : -len("-label")]
+        if not (name.startswith(FIX_PREFIX) and name.endswith("-label") and number.isdigit()):
+            continue
+        form = _fix_form(body, int(number), data=request.POST)
+        if request.POST.get(form.add_prefix("editor")) != "form" or not form.has_form_editor:
+            continue
+        # The form's own reading of its widget (blanks pruned, times as stored); its other
+        # fields (a title, raw JSON) belong to the config's edit page, not to this one.
+        field = form.fields["value"]
+        try:
+            value = field.clean(
+                field.widget.value_from_datadict(
+                    request.POST, request.FILES, form.add_prefix("value")
+                )
+            )
+        except ValidationError as exc:
+            errors[label] = " ".join(exc.messages)
+            continue
+        values.pop(label, None)
+        values[label] = times.from_typing(prune_blanks(value, body), body, before=None)
+        errors.pop(label, None)
     return values, errors
 
 
@@ -49,7 +86,7 @@ def schema_edit(request, name):
     plan, words, preview, typed_errors = None, None, None, {}
     if request.method == "POST" and form.is_valid():
         body = form.cleaned_data["body"]
-        values, typed_errors = _given_values(request)
+        values, typed_errors = _given_values(request, body)
         if body == newest.body:
             if form.cleaned_data["title"] != schema.title or (
                 form.cleaned_data["description"] != schema.description
@@ -70,6 +107,9 @@ def schema_edit(request, name):
             words = schema_changes(newest.body, body)
             sample = plan[0].value if plan else None
             preview = ValueForm(schema=body, initial_value=sample, label=schema.title or name)
+            for number, item in enumerate(plan, start=1):
+                if item.errors:
+                    item.fix_form = _fix_form(body, number, item)
             if "submit" in request.POST and not typed_errors:
                 try:
                     change = changes.schema_change_open(

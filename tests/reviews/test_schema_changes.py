@@ -388,3 +388,36 @@ def test_the_schema_page_lists_its_open_schema_changes(client, carol, dave, time
 
     assert f"/schema-changes/{change.pk}/" in page
     assert "Every company has an owner team" in page
+
+
+def test_a_value_the_defaults_cannot_fix_is_fixed_in_its_form_of_the_new_schema(
+    client, carol, timezones
+):
+    import json
+
+    client.force_login(carol)
+    body = owner_team(timezones.schema.body, default=None)
+    checked = client.post("/schemas/company-timezones/edit/", _edit_form(timezones, body, check=1))
+    page = checked.content.decode()
+    assert 'name="fix1-value"' in page  # the config's form, drawn from the new schema
+    assert "Owner team" in page
+    assert 'name="value:data-pipelines/company-timezones"' in page  # raw JSON stays offered
+
+    value = copy.deepcopy(selectors.live_version(timezones).value)
+    for company in value["companies"]:
+        company["owner_team"] = "growth"
+    fixed = {
+        "fix1-label": "data-pipelines/company-timezones",
+        "fix1-editor": "form",
+        "fix1-value": json.dumps(value),
+        # The raw JSON field still holds the old value: the chosen editor wins.
+        "value:data-pipelines/company-timezones": json.dumps(
+            selectors.live_version(timezones).value
+        ),
+    }
+    submitted = client.post(
+        "/schemas/company-timezones/edit/", _edit_form(timezones, body, submit=1, **fixed)
+    )
+
+    assert submitted.status_code == 302
+    assert timezones.schema.change_requests.get().items.get().value == value
