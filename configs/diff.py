@@ -57,18 +57,47 @@ def show(value: Any, limit: int = 80) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _summary(item: Any, key: str | None) -> str:
-    """'initech (Asia/Tokyo)': an item named by its identifying field, then its other scalars."""
+def _title(node: dict, fallback: Any) -> str:
+    if node.get("title"):
+        return str(node["title"])
+    if isinstance(fallback, int):
+        return f"item {fallback + 1}"
+    return str(fallback)
+
+
+def _words(value: Any, node: dict, root: dict) -> str:
+    """A value of any depth, whole, in words: fields by their schema titles, nothing cut off."""
+    if isinstance(value, dict):
+        fields = []
+        for k, v in value.items():
+            child = _child_schema(node, k, root)
+            fields.append(f"{_title(child, k)}: {_words(v, child, root)}")
+        return f"({'; '.join(fields)})" if fields else "(no fields)"
+    if isinstance(value, list):
+        child = _child_schema(node, 0, root)
+        return ", ".join(_words(v, child, root) for v in value) if value else "none"
+    return show(value)
+
+
+def _summary(item: Any, key: str | None, node: dict | None = None, root: dict | None = None) -> str:
+    """'initech (Asia/Tokyo)': an item named by its identifying field, then its other values.
+    A short item of plain values is named by them alone; a longer or nested one lists every
+    field by its title, whole: a reviewer approves what is added, not its first 60 characters."""
+    node, root = node or {}, root or {}
     if not isinstance(item, dict):
-        return show(item)
+        return _words(item, node, root)
     name = show(item[key]) if key else ""
-    rest = [show(v) for k, v in item.items() if k != key and not isinstance(v, (dict, list))]
-    detail = ", ".join(rest)
-    if len(detail) > 60:
-        detail = detail[:59] + "…"
+    others = {k: v for k, v in item.items() if k != key}
+    detail = ", ".join(show(v) for v in others.values())
+    if len(detail) > 60 or any(isinstance(v, (dict, list)) for v in others.values()):
+        detail = "; ".join(
+            f"{_title(child, k)}: {_words(v, child, root)}"
+            for k, v in others.items()
+            for child in [_child_schema(node, k, root)]
+        )
     if name and detail:
         return f"{name} ({detail})"
-    return name or detail or show(item)
+    return name or detail or _words(item, node, root)
 
 
 def _reordering(before: list, after: list, path: list, where: list) -> dict | None:
@@ -108,13 +137,6 @@ def diff_values(before: Any, after: Any, schema: dict | None = None) -> list[dic
     changes: list[dict] = []
     root = schema or {}
 
-    def title(node: dict, fallback: Any) -> str:
-        if node.get("title"):
-            return str(node["title"])
-        if isinstance(fallback, int):
-            return f"item {fallback + 1}"
-        return str(fallback)
-
     def whole_list_changed(a, b, path: list, where: list):
         # Thousands of item changes read as no more than "the list changed", and listing them
         # would make a diff (stored in the audit log) as large as the value itself.
@@ -133,7 +155,7 @@ def diff_values(before: Any, after: Any, schema: dict | None = None) -> list[dic
                         {
                             "op": "added",
                             "path": json_pointer(path + [k]),
-                            "where": where + [title(child, k)],
+                            "where": where + [_title(child, k)],
                             "before": None,
                             "after": b[k],
                         }
@@ -143,13 +165,13 @@ def diff_values(before: Any, after: Any, schema: dict | None = None) -> list[dic
                         {
                             "op": "removed",
                             "path": json_pointer(path + [k]),
-                            "where": where + [title(child, k)],
+                            "where": where + [_title(child, k)],
                             "before": a[k],
                             "after": None,
                         }
                     )
                 else:
-                    walk(a[k], b[k], path + [k], where + [title(child, k)], child)
+                    walk(a[k], b[k], path + [k], where + [_title(child, k)], child)
             return
         if isinstance(a, list) and isinstance(b, list):
             item_schema = _child_schema(node, 0, root)
@@ -167,7 +189,7 @@ def diff_values(before: Any, after: Any, schema: dict | None = None) -> list[dic
                                 "where": where,
                                 "before": None,
                                 "after": item,
-                                "item": _summary(item, key),
+                                "item": _summary(item, key, item_schema, root),
                             }
                         )
                     else:
@@ -181,7 +203,7 @@ def diff_values(before: Any, after: Any, schema: dict | None = None) -> list[dic
                                 "where": where,
                                 "before": item,
                                 "after": None,
-                                "item": _summary(item, key),
+                                "item": _summary(item, key, item_schema, root),
                             }
                         )
                 reordered = _reordering(
@@ -200,7 +222,7 @@ def diff_values(before: Any, after: Any, schema: dict | None = None) -> list[dic
             for n in range(min(len(a), len(b))):
                 if a[n] == b[n] and type(a[n]) is type(b[n]):
                     continue  # most items of a long list are unchanged: no path built for them
-                walk(a[n], b[n], path + [n], where + [title(item_schema, n)], item_schema)
+                walk(a[n], b[n], path + [n], where + [_title(item_schema, n)], item_schema)
                 if len(changes) - first > LIST_CHANGES_SHOWN:
                     del changes[first:]
                     whole_list_changed(a, b, path, where)
@@ -213,7 +235,7 @@ def diff_values(before: Any, after: Any, schema: dict | None = None) -> list[dic
                         "where": where,
                         "before": None,
                         "after": b[n],
-                        "item": _summary(b[n], None),
+                        "item": _summary(b[n], None, item_schema, root),
                     }
                 )
             for n in range(len(b), len(a)):
@@ -224,7 +246,7 @@ def diff_values(before: Any, after: Any, schema: dict | None = None) -> list[dic
                         "where": where,
                         "before": a[n],
                         "after": None,
-                        "item": _summary(a[n], None),
+                        "item": _summary(a[n], None, item_schema, root),
                     }
                 )
             return

@@ -109,6 +109,7 @@ def config_edit(request, namespace, key):
     base = selectors.newest_version(config)
     needs_review = config.needs_review
     preview = None
+    takes_effect = None
     if request.method == "POST":
         before = base.value if base else None
         form = ValueForm(request.POST, config=config, initial_value=before)
@@ -164,11 +165,22 @@ def config_edit(request, namespace, key):
                         messages.success(request, "Your change was submitted for review.")
                     return redirect(change_request)
             elif "back" not in request.POST:
-                preview = changes
-                data = request.POST.copy()
-                data["confirmed"] = "1"
-                form = ValueForm(data, config=config, initial_value=before)
-                form.is_valid()
+                # The confirmation says when the version goes live, so a mistyped
+                # "Take effect at" is caught here, before anyone confirms "now".
+                try:
+                    takes_effect = (
+                        None
+                        if needs_review
+                        else times.publish_time(request.POST.get("effective_at", ""))
+                    )
+                except ValidationError as exc:
+                    form.add_error(None, in_words(exc))
+                else:
+                    preview = changes
+                    data = request.POST.copy()
+                    data["confirmed"] = "1"
+                    form = ValueForm(data, config=config, initial_value=before)
+                    form.is_valid()
     else:
         form = ValueForm(
             config=config,
@@ -185,6 +197,7 @@ def config_edit(request, namespace, key):
             "base": base,
             "needs_review": needs_review,
             "preview": preview,
+            "takes_effect": takes_effect,
             "next_number": (base.number + 1) if base else 1,
             "earliest": selectors.earliest_effective_at(config),
             "zone": times.zone_name(),

@@ -1,11 +1,16 @@
 """axe-core on every console page, as each persona sees it: no critical or serious violation.
 And no page pushes a 390 px phone screen sideways."""
 
+import copy
+
 import pytest
 from playwright.sync_api import expect
 
-from configs.models import Config
+from configs.models import Config, Namespace
 from configs.selectors import newest_version
+from push.models import WebhookDelivery
+from push.services import webhook_create
+from reviews.schema_changes import schema_change_open
 from reviews.services import change_request_open
 from tests.browser.axe import serious_violations
 from tests.browser.conftest import log_in
@@ -64,6 +69,56 @@ def test_no_serious_violation_on_any_page_an_editor_sees(page, live_server, demo
             "/no-such-page/",
         ],
     )
+
+    assert found == []
+
+
+def test_no_serious_violation_on_the_schema_and_new_config_pages(page, live_server, demo, carol):
+    timezones = Config.objects.get(key="company-timezones")
+    body = copy.deepcopy(timezones.schema.body)
+    body["properties"]["companies"]["items"]["properties"]["owner_team"] = {
+        "type": "string",
+        "title": "Owner team",
+        "default": "data",
+    }
+    schema_change = schema_change_open(
+        schema=timezones.schema,
+        author=carol,
+        body=body,
+        base_version=1,
+        title="Every company has an owner team",
+    )
+    log_in(page, live_server, "carol", demo["carol"])
+
+    found = pages_of(
+        page,
+        live_server,
+        [
+            "/schemas/company-timezones/edit/",
+            "/schemas/company-timezones/history/",
+            schema_change.get_absolute_url(),
+            "/configs/new/",
+        ],
+    )
+
+    assert found == []
+
+
+def test_no_serious_violation_on_the_webhook_pages_of_a_namespace_admin(
+    page, live_server, demo, carol, settings
+):
+    settings.WEBHOOK_ALLOW_PRIVATE = True
+    sales_ops = Namespace.objects.get(slug="sales-ops")
+    webhook, _secret = webhook_create(
+        namespace=sales_ops,
+        url="http://127.0.0.1:9/hook",
+        events=["version.published"],
+        actor=carol,
+    )
+    WebhookDelivery.objects.create(webhook=webhook, event="version.published", body="{}")
+    log_in(page, live_server, "carol", demo["carol"])
+
+    found = pages_of(page, live_server, ["/webhooks/", "/namespaces/sales-ops/webhooks/"])
 
     assert found == []
 

@@ -5,6 +5,7 @@ import json
 import pytest
 from django.urls import reverse
 
+from configs.diff import sentences
 from configs.models import Config, Version
 from configs.services import config_create
 from reviews.models import ChangeRequest
@@ -282,3 +283,98 @@ def test_the_schema_service_itself_refuses_non_admins(bob):
         schema_update(schema=schema, body={"type": "object"}, actor=bob, reason="loosen")
     schema.refresh_from_db()
     assert schema.body["required"] == ["companies"]
+
+
+LONG_DESCRIPTION = (
+    "Share of checkouts refunded within thirty days, for the finance review and the "
+    "quarterly board pack; ends with this sentence."
+)
+
+
+def with_a_long_metric(config):
+    value = config.versions.get(number=1).value
+    metric = {
+        "name": "refund_rate",
+        "description": LONG_DESCRIPTION,
+        "kind": "ratio",
+        "event": "refund_issued",
+        "denominator_event": "checkout_completed",
+    }
+    return {"metrics": [*value["metrics"], metric]}
+
+
+def test_a_long_added_item_is_described_whole_in_the_words_of_the_schema(metrics):
+    value = with_a_long_metric(metrics)
+    [line] = sentences(metrics.versions.get(number=1).value, value, metrics.schema.body)
+    assert line == (
+        f"Metrics: added refund_rate (Description: {LONG_DESCRIPTION}; Kind: ratio; "
+        "Event name: refund_issued; Denominator event (ratio): checkout_completed)"
+    )
+    assert "…" not in line
+
+
+def test_nested_fields_of_an_added_item_are_described_too():
+    schema = {
+        "type": "object",
+        "properties": {
+            "teams": {
+                "type": "array",
+                "title": "Teams",
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "name": {"type": "string"},
+                        "members": {"type": "array", "title": "Members"},
+                        "lead": {
+                            "type": "object",
+                            "title": "Lead",
+                            "properties": {"email": {"title": "Email"}},
+                        },
+                    },
+                },
+            }
+        },
+    }
+    after = {
+        "teams": [{"name": "data", "members": ["ann", "bo"], "lead": {"email": "ann@example.com"}}]
+    }
+    assert sentences({"teams": []}, after, schema) == [
+        "Teams: added data (Members: ann, bo; Lead: (Email: ann@example.com))"
+    ]
+
+
+def test_the_preview_shows_a_long_added_item_whole(client, alice, metrics):
+    client.force_login(alice)
+    page = edit_post(client, EDIT, with_a_long_metric(metrics), confirmed=False).content.decode()
+    assert "Description: " + LONG_DESCRIPTION in page
+    assert "Denominator event (ratio): checkout_completed" in page
+
+
+def test_the_preview_says_when_a_scheduled_version_takes_effect(client, alice, metrics):
+    client.force_login(alice)
+    data = {
+        "editor": "raw",
+        "raw": json.dumps(with_new_metric(metrics)),
+        "title": "Add a metric",
+        "base_version": 1,
+        "effective_at": "2026-11-30 00:00",
+    }
+    page = client.post(EDIT, data).content.decode()
+    assert "Confirming publishes version 2 on" in page
+    assert "Mon 30 Nov 2026, 00:00 UTC</time>, for every pipeline" in page
+    assert "version 2 now" not in page
+    assert metrics.versions.count() == 1
+
+
+def test_a_mistyped_take_effect_time_is_named_before_the_preview(client, alice, metrics):
+    client.force_login(alice)
+    data = {
+        "editor": "raw",
+        "raw": json.dumps(with_new_metric(metrics)),
+        "title": "Add a metric",
+        "base_version": 1,
+        "effective_at": "next tuesday",
+    }
+    page = client.post(EDIT, data).content.decode()
+    assert "Take effect at: enter a date and time in" in page
+    assert "Confirming publishes" not in page
