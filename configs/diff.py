@@ -129,20 +129,9 @@ def _reordering(before: list, after: list, path: list, where: list) -> dict | No
     }
 
 
-# Past this many changes inside one list, the list is reported as one change.
-LIST_CHANGES_SHOWN = 200
-
-
 def diff_values(before: Any, after: Any, schema: dict | None = None) -> list[dict]:
     changes: list[dict] = []
     root = schema or {}
-
-    def whole_list_changed(a, b, path: list, where: list):
-        # Thousands of item changes read as no more than "the list changed", and listing them
-        # would make a diff (stored in the audit log) as large as the value itself.
-        changes.append(
-            {"op": "changed", "path": json_pointer(path), "where": where, "before": a, "after": b}
-        )
 
     def walk(a, b, path: list, where: list, node: dict):
         if a == b and type(a) is type(b):
@@ -177,7 +166,6 @@ def diff_values(before: Any, after: Any, schema: dict | None = None) -> list[dic
             item_schema = _child_schema(node, 0, root)
             key = _identity_key(a, b)
             if key:
-                first = len(changes)
                 old = {i[key]: (n, i) for n, i in enumerate(a)}
                 new = {i[key]: (n, i) for n, i in enumerate(b)}
                 for ident, (n, item) in new.items():
@@ -211,22 +199,11 @@ def diff_values(before: Any, after: Any, schema: dict | None = None) -> list[dic
                 )
                 if reordered:
                     changes.append(reordered)
-                if len(changes) - first > LIST_CHANGES_SHOWN:
-                    del changes[first:]
-                    whole_list_changed(a, b, path, where)
                 return
-            if abs(len(a) - len(b)) > LIST_CHANGES_SHOWN:
-                whole_list_changed(a, b, path, where)
-                return
-            first = len(changes)
             for n in range(min(len(a), len(b))):
                 if a[n] == b[n] and type(a[n]) is type(b[n]):
                     continue  # most items of a long list are unchanged: no path built for them
                 walk(a[n], b[n], path + [n], where + [_title(item_schema, n)], item_schema)
-                if len(changes) - first > LIST_CHANGES_SHOWN:
-                    del changes[first:]
-                    whole_list_changed(a, b, path, where)
-                    return
             for n in range(len(a), len(b)):
                 changes.append(
                     {
