@@ -33,6 +33,8 @@ class ChangeRequest(models.Model):
     # "In review": submitted, not yet published, rejected or withdrawn, and on the newest base.
     # The one definition; queues, counts, guards and the table below all use it.
     IN_REVIEW_STATES = (Status.IN_REVIEW, Status.APPROVED, Status.CHANGES_REQUESTED)
+    # In review and not yet approved: what still waits in reviewers' queues.
+    AWAITING_APPROVAL = (Status.IN_REVIEW, Status.CHANGES_REQUESTED)
     DRAFTS = (Status.DRAFT, Status.CONFLICTED_DRAFT)
     OPEN = (*DRAFTS, *IN_REVIEW_STATES, Status.CONFLICTED)
 

@@ -354,9 +354,7 @@ def waiting_for(user) -> QuerySet:
         change_request=OuterRef("pk"), reviewer=user, dismissed_at__isnull=True, verdict="approve"
     )
     return (
-        SchemaChangeRequest.objects.filter(
-            eligible, status__in=[Status.IN_REVIEW, Status.CHANGES_REQUESTED]
-        )
+        SchemaChangeRequest.objects.filter(eligible, status__in=ChangeRequest.AWAITING_APPROVAL)
         .exclude(author=user)
         .exclude(Exists(approved))
         .select_related("schema", "author")

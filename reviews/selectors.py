@@ -207,7 +207,7 @@ def waiting_for(user):
     return (
         _visible(user)
         .filter(
-            status__in=[ChangeRequest.Status.IN_REVIEW, ChangeRequest.Status.CHANGES_REQUESTED],
+            status__in=ChangeRequest.AWAITING_APPROVAL,
             config__namespace_id__in=reviewer_namespaces,
         )
         .exclude(author=user)
