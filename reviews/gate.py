@@ -39,6 +39,15 @@ class Gate:
     def satisfied(self) -> bool:
         return not self.missing
 
+    @property
+    def review_status(self) -> str:
+        """The in-review state these standing reviews put a change in."""
+        if self.blockers:
+            return ChangeRequest.Status.CHANGES_REQUESTED
+        if self.satisfied:
+            return ChangeRequest.Status.APPROVED
+        return ChangeRequest.Status.IN_REVIEW
+
 
 def approvals_of_proposal(change_request: ChangeRequest) -> list[Review]:
     """Standing approvals of the exact value now proposed, never the author's."""

@@ -426,13 +426,7 @@ def _ensure_allowed(change_request: SchemaChangeRequest, action: str, doing: str
 def _refresh_status(change_request: SchemaChangeRequest, configs=None) -> None:
     if change_request.status not in ChangeRequest.IN_REVIEW_STATES:
         return
-    gate = schema_gate(change_request, configs)
-    if gate.blockers:
-        change_request.status = Status.CHANGES_REQUESTED
-    elif gate.satisfied:
-        change_request.status = Status.APPROVED
-    else:
-        change_request.status = Status.IN_REVIEW
+    change_request.status = schema_gate(change_request, configs).review_status
 
 
 _VERDICTS = {

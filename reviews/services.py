@@ -63,13 +63,7 @@ def _refresh_status(change_request: ChangeRequest) -> None:
     """Move an open change request between in review / approved / changes requested."""
     if change_request.status not in ChangeRequest.IN_REVIEW_STATES:
         return
-    gate = gate_for(change_request)
-    if gate.blockers:
-        change_request.status = Status.CHANGES_REQUESTED
-    elif gate.satisfied:
-        change_request.status = Status.APPROVED
-    else:
-        change_request.status = Status.IN_REVIEW
+    change_request.status = gate_for(change_request).review_status
 
 
 def _audit(action: str, change_request: ChangeRequest, actor, reason: str = "", **details):
