@@ -71,11 +71,13 @@ def main() -> None:
     from rest_framework.test import APIClient
 
     from configs.demo import seed
-    from configs.diff import diff_values
+    from configs.diff import diff_values, first_changes
     from configs.jsontext import parse_json
     from configs.models import Namespace
     from configs.services import token_create
     from configs.validation import serialized_size, validate_value
+    from reviews.services import AUDITED_CHANGES
+    from reviews.views import CHANGES_SHOWN
 
     seed()
     value = largest_value(settings.CONFIG_MAX_VALUE_BYTES)
@@ -91,7 +93,20 @@ def main() -> None:
     timed("validate, no schema (size + credentials)", lambda: validate_value(value, None), 1.0)
     timed("validate against a schema", lambda: validate_value(value, SCHEMA), 1.0)
     timed("diff against the previous value (one change)", lambda: diff_values(previous, value), 1.0)
-    timed("diff against a small value", lambda: diff_values({"rows": []}, value), 1.0)
+    timed(
+        "diff against a small value, as submitting describes it (first 1,000 changes)",
+        lambda: first_changes({"rows": []}, value, limit=AUDITED_CHANGES),
+        1.0,
+    )
+    timed(
+        "diff against a small value, the change request page (first 200 changes)",
+        lambda: first_changes({"rows": []}, value, limit=CHANGES_SHOWN),
+        1.0,
+    )
+    timed(
+        "diff against a small value, every change ('show all')",
+        lambda: diff_values({"rows": []}, value),
+    )
 
     alice = get_user_model().objects.get(username="alice")
     settings.API_WRITE_RATE = ""

@@ -130,35 +130,56 @@ def _reordering(before: list, after: list, path: list, where: list) -> dict | No
 
 
 def diff_values(before: Any, after: Any, schema: dict | None = None) -> list[dict]:
+    """Every change from `before` to `after`, each with its path and its place in words."""
+    return first_changes(before, after, schema)[0]
+
+
+def first_changes(
+    before: Any, after: Any, schema: dict | None = None, *, limit: int | None = None
+) -> tuple[list[dict], int]:
+    """The first `limit` changes (all when None), and how many there are in all.
+
+    Changes past the limit are counted, not described: describing a quarter of a million added
+    list items would take seconds and make a diff as large as the value itself."""
     changes: list[dict] = []
+    total = 0
     root = schema or {}
 
+    def room() -> bool:
+        """Count one more change; True while it is still to be described."""
+        nonlocal total
+        total += 1
+        return limit is None or total <= limit
+
     def walk(a, b, path: list, where: list, node: dict):
+        nonlocal total
         if a == b and type(a) is type(b):
             return
         if isinstance(a, dict) and isinstance(b, dict):
             for k in list(a) + [k for k in b if k not in a]:
                 child = _child_schema(node, k, root)
                 if k not in a:
-                    changes.append(
-                        {
-                            "op": "added",
-                            "path": json_pointer(path + [k]),
-                            "where": where + [_title(child, k)],
-                            "before": None,
-                            "after": b[k],
-                        }
-                    )
+                    if room():
+                        changes.append(
+                            {
+                                "op": "added",
+                                "path": json_pointer(path + [k]),
+                                "where": where + [_title(child, k)],
+                                "before": None,
+                                "after": b[k],
+                            }
+                        )
                 elif k not in b:
-                    changes.append(
-                        {
-                            "op": "removed",
-                            "path": json_pointer(path + [k]),
-                            "where": where + [_title(child, k)],
-                            "before": a[k],
-                            "after": None,
-                        }
-                    )
+                    if room():
+                        changes.append(
+                            {
+                                "op": "removed",
+                                "path": json_pointer(path + [k]),
+                                "where": where + [_title(child, k)],
+                                "before": a[k],
+                                "after": None,
+                            }
+                        )
                 else:
                     walk(a[k], b[k], path + [k], where + [_title(child, k)], child)
             return
@@ -170,69 +191,87 @@ def diff_values(before: Any, after: Any, schema: dict | None = None) -> list[dic
                 new = {i[key]: (n, i) for n, i in enumerate(b)}
                 for ident, (n, item) in new.items():
                     if ident not in old:
-                        changes.append(
-                            {
-                                "op": "added",
-                                "path": json_pointer(path + [n]),
-                                "where": where,
-                                "before": None,
-                                "after": item,
-                                "item": _summary(item, key, item_schema, root),
-                            }
-                        )
+                        if room():
+                            changes.append(
+                                {
+                                    "op": "added",
+                                    "path": json_pointer(path + [n]),
+                                    "where": where,
+                                    "before": None,
+                                    "after": item,
+                                    "item": _summary(item, key, item_schema, root),
+                                }
+                            )
                     else:
                         walk(old[ident][1], item, path + [n], where + [show(ident)], item_schema)
                 for ident, (n, item) in old.items():
                     if ident not in new:
-                        changes.append(
-                            {
-                                "op": "removed",
-                                "path": json_pointer(path + [n]),
-                                "where": where,
-                                "before": item,
-                                "after": None,
-                                "item": _summary(item, key, item_schema, root),
-                            }
-                        )
+                        if room():
+                            changes.append(
+                                {
+                                    "op": "removed",
+                                    "path": json_pointer(path + [n]),
+                                    "where": where,
+                                    "before": item,
+                                    "after": None,
+                                    "item": _summary(item, key, item_schema, root),
+                                }
+                            )
                 reordered = _reordering(
                     [i for i in old if i in new], [i for i in new if i in old], path, where
                 )
                 if reordered:
-                    changes.append(reordered)
+                    if room():
+                        changes.append(reordered)
                 return
             for n in range(min(len(a), len(b))):
                 if a[n] == b[n] and type(a[n]) is type(b[n]):
                     continue  # most items of a long list are unchanged: no path built for them
                 walk(a[n], b[n], path + [n], where + [_title(item_schema, n)], item_schema)
             for n in range(len(a), len(b)):
-                changes.append(
-                    {
-                        "op": "added",
-                        "path": json_pointer(path + [n]),
-                        "where": where,
-                        "before": None,
-                        "after": b[n],
-                        "item": _summary(b[n], None, item_schema, root),
-                    }
-                )
+                if limit is not None and total >= limit:
+                    total += len(b) - n  # past the limit, the rest are only counted
+                    break
+                if room():
+                    changes.append(
+                        {
+                            "op": "added",
+                            "path": json_pointer(path + [n]),
+                            "where": where,
+                            "before": None,
+                            "after": b[n],
+                            "item": _summary(b[n], None, item_schema, root),
+                        }
+                    )
             for n in range(len(b), len(a)):
-                changes.append(
-                    {
-                        "op": "removed",
-                        "path": json_pointer(path + [n]),
-                        "where": where,
-                        "before": a[n],
-                        "after": None,
-                        "item": _summary(a[n], None, item_schema, root),
-                    }
-                )
+                if limit is not None and total >= limit:
+                    total += len(a) - n  # past the limit, the rest are only counted
+                    break
+                if room():
+                    changes.append(
+                        {
+                            "op": "removed",
+                            "path": json_pointer(path + [n]),
+                            "where": where,
+                            "before": a[n],
+                            "after": None,
+                            "item": _summary(a[n], None, item_schema, root),
+                        }
+                    )
             return
-        changes.append(
-            {"op": "changed", "path": json_pointer(path), "where": where, "before": a, "after": b}
-        )
+        if room():
+            changes.append(
+                {
+                    "op": "changed",
+                    "path": json_pointer(path),
+                    "where": where,
+                    "before": a,
+                    "after": b,
+                }
+            )
 
     walk(before, after, [], [], _resolve(root, root))
-    return changes
+    return changes, total
 
 
 def sentence(change: dict) -> str:

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from audit.services import record
 from configs import access
-from configs.diff import diff_values
+from configs.diff import first_changes
 from configs.errors import Conflict, InvalidValue, RuleViolation
 from configs.models import Config, Role, Version, canonical_json
 from configs.selectors import newest_version, value_errors
@@ -64,6 +64,16 @@ def _refresh_status(change_request: ChangeRequest) -> None:
     if change_request.status not in ChangeRequest.IN_REVIEW_STATES:
         return
     change_request.status = gate_for(change_request).review_status
+
+
+# An audit event describes this many changes at most and counts the rest, so a proposal that
+# adds a quarter of a million list items neither takes seconds to submit nor fills the log.
+AUDITED_CHANGES = 1000
+
+
+def _audited_diff(before, after) -> dict:
+    changes, total = first_changes(before, after, limit=AUDITED_CHANGES)
+    return {"diff": changes, **({"changes_in_all": total} if total > len(changes) else {})}
 
 
 def _audit(action: str, change_request: ChangeRequest, actor, reason: str = "", **details):
@@ -165,7 +175,7 @@ def change_request_open(
         author,
         reason=title,
         base_version=newest_number,
-        diff=diff_values(base_value, value),
+        **_audited_diff(base_value, value),
         **({"draft": True} if draft else {}),
     )
     if draft:
@@ -221,7 +231,7 @@ def change_request_edit(
         actor,
         revision=change_request.revision,
         dismissed_approvals=dismissed,
-        diff=diff_values(before, value),
+        **_audited_diff(before, value),
     )
     return change_request
 

@@ -15,7 +15,7 @@ from configconsole.messages import REFUSALS, in_words, problem_lines, refusal
 from configconsole.pagination import page_of
 from configs import access, times
 from configs import selectors as config_selectors
-from configs.diff import pretty_lines, sentences
+from configs.diff import first_changes, pretty_lines, sentence, sentences
 from configs.errors import Conflict, InvalidValue, RuleViolation
 from configs.forms import ValueForm
 from configs.models import Role, canonical_json
@@ -75,8 +75,14 @@ def _detail_page(request, change_request, *, typed=None):
     schema = _schema(change_request)
     newest = newest_version(change_request.config)
     theirs = newest if change_request.allows("rebase") and newest != base else None
-    changes = sentences(base.value if base else None, change_request.value, schema)
     show_all = request.GET.get("changes") == "all"
+    shown, changes_total = first_changes(
+        base.value if base else None,
+        change_request.value,
+        schema,
+        limit=None if show_all else CHANGES_SHOWN,
+    )
+    changes = [sentence(change) for change in shown]
     # Large values stay readable and light: the list of changes is cut (with "show all"), and
     # the side-by-side JSON is drawn on its own page when the values are big.
     json_inline = (
@@ -95,9 +101,9 @@ def _detail_page(request, change_request, *, typed=None):
             "cr": change_request,
             "config": change_request.config,
             "gate": gate,
-            "changes": changes if show_all else changes[:CHANGES_SHOWN],
-            "changes_total": len(changes),
-            "changes_cut": not show_all and len(changes) > CHANGES_SHOWN,
+            "changes": changes,
+            "changes_total": changes_total,
+            "changes_cut": len(changes) < changes_total,
             "json_inline": json_inline,
             "left": left,
             "right": right,

@@ -5,10 +5,12 @@ import json
 
 import pytest
 
-from configs.diff import diff_values
+from audit.models import AuditEvent
+from configs.diff import diff_values, first_changes
 from configs.errors import ValueTooLarge
 from configs.models import Version
 from configs.validation import serialized_size, validate_value
+from reviews.services import change_request_open
 from tests.api.conftest import client_for, make_token
 
 LEGACY_API = "/api/v1/configs/sales-ops/legacy-fields/change-requests/"
@@ -89,3 +91,24 @@ def test_a_few_changes_in_a_long_list_are_listed_one_by_one():
     changes = diff_values(before, after)
 
     assert [change["path"] for change in changes] == ["/rows/10/0", "/rows/9000/0"]
+
+
+def test_past_a_limit_changes_are_counted_not_described():
+    before = {"rows": [[1], [2], [3]]}
+    after = {"rows": [[0], [2], [3]] + [[n] for n in range(5_000)]}
+
+    shown, total = first_changes(before, after, limit=3)
+
+    assert total == 5_001
+    assert [change["path"] for change in shown] == ["/rows/0/0", "/rows/3", "/rows/4"]
+
+
+@pytest.mark.django_db
+def test_submitting_a_huge_list_keeps_a_short_diff_in_the_audit_log(timezones, alice):
+    value = {"companies": [{"company_id": f"c-{n:05d}", "timezone": "UTC"} for n in range(3_000)]}
+
+    change_request_open(config=timezones, author=alice, value=value, title="All", base_version=1)
+
+    event = AuditEvent.objects.get(action="change_request.opened")
+    assert len(event.details["diff"]) == 1_000
+    assert event.details["changes_in_all"] > 1_000
