@@ -163,15 +163,23 @@
       if (!add) return;
       var list = add.parentElement;
       var before = list.querySelectorAll("input, select, textarea").length;
-      setTimeout(function () {
+      // The widget draws the new row when it gets round to it (sooner or later on a busy
+      // machine): wait for the row's inputs to appear, for a second at most.
+      var waited = 0;
+      function focusNewRow() {
         var fields = list.querySelectorAll("input, select, textarea");
-        if (fields.length <= before) return;
+        if (fields.length <= before) {
+          waited += 20;
+          if (waited < 1000) setTimeout(focusNewRow, 20);
+          return;
+        }
         var children = list.querySelector(".rjf-form-group-children") || list;
         var rows = children.querySelectorAll(":scope > .rjf-form-group-wrapper, :scope > .rjf-form-row");
         var last = rows.length ? rows[rows.length - 1] : null;
         var target = last && last.querySelector(".rjf-form-group input, .rjf-form-group select, .rjf-form-row-inner input, .rjf-form-row-inner select, textarea");
         (target || fields[fields.length - 1]).focus();
-      }, 0);
+      }
+      setTimeout(focusNewRow, 0);
     });
   }
 
