@@ -1,6 +1,6 @@
 """Values never hold credentials: find what looks like one, anywhere in a value.
 
-Two rules, as DESIGN.md's "Values never hold credentials" lists them:
+Two rules:
 
 - a key that names a credential (`password`, `db_password`, `secret`, `clientSecret`, `api_key`,
   `private_key`, `token`, `github_token`, …) holding a non-empty string. The key's *last* word
