@@ -151,6 +151,17 @@ def first_changes(
         total += 1
         return limit is None or total <= limit
 
+    def item_change(op: str, item: Any, path: list, where: list, key, item_schema) -> dict:
+        """A whole list item added or removed, named by its identifying field when it has one."""
+        return {
+            "op": op,
+            "path": json_pointer(path),
+            "where": where,
+            "before": item if op == "removed" else None,
+            "after": item if op == "added" else None,
+            "item": _summary(item, key, item_schema, root),
+        }
+
     def walk(a, b, path: list, where: list, node: dict):
         nonlocal total
         if a == b and type(a) is type(b):
@@ -193,14 +204,7 @@ def first_changes(
                     if ident not in old:
                         if room():
                             changes.append(
-                                {
-                                    "op": "added",
-                                    "path": json_pointer(path + [n]),
-                                    "where": where,
-                                    "before": None,
-                                    "after": item,
-                                    "item": _summary(item, key, item_schema, root),
-                                }
+                                item_change("added", item, path + [n], where, key, item_schema)
                             )
                     else:
                         walk(old[ident][1], item, path + [n], where + [show(ident)], item_schema)
@@ -208,14 +212,7 @@ def first_changes(
                     if ident not in new:
                         if room():
                             changes.append(
-                                {
-                                    "op": "removed",
-                                    "path": json_pointer(path + [n]),
-                                    "where": where,
-                                    "before": item,
-                                    "after": None,
-                                    "item": _summary(item, key, item_schema, root),
-                                }
+                                item_change("removed", item, path + [n], where, key, item_schema)
                             )
                 reordered = _reordering(
                     [i for i in old if i in new], [i for i in new if i in old], path, where
@@ -228,36 +225,16 @@ def first_changes(
                 if a[n] == b[n] and type(a[n]) is type(b[n]):
                     continue  # most items of a long list are unchanged: no path built for them
                 walk(a[n], b[n], path + [n], where + [_title(item_schema, n)], item_schema)
-            for n in range(len(a), len(b)):
-                if limit is not None and total >= limit:
-                    total += len(b) - n  # past the limit, the rest are only counted
-                    break
-                if room():
-                    changes.append(
-                        {
-                            "op": "added",
-                            "path": json_pointer(path + [n]),
-                            "where": where,
-                            "before": None,
-                            "after": b[n],
-                            "item": _summary(b[n], None, item_schema, root),
-                        }
-                    )
-            for n in range(len(b), len(a)):
-                if limit is not None and total >= limit:
-                    total += len(a) - n  # past the limit, the rest are only counted
-                    break
-                if room():
-                    changes.append(
-                        {
-                            "op": "removed",
-                            "path": json_pointer(path + [n]),
-                            "where": where,
-                            "before": a[n],
-                            "after": None,
-                            "item": _summary(a[n], None, item_schema, root),
-                        }
-                    )
+            # Items past the end of the shorter list were added (or removed) at the end.
+            for op, items, start in (("added", b, len(a)), ("removed", a, len(b))):
+                for n in range(start, len(items)):
+                    if limit is not None and total >= limit:
+                        total += len(items) - n  # past the limit, the rest are only counted
+                        break
+                    if room():
+                        changes.append(
+                            item_change(op, items[n], path + [n], where, None, item_schema)
+                        )
             return
         if room():
             changes.append(
