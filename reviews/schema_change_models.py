@@ -17,7 +17,7 @@ from django.db.models import Q
 from django.urls import reverse
 
 from configs.models import Config, Schema, SchemaVersion, Version, canonical_json
-from reviews.models import ChangeRequest
+from reviews.models import ChangeRequest, Review
 
 Status = ChangeRequest.Status
 
@@ -104,9 +104,8 @@ class SchemaReview(models.Model):
     reviewer = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
-    verdict = models.CharField(
-        max_length=20, choices=[("approve", "Approved"), ("request_changes", "Requested changes")]
-    )
+    # The same two verdicts as on a change request.
+    verdict = models.CharField(max_length=20, choices=Review.Verdict.choices)
     proposal_hash = models.CharField(max_length=64)
     comment = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

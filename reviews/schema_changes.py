@@ -48,7 +48,13 @@ from configs.validation import (
 )
 from reviews import schema_change_notifications as notifications
 from reviews.gate import Gate
-from reviews.models import ChangeRequest, SchemaChangeItem, SchemaChangeRequest, SchemaReview
+from reviews.models import (
+    ChangeRequest,
+    Review,
+    SchemaChangeItem,
+    SchemaChangeRequest,
+    SchemaReview,
+)
 from reviews.schema_change_models import proposal_hash
 
 Status = ChangeRequest.Status
@@ -351,7 +357,10 @@ def waiting_for(user) -> QuerySet:
         if Role.ADMIN in roles.values():
             eligible |= Q(~Exists(items), ~Exists(on_schema))
     approved = SchemaReview.objects.filter(
-        change_request=OuterRef("pk"), reviewer=user, dismissed_at__isnull=True, verdict="approve"
+        change_request=OuterRef("pk"),
+        reviewer=user,
+        dismissed_at__isnull=True,
+        verdict=Review.Verdict.APPROVE,
     )
     return (
         SchemaChangeRequest.objects.filter(eligible, status__in=ChangeRequest.AWAITING_APPROVAL)
@@ -383,7 +392,7 @@ def schema_gate(change_request: SchemaChangeRequest, configs: list[Config] | Non
     approvers = [
         r.reviewer
         for r in standing
-        if r.verdict == "approve"
+        if r.verdict == Review.Verdict.APPROVE
         and r.proposal_hash == change_request.proposal_hash
         and r.reviewer_id != change_request.author_id
         and may_review(r.reviewer, configs)
@@ -393,7 +402,7 @@ def schema_gate(change_request: SchemaChangeRequest, configs: list[Config] | Non
     return Gate(
         required=max((c.effective_required_approvals for c in configs), default=0),
         approvers=approvers,
-        blockers=[r.reviewer for r in standing if r.verdict == "request_changes"],
+        blockers=[r.reviewer for r in standing if r.verdict == Review.Verdict.REQUEST_CHANGES],
         owner_required=bool(owner_configs),
         owner_approved=all(
             any(o.pk in approver_ids for o in c.owners.all()) for c in owner_configs
@@ -468,14 +477,14 @@ def _verdict(change_request, reviewer, verdict: str, comment: str) -> SchemaRevi
 @transaction.atomic
 def schema_change_approve(*, change_request: SchemaChangeRequest, reviewer, comment: str = ""):
     """Approve the exact schema and values now proposed."""
-    return _verdict(change_request, reviewer, "approve", comment)
+    return _verdict(change_request, reviewer, Review.Verdict.APPROVE, comment)
 
 
 @transaction.atomic
 def schema_change_request_changes(*, change_request: SchemaChangeRequest, reviewer, comment: str):
     """Block publishing until this reviewer approves."""
     comment = _require_text(comment, "A comment saying what to change")
-    return _verdict(change_request, reviewer, "request_changes", comment)
+    return _verdict(change_request, reviewer, Review.Verdict.REQUEST_CHANGES, comment)
 
 
 @transaction.atomic
@@ -649,7 +658,7 @@ def schema_change_rebase(*, change_request: SchemaChangeRequest, actor) -> Schem
     if problems:
         raise InvalidValues(problems)
     change_request.items.all().delete()
-    change_request.reviews.filter(dismissed_at__isnull=True, verdict="approve").update(
+    change_request.reviews.filter(dismissed_at__isnull=True, verdict=Review.Verdict.APPROVE).update(
         dismissed_at=timezone.now()
     )
     change_request.base_version = schema.versions.latest("number")
