@@ -48,31 +48,6 @@ urlpatterns = [
         name="schema_change_create",
     ),
     path(
-        "schema-change-requests/<int:pk>/",
-        schema_changes.SchemaChangeDetail.as_view(),
-        name="schema_change",
-    ),
-    path(
-        "schema-change-requests/<int:pk>/approve/",
-        schema_changes.SchemaChangeApprove.as_view(),
-        name="schema_change_approve",
-    ),
-    path(
-        "schema-change-requests/<int:pk>/request-changes/",
-        schema_changes.SchemaChangeRequestChanges.as_view(),
-        name="schema_change_request_changes",
-    ),
-    path(
-        "schema-change-requests/<int:pk>/publish/",
-        schema_changes.SchemaChangePublish.as_view(),
-        name="schema_change_publish",
-    ),
-    path(
-        "schema-change-requests/<int:pk>/withdraw/",
-        schema_changes.SchemaChangeWithdraw.as_view(),
-        name="schema_change_withdraw",
-    ),
-    path(
         "namespaces/<slug:namespace>/configs/", authoring.NewConfig.as_view(), name="config_create"
     ),
     path("change-requests/<int:pk>/", changes.ChangeRequestDetail.as_view(), name="change_request"),

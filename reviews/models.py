@@ -17,6 +17,28 @@ def value_hash(value) -> str:
     return hashlib.sha256(canonical_json(value).encode()).hexdigest()
 
 
+class ChangeRequestNumber(models.Model):
+    """One row per change request of either kind, config or schema: both take their ids from
+    here, so an id names one change request and the same addresses (`/api/v1/change-requests/
+    <id>/…`, `/changes/<id>/`) work for both. A table rather than a database sequence because
+    SQLite has no sequence two tables can share."""
+
+    class Kind(models.TextChoices):
+        CONFIG = "config", "Config change"
+        SCHEMA = "schema", "Schema change"
+
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+
+    def __str__(self) -> str:
+        return f"#{self.pk} ({self.get_kind_display().lower()})"
+
+
+def take_number(record: models.Model, kind: str) -> None:
+    """Give a new change request of either kind its id from the shared numbers."""
+    if record.pk is None:
+        record.pk = ChangeRequestNumber.objects.create(kind=kind).pk
+
+
 class ChangeRequest(models.Model):
     class Status(models.TextChoices):
         DRAFT = "draft", "Draft"
@@ -87,6 +109,7 @@ class ChangeRequest(models.Model):
 
     def save(self, *args, **kwargs):
         self.value_hash = value_hash(self.value)
+        take_number(self, ChangeRequestNumber.Kind.CONFIG)
         super().save(*args, **kwargs)
 
     def get_absolute_url(self) -> str:
@@ -165,6 +188,7 @@ from reviews.schema_change_models import (  # noqa: E402
 
 __all__ = [
     "ChangeRequest",
+    "ChangeRequestNumber",
     "Comment",
     "Review",
     "SchemaChangeItem",

@@ -4,8 +4,9 @@ whose live or scheduled value it would reject, reviewed and published as one uni
 Their own models rather than a kind of `ChangeRequest`: a change request belongs to one config
 and proposes one value, and every rule of the gate, the preview reads and the console's pages
 rely on that. A schema change request belongs to a schema and carries many values (one item per
-affected config, each with its own base version). It shares the change request's states and
-its action table, so the same words and the same guards apply to both."""
+affected config, each with its own base version). It shares the change request's states, its
+action table and its numbers (`ChangeRequestNumber`), so the same words, the same guards and
+the same addresses apply to both."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from django.db.models import Q
 from django.urls import reverse
 
 from configs.models import Config, Schema, SchemaVersion, Version, canonical_json
-from reviews.models import ChangeRequest, Review
+from reviews.models import ChangeRequest, ChangeRequestNumber, Review, take_number
 
 Status = ChangeRequest.Status
 
@@ -57,6 +58,10 @@ class SchemaChangeRequest(models.Model):
 
     def __str__(self) -> str:
         return f"schema change #{self.pk} {self.title}"
+
+    def save(self, *args, **kwargs):
+        take_number(self, ChangeRequestNumber.Kind.SCHEMA)
+        super().save(*args, **kwargs)
 
     def get_absolute_url(self) -> str:
         return reverse("reviews:schema_change", args=[self.pk])

@@ -20,13 +20,10 @@ def _load(pk: int) -> SchemaChangeRequest:
     return SchemaChangeRequest.objects.select_related("schema", "author").get(pk=pk)
 
 
-def review_requested(pk: int) -> None:
-    """People who review in every namespace whose configs change (not the author) are asked to
-    review: only their approvals count."""
-    change_request = _load(pk)
-    # The namespaces of the configs whose values change; none changing, of every config using
-    # the schema (as the gate counts them).
-    namespaces = set(
+def _namespaces(change_request: SchemaChangeRequest) -> set[int]:
+    """The namespaces of the configs whose values change; none changing, of every config using
+    the schema (as the gate counts them)."""
+    return set(
         SchemaChangeItem.objects.filter(change_request=change_request).values_list(
             "config__namespace_id", flat=True
         )
@@ -35,6 +32,13 @@ def review_requested(pk: int) -> None:
             "namespace_id", flat=True
         )
     )
+
+
+def review_requested(pk: int) -> None:
+    """People who review in every namespace whose configs change (not the author) are asked to
+    review: only their approvals count."""
+    change_request = _load(pk)
+    namespaces = _namespaces(change_request)
     if not namespaces:
         return
     reviewers = (
@@ -85,4 +89,25 @@ def published(pk: int) -> None:
         f"{change_request.schema.name}, with the new value of "
         f"{change_request.items.count()} config(s).\n\n{_link(change_request)}\n",
         [change_request.author],
+    )
+
+
+def bypassed(pk: int, reason: str) -> None:
+    """Admins of the namespaces whose configs change hear of every bypass, as for a config."""
+    change_request = _load(pk)
+    admins = (
+        get_user_model()
+        .objects.filter(
+            memberships__namespace__in=_namespaces(change_request),
+            memberships__role=Role.ADMIN,
+            is_active=True,
+        )
+        .distinct()
+    )
+    _send(
+        f"[Config Console] BYPASS: schema {change_request.schema.name} change published "
+        "without review",
+        f'"{change_request.title}" was published without the required approvals.\n\n'
+        f"Reason given: {reason}\n\n{_link(change_request)}\n",
+        list(admins),
     )

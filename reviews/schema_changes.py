@@ -372,14 +372,25 @@ def waiting_for(user) -> QuerySet:
     )
 
 
-def may_review(user, configs: list[Config]) -> bool:
-    """Reviewers in every namespace whose configs change; superusers anywhere."""
+def _role_everywhere(user, configs: list[Config], role: str) -> bool:
+    """`role` or above in every namespace whose configs change; superusers anywhere. When no
+    config changes, admins anywhere (as for an unused schema)."""
     if getattr(user, "is_superuser", False):
         return True
     namespaces = {config.namespace for config in configs}
     if not namespaces:
         return access.is_admin_somewhere(user)
-    return all(access.has_role(user, ns, Role.REVIEWER) for ns in namespaces)
+    return all(access.has_role(user, ns, role) for ns in namespaces)
+
+
+def may_review(user, configs: list[Config]) -> bool:
+    """Reviewers in every namespace whose configs change; superusers anywhere."""
+    return _role_everywhere(user, configs, Role.REVIEWER)
+
+
+def may_bypass(user, configs: list[Config]) -> bool:
+    """Admins of every namespace whose configs change; superusers anywhere."""
+    return _role_everywhere(user, configs, Role.ADMIN)
 
 
 def schema_gate(change_request: SchemaChangeRequest, configs: list[Config] | None = None) -> Gate:
@@ -444,7 +455,9 @@ _VERDICTS = {
 }
 
 
-def _verdict(change_request, reviewer, verdict: str, comment: str) -> SchemaReview:
+def _verdict(
+    change_request, reviewer, verdict: str, comment: str, seen_revision: int | None
+) -> SchemaReview:
     change_request = _lock(change_request)
     configs = affected_configs(change_request)
     if not may_review(reviewer, configs):
@@ -455,6 +468,11 @@ def _verdict(change_request, reviewer, verdict: str, comment: str) -> SchemaRevi
         )
     if reviewer.pk == change_request.author_id:
         raise PermissionDenied("Authors cannot review their own change.")
+    if seen_revision is not None and seen_revision != change_request.revision:
+        raise Conflict(
+            "The proposal changed since you opened it; read the new schema and values, then "
+            "review again."
+        )
     _ensure_allowed(change_request, verdict, "reviewed")
     change_request.reviews.filter(reviewer=reviewer, dismissed_at__isnull=True).update(
         dismissed_at=timezone.now()
@@ -475,20 +493,37 @@ def _verdict(change_request, reviewer, verdict: str, comment: str) -> SchemaRevi
 
 
 @transaction.atomic
-def schema_change_approve(*, change_request: SchemaChangeRequest, reviewer, comment: str = ""):
-    """Approve the exact schema and values now proposed."""
-    return _verdict(change_request, reviewer, Review.Verdict.APPROVE, comment)
+def schema_change_approve(
+    *,
+    change_request: SchemaChangeRequest,
+    reviewer,
+    comment: str = "",
+    seen_revision: int | None = None,
+) -> SchemaReview:
+    """Approve the exact schema and values now proposed; with `seen_revision`, only if the
+    reviewer saw them as they are now."""
+    return _verdict(change_request, reviewer, Review.Verdict.APPROVE, comment, seen_revision)
 
 
 @transaction.atomic
-def schema_change_request_changes(*, change_request: SchemaChangeRequest, reviewer, comment: str):
+def schema_change_request_changes(
+    *,
+    change_request: SchemaChangeRequest,
+    reviewer,
+    comment: str,
+    seen_revision: int | None = None,
+) -> SchemaReview:
     """Block publishing until this reviewer approves."""
     comment = _require_text(comment, "A comment saying what to change")
-    return _verdict(change_request, reviewer, Review.Verdict.REQUEST_CHANGES, comment)
+    return _verdict(
+        change_request, reviewer, Review.Verdict.REQUEST_CHANGES, comment, seen_revision
+    )
 
 
 @transaction.atomic
-def schema_change_withdraw(*, change_request: SchemaChangeRequest, actor, reason: str = ""):
+def schema_change_withdraw(
+    *, change_request: SchemaChangeRequest, actor, reason: str = ""
+) -> SchemaChangeRequest:
     change_request = _lock(change_request)
     if actor.pk != change_request.author_id:
         raise PermissionDenied("Only the author can withdraw a schema change.")
@@ -548,9 +583,13 @@ def schema_change_publish(
     change_request: SchemaChangeRequest,
     actor,
     effective_at: datetime | None = None,
+    bypass_reason: str | None = None,
 ) -> SchemaChangeRequest:
     """Publish the schema version and every item's new version, in one transaction or not at
-    all. The schema row and every config using it are locked first (the same order as a config
+    all; admins of every namespace whose configs change may bypass missing approvals with a
+    reason, shown as a bypass on every config version it writes.
+
+    The schema row and every config using it are locked first (the same order as a config
     publish, which locks its config), so a racing config publish and this one see each other."""
     conflict = None
     with transaction.atomic():
@@ -565,17 +604,33 @@ def schema_change_publish(
             .values_list("pk", flat=True)
         )
         change_request = _lock(change_request)
-        _ensure_allowed(change_request, "publish", "published")
         configs = affected_configs(change_request)
-        if not may_review(actor, configs) and not (
-            actor.pk == change_request.author_id and not any(c.needs_review for c in configs)
+        bypass = bypass_reason is not None
+        if bypass:
+            if not may_bypass(actor, configs):
+                raise PermissionDenied(
+                    "Publishing without the required approvals needs the admin role in every "
+                    "namespace whose configs change."
+                )
+            bypass_reason = _require_text(bypass_reason, "A reason for the bypass")
+        _ensure_allowed(change_request, "bypass" if bypass else "publish", "published")
+        gate = schema_gate(change_request, configs)
+        note = ""
+        if bypass and gate.satisfied:
+            # Nothing is missing, so nothing is bypassed (as for a config's change request).
+            bypass, note, bypass_reason = False, bypass_reason or "", None
+        if (
+            not bypass
+            and not may_review(actor, configs)
+            and not (
+                actor.pk == change_request.author_id and not any(c.needs_review for c in configs)
+            )
         ):
             raise PermissionDenied(
                 "Publishing this schema change needs the reviewer role in every namespace whose "
                 "configs change."
             )
-        gate = schema_gate(change_request, configs)
-        if not gate.satisfied:
+        if not bypass and not gate.satisfied:
             raise RuleViolation("Cannot publish yet: it needs " + "; ".join(gate.missing) + ".")
         items = list(
             change_request.items.select_related("config__namespace", "base_version").order_by(
@@ -610,6 +665,7 @@ def schema_change_publish(
                     actor=actor,
                     reason=change_request.title,
                     effective_at=effective_at,
+                    bypass_reason=bypass_reason or "",
                 )
                 item.save(update_fields=["published_version"])
             change_request.status = Status.PUBLISHED
@@ -625,8 +681,21 @@ def schema_change_publish(
                     str(i.config): getattr(i.published_version, "number", None) for i in items
                 },
                 approved_by=[u.username for u in gate.approvers],
+                bypass=bypass,
+                **({"note": note} if note else {}),
             )
             pk = change_request.pk
+            if bypass:
+                _audit(
+                    "schema_change.bypass",
+                    change_request,
+                    actor,
+                    reason=bypass_reason or "",
+                    version=version.number,
+                    missing=gate.missing,
+                )
+                reason = bypass_reason or ""
+                transaction.on_commit(lambda: notifications.bypassed(pk, reason))
             transaction.on_commit(lambda: notifications.published(pk))
     if conflict:
         raise conflict

@@ -1,8 +1,7 @@
-"""Schema change requests over HTTP: propose a schema with its configs' new values, then
-approve, request changes, publish or withdraw it, as for a config's change request.
-
-They live at /api/v1/schema-change-requests/<id>/…: a schema change request is its own kind of
-record (see reviews.schema_change_models), so its ids are not change request ids."""
+"""Schema change requests over HTTP: propose a schema with its configs' new values here; then
+read, approve, request changes, publish or withdraw it at the change request addresses
+(`/api/v1/change-requests/<id>/…`), whose views hand a schema change's id to the functions
+below (both kinds share their numbers: reviews.models.ChangeRequestNumber)."""
 
 from __future__ import annotations
 
@@ -10,10 +9,12 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
+from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from configs.api.access import ensure_can_write
+from configs import access
+from configs.api.access import ensure_can_write, in_scope, token_of
 from configs.api.serializers import AnyJSONField, error_responses
 from configs.models import Schema
 from reviews import schema_changes
@@ -33,14 +34,6 @@ class SchemaChangeProposalSerializer(serializers.Serializer):
     )
 
 
-class SchemaVerdictSerializer(serializers.Serializer):
-    comment = serializers.CharField(required=False, allow_blank=True, default="")
-
-
-class SchemaPublishSerializer(serializers.Serializer):
-    effective_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
-
-
 class ItemSerializer(serializers.Serializer):
     namespace = serializers.CharField(source="config.namespace.slug")
     key = serializers.CharField(source="config.key")
@@ -52,57 +45,96 @@ class ItemSerializer(serializers.Serializer):
     )
 
 
+class SchemaReviewSerializer(serializers.Serializer):
+    reviewer = serializers.CharField(source="reviewer.username")
+    verdict = serializers.CharField()
+    comment = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    standing = serializers.SerializerMethodField(help_text="False once replaced or dismissed.")
+
+    def get_standing(self, review) -> bool:
+        return review.dismissed_at is None
+
+
 class SchemaChangeSerializer(serializers.Serializer):
     id = serializers.IntegerField()
+    kind = serializers.SerializerMethodField(
+        help_text='"schema": a schema change request, at the same addresses as a config\'s.'
+    )
     status = serializers.CharField()
     schema_name = serializers.CharField(source="schema.name")
     schema = AnyJSONField(source="body")
     base_version = serializers.IntegerField(source="base_version.number")
     title = serializers.CharField()
     description = serializers.CharField()
+    revision = serializers.IntegerField()
     author = serializers.CharField(source="author.username")
     approvals = serializers.SerializerMethodField()
     missing = serializers.SerializerMethodField()
     published_version = serializers.IntegerField(
         source="published_version.number", allow_null=True, default=None
     )
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
     items = ItemSerializer(many=True)
+    reviews = SchemaReviewSerializer(many=True)
+    url = serializers.SerializerMethodField(help_text="The schema change in the console.")
+
+    def get_kind(self, change_request) -> str:
+        return "schema"
+
+    def get_url(self, change_request) -> str:
+        request = self.context.get("request")
+        path = change_request.get_absolute_url()
+        return request.build_absolute_uri(path) if request else path
 
     def get_approvals(self, change_request) -> list[str]:
         return [u.username for u in self.context["gate"].approvers]
 
     def get_missing(self, change_request) -> list[str]:
-        return self.context["gate"].missing
+        return self.context["gate"].missing if change_request.is_open else []
 
 
-def _find(request, pk: int) -> SchemaChangeRequest:
+def find(request: Request, pk: int) -> SchemaChangeRequest:
+    """The schema change request `pk`, or 404 unless the request may see one of the namespaces
+    whose configs change (its author always may, through a token that reaches one of them)."""
+    missing = "No such change request, or no access to it."
     change_request = (
         SchemaChangeRequest.objects.select_related("schema", "base_version", "author")
         .filter(pk=pk)
         .first()
     )
-    configs = schema_changes.affected_configs(change_request) if change_request else []
-    visible = set(request.user.memberships.values_list("namespace_id", flat=True))
-    if change_request is None or not (
-        request.user.is_superuser
-        or change_request.author_id == request.user.pk
-        or any(c.namespace_id in visible for c in configs)
-    ):
-        raise Http404("No such schema change request, or no access to it.")
+    if change_request is None:
+        raise Http404(missing)
+    configs = schema_changes.affected_configs(change_request)
+    user = request.user
+    token = token_of(request)
+    # A token reaches a schema change through the namespaces it is scoped to.
+    in_reach = [c for c in configs if token is None or in_scope(token, c.namespace)]
+    if configs and not in_reach:
+        raise Http404(missing)
+    if user.is_superuser or change_request.author_id == user.pk:
+        return change_request
+    if not configs:  # an unused schema: admins anywhere review it
+        if not access.is_admin_somewhere(user):
+            raise Http404(missing)
+        return change_request
+    visible = set(access.visible_namespace_ids(user))
+    if not any(c.namespace_id in visible for c in in_reach):
+        raise Http404(missing)
     return change_request
 
 
-def _answer(change_request_pk: int, code=status.HTTP_200_OK) -> Response:
+def answer(request: Request, change_request_pk: int, code=status.HTTP_200_OK) -> Response:
+    """The schema change as stored now (read back after the service committed)."""
     change_request = (
         SchemaChangeRequest.objects.select_related("schema", "base_version", "author")
-        .prefetch_related("items__config__namespace", "items__base_version")
+        .prefetch_related("items__config__namespace", "items__base_version", "reviews__reviewer")
         .get(pk=change_request_pk)
     )
     gate = schema_changes.schema_gate(change_request)
-    return Response(SchemaChangeSerializer(change_request, context={"gate": gate}).data, code)
-
-
-ANSWERS = {200: SchemaChangeSerializer, **error_responses(400, 401, 403, 404, 409, 429)}
+    context = {"gate": gate, "request": request}
+    return Response(SchemaChangeSerializer(change_request, context=context).data, code)
 
 
 class SchemaChangeCreate(APIView):
@@ -128,66 +160,49 @@ class SchemaChangeCreate(APIView):
             description=data["description"],
             values=data["values"],
         )
-        return _answer(change_request.pk, status.HTTP_201_CREATED)
+        return answer(request, change_request.pk, status.HTTP_201_CREATED)
 
 
-class SchemaChangeDetail(APIView):
-    @extend_schema(operation_id="schema_change_read", responses=ANSWERS)
-    def get(self, request, pk: int):
-        return _answer(_find(request, pk).pk)
+# What the change request endpoints do with a schema change's id, each given its body as read by
+# that endpoint's serializer (the same fields for both kinds).
 
 
-class SchemaChangeApprove(APIView):
-    @extend_schema(
-        operation_id="schema_change_approve", request=SchemaVerdictSerializer, responses=ANSWERS
+def approve(request: Request, change_request: SchemaChangeRequest, data: dict) -> Response:
+    ensure_can_write(request)
+    schema_changes.schema_change_approve(
+        change_request=change_request,
+        reviewer=request.user,
+        comment=data["comment"],
+        seen_revision=data.get("revision"),
     )
-    def post(self, request, pk: int):
-        ensure_can_write(request)
-        change_request = _find(request, pk)
-        data = SchemaVerdictSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        schema_changes.schema_change_approve(
-            change_request=change_request, reviewer=request.user, **data.validated_data
-        )
-        return _answer(pk)
+    return answer(request, change_request.pk)
 
 
-class SchemaChangeRequestChanges(APIView):
-    @extend_schema(
-        operation_id="schema_change_request_changes",
-        request=SchemaVerdictSerializer,
-        responses=ANSWERS,
+def request_changes(request: Request, change_request: SchemaChangeRequest, data: dict) -> Response:
+    ensure_can_write(request)
+    schema_changes.schema_change_request_changes(
+        change_request=change_request,
+        reviewer=request.user,
+        comment=data["comment"],
+        seen_revision=data.get("revision"),
     )
-    def post(self, request, pk: int):
-        ensure_can_write(request)
-        change_request = _find(request, pk)
-        data = SchemaVerdictSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        schema_changes.schema_change_request_changes(
-            change_request=change_request, reviewer=request.user, **data.validated_data
-        )
-        return _answer(pk)
+    return answer(request, change_request.pk)
 
 
-class SchemaChangePublish(APIView):
-    @extend_schema(
-        operation_id="schema_change_publish", request=SchemaPublishSerializer, responses=ANSWERS
+def publish(request: Request, change_request: SchemaChangeRequest, data: dict) -> Response:
+    ensure_can_write(request)
+    schema_changes.schema_change_publish(
+        change_request=change_request,
+        actor=request.user,
+        effective_at=data.get("effective_at"),
+        bypass_reason=data.get("bypass_reason"),
     )
-    def post(self, request, pk: int):
-        ensure_can_write(request)
-        change_request = _find(request, pk)
-        data = SchemaPublishSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        schema_changes.schema_change_publish(
-            change_request=change_request, actor=request.user, **data.validated_data
-        )
-        return _answer(pk)
+    return answer(request, change_request.pk)
 
 
-class SchemaChangeWithdraw(APIView):
-    @extend_schema(operation_id="schema_change_withdraw", request=None, responses=ANSWERS)
-    def post(self, request, pk: int):
-        ensure_can_write(request)
-        change_request = _find(request, pk)
-        schema_changes.schema_change_withdraw(change_request=change_request, actor=request.user)
-        return _answer(pk)
+def withdraw(request: Request, change_request: SchemaChangeRequest, data: dict) -> Response:
+    ensure_can_write(request)
+    schema_changes.schema_change_withdraw(
+        change_request=change_request, actor=request.user, reason=data["reason"]
+    )
+    return answer(request, change_request.pk)

@@ -1,10 +1,15 @@
-"""Change requests over HTTP: each endpoint is a thin view over one review service."""
+"""Change requests over HTTP: each endpoint is a thin view over one review service.
+
+The same addresses serve schema change requests (ids are shared between the two kinds): when an
+id names one, the endpoint hands it to reviews.api.schema_changes. A config's change request is
+looked up first, so its endpoints make no extra query."""
 
 from __future__ import annotations
 
+from django.core.exceptions import ValidationError
 from django.db.models import Prefetch
 from django.http import Http404
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema
 from rest_framework import status
 from rest_framework.generics import ListAPIView
 from rest_framework.response import Response
@@ -19,6 +24,8 @@ from configs.api.access import (
 )
 from configs.api.serializers import error_responses
 from reviews import services
+from reviews.api import schema_changes
+from reviews.api.schema_changes import SchemaChangeSerializer
 from reviews.api.serializers import (
     ChangeRequestSerializer,
     EditSerializer,
@@ -28,14 +35,23 @@ from reviews.api.serializers import (
     VersionSerializer,
     WithdrawSerializer,
 )
-from reviews.models import ChangeRequest, Review
+from reviews.models import ChangeRequest, Review, SchemaChangeRequest
 from reviews.selectors import approvers_for_versions
 
+# Either kind, in the OpenAPI description of the endpoints both share.
+EITHER_KIND = PolymorphicProxySerializer(
+    component_name="AnyChangeRequest",
+    serializers=[ChangeRequestSerializer, SchemaChangeSerializer],
+    resource_type_field_name=None,
+)
 
-def _change_request(request, pk: int, *, own_without_role: bool = False) -> ChangeRequest:
-    """The change request, or 404 unless the request may read its namespace. With
-    `own_without_role`, its author may reach it even after losing their role (to withdraw it);
-    a token must still reach the namespace."""
+
+def _change_request(
+    request, pk: int, *, own_without_role: bool = False
+) -> ChangeRequest | SchemaChangeRequest:
+    """The change request (of a config, or else of a schema), or 404 unless the request may
+    read its namespace. With `own_without_role`, its author may reach it even after losing
+    their role (to withdraw it); a token must still reach the namespace."""
     change_request = (
         ChangeRequest.objects.select_related(
             "config__namespace", "config__schema", "author", "base_version", "published_version"
@@ -49,7 +65,7 @@ def _change_request(request, pk: int, *, own_without_role: bool = False) -> Chan
         .first()
     )
     if change_request is None:
-        raise Http404("No such change request, or no access to it.")
+        return schema_changes.find(request, pk)
     missing = "No such change request, or no access to it."
     if own_without_role and change_request.author_id == request.user.pk:
         token = token_of(request)
@@ -65,6 +81,7 @@ def _answer(
 ) -> Response:
     # Read back after the service committed: the answer shows what was stored.
     change_request = _change_request(request, pk, own_without_role=own_without_role)
+    assert isinstance(change_request, ChangeRequest)
     return Response(
         ChangeRequestSerializer(change_request, context={"request": request}).data, code
     )
@@ -136,10 +153,13 @@ class ChangeRequestDetail(APIView):
 
     @extend_schema(
         operation_id="change_request_read",
-        responses={200: ChangeRequestSerializer, **error_responses(400, 401, 404, 429)},
+        responses={200: EITHER_KIND, **error_responses(400, 401, 404, 429)},
     )
     def get(self, request, pk: int):
-        return _answer(request, pk)
+        change_request = _change_request(request, pk)
+        if isinstance(change_request, SchemaChangeRequest):
+            return schema_changes.answer(request, change_request.pk)
+        return Response(ChangeRequestSerializer(change_request, context={"request": request}).data)
 
     @extend_schema(
         operation_id="change_request_edit",
@@ -151,6 +171,11 @@ class ChangeRequestDetail(APIView):
     )
     def patch(self, request, pk: int):
         change_request = _change_request(request, pk)
+        if isinstance(change_request, SchemaChangeRequest):
+            raise ValidationError(
+                f"#{pk} is a schema change request: it carries a schema and the values it "
+                "changes, not one value. Withdraw it and propose the schema change again."
+            )
         ensure_can_write(request)
         data = _body(EditSerializer, request)
         services.change_request_edit(change_request=change_request, actor=request.user, **data)
@@ -163,10 +188,13 @@ class ChangeRequestApprove(APIView):
     @extend_schema(
         operation_id="change_request_approve",
         request=VerdictSerializer,
-        responses={200: ChangeRequestSerializer, **error_responses(400, 401, 403, 404, 409, 429)},
+        responses={200: EITHER_KIND, **error_responses(400, 401, 403, 404, 409, 429)},
     )
     def post(self, request, pk: int):
         change_request = _change_request(request, pk)
+        if isinstance(change_request, SchemaChangeRequest):
+            data = _body(VerdictSerializer, request)
+            return schema_changes.approve(request, change_request, data)
         ensure_can_write(request)
         data = _body(VerdictSerializer, request)
         services.change_request_approve(
@@ -184,10 +212,13 @@ class ChangeRequestRequestChanges(APIView):
     @extend_schema(
         operation_id="change_request_request_changes",
         request=VerdictSerializer,
-        responses={200: ChangeRequestSerializer, **error_responses(400, 401, 403, 404, 409, 429)},
+        responses={200: EITHER_KIND, **error_responses(400, 401, 403, 404, 409, 429)},
     )
     def post(self, request, pk: int):
         change_request = _change_request(request, pk)
+        if isinstance(change_request, SchemaChangeRequest):
+            data = _body(VerdictSerializer, request)
+            return schema_changes.request_changes(request, change_request, data)
         ensure_can_write(request)
         data = _body(VerdictSerializer, request)
         services.change_request_request_changes(
@@ -200,15 +231,27 @@ class ChangeRequestRequestChanges(APIView):
 
 
 class ChangeRequestPublish(APIView):
-    """Publish now or at `effective_at`; admins may bypass missing approvals with a reason."""
+    """Publish now or at `effective_at`; admins may bypass missing approvals with a reason. A
+    config's change request answers with the new version; a schema change request with itself,
+    naming the schema version and each config's new version."""
 
     @extend_schema(
         operation_id="change_request_publish",
         request=PublishSerializer,
-        responses={200: VersionSerializer, **error_responses(400, 401, 403, 404, 409, 429)},
+        responses={
+            200: PolymorphicProxySerializer(
+                component_name="PublishedChange",
+                serializers=[VersionSerializer, SchemaChangeSerializer],
+                resource_type_field_name=None,
+            ),
+            **error_responses(400, 401, 403, 404, 409, 429),
+        },
     )
     def post(self, request, pk: int):
         change_request = _change_request(request, pk)
+        if isinstance(change_request, SchemaChangeRequest):
+            data = _body(PublishSerializer, request)
+            return schema_changes.publish(request, change_request, data)
         ensure_can_write(request)
         data = _body(PublishSerializer, request)
         version = services.change_request_publish(
@@ -230,10 +273,13 @@ class ChangeRequestWithdraw(APIView):
     @extend_schema(
         operation_id="change_request_withdraw",
         request=WithdrawSerializer,
-        responses={200: ChangeRequestSerializer, **error_responses(400, 401, 403, 404, 409, 429)},
+        responses={200: EITHER_KIND, **error_responses(400, 401, 403, 404, 409, 429)},
     )
     def post(self, request, pk: int):
         change_request = _change_request(request, pk, own_without_role=True)
+        if isinstance(change_request, SchemaChangeRequest):
+            data = _body(WithdrawSerializer, request)
+            return schema_changes.withdraw(request, change_request, data)
         ensure_can_write(request)
         data = _body(WithdrawSerializer, request)
         services.change_request_withdraw(

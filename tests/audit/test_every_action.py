@@ -32,6 +32,7 @@ pytestmark = pytest.mark.django_db
 ALSO_RECORDED = {
     "auth.locked_out": ["auth.login_failed"],
     "version.bypass": ["change_request.published"],
+    "schema_change.bypass": ["schema_change.published"],
     "version.restored": ["change_request.opened"],
 }
 
@@ -521,6 +522,18 @@ def schema_change_published(p):
     )
 
 
+def schema_change_bypass(p):
+    change = _schema_change(p)
+
+    def act():
+        schema_changes.schema_change_publish(
+            change_request=change, actor=p.carol, bypass_reason="Dashboards need it today"
+        )
+        return change
+
+    return Step(act, p.carol, "Dashboards need it today")
+
+
 DRIVERS = {
     "namespace.created": namespace_created,
     "namespace.policy_changed": policy_changed,
@@ -558,6 +571,7 @@ DRIVERS = {
     "schema_change.conflicted": schema_change_conflicted,
     "schema_change.rebased": schema_change_rebased,
     "schema_change.published": schema_change_published,
+    "schema_change.bypass": schema_change_bypass,
 }
 
 

@@ -242,8 +242,8 @@ def test_the_api_runs_a_schema_change_from_proposal_to_publish(carol, bob, timez
     ]
     pk = answer["id"]
 
-    approved = _writer(bob).post(f"/api/v1/schema-change-requests/{pk}/approve/", {})
-    published = _writer(bob).post(f"/api/v1/schema-change-requests/{pk}/publish/", {})
+    approved = _writer(bob).post(f"/api/v1/change-requests/{pk}/approve/", {})
+    published = _writer(bob).post(f"/api/v1/change-requests/{pk}/publish/", {})
 
     assert approved.json()["status"] == "approved"
     assert published.status_code == 200
@@ -296,7 +296,7 @@ def test_a_schema_change_one_cannot_see_answers_404(carol, erin, timezones):
     api = client_for()
     api.force_authenticate(erin)
 
-    assert api.get(f"/api/v1/schema-change-requests/{change.pk}/").status_code == 404
+    assert api.get(f"/api/v1/change-requests/{change.pk}/").status_code == 404
 
 
 # The console

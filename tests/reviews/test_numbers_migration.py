@@ -1,0 +1,103 @@
+"""Upgrading a console that already holds both kinds of change request: schema change requests,
+numbered apart until then, get new numbers after every config change request, keeping their
+items and reviews, and new change requests of either kind come after all of them."""
+
+import pytest
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
+
+BEFORE = [("reviews", "0004_schema_change_requests")]
+
+
+@pytest.fixture
+def old_console(transactional_db):
+    executor = MigrationExecutor(connection)
+    executor.migrate(BEFORE)
+    # The models as the database now holds them: other apps' later migrations stay applied.
+    executor.loader.build_graph()
+    yield executor._create_project_state(with_applied_migrations=True).apps
+    executor = MigrationExecutor(connection)
+    executor.loader.build_graph()
+    executor.migrate(executor.loader.graph.leaf_nodes())
+
+
+def _change_requests(apps, user, config, version, schema, schema_version):
+    ChangeRequest = apps.get_model("reviews", "ChangeRequest")
+    SchemaChangeRequest = apps.get_model("reviews", "SchemaChangeRequest")
+    config_changes = [
+        ChangeRequest.objects.create(
+            config_id=config.pk,
+            author_id=user.pk,
+            base_version_id=version.pk,
+            title=f"Change {n}",
+            value={"n": n},
+            value_hash=str(n),
+        )
+        for n in range(3)
+    ]
+    schema_changes = [
+        SchemaChangeRequest.objects.create(
+            schema_id=schema.pk,
+            base_version_id=schema_version.pk,
+            body={"type": "object"},
+            author_id=user.pk,
+            title=f"Schema change {n}",
+            proposal_hash=str(n),
+        )
+        for n in range(2)
+    ]
+    return config_changes, schema_changes
+
+
+def test_schema_change_requests_are_renumbered_after_config_change_requests(old_console):
+    apps = old_console
+    user = apps.get_model("auth", "User").objects.create(username="carol")
+    namespace = apps.get_model("configs", "Namespace").objects.create(slug="ops", name="Ops")
+    schema = apps.get_model("configs", "Schema").objects.create(name="s", body={"type": "object"})
+    schema_version = apps.get_model("configs", "SchemaVersion").objects.create(
+        schema_id=schema.pk, number=1, body={"type": "object"}, created_by_id=user.pk
+    )
+    config = apps.get_model("configs", "Config").objects.create(
+        namespace_id=namespace.pk, key="c", name="C", schema_id=schema.pk
+    )
+    version = apps.get_model("configs", "Version").objects.create(
+        config_id=config.pk,
+        number=1,
+        value={},
+        value_json="{}",
+        effective_at="2026-01-01T00:00Z",
+        published_at="2026-01-01T00:00Z",
+        published_by_id=user.pk,
+    )
+    config_changes, schema_changes = _change_requests(
+        apps, user, config, version, schema, schema_version
+    )
+    apps.get_model("reviews", "SchemaChangeItem").objects.create(
+        change_request_id=schema_changes[1].pk,
+        config_id=config.pk,
+        base_version_id=version.pk,
+        value={"owner": "data"},
+    )
+    apps.get_model("reviews", "SchemaReview").objects.create(
+        change_request_id=schema_changes[1].pk,
+        reviewer_id=user.pk,
+        verdict="approve",
+        proposal_hash="1",
+    )
+    assert {c.pk for c in schema_changes} <= {c.pk for c in config_changes}  # they collide
+
+    executor = MigrationExecutor(connection)
+    executor.migrate([("reviews", "0005_shared_change_request_numbers")])
+
+    from reviews.models import ChangeRequest, ChangeRequestNumber, SchemaChangeRequest
+
+    config_ids = sorted(ChangeRequest.objects.values_list("pk", flat=True))
+    renumbered = list(SchemaChangeRequest.objects.order_by("pk"))
+    assert config_ids == [c.pk for c in config_changes]
+    assert [c.title for c in renumbered] == ["Schema change 0", "Schema change 1"]
+    assert min(c.pk for c in renumbered) > max(config_ids)
+    assert renumbered[1].items.get().value == {"owner": "data"}
+    assert renumbered[1].reviews.get().verdict == "approve"
+    assert ChangeRequestNumber.objects.count() == 5
+    # The next number, of either kind, comes after every one taken.
+    assert ChangeRequestNumber.objects.create(kind="config").pk > renumbered[1].pk
