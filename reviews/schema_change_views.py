@@ -7,12 +7,12 @@ import json
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils.dateparse import parse_datetime
 from django.views.decorators.http import require_POST
 
+from configconsole.messages import REFUSALS, refusal
 from configs import access, services, times
 from configs.diff import sentences
 from configs.errors import Conflict, InvalidValue, RuleViolation
@@ -163,7 +163,11 @@ def _visible(request, pk: int) -> SchemaChangeRequest:
 
 @login_required
 def schema_change_detail(request, pk):
-    change = _visible(request, pk)
+    return _detail_page(request, _visible(request, pk))
+
+
+def _detail_page(request, change: SchemaChangeRequest, *, typed: dict | None = None):
+    """The schema change page; after a refused action, with everything the person typed."""
     configs = changes.affected_configs(change)
     gate = changes.schema_gate(change, configs)
     items = list(
@@ -175,6 +179,7 @@ def schema_change_detail(request, pk):
     reviewer = changes.may_review(user, configs) and user.pk != change.author_id
     is_author = user.pk == change.author_id
     earliest, in_the_way = changes.earliest_instant(items)
+    bypassed = next((i.published_version.bypass_reason for i in items if i.published_version), "")
     return render(
         request,
         "reviews/schema_change.html",
@@ -189,11 +194,27 @@ def schema_change_detail(request, pk):
             "can_publish": change.allows("publish")
             and (changes.may_review(user, configs) or is_author)
             and gate.satisfied,
+            # Nothing to bypass once the approvals are there: publishing is then the way.
+            "can_bypass": change.allows("bypass")
+            and not gate.satisfied
+            and changes.may_bypass(user, configs),
             "can_withdraw": is_author and change.allows("withdraw"),
             "can_rebase": is_author and change.allows("rebase"),
             "earliest": earliest,
             "in_the_way": in_the_way,
+            "bypassed": bypassed,
+            "zone": times.zone_name(),
+            "typed": typed or {},
         },
+    )
+
+
+def _publish(change: SchemaChangeRequest, request, *, bypass: bool = False):
+    return changes.schema_change_publish(
+        change_request=change,
+        actor=request.user,
+        effective_at=times.publish_time(request.POST.get("effective_at", "")),
+        bypass_reason=request.POST.get("bypass_reason", "") if bypass else None,
     )
 
 
@@ -206,11 +227,8 @@ ACTIONS = {
     ),
     "withdraw": lambda c, r: changes.schema_change_withdraw(change_request=c, actor=r.user),
     "rebase": lambda c, r: changes.schema_change_rebase(change_request=c, actor=r.user),
-    "publish": lambda c, r: changes.schema_change_publish(
-        change_request=c,
-        actor=r.user,
-        effective_at=parse_datetime(r.POST.get("effective_at") or "") or None,
-    ),
+    "publish": _publish,
+    "bypass": lambda c, r: _publish(c, r, bypass=True),
 }
 DONE = {
     "approve": "You approved this schema change.",
@@ -218,7 +236,10 @@ DONE = {
     "withdraw": "The schema change was withdrawn.",
     "rebase": "The schema change was rebased on the newest versions; it needs review again.",
     "publish": "Published: the new schema version and every config's new version.",
+    "bypass": "Published without the required approvals: the admins are told of the bypass.",
 }
+# What a person may have typed into an action's form, kept when the action is refused.
+TYPED_FIELDS = ("comment", "bypass_reason", "effective_at")
 
 
 @login_required
@@ -229,10 +250,12 @@ def schema_change_action(request, pk, action):
         raise Http404("No such action.")
     try:
         ACTIONS[action](change, request)
-    except InvalidValue as exc:
-        messages.error(request, str(exc))
-    except (Conflict, RuleViolation, ValidationError, PermissionDenied) as exc:
-        messages.error(request, exc.messages[0] if hasattr(exc, "messages") else str(exc))
+    except REFUSALS as exc:
+        messages.error(request, refusal(request, exc))
+        typed = {name: request.POST.get(name, "") for name in TYPED_FIELDS}
+        if any(value.strip() for value in typed.values()):
+            change.refresh_from_db()
+            return _detail_page(request, change, typed={**typed, "action": action})
     else:
         messages.success(request, DONE[action])
     return redirect(change)

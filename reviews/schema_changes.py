@@ -331,6 +331,17 @@ def open_for_schema(schema: Schema) -> list[SchemaChangeRequest]:
     )
 
 
+def authored_by(user) -> QuerySet:
+    """`user`'s own schema changes, open ones first, then newest first."""
+    return (
+        SchemaChangeRequest.objects.filter(author=user)
+        .annotate(closed=~Q(status__in=ChangeRequest.OPEN))
+        .select_related("schema", "author")
+        .defer("body", "schema__body")
+        .order_by("closed", "-updated_at", "-id")
+    )
+
+
 def waiting_for(user) -> QuerySet:
     """Open schema changes `user` may approve (`may_review`, in one query whatever their number
     of configs) and has not yet approved as they stand, oldest first."""

@@ -22,7 +22,7 @@ from configs.models import Role, canonical_json
 from configs.selectors import newest_version
 from reviews import previews, schema_changes, selectors, services
 from reviews.gate import can_publish, gate_for
-from reviews.models import ChangeRequest, Review
+from reviews.models import ChangeRequest, Review, SchemaChangeRequest
 
 Status = ChangeRequest.Status
 
@@ -64,7 +64,13 @@ def _actions(user, change_request, gate) -> dict[str, bool]:
 
 @login_required
 def change_request_detail(request, pk):
-    change_request = selectors.for_change_request(user=request.user, pk=pk)
+    try:
+        change_request = selectors.for_change_request(user=request.user, pk=pk)
+    except Http404:
+        # Both kinds share their numbers: a schema change's number leads to its own page.
+        if SchemaChangeRequest.objects.filter(pk=pk).exists():
+            return redirect("reviews:schema_change", pk)
+        raise
     return _detail_page(request, change_request)
 
 
@@ -397,6 +403,7 @@ def inbox(request):
                     "You have not asked for changes on any open change request.",
                 ),
             ],
+            "schema_changes_heading": "Schema changes waiting for my review",
             "schema_changes": _page(
                 request, schema_changes.waiting_for(request.user), "schema_changes"
             ),
@@ -419,5 +426,9 @@ def my_changes(request):
                     "Open a config and choose “Edit this config”.",
                 ),
             ],
+            "schema_changes_heading": "My schema changes",
+            "schema_changes": _page(
+                request, schema_changes.authored_by(request.user), "schema_changes"
+            ),
         },
     )

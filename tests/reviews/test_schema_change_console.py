@@ -1,0 +1,104 @@
+"""A schema change in the console, as people meet it: its number leads to it from any change
+request address, its author finds it under "My changes", and an admin of every namespace whose
+configs change may bypass review with a reason, as for a config."""
+
+from datetime import timedelta
+
+from django.utils import timezone
+
+from configs import selectors, times
+from reviews import schema_changes
+from tests.reviews.test_schema_changes import open_change
+
+
+def test_a_schema_change_number_leads_to_its_page_from_the_change_request_address(
+    client, carol, bob, timezones
+):
+    change = open_change(timezones, carol)
+    client.force_login(bob)
+
+    answer = client.get(f"/changes/{change.pk}/")
+
+    assert answer.status_code == 302
+    assert answer["Location"] == f"/schema-changes/{change.pk}/"
+    assert client.get(f"/changes/{change.pk + 100}/").status_code == 404
+
+
+def test_my_changes_lists_my_schema_changes_open_ones_first(client, carol, timezones):
+    withdrawn = open_change(timezones, carol)
+    schema_changes.schema_change_withdraw(change_request=withdrawn, actor=carol)
+    open_one = open_change(timezones, carol)
+    client.force_login(carol)
+
+    page = client.get("/changes/mine/").content.decode()
+
+    assert "My schema changes" in page
+    first, second = (
+        page.index(f"/schema-changes/{open_one.pk}/"),
+        page.index(f"/schema-changes/{withdrawn.pk}/"),
+    )
+    assert first < second
+
+
+def test_someone_with_no_schema_change_sees_no_such_section(client, alice, timezones):
+    client.force_login(alice)
+
+    page = client.get("/changes/mine/").content.decode()
+
+    assert "My schema changes" not in page
+    assert "You have not proposed any change yet." in page
+
+
+def test_an_admin_bypasses_review_of_a_schema_change_with_a_reason(client, carol, timezones):
+    change = open_change(timezones, carol)
+    client.force_login(carol)
+    page = client.get(f"/schema-changes/{change.pk}/").content.decode()
+    assert "Publish without approval" in page
+
+    client.post(f"/schema-changes/{change.pk}/bypass/", {"bypass_reason": "Dashboards are down"})
+
+    live = selectors.live_version(timezones)
+    assert (live.number, live.bypass_reason) == (2, "Dashboards are down")
+    page = client.get(f"/schema-changes/{change.pk}/").content.decode()
+    assert "bypass: Dashboards are down" in page
+
+
+def test_a_reviewer_is_not_offered_a_bypass(client, carol, bob, timezones):
+    change = open_change(timezones, carol)
+    client.force_login(bob)
+
+    page = client.get(f"/schema-changes/{change.pk}/").content.decode()
+
+    assert "Publish without approval" not in page
+    client.post(f"/schema-changes/{change.pk}/bypass/", {"bypass_reason": "Because"})
+    assert selectors.live_version(timezones).number == 1
+
+
+def test_a_refused_bypass_keeps_what_was_typed(client, carol, timezones):
+    change = open_change(timezones, carol)
+    client.force_login(carol)
+
+    page = client.post(
+        f"/schema-changes/{change.pk}/bypass/",
+        {"bypass_reason": "Dashboards are down", "effective_at": "next tuesday"},
+    ).content.decode()
+
+    assert "Take effect at: enter a date and time" in page
+    assert 'value="Dashboards are down"' in page
+    assert 'value="next tuesday"' in page
+    assert selectors.live_version(timezones).number == 1
+
+
+def test_a_schema_change_is_scheduled_at_a_time_typed_in_the_page_zone(
+    client, carol, bob, timezones
+):
+    change = open_change(timezones, carol)
+    client.force_login(bob)
+    client.post(f"/schema-changes/{change.pk}/approve/")
+    later = (timezone.now() + timedelta(days=2)).replace(second=0, microsecond=0)
+
+    client.post(f"/schema-changes/{change.pk}/publish/", {"effective_at": times.typed(later)})
+
+    change.refresh_from_db()
+    assert change.status == "published"
+    assert change.items.get().published_version.effective_at == later
