@@ -46,11 +46,15 @@ class ChangeRequestSerializer(serializers.ModelSerializer):
     reviews = ReviewSerializer(many=True, read_only=True)
     comments = CommentSerializer(many=True, read_only=True)
     url = serializers.SerializerMethodField(help_text="The change request in the console.")
+    kind = serializers.SerializerMethodField(
+        help_text='"config": one config\'s new value ("schema" for a schema change request).'
+    )
 
     class Meta:
         model = ChangeRequest
         fields = [
             "id",
+            "kind",
             "status",
             "namespace",
             "key",
@@ -82,6 +86,9 @@ class ChangeRequestSerializer(serializers.ModelSerializer):
         if not change_request.is_open:
             return []
         return self._gate(change_request).missing
+
+    def get_kind(self, change_request) -> str:
+        return "config"
 
     def get_url(self, change_request) -> str:
         request = self.context.get("request")

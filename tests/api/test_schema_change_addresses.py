@@ -54,9 +54,8 @@ def test_config_and_schema_change_requests_never_share_an_id(alice, carol, bob, 
         later_config_change.pk: "config",
     }
     api = _writer(bob)
-    assert api.get(f"/api/v1/change-requests/{config_change.pk}/").json()["key"] == (
-        "company-timezones"
-    )
+    config_read = api.get(f"/api/v1/change-requests/{config_change.pk}/").json()
+    assert (config_read["kind"], config_read["key"]) == ("config", "company-timezones")
     read = api.get(f"/api/v1/change-requests/{schema_change.pk}/").json()
     assert (read["kind"], read["schema_name"], read["status"]) == (
         "schema",
