@@ -33,7 +33,7 @@ ACTIONS = {
     "schema_change.conflicted": "schema change became conflicted",
     "schema_change.rebased": "rebased a schema change",
     "schema_change.published": "published a schema change",
-    "schema_change.bypass": "published a schema change without the required approvals",
+    "schema_change.bypass": "bypassed review of a schema change",
     "version.bypass": "published without the required approvals",
     "version.cancelled": "cancelled a scheduled version",
     "version.restored": "proposed restoring a version",
