@@ -27,6 +27,8 @@ ACTIONS = {
     "change_request.rebased": "rebased a change request",
     "change_request.published": "published a change request",
     "schema_change.opened": "proposed a schema change",
+    "schema_change.edited": "edited a schema change",
+    "schema_change.submitted": "submitted a schema change for review",
     "schema_change.approved": "approved a schema change",
     "schema_change.changes_requested": "requested changes to a schema change",
     "schema_change.withdrawn": "withdrew a schema change",

@@ -73,6 +73,11 @@ class SchemaChangeRequest(models.Model):
     def is_open(self) -> bool:
         return self.status in ChangeRequest.OPEN
 
+    @property
+    def is_draft(self) -> bool:
+        """Not submitted for review yet: its author's alone, and nobody reviews it."""
+        return self.status in ChangeRequest.DRAFTS
+
 
 class SchemaChangeItem(models.Model):
     """One affected config's new value, based on its newest version when it was proposed."""
@@ -85,6 +90,12 @@ class SchemaChangeItem(models.Model):
     value = models.JSONField()
     migrated = models.BooleanField(
         default=False, help_text="Filled in from the schema's defaults rather than by a person."
+    )
+    problems = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="What the new schema rejects in this value, [{path, message}]: only a draft "
+        "holds values with problems, and it cannot be submitted until none is left.",
     )
     published_version = models.OneToOneField(
         Version, on_delete=models.PROTECT, null=True, blank=True, related_name="+"

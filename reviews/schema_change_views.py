@@ -7,12 +7,15 @@ import json
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Case, When
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from configconsole.messages import REFUSALS, refusal
+from configconsole.pagination import page_of
 from configs import access, services, times
 from configs.diff import sentences
 from configs.errors import Conflict, InvalidValue, RuleViolation
@@ -24,19 +27,18 @@ from reviews import schema_changes as changes
 from reviews.models import SchemaChangeRequest
 
 VALUE_FIELD = "value:"
+# Affected configs listed on the edit page (those needing a fix first); a schema thousands of
+# configs use would otherwise make a page nobody can read. The rest are fixed in a draft.
+CONFIGS_SHOWN = 50
 
 
 FIX_PREFIX = "fix"
 
 
-def _fix_form(body: dict, number: int, item=None, data=None) -> ValueForm:
-    """The config's form drawn from the NEW schema, for a value its defaults cannot fix."""
+def _fix_form(body: dict, number: int, value=None, name: str = "", data=None) -> ValueForm:
+    """A config's form drawn from the NEW schema, for a value its defaults cannot fix."""
     return ValueForm(
-        data,
-        schema=body,
-        initial_value=item.value if item else None,
-        label=item.name if item else "",
-        prefix=f"{FIX_PREFIX}{number}",
+        data, schema=body, initial_value=value, label=name, prefix=f"{FIX_PREFIX}{number}"
     )
 
 
@@ -107,10 +109,13 @@ def schema_edit(request, name):
             words = schema_changes(newest.body, body)
             sample = plan[0].value if plan else None
             preview = ValueForm(schema=body, initial_value=sample, label=schema.title or name)
-            for number, item in enumerate(plan, start=1):
+            # Those needing a fix first; each keeps its number (its fix form's prefix).
+            plan.sort(key=lambda item: not item.errors)
+            for number, item in enumerate(plan[:CONFIGS_SHOWN], start=1):
                 if item.errors:
-                    item.fix_form = _fix_form(body, number, item)
-            if "submit" in request.POST and not typed_errors:
+                    item.fix_form = _fix_form(body, number, item.value, item.name)
+            draft = "draft" in request.POST
+            if ("submit" in request.POST or draft) and not typed_errors:
                 try:
                     change = changes.schema_change_open(
                         schema=schema,
@@ -120,13 +125,19 @@ def schema_edit(request, name):
                         title=form.cleaned_data["reason"],
                         description=form.cleaned_data["description"],
                         values={k: v for k, v in values.items() if k in {i.label for i in plan}},
+                        draft=draft,
                     )
                 except InvalidValue:
                     form.add_error(None, "Some configs would still be invalid: fix them below.")
                 except (Conflict, RuleViolation, ValidationError) as exc:
                     form.add_error(None, exc.messages[0] if hasattr(exc, "messages") else str(exc))
                 else:
-                    messages.success(request, "Your schema change was submitted for review.")
+                    messages.success(
+                        request,
+                        "Your draft is saved: only you see it until you submit it for review."
+                        if draft
+                        else "Your schema change was submitted for review.",
+                    )
                     return redirect(change)
     return render(
         request,
@@ -136,7 +147,8 @@ def schema_edit(request, name):
             "schema": schema,
             "newest": newest,
             "form": form,
-            "plan": plan,
+            "plan": (plan or [])[:CONFIGS_SHOWN],
+            "not_shown": len(plan or []) - CONFIGS_SHOWN,
             "words": words,
             "preview": preview,
             "typed_errors": typed_errors,
@@ -166,19 +178,36 @@ def schema_change_detail(request, pk):
     return _detail_page(request, _visible(request, pk))
 
 
+ITEMS_PER_PAGE = 25
+
+
 def _detail_page(request, change: SchemaChangeRequest, *, typed: dict | None = None):
-    """The schema change page; after a refused action, with everything the person typed."""
+    """The schema change page; after a refused action, with everything the person typed.
+
+    Its values are listed a page at a time, those still to fix first: a schema thousands of
+    configs use gives thousands of them."""
     configs = changes.affected_configs(change)
     gate = changes.schema_gate(change, configs)
-    items = list(
-        change.items.select_related("config__namespace", "base_version", "published_version")
+    all_items = change.items.select_related(
+        "config__namespace", "base_version", "published_version"
+    )
+    items = page_of(
+        request,
+        all_items.alias(fits=Case(When(problems=[], then=True), default=False)).order_by(
+            "fits", "config__namespace__slug", "config__key"
+        ),
+        per_page=ITEMS_PER_PAGE,
+        param="values",
     )
     for item in items:
         item.sentences = sentences(item.base_version.value, item.value, change.body)
     user = request.user
     reviewer = changes.may_review(user, configs) and user.pk != change.author_id
     is_author = user.pk == change.author_id
-    earliest, in_the_way = changes.earliest_instant(items)
+    earliest, in_the_way = changes.earliest_instant(
+        list(all_items.filter(base_version__effective_at__gt=timezone.now()))
+    )
+    to_fix = change.items.exclude(problems=[]).count() if change.is_draft else 0
     bypassed = next((i.published_version.bypass_reason for i in items if i.published_version), "")
     return render(
         request,
@@ -199,6 +228,9 @@ def _detail_page(request, change: SchemaChangeRequest, *, typed: dict | None = N
             and not gate.satisfied
             and changes.may_bypass(user, configs),
             "can_withdraw": is_author and change.allows("withdraw"),
+            "can_edit": is_author and change.allows("edit"),
+            "can_submit": is_author and change.allows("submit") and not to_fix,
+            "to_fix": to_fix,
             "can_rebase": is_author and change.allows("rebase"),
             "earliest": earliest,
             "in_the_way": in_the_way,
@@ -226,6 +258,7 @@ ACTIONS = {
         change_request=c, reviewer=r.user, comment=r.POST.get("comment", "")
     ),
     "withdraw": lambda c, r: changes.schema_change_withdraw(change_request=c, actor=r.user),
+    "submit": lambda c, r: changes.schema_change_submit(change_request=c, actor=r.user),
     "rebase": lambda c, r: changes.schema_change_rebase(change_request=c, actor=r.user),
     "publish": _publish,
     "bypass": lambda c, r: _publish(c, r, bypass=True),
@@ -234,6 +267,7 @@ DONE = {
     "approve": "You approved this schema change.",
     "request-changes": "You asked for changes.",
     "withdraw": "The schema change was withdrawn.",
+    "submit": "Your schema change was submitted for review.",
     "rebase": "The schema change was rebased on the newest versions; it needs review again.",
     "publish": "Published: the new schema version and every config's new version.",
     "bypass": "Published without the required approvals: the admins are told of the bypass.",
@@ -259,3 +293,48 @@ def schema_change_action(request, pk, action):
     else:
         messages.success(request, DONE[action])
     return redirect(change)
+
+
+@login_required
+def schema_change_value(request, pk, config_pk):
+    """One config's value inside a schema change, in that config's form drawn from the new
+    schema (or as raw JSON): its author fixes or changes it here."""
+    change = _visible(request, pk)
+    item = get_object_or_404(
+        change.items.select_related("config__namespace", "base_version"), config_id=config_pk
+    )
+    if request.user.pk != change.author_id or not change.allows("edit"):
+        raise PermissionDenied("Only the author of an open schema change can change its values.")
+    label = str(item.config)
+    form = _fix_form(change.body, 1, item.value, item.config.name, data=request.POST or None)
+    error = ""
+    if request.method == "POST":
+        values, errors = _given_values(request, change.body)
+        error = errors.get(label, "")
+        if not error and label in values:
+            try:
+                changes.schema_change_edit(
+                    change_request=change, actor=request.user, values={label: values[label]}
+                )
+            except REFUSALS as exc:
+                error = refusal(request, exc)
+            else:
+                messages.success(request, f"The value of {label} in this schema change is saved.")
+                return redirect(change)
+        elif not error:
+            error = "Give the new value in the form or as JSON."
+    return render(
+        request,
+        "reviews/schema_change_value.html",
+        {
+            "page_title": f"{item.config.name} in schema change #{change.pk}",
+            "change": change,
+            "item": item,
+            "form": form,
+            "label": label,
+            "value_field": VALUE_FIELD,
+            "value_json": request.POST.get(VALUE_FIELD + label)
+            or json.dumps(item.value, indent=2, ensure_ascii=False),
+            "error": error,
+        },
+    )

@@ -9,8 +9,9 @@ Rules, besides those every change request follows:
 - Only admins of every namespace whose configs use the schema may propose a change to it.
 - A config whose live or scheduled value the new schema rejects gets an item: its newest value
   with the defaults of new required properties filled in, or the value the author gives. While
-  any item is invalid the change request cannot be opened (InvalidValues names each config and
-  path).
+  any item is invalid the change request cannot be opened for review (InvalidValues names each
+  config and path); it can be kept as the author's draft, fixed one config at a time, and
+  submitted once every value fits.
 - Approvals count only from people who review in every namespace whose configs change
   (superusers anywhere); the strictest of those configs' policies applies.
 - Publishing writes the schema version and one version per item in one transaction, or nothing.
@@ -215,17 +216,18 @@ def _audit(action: str, change_request: SchemaChangeRequest, actor, reason: str 
 def _store_plan(change_request: SchemaChangeRequest, plan: list[Affected]) -> None:
     """Write one item per affected config and the hash of the whole proposal."""
     rows = [(i.config_id, i.base_id, canonical_json(i.value), i.migrated) for i in plan]
+    problems = [json.dumps(i.errors, ensure_ascii=False) for i in plan]
     if connection.vendor == "postgresql":
         # COPY: a schema thousands of configs use gets thousands of items, and building a
         # model per item and binding each value of a multi-row INSERT cost seconds there.
         table = SchemaChangeItem._meta.db_table
         with connection.cursor() as cursor:
             with cursor.cursor.copy(
-                f"COPY {table} (change_request_id, config_id, base_version_id, value, migrated) "
-                "FROM STDIN"
+                f"COPY {table} (change_request_id, config_id, base_version_id, value, migrated, "
+                "problems) FROM STDIN"
             ) as copy:
-                for row in rows:
-                    copy.write_row((change_request.pk, *row))
+                for row, row_problems in zip(rows, problems, strict=True):
+                    copy.write_row((change_request.pk, *row, row_problems))
     else:
         SchemaChangeItem.objects.bulk_create(
             [
@@ -235,6 +237,7 @@ def _store_plan(change_request: SchemaChangeRequest, plan: list[Affected]) -> No
                     base_version_id=i.base_id,
                     value=i.value,
                     migrated=i.migrated,
+                    problems=i.errors,
                 )
                 for i in plan
             ],
@@ -254,9 +257,11 @@ def schema_change_open(
     title: str,
     description: str = "",
     values: dict | None = None,
+    draft: bool = False,
 ) -> SchemaChangeRequest:
     """Propose `body` as the schema's next version, with the new value of every config it
-    would reject, and ask for review."""
+    would reject, and ask for review; or, as a `draft`, keep it for its author alone, with
+    values still to fix."""
     access.ensure_can_edit_schema(author, schema)
     title = _require_text(title, "A title saying why")
     _check_body(body)
@@ -270,15 +275,9 @@ def schema_change_open(
         raise ValidationError(
             f"Nothing would change: the schema is the same as version {newest.number}."
         )
-    plan = schema_change_plan(schema=schema, body=body, values=values)
-    unknown = sorted(set(values or {}) - {item.label for item in plan})
-    if unknown:
-        raise ValidationError(
-            f"Only configs the new schema would reject take a new value here, not "
-            f"{', '.join(unknown)}."
-        )
+    plan = _plan(schema, body, values)
     problems = _invalid(plan)
-    if problems:
+    if problems and not draft:
         raise InvalidValues(problems)
     change_request = SchemaChangeRequest.objects.create(
         schema=schema,
@@ -287,6 +286,7 @@ def schema_change_open(
         author=author,
         title=title,
         description=description,
+        status=Status.DRAFT if draft else Status.IN_REVIEW,
     )
     _store_plan(change_request, plan)
     _audit(
@@ -296,6 +296,124 @@ def schema_change_open(
         reason=title,
         base_version=newest.number,
         configs=[item.label for item in plan],
+        draft=draft,
+    )
+    if not draft:
+        pk = change_request.pk
+        transaction.on_commit(lambda: notifications.review_requested(pk))
+    return change_request
+
+
+def _plan(schema: Schema, body: dict, values: dict | None) -> list[Affected]:
+    """`schema_change_plan`, refusing values for configs the new schema does not reject."""
+    plan = schema_change_plan(schema=schema, body=body, values=values)
+    unknown = sorted(set(values or {}) - {item.label for item in plan})
+    if unknown:
+        raise ValidationError(
+            f"Only configs the new schema would reject take a new value here, not "
+            f"{', '.join(unknown)}."
+        )
+    return plan
+
+
+def _author_only(change_request: SchemaChangeRequest, actor, doing: str) -> None:
+    if actor.pk != change_request.author_id:
+        raise PermissionDenied(f"Only the author can {doing} a schema change.")
+
+
+@transaction.atomic
+def schema_change_edit(
+    *,
+    change_request: SchemaChangeRequest,
+    actor,
+    body: dict | None = None,
+    values: dict | None = None,
+    title: str | None = None,
+    description: str | None = None,
+) -> SchemaChangeRequest:
+    """The author's new proposal: another schema, or new values for some configs (by
+    "namespace/key"; values given before are kept for the others). Values are planned again
+    against each config's newest version, and every earlier approval is dismissed: it was for
+    another proposal. A draft stays a draft and may hold values still to fix; a change in review
+    may not."""
+    change_request = _lock(change_request)
+    _author_only(change_request, actor, "edit")
+    # Roles are read again at every step: an author who is no longer an admin may not edit.
+    access.ensure_can_edit_schema(actor, change_request.schema)
+    _ensure_allowed(change_request, "edit", "edited")
+    body = change_request.body if body is None else body
+    if (
+        canonical_json(body) == canonical_json(change_request.body)
+        and not values
+        and title in (None, change_request.title)
+        and description in (None, change_request.description)
+    ):
+        raise ValidationError("Nothing would change: give another schema, a value or a title.")
+    _check_body(body)
+    if canonical_json(body) == canonical_json(change_request.base_version.body):
+        raise ValidationError(
+            f"Nothing would change: the schema is the same as version "
+            f"{change_request.base_version.number}."
+        )
+    given = {
+        str(item.config): item.value
+        for item in change_request.items.select_related("config__namespace")
+        if not item.migrated
+    }
+    rejected = {item.label for item in schema_change_plan(schema=change_request.schema, body=body)}
+    given = {label: value for label, value in given.items() if label in rejected}
+    plan = _plan(change_request.schema, body, {**given, **(values or {})})
+    problems = _invalid(plan)
+    if problems and not change_request.is_draft:
+        raise InvalidValues(problems)
+    dismissed = change_request.reviews.filter(
+        dismissed_at__isnull=True, verdict=Review.Verdict.APPROVE
+    ).update(dismissed_at=timezone.now())
+    change_request.items.all().delete()
+    change_request.body = body
+    change_request.revision += 1
+    if title is not None:
+        change_request.title = _require_text(title, "A title saying why")
+    if description is not None:
+        change_request.description = description
+    _store_plan(change_request, plan)
+    _refresh_status(change_request)
+    change_request.save()
+    _audit(
+        "schema_change.edited",
+        change_request,
+        actor,
+        revision=change_request.revision,
+        dismissed_approvals=dismissed,
+        configs=sorted(values or {}),
+    )
+    return change_request
+
+
+@transaction.atomic
+def schema_change_submit(*, change_request: SchemaChangeRequest, actor) -> SchemaChangeRequest:
+    """The author sends their draft for review once every value fits the new schema; the
+    reviewers of every namespace whose configs change are asked."""
+    change_request = _lock(change_request)
+    _author_only(change_request, actor, "submit")
+    access.ensure_can_edit_schema(actor, change_request.schema)
+    _ensure_allowed(change_request, "submit", "submitted for review")
+    problems = [
+        {"config": str(item.config), **problem}
+        for item in change_request.items.exclude(problems=[]).select_related("config__namespace")
+        for problem in item.problems
+    ]
+    if problems:
+        raise InvalidValues(problems)
+    change_request.status = Status.IN_REVIEW
+    _refresh_status(change_request)
+    change_request.save(update_fields=["status", "updated_at"])
+    _audit(
+        "schema_change.submitted",
+        change_request,
+        actor,
+        reason=change_request.title,
+        revision=change_request.revision,
     )
     pk = change_request.pk
     transaction.on_commit(lambda: notifications.review_requested(pk))
@@ -536,8 +654,7 @@ def schema_change_withdraw(
     *, change_request: SchemaChangeRequest, actor, reason: str = ""
 ) -> SchemaChangeRequest:
     change_request = _lock(change_request)
-    if actor.pk != change_request.author_id:
-        raise PermissionDenied("Only the author can withdraw a schema change.")
+    _author_only(change_request, actor, "withdraw")
     _ensure_allowed(change_request, "withdraw", "withdrawn")
     change_request.status = Status.WITHDRAWN
     change_request.save(update_fields=["status", "updated_at"])
@@ -718,8 +835,7 @@ def schema_change_rebase(*, change_request: SchemaChangeRequest, actor) -> Schem
     """Base a conflicted schema change on the schema's and configs' newest versions: values the
     author gave are kept for configs that did not move; the rest are migrated again."""
     change_request = _lock(change_request)
-    if actor.pk != change_request.author_id:
-        raise PermissionDenied("Only the author can rebase a schema change.")
+    _author_only(change_request, actor, "rebase")
     _ensure_allowed(change_request, "rebase", "rebased")
     schema = change_request.schema
     kept = {

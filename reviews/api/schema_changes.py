@@ -34,6 +34,28 @@ class SchemaChangeProposalSerializer(serializers.Serializer):
     )
 
 
+class SchemaChangeEditSerializer(serializers.Serializer):
+    schema = AnyJSONField(required=False, help_text="Another proposed schema.")
+    values = serializers.DictField(
+        child=AnyJSONField(),
+        required=False,
+        default=dict,
+        help_text='New values by "namespace/key"; values given before are kept for the others.',
+    )
+    title = serializers.CharField(max_length=200, required=False)
+    description = serializers.CharField(required=False, allow_blank=True)
+
+    def validate(self, attrs):
+        if "value" in self.initial_data:
+            raise serializers.ValidationError(
+                {
+                    "value": "A schema change request carries a schema and one value per "
+                    'config: send "schema", or "values" by "namespace/key".'
+                }
+            )
+        return attrs
+
+
 class ItemSerializer(serializers.Serializer):
     namespace = serializers.CharField(source="config.namespace.slug")
     key = serializers.CharField(source="config.key")
@@ -204,5 +226,22 @@ def withdraw(request: Request, change_request: SchemaChangeRequest, data: dict) 
     ensure_can_write(request)
     schema_changes.schema_change_withdraw(
         change_request=change_request, actor=request.user, reason=data["reason"]
+    )
+    return answer(request, change_request.pk)
+
+
+def edit(request: Request, change_request: SchemaChangeRequest) -> Response:
+    """The author's new proposal for a schema change (PATCH at the change request address)."""
+    ensure_can_write(request)
+    body = SchemaChangeEditSerializer(data=request.data)
+    body.is_valid(raise_exception=True)
+    data = body.validated_data
+    schema_changes.schema_change_edit(
+        change_request=change_request,
+        actor=request.user,
+        body=data.get("schema"),
+        values=data["values"],
+        title=data.get("title"),
+        description=data.get("description"),
     )
     return answer(request, change_request.pk)

@@ -6,7 +6,6 @@ looked up first, so its endpoints make no extra query."""
 
 from __future__ import annotations
 
-from django.core.exceptions import ValidationError
 from django.db.models import Prefetch
 from django.http import Http404
 from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema
@@ -25,7 +24,7 @@ from configs.api.access import (
 from configs.api.serializers import error_responses
 from reviews import services
 from reviews.api import schema_changes
-from reviews.api.schema_changes import SchemaChangeSerializer
+from reviews.api.schema_changes import SchemaChangeEditSerializer, SchemaChangeSerializer
 from reviews.api.serializers import (
     ChangeRequestSerializer,
     EditSerializer,
@@ -149,7 +148,8 @@ class ChangeRequestCreate(APIView):
 
 
 class ChangeRequestDetail(APIView):
-    """A change request with its reviews and comments; its author may change the value."""
+    """A change request with its reviews and comments; its author may change the value (of a
+    schema change: the schema, some configs' values, the title)."""
 
     @extend_schema(
         operation_id="change_request_read",
@@ -163,19 +163,20 @@ class ChangeRequestDetail(APIView):
 
     @extend_schema(
         operation_id="change_request_edit",
-        request=EditSerializer,
+        request=PolymorphicProxySerializer(
+            component_name="AnyChangeRequestEdit",
+            serializers=[EditSerializer, SchemaChangeEditSerializer],
+            resource_type_field_name=None,
+        ),
         responses={
-            200: ChangeRequestSerializer,
+            200: EITHER_KIND,
             **error_responses(400, 401, 403, 404, 409, 413, 429),
         },
     )
     def patch(self, request, pk: int):
         change_request = _change_request(request, pk)
         if isinstance(change_request, SchemaChangeRequest):
-            raise ValidationError(
-                f"#{pk} is a schema change request: it carries a schema and the values it "
-                "changes, not one value. Withdraw it and propose the schema change again."
-            )
+            return schema_changes.edit(request, change_request)
         ensure_can_write(request)
         data = _body(EditSerializer, request)
         services.change_request_edit(change_request=change_request, actor=request.user, **data)

@@ -164,7 +164,11 @@ def test_a_schema_change_cannot_be_edited_as_one_value(carol, timezones):
     edited = _writer(carol).patch(f"/api/v1/change-requests/{pk}/", {"value": {}}, format="json")
 
     assert edited.status_code == 400
-    assert "schema change request" in edited.json()["detail"]
+    assert edited.json()["errors"][0]["path"] == "/value"
+    assert "schema change request carries a schema" in edited.json()["errors"][0]["message"]
+    unchanged = _writer(carol).patch(f"/api/v1/change-requests/{pk}/", {}, format="json")
+    assert unchanged.status_code == 400
+    assert "Nothing would change" in unchanged.json()["detail"]
 
 
 def test_a_token_scoped_elsewhere_does_not_reach_a_schema_change(carol, bob, timezones):

@@ -446,6 +446,33 @@ def schema_change_opened(p):
     return Step(lambda: _schema_change(p), p.carol, "Owner teams")
 
 
+def schema_change_edited(p):
+    change = _schema_change(p)
+    body = _owner_team_schema(p)
+    body["description"] = "Every company has a team that owns it."
+
+    def act():
+        return schema_changes.schema_change_edit(change_request=change, actor=p.carol, body=body)
+
+    return Step(act, p.carol)
+
+
+def schema_change_submitted(p):
+    change = schema_changes.schema_change_open(
+        schema=p.timezones.schema,
+        author=p.carol,
+        body=_owner_team_schema(p),
+        base_version=1,
+        title="Owner teams",
+        draft=True,
+    )
+
+    def act():
+        return schema_changes.schema_change_submit(change_request=change, actor=p.carol)
+
+    return Step(act, p.carol, "Owner teams")
+
+
 def schema_change_approved(p):
     change = _schema_change(p)
     return Step(
@@ -565,6 +592,8 @@ DRIVERS = {
     "auth.locked_out": locked_out,
     "access.denied": denied,
     "schema_change.opened": schema_change_opened,
+    "schema_change.edited": schema_change_edited,
+    "schema_change.submitted": schema_change_submitted,
     "schema_change.approved": schema_change_approved,
     "schema_change.changes_requested": schema_change_changes_requested,
     "schema_change.withdrawn": schema_change_withdrawn,

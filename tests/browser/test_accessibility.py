@@ -88,6 +88,17 @@ def test_no_serious_violation_on_the_schema_and_new_config_pages(page, live_serv
         base_version=1,
         title="Every company has an owner team",
     )
+    without_default = copy.deepcopy(body)
+    del without_default["properties"]["companies"]["items"]["properties"]["owner_team"]["default"]
+    without_default["properties"]["companies"]["items"]["required"].append("owner_team")
+    draft = schema_change_open(
+        schema=timezones.schema,
+        author=carol,
+        body=without_default,
+        base_version=1,
+        title="Owner teams, to fix by hand",
+        draft=True,
+    )
     log_in(page, live_server, "carol", demo["carol"])
 
     found = pages_of(
@@ -97,6 +108,8 @@ def test_no_serious_violation_on_the_schema_and_new_config_pages(page, live_serv
             "/schemas/company-timezones/edit/",
             "/schemas/company-timezones/history/",
             schema_change.get_absolute_url(),
+            draft.get_absolute_url(),
+            f"{draft.get_absolute_url()}values/{timezones.pk}/",
             "/configs/new/",
         ],
     )

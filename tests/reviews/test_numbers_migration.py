@@ -88,16 +88,21 @@ def test_schema_change_requests_are_renumbered_after_config_change_requests(old_
 
     executor = MigrationExecutor(connection)
     executor.migrate([("reviews", "0005_shared_change_request_numbers")])
-
-    from reviews.models import ChangeRequest, ChangeRequestNumber, SchemaChangeRequest
+    executor.loader.build_graph()
+    apps = executor._create_project_state(with_applied_migrations=True).apps
+    ChangeRequest = apps.get_model("reviews", "ChangeRequest")
+    ChangeRequestNumber = apps.get_model("reviews", "ChangeRequestNumber")
+    SchemaChangeRequest = apps.get_model("reviews", "SchemaChangeRequest")
 
     config_ids = sorted(ChangeRequest.objects.values_list("pk", flat=True))
     renumbered = list(SchemaChangeRequest.objects.order_by("pk"))
     assert config_ids == [c.pk for c in config_changes]
     assert [c.title for c in renumbered] == ["Schema change 0", "Schema change 1"]
     assert min(c.pk for c in renumbered) > max(config_ids)
-    assert renumbered[1].items.get().value == {"owner": "data"}
-    assert renumbered[1].reviews.get().verdict == "approve"
+    items = apps.get_model("reviews", "SchemaChangeItem").objects
+    reviews = apps.get_model("reviews", "SchemaReview").objects
+    assert items.get(change_request_id=renumbered[1].pk).value == {"owner": "data"}
+    assert reviews.get(change_request_id=renumbered[1].pk).verdict == "approve"
     assert ChangeRequestNumber.objects.count() == 5
     # The next number, of either kind, comes after every one taken.
     assert ChangeRequestNumber.objects.create(kind="config").pk > renumbered[1].pk

@@ -1,0 +1,207 @@
+"""A schema change whose values the defaults cannot fix is kept as its author's draft, each
+config's value is fixed in that config's form inside it, and it is submitted only once every
+value fits. Its author may change the proposal later; approvals of the old one are dismissed."""
+
+import copy
+import json
+
+import pytest
+from django.core.exceptions import PermissionDenied, ValidationError
+
+from audit.models import AuditEvent
+from configs import selectors
+from reviews import schema_changes
+from reviews.schema_changes import InvalidValues
+from tests.api.conftest import client_for, make_token
+from tests.reviews.test_schema_changes import open_change, owner_team
+
+LABEL = "data-pipelines/company-timezones"
+
+
+def with_owner_team(timezones, team="growth"):
+    value = copy.deepcopy(selectors.live_version(timezones).value)
+    for company in value["companies"]:
+        company["owner_team"] = team
+    return value
+
+
+def open_draft(timezones, carol):
+    return open_change(timezones, carol, body=owner_team(timezones.schema.body, None), draft=True)
+
+
+def test_a_draft_keeps_values_still_to_fix_and_asks_nobody(
+    carol, timezones, mailoutbox, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        draft = open_draft(timezones, carol)
+
+    assert draft.status == "draft"
+    item = draft.items.get()
+    assert item.problems[0] == {
+        "path": "/companies/0/owner_team",
+        "message": "Owner team is required.",
+    }
+    assert mailoutbox == []
+    with pytest.raises(InvalidValues, match="would reject the value of " + LABEL):
+        schema_changes.schema_change_submit(change_request=draft, actor=carol)
+
+
+def test_a_fixed_draft_is_submitted_and_reviewers_are_asked(
+    carol, bob, timezones, mailoutbox, django_capture_on_commit_callbacks
+):
+    draft = open_draft(timezones, carol)
+
+    schema_changes.schema_change_edit(
+        change_request=draft, actor=carol, values={LABEL: with_owner_team(timezones)}
+    )
+    draft.refresh_from_db()
+    assert draft.items.get().problems == []
+    assert draft.status == "draft"
+    with django_capture_on_commit_callbacks(execute=True):
+        schema_changes.schema_change_submit(change_request=draft, actor=carol)
+
+    draft.refresh_from_db()
+    assert draft.status == "in_review"
+    assert any("Review requested" in m.subject and bob.email in m.to for m in mailoutbox)
+    assert [
+        e.action
+        for e in AuditEvent.objects.filter(action__startswith="schema_change.").order_by("pk")
+    ] == [
+        "schema_change.opened",
+        "schema_change.edited",
+        "schema_change.submitted",
+    ]
+
+
+def test_an_edit_in_review_dismisses_approvals_and_keeps_values_given_before(carol, bob, timezones):
+    body = owner_team(timezones.schema.body, None)
+    change = open_change(timezones, carol, body=body, values={LABEL: with_owner_team(timezones)})
+    schema_changes.schema_change_approve(change_request=change, reviewer=bob)
+    change.refresh_from_db()
+    assert change.status == "approved"
+
+    body["properties"]["companies"]["items"]["properties"]["owner_team"]["maxLength"] = 20
+    schema_changes.schema_change_edit(change_request=change, actor=carol, body=body)
+
+    change.refresh_from_db()
+    assert (change.status, change.revision) == ("in_review", 2)
+    assert change.items.get().value == with_owner_team(timezones)  # kept, not migrated again
+    assert change.reviews.filter(dismissed_at__isnull=True).count() == 0
+
+
+def test_an_edit_in_review_that_leaves_a_value_invalid_is_refused(carol, timezones):
+    change = open_change(
+        timezones,
+        carol,
+        body=owner_team(timezones.schema.body, None),
+        values={LABEL: with_owner_team(timezones)},
+    )
+
+    with pytest.raises(InvalidValues):
+        schema_changes.schema_change_edit(
+            change_request=change, actor=carol, values={LABEL: with_owner_team(timezones, 7)}
+        )
+    assert change.items.get().value == with_owner_team(timezones)
+
+
+@pytest.mark.parametrize("who", ["bob", "alice"])
+def test_only_the_author_edits_or_submits(request, carol, timezones, who):
+    draft = open_draft(timezones, carol)
+    other = request.getfixturevalue(who)
+
+    with pytest.raises(PermissionDenied):
+        schema_changes.schema_change_edit(change_request=draft, actor=other, values={})
+    with pytest.raises(PermissionDenied):
+        schema_changes.schema_change_submit(change_request=draft, actor=other)
+
+
+def test_an_edit_back_to_the_old_schema_changes_nothing_and_is_refused(carol, timezones):
+    draft = open_draft(timezones, carol)
+
+    with pytest.raises(ValidationError, match="Nothing would change"):
+        schema_changes.schema_change_edit(
+            change_request=draft, actor=carol, body=timezones.schema.body
+        )
+
+
+def test_carol_saves_a_draft_fixes_the_value_in_its_form_and_submits(client, carol, timezones):
+    client.force_login(carol)
+    body = owner_team(timezones.schema.body, None)
+    saved = client.post(
+        "/schemas/company-timezones/edit/",
+        {
+            "title": timezones.schema.title,
+            "description": timezones.schema.description,
+            "body": json.dumps(body),
+            "reason": "Every company has an owner team",
+            "base_version": "1",
+            "draft": "1",
+        },
+    )
+    draft = timezones.schema.change_requests.get()
+    assert saved["Location"] == f"/schema-changes/{draft.pk}/"
+    page = client.get(saved["Location"]).content.decode()
+    assert "Draft — not yet sent for review." in page
+    assert "1 config still needs a value the new schema accepts" in page
+    assert "Owner team is required." in page
+    assert "Submit for review" not in page
+    fix = f"/schema-changes/{draft.pk}/values/{timezones.pk}/"
+    assert fix in page
+
+    form_page = client.get(fix).content.decode()
+    assert 'name="fix1-value"' in form_page
+    client.post(fix, {f"value:{LABEL}": json.dumps(with_owner_team(timezones))})
+    page = client.get(f"/schema-changes/{draft.pk}/").content.decode()
+    assert "needs a fix" not in page
+    assert "Submit for review" in page
+
+    client.post(f"/schema-changes/{draft.pk}/submit/")
+    draft.refresh_from_db()
+    assert draft.status == "in_review"
+
+
+def test_a_bad_value_on_the_fix_page_is_named_and_nothing_is_saved(client, carol, timezones):
+    draft = open_draft(timezones, carol)
+    client.force_login(carol)
+    fix = f"/schema-changes/{draft.pk}/values/{timezones.pk}/"
+
+    page = client.post(fix, {f"value:{LABEL}": '{"companies": ['}).content.decode()
+
+    assert "errornote" in page
+    assert "{&quot;companies&quot;: [" in page  # what was typed is kept
+    assert draft.items.get().problems != []
+
+
+def test_only_the_author_reaches_the_fix_page(client, carol, bob, timezones):
+    draft = open_draft(timezones, carol)
+    client.force_login(bob)
+
+    assert client.get(f"/schema-changes/{draft.pk}/values/{timezones.pk}/").status_code == 403
+
+
+def test_the_api_edits_a_schema_change_at_the_change_request_address(carol, bob, timezones):
+    change = open_change(
+        timezones,
+        carol,
+        body=owner_team(timezones.schema.body, None),
+        values={LABEL: with_owner_team(timezones)},
+    )
+    api = client_for(make_token(carol, "data-pipelines", write=True)[1])
+
+    edited = api.patch(
+        f"/api/v1/change-requests/{change.pk}/",
+        {"values": {LABEL: with_owner_team(timezones, "sales")}, "title": "Owner teams, sales"},
+        format="json",
+    )
+
+    assert edited.status_code == 200, edited.json()
+    assert edited.json()["revision"] == 2
+    assert edited.json()["title"] == "Owner teams, sales"
+    assert edited.json()["items"][0]["value"]["companies"][0]["owner_team"] == "sales"
+    refused = api.patch(
+        f"/api/v1/change-requests/{change.pk}/",
+        {"values": {LABEL: with_owner_team(timezones, 7)}},
+        format="json",
+    )
+    assert refused.status_code == 400
+    assert refused.json()["errors"][0]["config"] == LABEL
