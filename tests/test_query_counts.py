@@ -235,3 +235,50 @@ def test_export_configs_makes_as_many_queries_with_ten_times_the_configs(
     assert len(second) == len(first)
     written = list((tmp_path / "b" / "configs" / "data-pipelines").glob("grown-*.json"))
     assert len(written) == 32
+
+
+def test_a_schema_change_page_and_read_make_as_many_queries_with_ten_times_the_configs(
+    alice, bob, carol, client
+):
+    """A schema thousands of configs use gives a schema change with thousands of values."""
+    from reviews import schema_changes
+    from tests.reviews.test_schema_changes import owner_team
+
+    hot = Config.objects.select_related("schema", "namespace").get(key="company-timezones")
+
+    def on_the_schema(count: int) -> None:
+        for _ in range(count):
+            n = next(serial)
+            config = Config.objects.create(
+                namespace=hot.namespace, key=f"zones-{n}", name=f"Zones {n}", schema=hot.schema
+            )
+            Version.objects.create(
+                config=config,
+                number=1,
+                value=timezones_value(n),
+                effective_at=timezone.now(),
+                published_at=timezone.now(),
+                published_by=alice,
+            )
+
+    def measured() -> tuple[int, int]:
+        change = schema_changes.schema_change_open(
+            schema=hot.schema,
+            author=carol,
+            body=owner_team(hot.schema.body),
+            base_version=hot.schema.versions.latest("number").number,
+            title="Owner teams",
+        )
+        api = client_for(make_token(bob, "data-pipelines")[1])
+        page = queries(client, f"/schema-changes/{change.pk}/")
+        read = queries(api, f"{API}/change-requests/{change.pk}/")
+        schema_changes.schema_change_withdraw(change_request=change, actor=carol)
+        return page, read
+
+    client.force_login(bob)
+    on_the_schema(2)
+    before = measured()
+
+    on_the_schema(30)
+
+    assert measured() == before
