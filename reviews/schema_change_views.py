@@ -83,13 +83,36 @@ def schema_edit(request, name):
     """Editing a schema proposes a schema change request; it is never saved in place."""
     schema = get_object_or_404(Schema, name=name)
     access.ensure_can_edit_schema(request.user, schema)
-    newest = schema.versions.order_by("-number").first()
+    return _proposal_page(request, schema)
+
+
+@login_required
+def schema_change_edit(request, pk):
+    """The author changes their open schema change: the schema, its values, why."""
+    change = _visible(request, pk)
+    if request.user.pk != change.author_id or not change.allows("edit"):
+        raise PermissionDenied("Only the author of an open schema change can edit it.")
+    return _proposal_page(request, change.schema, change)
+
+
+def _proposal_page(request, schema: Schema, change: SchemaChangeRequest | None = None):
+    """The schema as JSON, the form it makes, and every config it would reject with its new
+    value: to propose a schema change, or (`change`) to edit one."""
+    name = schema.name
+    editing = change is not None
+    newest = change.base_version if change else schema.versions.order_by("-number").first()
     form = SchemaForm(request.POST or None, schema=schema)
+    if change and not form.is_bound:
+        form.initial.update(
+            body=json.dumps(change.body, indent=2, ensure_ascii=False), reason=change.title
+        )
+    # Values the author gave before, kept unless given again here.
+    given = {str(i.config): i.value for i in change.items.filter(migrated=False)} if change else {}
     plan, words, preview, typed_errors = None, None, None, {}
     if request.method == "POST" and form.is_valid():
         body = form.cleaned_data["body"]
         values, typed_errors = _given_values(request, body)
-        if body == newest.body:
+        if body == newest.body and change is None:
             if form.cleaned_data["title"] != schema.title or (
                 form.cleaned_data["description"] != schema.description
             ):
@@ -104,7 +127,11 @@ def schema_edit(request, name):
                 messages.success(request, f"The title and description of {name} were saved.")
                 return redirect(schema)
             form.add_error("body", "Nothing would change: edit the schema first.")
+        elif body == newest.body:
+            form.add_error("body", "Nothing would change: the schema is as it was.")
         else:
+            rejected = {i.label for i in changes.schema_change_plan(schema=schema, body=body)}
+            values = {**{k: v for k, v in given.items() if k in rejected}, **values}
             plan = changes.schema_change_plan(schema=schema, body=body, values=values)
             words = schema_changes(newest.body, body)
             sample = plan[0].value if plan else None
@@ -116,35 +143,43 @@ def schema_edit(request, name):
                     item.fix_form = _fix_form(body, number, item.value, item.name)
             draft = "draft" in request.POST
             if ("submit" in request.POST or draft) and not typed_errors:
+                values = {k: v for k, v in values.items() if k in {i.label for i in plan}}
                 try:
-                    change = changes.schema_change_open(
-                        schema=schema,
-                        author=request.user,
-                        body=body,
-                        base_version=int(request.POST.get("base_version") or 0),
-                        title=form.cleaned_data["reason"],
-                        description=form.cleaned_data["description"],
-                        values={k: v for k, v in values.items() if k in {i.label for i in plan}},
-                        draft=draft,
-                    )
+                    if change:
+                        changes.schema_change_edit(
+                            change_request=change,
+                            actor=request.user,
+                            body=body,
+                            values=values,
+                            title=form.cleaned_data["reason"],
+                        )
+                    else:
+                        change = changes.schema_change_open(
+                            schema=schema,
+                            author=request.user,
+                            body=body,
+                            base_version=int(request.POST.get("base_version") or 0),
+                            title=form.cleaned_data["reason"],
+                            description=form.cleaned_data["description"],
+                            values=values,
+                            draft=draft,
+                        )
                 except InvalidValue:
                     form.add_error(None, "Some configs would still be invalid: fix them below.")
-                except (Conflict, RuleViolation, ValidationError) as exc:
+                except (Conflict, RuleViolation, ValidationError, PermissionDenied) as exc:
                     form.add_error(None, exc.messages[0] if hasattr(exc, "messages") else str(exc))
                 else:
                     messages.success(
-                        request,
-                        "Your draft is saved: only you see it until you submit it for review."
-                        if draft
-                        else "Your schema change was submitted for review.",
+                        request, _SAVED["edit" if editing else "draft" if draft else "submit"]
                     )
                     return redirect(change)
     return render(
         request,
         "reviews/schema_edit.html",
         {
-            "page_title": f"Change schema {name}",
+            "page_title": f"Edit schema change #{change.pk}" if change else f"Change schema {name}",
             "schema": schema,
+            "change": change,
             "newest": newest,
             "form": form,
             "plan": (plan or [])[:CONFIGS_SHOWN],
@@ -156,6 +191,13 @@ def schema_edit(request, name):
             "invalid": [i for i in plan or [] if i.errors],
         },
     )
+
+
+_SAVED = {
+    "draft": "Your draft is saved: only you see it until you submit it for review.",
+    "submit": "Your schema change was submitted for review.",
+    "edit": "Your schema change is saved; approvals of the earlier proposal no longer count.",
+}
 
 
 def _visible(request, pk: int) -> SchemaChangeRequest:

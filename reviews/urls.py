@@ -23,6 +23,11 @@ urlpatterns = [
         name="schema_change",
     ),
     path(
+        "schema-changes/<int:pk>/edit/",
+        schema_change_views.schema_change_edit,
+        name="schema_change_edit",
+    ),
+    path(
         "schema-changes/<int:pk>/values/<int:config_pk>/",
         schema_change_views.schema_change_value,
         name="schema_change_value",

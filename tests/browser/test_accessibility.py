@@ -110,6 +110,7 @@ def test_no_serious_violation_on_the_schema_and_new_config_pages(page, live_serv
             schema_change.get_absolute_url(),
             draft.get_absolute_url(),
             f"{draft.get_absolute_url()}values/{timezones.pk}/",
+            f"{draft.get_absolute_url()}edit/",
             "/configs/new/",
         ],
     )

@@ -205,3 +205,41 @@ def test_the_api_edits_a_schema_change_at_the_change_request_address(carol, bob,
     )
     assert refused.status_code == 400
     assert refused.json()["errors"][0]["config"] == LABEL
+
+
+def test_carol_edits_the_schema_of_her_change_in_review_and_bob_must_approve_again(
+    client, carol, bob, timezones
+):
+    from tests.reviews.test_schema_changes import _edit_form
+
+    body = owner_team(timezones.schema.body, None)
+    change = open_change(timezones, carol, body=body, values={LABEL: with_owner_team(timezones)})
+    schema_changes.schema_change_approve(change_request=change, reviewer=bob)
+    client.force_login(carol)
+    edit = f"/schema-changes/{change.pk}/edit/"
+    assert f'href="{edit}"' in client.get(f"/schema-changes/{change.pk}/").content.decode()
+    page = client.get(edit).content.decode()
+    assert "Saving dismisses the approvals" in page
+    assert "owner_team" in page  # the proposed schema, not the live one
+
+    body["properties"]["companies"]["items"]["properties"]["owner_team"]["maxLength"] = 20
+    checked = client.post(edit, _edit_form(timezones, body, check=1)).content.decode()
+    assert "your value fits" in checked  # the value carol gave before is kept
+    saved = client.post(edit, _edit_form(timezones, body, submit=1))
+
+    assert saved["Location"] == f"/schema-changes/{change.pk}/"
+    change.refresh_from_db()
+    assert (change.status, change.revision) == ("in_review", 2)
+    assert change.body["properties"]["companies"]["items"]["properties"]["owner_team"] == {
+        "type": "string",
+        "title": "Owner team",
+        "maxLength": 20,
+    }
+    assert change.items.get().value == with_owner_team(timezones)
+
+
+def test_only_the_author_edits_a_schema_change_in_the_console(client, carol, bob, timezones):
+    change = open_change(timezones, carol)
+    client.force_login(bob)
+
+    assert client.get(f"/schema-changes/{change.pk}/edit/").status_code == 403
