@@ -1,9 +1,10 @@
 """Importing an export folder: its schemas and configs, with changed values proposed for review.
 
 Import never overwrites history: a changed value becomes a change request (reviewed like any
-other), a bypass happens only when asked for with a reason, and a config that does not exist
-yet is created at version 1. Everything is checked and applied in one transaction, so an import
-happens entirely or not at all. It lives in `reviews` (not beside the folder format in
+other), a changed schema a schema change request carrying the folder's values of the configs it
+would reject, a bypass happens only when asked for with a reason, and a config that does not
+exist yet is created at version 1. Everything is checked and applied in one transaction, so an
+import happens entirely or not at all. It lives in `reviews` (not beside the folder format in
 `configs.transfer`) because it proposes and publishes change requests.
 """
 
@@ -22,9 +23,10 @@ from configconsole.messages import REFUSALS, in_words
 from configs import access, selectors, services, transfer
 from configs.errors import Conflict
 from configs.models import Config, Namespace, Role, Schema, canonical_json
+from reviews import schema_changes
 from reviews import services as reviews
 from reviews.gate import can_publish, gate_for
-from reviews.models import ChangeRequest, value_hash
+from reviews.models import ChangeRequest, SchemaChangeRequest, value_hash
 
 
 @dataclass
@@ -71,6 +73,9 @@ def folder_import(
         # Files that could not be read are already errors; the others are still tried (and
         # rolled back) so that one run names every problem.
         report=ImportReport(dry_run=dry_run, errors=list(contents.errors)),
+        folder_values={
+            (c.schema, c.label): c.value for c in contents.configs if c.schema is not None
+        },
     )
     with transaction.atomic():
         # Schemas first: configs in the folder may use a new or changed schema.
@@ -90,6 +95,11 @@ class _Importer:
     publish: bool
     bypass_reason: str | None
     report: ImportReport
+    # The folder's values by (schema name, "namespace/key"): a changed schema's change request
+    # carries them for the configs it would reject.
+    folder_values: dict[tuple[str, str], Any] = field(default_factory=dict)
+    # Configs whose new value a schema change request of this import carries, and which.
+    carried: dict[str, SchemaChangeRequest] = field(default_factory=dict)
 
     def _each(self, path: Path, apply, item) -> None:
         # A savepoint per file: a refused file leaves nothing behind, and the others are still
@@ -120,15 +130,90 @@ class _Importer:
         ):
             report.add("schema_unchanged", f"schema {file.name}: unchanged")
             return
-        services.schema_update(
-            schema=schema,
-            body=file.body,
-            actor=self.actor,
-            reason=self.title,
-            title=file.title,
-            description=file.description,
+        if schema.title != file.title or schema.description != file.description:
+            services.schema_update(
+                schema=schema,
+                body=schema.body,
+                actor=self.actor,
+                reason=self.title,
+                title=file.title,
+                description=file.description,
+            )
+            report.add(
+                "schema_changed",
+                f"schema {file.name}: title and description {self._would('changed')}",
+            )
+        if canonical_json(schema.body) != canonical_json(file.body):
+            self._propose_schema(file, schema)
+
+    def _propose_schema(self, file: transfer.SchemaFile, schema: Schema) -> None:
+        """A changed schema is never saved in place: it is proposed with the folder's values of
+        the configs it would reject (or theirs migrated by its defaults), and published here only
+        when asked for, as for values."""
+        report = self.report
+        pending = next(
+            (
+                change
+                for change in schema_changes.open_for_schema(schema)
+                if canonical_json(change.body) == canonical_json(file.body)
+            ),
+            None,
         )
-        report.add("schema_changed", f"schema {file.name}: {self._would('changed')}")
+        if pending and not (self.publish or self.bypass_reason is not None):
+            report.add(
+                "already_proposed",
+                f"schema {file.name}: already proposed in schema change #{pending.pk} "
+                f"({pending.get_status_display().lower()}) {self._url(pending)}",
+            )
+            self._carry(pending)
+            return
+        rejected = {
+            item.label for item in schema_changes.schema_change_plan(schema=schema, body=file.body)
+        }
+        change = schema_changes.schema_change_open(
+            schema=schema,
+            author=self.actor,
+            body=file.body,
+            base_version=schema.versions.latest("number").number,
+            title=self.title,
+            description=f"Imported from {file.path} with manage.py import_configs.",
+            values={
+                label: value
+                for (name, label), value in self.folder_values.items()
+                if name == file.name and label in rejected
+            },
+        )
+        if self.bypass_reason is not None or self.publish:
+            configs = schema_changes.affected_configs(change)
+            gate = schema_changes.schema_gate(change, configs)
+            if self.bypass_reason is not None or (
+                gate.satisfied and schema_changes.may_review(self.actor, configs)
+            ):
+                change = schema_changes.schema_change_publish(
+                    change_request=change, actor=self.actor, bypass_reason=self.bypass_reason
+                )
+                version = change.published_version
+                assert version is not None  # published just now
+                bypass = " (bypass)" if self.bypass_reason is not None else ""
+                report.add(
+                    "published",
+                    f"schema {file.name}: {self._would('published')} as version "
+                    f"{version.number}{bypass}",
+                )
+                return
+        self._carry(change)
+        if report.dry_run:
+            text = f"schema {file.name}: the change would be proposed for review"
+        else:
+            text = (
+                f"schema {file.name}: proposed in schema change #{change.pk}, with the values "
+                f"of {change.items.count()} config(s) {self._url(change)}"
+            )
+        report.add("proposed", text)
+
+    def _carry(self, change: SchemaChangeRequest) -> None:
+        for item in change.items.select_related("config__namespace"):
+            self.carried[str(item.config)] = change
 
     def _import_config(self, file: transfer.ConfigFile) -> None:
         namespace = Namespace.objects.filter(slug=file.namespace).first()
@@ -202,6 +287,19 @@ class _Importer:
 
     def _propose(self, file: transfer.ConfigFile, config: Config) -> None:
         report = self.report
+        carried_by = self.carried.get(file.label)
+        if carried_by is not None:
+            item = carried_by.items.get(config=config)
+            if not transfer.same_value(file.value, item.value):
+                raise Conflict(
+                    f"schema change #{carried_by.pk} already carries another new value of "
+                    f"{config}; change it there, or withdraw it and import again."
+                )
+            report.add(
+                "carried",
+                f"{file.label}: its new value goes with schema change #{carried_by.pk}",
+            )
+            return
         live = selectors.live_version(config)
         newest = selectors.newest_version(config)
         if live and transfer.same_value(file.value, live.value):
@@ -292,5 +390,5 @@ class _Importer:
         return f"would be {done}" if self.report.dry_run else done
 
     @staticmethod
-    def _url(change_request: ChangeRequest) -> str:
+    def _url(change_request: ChangeRequest | SchemaChangeRequest) -> str:
         return settings.CONSOLE_BASE_URL.rstrip("/") + change_request.get_absolute_url()

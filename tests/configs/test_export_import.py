@@ -462,10 +462,13 @@ def test_a_breaking_schema_change_is_refused_naming_the_config(demo, tmp_path):
     _edit(directory / "schemas" / "custom-metrics.json", require_a_field)
     before = Schema.objects.get(name="custom-metrics").body
 
-    with pytest.raises(CommandError, match="sales-ops/custom-metrics v1") as raised:
+    with pytest.raises(
+        CommandError, match="would reject the value of sales-ops/custom-metrics"
+    ) as raised:
         _import(directory, "--user", "carol")
 
     assert "custom-metrics.json" in str(raised.value)
+    assert "Not there is required." in str(raised.value)
     assert Schema.objects.get(name="custom-metrics").body == before
 
 
@@ -476,7 +479,7 @@ def test_a_compatible_schema_change_is_applied(demo, tmp_path):
     output = _import(directory, "--user", "carol")
 
     assert Schema.objects.get(name="custom-metrics").title == "Metrics"
-    assert "schema custom-metrics: changed" in output
+    assert "schema custom-metrics: title and description changed" in output
 
 
 # --- bad files: a clear error naming the file, and nothing saved ----------------------------

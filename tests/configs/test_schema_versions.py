@@ -248,17 +248,70 @@ def test_the_demo_s_schemas_start_at_version_one_and_its_values_name_it(demo):
         assert {v.schema_version.number for v in config.versions.all()} == {1}
 
 
-def test_an_imported_schema_change_becomes_a_new_version(carol, timezones, tmp_path):
+def test_an_imported_schema_change_is_proposed_for_review_never_saved_in_place(
+    carol, bob, timezones, tmp_path
+):
     from django.core.management import call_command
+
+    from reviews import schema_changes
 
     call_command("export_configs", str(tmp_path))
     path = tmp_path / "schemas" / "company-timezones.json"
     data = json.loads(path.read_text())
     data["body"] = _optional_note(data["body"])
     path.write_text(json.dumps(data))
+    out = io.StringIO()
 
-    call_command("import_configs", str(tmp_path), "--user", "carol", stdout=io.StringIO())
+    call_command("import_configs", str(tmp_path), "--user", "carol", stdout=out)
 
+    assert timezones.schema.versions.count() == 1
+    change = timezones.schema.change_requests.get()
+    assert (change.status, change.author) == ("in_review", carol)
+    assert f"proposed in schema change #{change.pk}" in out.getvalue()
+    again = io.StringIO()
+    call_command("import_configs", str(tmp_path), "--user", "carol", stdout=again)
+    assert f"already proposed in schema change #{change.pk}" in again.getvalue()
+    assert timezones.schema.change_requests.count() == 1
+
+    schema_changes.schema_change_approve(change_request=change, reviewer=bob)
+    schema_changes.schema_change_publish(change_request=change, actor=bob)
     newest = timezones.schema.versions.order_by("-number").first()
-    assert (newest.number, newest.created_by) == (2, carol)
+    assert (newest.number, newest.created_by) == (2, bob)
     assert "note" in newest.body["properties"]
+
+
+def test_an_imported_breaking_schema_carries_the_folders_values_and_may_bypass(
+    carol, timezones, tmp_path
+):
+    from django.core.management import call_command
+
+    call_command("export_configs", str(tmp_path))
+    schema_path = tmp_path / "schemas" / "company-timezones.json"
+    data = json.loads(schema_path.read_text())
+    item = data["body"]["properties"]["companies"]["items"]
+    item["properties"]["owner_team"] = {"type": "string", "title": "Owner team"}
+    item["required"].append("owner_team")
+    schema_path.write_text(json.dumps(data))
+    config_path = tmp_path / "configs" / "data-pipelines" / "company-timezones.json"
+    config = json.loads(config_path.read_text())
+    for company in config["value"]["companies"]:
+        company["owner_team"] = "growth"
+    config_path.write_text(json.dumps(config))
+    out = io.StringIO()
+
+    call_command(
+        "import_configs",
+        str(tmp_path),
+        "--user",
+        "carol",
+        "--bypass-reason",
+        "Owner teams for the audit",
+        stdout=out,
+    )
+
+    assert "schema company-timezones: published as version 2 (bypass)" in out.getvalue()
+    assert "data-pipelines/company-timezones: unchanged" in out.getvalue()
+    live = selectors.live_version(timezones)
+    assert live.schema_version.number == 2
+    assert {c["owner_team"] for c in live.value["companies"]} == {"growth"}
+    assert live.bypass_reason == "Owner teams for the audit"
