@@ -130,9 +130,8 @@ def _proposal_page(request, schema: Schema, change: SchemaChangeRequest | None =
         elif body == newest.body:
             form.add_error("body", "Nothing would change: the schema is as it was.")
         else:
-            rejected = {i.label for i in changes.schema_change_plan(schema=schema, body=body)}
-            values = {**{k: v for k, v in given.items() if k in rejected}, **values}
-            plan = changes.schema_change_plan(schema=schema, body=body, values=values)
+            # The plan passes over values given before for configs no longer rejected.
+            plan = changes.schema_change_plan(schema=schema, body=body, values={**given, **values})
             words = schema_changes(newest.body, body)
             sample = plan[0].value if plan else None
             preview = ValueForm(schema=body, initial_value=sample, label=schema.title or name)

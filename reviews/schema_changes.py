@@ -275,7 +275,8 @@ def schema_change_open(
         raise ValidationError(
             f"Nothing would change: the schema is the same as version {newest.number}."
         )
-    plan = _plan(schema, body, values)
+    plan = schema_change_plan(schema=schema, body=body, values=values)
+    _refuse_unaffected(plan, values)
     problems = _invalid(plan)
     if problems and not draft:
         raise InvalidValues(problems)
@@ -304,16 +305,14 @@ def schema_change_open(
     return change_request
 
 
-def _plan(schema: Schema, body: dict, values: dict | None) -> list[Affected]:
-    """`schema_change_plan`, refusing values for configs the new schema does not reject."""
-    plan = schema_change_plan(schema=schema, body=body, values=values)
+def _refuse_unaffected(plan: list[Affected], values: dict | None) -> None:
+    """Values given for configs the new schema does not reject have no place in the change."""
     unknown = sorted(set(values or {}) - {item.label for item in plan})
     if unknown:
         raise ValidationError(
             f"Only configs the new schema would reject take a new value here, not "
             f"{', '.join(unknown)}."
         )
-    return plan
 
 
 def _author_only(change_request: SchemaChangeRequest, actor, doing: str) -> None:
@@ -355,14 +354,17 @@ def schema_change_edit(
             f"Nothing would change: the schema is the same as version "
             f"{change_request.base_version.number}."
         )
+    # Values given before stay for configs the new body still rejects (the plan passes over
+    # the others); values given now must each be for such a config.
     given = {
         str(item.config): item.value
         for item in change_request.items.select_related("config__namespace")
         if not item.migrated
     }
-    rejected = {item.label for item in schema_change_plan(schema=change_request.schema, body=body)}
-    given = {label: value for label, value in given.items() if label in rejected}
-    plan = _plan(change_request.schema, body, {**given, **(values or {})})
+    plan = schema_change_plan(
+        schema=change_request.schema, body=body, values={**given, **(values or {})}
+    )
+    _refuse_unaffected(plan, values)
     problems = _invalid(plan)
     if problems and not change_request.is_draft:
         raise InvalidValues(problems)
@@ -843,13 +845,8 @@ def schema_change_rebase(*, change_request: SchemaChangeRequest, actor) -> Schem
         for item in change_request.items.select_related("config__namespace", "base_version")
         if not item.migrated
     }
-    plan = schema_change_plan(schema=schema, body=change_request.body)
-    labels = {item.label for item in plan}
-    plan = schema_change_plan(
-        schema=schema,
-        body=change_request.body,
-        values={k: v for k, v in kept.items() if k in labels},
-    )
+    # The plan passes over kept values of configs the schema no longer rejects.
+    plan = schema_change_plan(schema=schema, body=change_request.body, values=kept)
     problems = _invalid(plan)
     if problems:
         raise InvalidValues(problems)
