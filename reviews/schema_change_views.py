@@ -261,6 +261,8 @@ def _detail_page(request, change: SchemaChangeRequest, *, typed: dict | None = N
             "schema_json": json.dumps(change.body, indent=2, ensure_ascii=False),
             "gate": gate,
             "can_review": reviewer and change.allows("approve"),
+            # An approval already standing for this exact proposal is not offered again.
+            "approved": any(u.pk == user.pk for u in gate.approvers),
             "can_publish": change.allows("publish")
             and (changes.may_review(user, configs) or is_author)
             and gate.satisfied,

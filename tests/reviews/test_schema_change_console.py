@@ -102,3 +102,19 @@ def test_a_schema_change_is_scheduled_at_a_time_typed_in_the_page_zone(
     change.refresh_from_db()
     assert change.status == "published"
     assert change.items.get().published_version.effective_at == later
+
+
+def test_an_approval_already_given_is_not_offered_again(client, carol, bob, timezones):
+    change = open_change(timezones, carol)
+    client.force_login(bob)
+    assert (
+        "Approve the schema and all values"
+        in client.get(change.get_absolute_url()).content.decode()
+    )
+
+    client.post(f"/schema-changes/{change.pk}/approve/")
+
+    page = client.get(change.get_absolute_url()).content.decode()
+    assert "Approve the schema and all values" not in page
+    assert "You approved this proposal as it stands." in page
+    assert "Request changes" in page
