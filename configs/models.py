@@ -68,11 +68,31 @@ class Membership(models.Model):
         return f"{self.user} is {self.role} in {self.namespace}"
 
 
+class OrderedJSONField(models.JSONField):
+    """A JSONField kept as JSON text on every database, so objects keep their keys in the order
+    they were written.
+
+    PostgreSQL's jsonb reorders an object's keys (shortest first), and a schema's properties are
+    in the order its author wants the form to show them. SQLite already stores JSON as text.
+    Nothing looks inside these values in SQL; they are only ever read whole."""
+
+    def db_type(self, connection) -> str:
+        return "text"
+
+    def get_db_prep_value(self, value, connection, prepared=False):
+        if not prepared:
+            value = self.get_prep_value(value)
+        if hasattr(value, "as_sql"):
+            return value
+        # What Django writes to SQLite; PostgreSQL's own adapter would send jsonb.
+        return json.dumps(value, cls=self.encoder)
+
+
 class Schema(models.Model):
     name = models.CharField(max_length=100, unique=True, validators=[key_validator])
     title = models.CharField(max_length=200, blank=True)
     description = models.TextField(blank=True)
-    body = models.JSONField(help_text="A JSON Schema (Draft 2020-12).")
+    body = OrderedJSONField(help_text="A JSON Schema (Draft 2020-12).")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     history = HistoricalRecords()
@@ -105,7 +125,7 @@ class SchemaVersion(models.Model):
 
     schema = models.ForeignKey(Schema, on_delete=models.PROTECT, related_name="versions")
     number = models.PositiveIntegerField()
-    body = models.JSONField()
+    body = OrderedJSONField()
     created_at = models.DateTimeField(default=timezone.now)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,

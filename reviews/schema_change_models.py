@@ -17,7 +17,14 @@ from django.db import models
 from django.db.models import Q
 from django.urls import reverse
 
-from configs.models import Config, Schema, SchemaVersion, Version, canonical_json
+from configs.models import (
+    Config,
+    OrderedJSONField,
+    Schema,
+    SchemaVersion,
+    Version,
+    canonical_json,
+)
 from reviews.models import ChangeRequest, ChangeRequestNumber, Review, take_number
 
 Status = ChangeRequest.Status
@@ -34,7 +41,7 @@ def proposal_hash(body: dict, items) -> str:
 class SchemaChangeRequest(models.Model):
     schema = models.ForeignKey(Schema, on_delete=models.PROTECT, related_name="change_requests")
     base_version = models.ForeignKey(SchemaVersion, on_delete=models.PROTECT, related_name="+")
-    body = models.JSONField(help_text="The proposed schema (Draft 2020-12).")
+    body = OrderedJSONField(help_text="The proposed schema (Draft 2020-12).")
     author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     title = models.CharField(max_length=200)
     description = models.TextField(blank=True)
