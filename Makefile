@@ -58,9 +58,13 @@ bench: $(STAMP)
 	bench/run
 	$(MAKE) bench-schema
 
-# 10,000 configs on one schema, then the time to open a schema change request on it.
+# 10,000 configs on one schema, then the time to open a schema change request on it and to
+# publish it, on PostgreSQL and on SQLite (BENCH_SCHEMA_ON=postgresql for one of them).
+BENCH_SCHEMA_ON ?= postgresql sqlite
 bench-schema: $(STAMP)
-	DJANGO_DEBUG=0 $(BIN)/python bench/schema_change.py
+	for engine in $(BENCH_SCHEMA_ON); do \
+		DJANGO_DEBUG=0 $(BIN)/python bench/schema_change.py $$engine || exit 1; \
+	done
 
 # A PostgreSQL database of a chosen size (S, M or L; see bench/README.md), then the time every
 # page and API list takes on it.

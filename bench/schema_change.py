@@ -1,14 +1,23 @@
-"""`make bench-schema`: the time to open a schema change request on a schema 10,000 configs use.
+"""`make bench-schema`: opening and publishing a schema change on a schema 10,000 configs use.
 
-Drops and recreates the PostgreSQL database `BENCH_SCHEMA_DATABASE` (default
-`configconsole_benchschema`) on `BENCH_DATABASE_URL_BASE` (default
-`postgres://postgres@127.0.0.1:5432`), migrates it, seeds the demo, and adds
-`BENCH_SCHEMA_CONFIGS` (default 10,000) configs on the demo's `company-timezones` schema, each
-with a live version (values drawn from a few hundred distinct ones, as real configs repeat
-themselves) and one in a hundred with a scheduled version too. Then it times, `BENCH_SCHEMA_RUNS`
-times (default 3, each rolled back), what a person waits for when submitting a schema change
-that adds a required field with a default: checking every live and scheduled value and opening
-the change request with every config's migrated value. Prints the median and each run.
+`bench/schema_change.py postgresql` (the default) drops and recreates the PostgreSQL database
+`BENCH_SCHEMA_DATABASE` (default `configconsole_benchschema`) on `BENCH_DATABASE_URL_BASE`
+(default `postgres://postgres@127.0.0.1:5432`); `bench/schema_change.py sqlite` uses a new
+SQLite file in a temporary folder instead. Either way it migrates the database, seeds the demo,
+and adds `BENCH_SCHEMA_CONFIGS` (default 10,000) configs on the demo's `company-timezones`
+schema, each with a live version (values drawn from a few hundred distinct ones, as real configs
+repeat themselves) and one in a hundred with a scheduled version too, plus a webhook of
+`data-pipelines` that asks for every version event (so each publish writes its delivery).
+
+Then it times, `BENCH_SCHEMA_RUNS` times (default 3), each rolled back:
+- what a person waits for when submitting a schema change that adds a required field with a
+  default: checking every live and scheduled value and opening the change request with every
+  config's migrated value;
+- publishing that change once approved (a few days ahead, after the scheduled versions in the
+  way): the schema version and every config's new version, with their change-feed events and
+  webhook deliveries, counting the queries it makes;
+and publishing it once more for real, committed and followed by what runs on commit, then
+checks what it wrote. Prints the median and each run.
 """
 
 from __future__ import annotations
@@ -19,8 +28,10 @@ import random
 import secrets
 import statistics
 import sys
+import tempfile
 import time
 import warnings
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 
@@ -94,35 +105,70 @@ def generate(count: int) -> None:
                 )
             )
     Version.objects.bulk_create(versions, batch_size=2000)  # rows as publishing writes them
+    # A receiver of every version event: each publish writes (and queues) its delivery.
+    from push.models import Webhook
+    from push.webhooks import encrypt_secret
+
+    Webhook.objects.create(
+        namespace=namespace,
+        url="https://hooks.example.com/config-console",
+        events=[Webhook.Event.PUBLISHED, Webhook.Event.SCHEDULED],
+        secret_encrypted=encrypt_secret("whsec_bench"),
+        created_by=bob,
+    )
 
 
-def measure(runs: int) -> list[float]:
+def new_body() -> dict:
     import copy
 
+    from configs.models import Schema
+
+    body = copy.deepcopy(Schema.objects.get(name="company-timezones").body)
+    item = body["properties"]["companies"]["items"]
+    item["properties"]["owner_team"] = {"type": "string", "title": "Owner team", "default": "data"}
+    item["required"] = [*item["required"], "owner_team"]
+    return body
+
+
+def open_change():
     from django.contrib.auth import get_user_model
-    from django.db import transaction
 
     from configs.models import Schema
     from reviews.schema_changes import schema_change_open
 
-    carol = get_user_model().objects.get(username="carol")
-    schema = Schema.objects.get(name="company-timezones")
-    body = copy.deepcopy(schema.body)
-    item = body["properties"]["companies"]["items"]
-    item["properties"]["owner_team"] = {"type": "string", "title": "Owner team", "default": "data"}
-    item["required"] = [*item["required"], "owner_team"]
+    return schema_change_open(
+        schema=Schema.objects.get(name="company-timezones"),
+        author=get_user_model().objects.get(username="carol"),
+        body=new_body(),
+        base_version=1,
+        title="Every company has an owner team",
+    )
+
+
+@contextmanager
+def counting():
+    """Counts the statements sent to the database meanwhile (without debug's query log)."""
+    from django.db import connection
+
+    count = [0]
+
+    def wrapper(execute, sql, params, many, context):
+        count[0] += 1
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(wrapper):
+        yield count
+
+
+def measure_open(runs: int) -> list[float]:
+    from django.db import transaction
+
     times = []
     for _ in range(runs):
         started = time.perf_counter()
         try:
             with transaction.atomic():
-                change = schema_change_open(
-                    schema=schema,
-                    author=carol,
-                    body=body,
-                    base_version=1,
-                    title="Every company has an owner team",
-                )
+                change = open_change()
                 times.append(time.perf_counter() - started)
                 items = change.items.count()
                 raise Rollback
@@ -132,13 +178,82 @@ def measure(runs: int) -> list[float]:
     return times
 
 
-def main() -> None:
+def measure_publish(runs: int) -> tuple[list[float], list[int], float]:
+    """Each run's time and query count (rolled back), then the time of a committed publish."""
+    from django.contrib.auth import get_user_model
+    from django.db import transaction
+    from django.utils import timezone
+
+    from reviews.schema_changes import schema_change_approve, schema_change_publish
+
+    bob = get_user_model().objects.get(username="bob")
+    change = open_change()
+    schema_change_approve(change_request=change, reviewer=bob)
+    # After the scheduled versions (3 days ahead): they are in the way of publishing now.
+    effective_at = timezone.now() + timedelta(days=4)
+    times, queries = [], []
+    for _ in range(runs):
+        started = time.perf_counter()
+        try:
+            with transaction.atomic(), counting() as count:
+                schema_change_publish(change_request=change, actor=bob, effective_at=effective_at)
+                times.append(time.perf_counter() - started)
+                queries.append(count[0])
+                raise Rollback
+        except Rollback:
+            pass
+    started = time.perf_counter()
+    schema_change_publish(change_request=change, actor=bob, effective_at=effective_at)
+    committed = time.perf_counter() - started
+    check_published(change, effective_at)
+    return times, queries, committed
+
+
+def check_published(change, effective_at) -> None:
+    """What the committed publish wrote: every item's version, its feed event and delivery."""
+    from django.core.management import call_command
+
+    from configs.models import Version
+    from push.models import ChangeEvent, WebhookDelivery
+
+    change.refresh_from_db()
+    items = change.items.count()
+    new = Version.objects.filter(effective_at=effective_at, reason=change.title)
+    events = ChangeEvent.objects.filter(version__in=new, kind="scheduled").count()
+    deliveries = WebhookDelivery.objects.filter(change_event__version__in=new).count()
+    assert change.status == "published", change.status
+    assert new.count() == items == events == deliveries, (new.count(), items, events, deliveries)
+    assert not change.items.filter(published_version__isnull=True).exists()
+    call_command("verify_audit", stdout=io.StringIO())
+    print(
+        f"committed publish wrote {items} versions, {events} change-feed events and "
+        f"{deliveries} webhook deliveries; the audit chain verifies"
+    )
+
+
+def use_database(engine: str) -> str:
+    if engine == "sqlite":
+        folder = tempfile.mkdtemp(prefix="bench-schema-")
+        os.environ["DATABASE_URL"] = f"sqlite:///{folder}/bench.sqlite3"
+        return f"SQLite ({folder}/bench.sqlite3)"
     base = os.environ.get("BENCH_DATABASE_URL_BASE", "postgres://postgres@127.0.0.1:5432")
     name = os.environ.get("BENCH_SCHEMA_DATABASE", "configconsole_benchschema")
-    count = int(os.environ.get("BENCH_SCHEMA_CONFIGS", "10000"))
-    runs = int(os.environ.get("BENCH_SCHEMA_RUNS", "3"))
     create_database(base, name)
     os.environ["DATABASE_URL"] = f"{base}/{name}"
+    return f"PostgreSQL ({name})"
+
+
+def figures(times: list[float]) -> str:
+    return f"median {statistics.median(times):.2f} s (runs: {', '.join(f'{t:.2f}' for t in times)})"
+
+
+def main() -> None:
+    engine = sys.argv[1] if len(sys.argv) > 1 else "postgresql"
+    if engine not in ("postgresql", "sqlite"):
+        sys.exit("usage: bench/schema_change.py [postgresql|sqlite]")
+    count = int(os.environ.get("BENCH_SCHEMA_CONFIGS", "10000"))
+    runs = int(os.environ.get("BENCH_SCHEMA_RUNS", "3"))
+    where = use_database(engine)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "configconsole.settings")
     os.environ.setdefault("EMAIL_URL", "locmem://")
     os.environ.setdefault("DJANGO_SECRET_KEY", secrets.token_urlsafe(50))
@@ -151,13 +266,13 @@ def main() -> None:
     started = time.perf_counter()
     generate(count)
     print(
-        f"generated {count} configs on company-timezones in {time.perf_counter() - started:.1f} s"
+        f"{where}: generated {count} configs on company-timezones in "
+        f"{time.perf_counter() - started:.1f} s"
     )
-    times = measure(runs)
-    print(
-        f"open a schema change request on {count + 1} configs: median "
-        f"{statistics.median(times):.2f} s (runs: {', '.join(f'{t:.2f}' for t in times)})"
-    )
+    print(f"open a schema change request on {count + 1} configs: {figures(measure_open(runs))}")
+    times, queries, committed = measure_publish(runs)
+    print(f"publish it (rolled back): {figures(times)}, {statistics.median(queries):,.0f} queries")
+    print(f"publish it (committed, with what runs on commit): {committed:.2f} s")
 
 
 if __name__ == "__main__":
