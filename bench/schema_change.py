@@ -22,10 +22,12 @@ checks what it wrote. Prints the median and each run.
 
 from __future__ import annotations
 
+import atexit
 import io
 import os
 import random
 import secrets
+import shutil
 import statistics
 import sys
 import tempfile
@@ -234,8 +236,9 @@ def check_published(change, effective_at) -> None:
 def use_database(engine: str) -> str:
     if engine == "sqlite":
         folder = tempfile.mkdtemp(prefix="bench-schema-")
+        atexit.register(shutil.rmtree, folder, ignore_errors=True)
         os.environ["DATABASE_URL"] = f"sqlite:///{folder}/bench.sqlite3"
-        return f"SQLite ({folder}/bench.sqlite3)"
+        return "SQLite (a temporary file)"
     base = os.environ.get("BENCH_DATABASE_URL_BASE", "postgres://postgres@127.0.0.1:5432")
     name = os.environ.get("BENCH_SCHEMA_DATABASE", "configconsole_benchschema")
     create_database(base, name)

@@ -414,12 +414,15 @@ def large_value_problems(schema: dict, value: Any) -> list[dict[str, str]]:
     return problems
 
 
-def validate_value(value: Any, schema: dict | None) -> list[dict[str, str]]:
+def validate_value(
+    value: Any, schema: dict | None, validator: Any | None = None
+) -> list[dict[str, str]]:
     """Every problem with `value` under `schema`, as [{path, message}] sorted by path; raises
     ValueTooLarge for a value over CONFIG_MAX_VALUE_BYTES.
 
     No schema means free-form JSON: anything JSON can hold is valid, except credentials, which
-    no value may hold (configs/secrets.py).
+    no value may hold (configs/secrets.py). `validator`: `validator_for(schema)`, made once by a
+    caller checking many values against the same schema.
     """
     from configs.secrets import secret_problems  # it builds on this module's schema walking
 
@@ -429,7 +432,7 @@ def validate_value(value: Any, schema: dict | None) -> list[dict[str, str]]:
     elif size > LARGE_VALUE_BYTES:
         problems = large_value_problems(schema, value)
     else:
-        problems = value_problems(validator_for(schema), value)
+        problems = value_problems(validator or validator_for(schema), value)
     problems += secret_problems(value, schema)
     return sorted(problems, key=lambda p: (p["path"], p["message"]))
 

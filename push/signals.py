@@ -2,7 +2,9 @@
 
 Hooked to the models rather than to each service, so that every path that publishes or cancels
 a version (the review gate, schema change requests, config creation, import) and every path
-that changes who may read (tokens, memberships, users) is covered from this one place.
+that changes who may read (tokens, memberships, users) is covered from this one place. Versions
+inserted together (`configs.services.versions_publish`) send no `post_save`; they are heard
+through `configs.signals.versions_published` instead.
 Webhooks hear about change requests' actions (opened, approved, …) the same way, from the
 audit events those actions write.
 """
@@ -14,6 +16,7 @@ from django.db.models.signals import m2m_changed, post_delete, post_save
 
 from audit.models import AuditEvent
 from configs.models import ApiToken, Membership, Version
+from configs.signals import versions_published
 
 
 def _version_saved(sender, instance: Version, created: bool, update_fields=None, **kwargs):
@@ -23,6 +26,13 @@ def _version_saved(sender, instance: Version, created: bool, update_fields=None,
         version_published(instance)
     elif update_fields and "cancelled_at" in update_fields and instance.cancelled_at:
         version_cancelled(instance)
+
+
+def _versions_published(sender, versions: list[Version], **kwargs):
+    """Versions published together (a schema change's): one event each, written together."""
+    from push import feed
+
+    feed.versions_published(versions)
 
 
 def _access_changed(sender, update_fields=None, **kwargs):
@@ -46,6 +56,7 @@ def _audit_recorded(sender, instance, created: bool, **kwargs):
 def connect() -> None:
     post_save.connect(_audit_recorded, sender=AuditEvent, dispatch_uid="webhooks-audit")
     post_save.connect(_version_saved, sender=Version, dispatch_uid="feed-version")
+    versions_published.connect(_versions_published, sender=Version, dispatch_uid="feed-versions")
     for model in (ApiToken, Membership, get_user_model()):
         post_save.connect(_access_changed, sender=model, dispatch_uid=f"feed-save-{model}")
         post_delete.connect(_access_changed, sender=model, dispatch_uid=f"feed-delete-{model}")

@@ -31,6 +31,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from configconsole.bulk import insert_all
 from push.models import ChangeEvent, Webhook, WebhookAttempt, WebhookDelivery
 
 TIMEOUT = 10  # seconds a receiver has to answer
@@ -91,13 +92,36 @@ def _event_name(event: ChangeEvent, scheduled_reached: bool) -> str:
     return Webhook.Event.CANCELLED if event.cancelled else Webhook.Event.SCHEDULED
 
 
-def enqueue_for(event: ChangeEvent, *, scheduled_reached: bool = False) -> None:
-    """Queue a delivery to every webhook of the event's namespace that asked for it (call
-    inside the event's transaction)."""
-    name = _event_name(event, scheduled_reached)
-    for webhook in Webhook.objects.filter(namespace__slug=event.namespace):
-        if name in webhook.events:
-            queue(WebhookDelivery.objects.create(webhook=webhook, event=name, change_event=event))
+def enqueue_for(events: list[ChangeEvent], *, scheduled_reached: bool = False) -> None:
+    """Queue a delivery of each event to every webhook of its namespace that asked for it (call
+    inside the events' transaction). One query for the webhooks and one insert for the
+    deliveries, however many events (a schema change publishes thousands at once)."""
+    hooks: dict[str, list[Webhook]] = {}
+    namespaces = {event.namespace for event in events}
+    for webhook in Webhook.objects.filter(namespace__slug__in=namespaces).select_related(
+        "namespace"
+    ):
+        hooks.setdefault(webhook.namespace.slug, []).append(webhook)
+    deliveries = [
+        WebhookDelivery(webhook_id=webhook.pk, event=name, change_event_id=event.pk)
+        for event in events
+        for name in [_event_name(event, scheduled_reached)]
+        for webhook in hooks.get(event.namespace, [])
+        if name in webhook.events
+    ]
+    if not deliveries:
+        return
+    deliveries = insert_all(deliveries)
+    if len(events) == 1:
+        for delivery in deliveries:
+            queue(delivery)
+    else:
+        # Many events at once: one task that queues each delivery's own when the worker picks
+        # it up, rather than thousands of queued tasks written inside the publish. Either way
+        # the deliveries exist, and are queued, exactly when the change commits.
+        from push.tasks import queue_deliveries
+
+        queue_deliveries.enqueue([str(delivery.pk) for delivery in deliveries])
 
 
 # The audit actions of change requests that webhooks hear about, by the event they send. A

@@ -39,7 +39,7 @@ from configs import access
 from configs.errors import Conflict, InvalidValue, RuleViolation
 from configs.models import ROLE_RANK, Config, Role, Schema, Version, canonical_json
 from configs.selectors import values_rejected
-from configs.services import schema_version_add, version_publish
+from configs.services import NewVersion, schema_version_add, versions_publish
 from configs.validation import (
     InvalidSchema,
     check_schema,
@@ -786,18 +786,32 @@ def schema_change_publish(
             version = schema_version_add(
                 schema=schema, body=change_request.body, actor=actor, reason=change_request.title
             )
+            # Every item's config at once (checked against the new body just written), in a
+            # number of queries that does not grow with the thousands of configs a schema has.
+            published = versions_publish(
+                changes=[
+                    NewVersion(
+                        config_id=item.config_id,
+                        value=item.value,
+                        base_number=item.base_version.number,
+                    )
+                    for item in items
+                ],
+                actor=actor,
+                reason=change_request.title,
+                effective_at=effective_at,
+                bypass_reason=bypass_reason or "",
+            )
             for item in items:
-                item.config.schema = schema  # checked against the new body just written
-                item.published_version = version_publish(
-                    config=item.config,
-                    value=item.value,
-                    base_number=item.base_version.number,
-                    actor=actor,
-                    reason=change_request.title,
-                    effective_at=effective_at,
-                    bypass_reason=bypass_reason or "",
+                item.published_version = published[item.config_id]
+            # Each config's newest version is the one just published (its row is locked).
+            change_request.items.update(
+                published_version=Subquery(
+                    Version.objects.filter(config=OuterRef("config_id"))
+                    .order_by("-number")
+                    .values("pk")[:1]
                 )
-                item.save(update_fields=["published_version"])
+            )
             change_request.status = Status.PUBLISHED
             change_request.published_version = version
             change_request.save(update_fields=["status", "published_version", "updated_at"])

@@ -19,16 +19,19 @@ from configs.services.tokens import (
 )
 from configs.services.versions import (
     CONFIG_DETAILS,
+    NewVersion,
     config_add,
     config_create,
     config_update,
     version_cancel,
     version_publish,
+    versions_publish,
 )
 
 __all__ = [
     "CONFIG_DETAILS",
     "NAMESPACE_SETTINGS",
+    "NewVersion",
     "TOKEN_PREFIX",
     "can_revoke_token",
     "config_add",
@@ -46,4 +49,5 @@ __all__ = [
     "token_revoke",
     "version_cancel",
     "version_publish",
+    "versions_publish",
 ]

@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
 from audit.services import record
+from configconsole.bulk import insert_all
 from configs import access, times
 from configs.errors import Conflict, InvalidValue, RuleViolation, SchemaInUse
-from configs.models import Config, Namespace, Role, Schema, Version
+from configs.models import Config, Namespace, Role, Schema, SchemaVersion, Version, canonical_json
 from configs.selectors import _values_in_force_errors, newest_version, value_errors
 from configs.services._common import _unknown, _with_history_user
+from configs.signals import versions_published
+from configs.validation import validate_value, validator_for
 
 
 @transaction.atomic
@@ -179,6 +186,39 @@ def config_update(*, config: Config, actor, reason: str = "", **changes) -> Conf
     return config
 
 
+def _ensure_base(config: Config | str, newest_number: int | None, base_number: int | None):
+    """A change is published only on the version it was based on."""
+    if newest_number != base_number:
+        raise Conflict(
+            f"{config} is now at version {newest_number}; this change was based on "
+            f"version {base_number}."
+        )
+
+
+def _effective_time(effective_at: datetime | None, now: datetime) -> datetime:
+    """When a version published `now` takes effect: now, or a later time asked for."""
+    effective_at = effective_at or now
+    if effective_at < now - timedelta(seconds=5):
+        raise RuleViolation("The effective time is in the past; choose now or a later time.")
+    return effective_at
+
+
+def _before_predecessor(
+    newest_number: int | None, newest_effective_at: datetime | None, effective_at: datetime
+) -> str:
+    """Why `effective_at` cannot follow the newest version, or '': effective times never go
+    back."""
+    if newest_number is None or newest_effective_at is None:
+        return ""
+    if effective_at >= newest_effective_at:
+        return ""
+    return (
+        f"Version {newest_number} is scheduled for {times.in_words(newest_effective_at)}; "
+        "a newer version cannot take effect before it. Choose that time or later, or cancel "
+        "the scheduled version first."
+    )
+
+
 def version_publish(
     *,
     config: Config,
@@ -203,22 +243,12 @@ def version_publish(
         # publish waited for the config is seen, so the value is checked against the new body.
         locked.schema = Schema.objects.get(pk=locked.schema_id)
     newest = newest_version(locked)
-    newest_number = newest.number if newest else None
-    if newest_number != base_number:
-        raise Conflict(
-            f"{config} is now at version {newest_number}; this change was based on "
-            f"version {base_number}."
-        )
+    _ensure_base(config, newest.number if newest else None, base_number)
     now = timezone.now()
-    effective_at = effective_at or now
-    if effective_at < now - timedelta(seconds=5):
-        raise RuleViolation("The effective time is in the past; choose now or a later time.")
-    if newest and effective_at < newest.effective_at:
-        raise RuleViolation(
-            f"Version {newest.number} is scheduled for {times.in_words(newest.effective_at)}; "
-            "a newer version cannot take effect before it. Choose that time or later, or cancel "
-            "the scheduled version first."
-        )
+    effective_at = _effective_time(effective_at, now)
+    too_early = newest and _before_predecessor(newest.number, newest.effective_at, effective_at)
+    if too_early:
+        raise RuleViolation(too_early)
     errors = value_errors(config=locked, value=value)
     if errors:
         raise InvalidValue(errors)
@@ -237,6 +267,148 @@ def version_publish(
             )
     except IntegrityError as exc:  # a racing publish took the number (backstop to the row lock)
         raise Conflict(f"{config} was changed by someone else at the same moment.") from exc
+
+
+@dataclass(frozen=True)
+class NewVersion:
+    """One config's next value in `versions_publish`, and the version it was based on."""
+
+    config_id: int
+    value: Any
+    base_number: int | None
+
+
+# How many configs a refusal of many names before counting the rest.
+NAMED_AT_MOST = 10
+
+
+def _named(problems: list[str]) -> str:
+    more = len(problems) - NAMED_AT_MOST
+    return "; ".join(problems[:NAMED_AT_MOST]) + (f"; and {more} more" if more > 0 else "")
+
+
+def versions_publish(
+    *,
+    changes: Sequence[NewVersion],
+    actor,
+    reason: str = "",
+    effective_at: datetime | None = None,
+    bypass_reason: str = "",
+) -> dict[int, Version]:
+    """Publish each change as its config's next version, all at `effective_at` (default now),
+    with `version_publish`'s rules for each: every base must still be the newest version (else
+    Conflict, and nothing is published), no effective time goes back before its predecessor's,
+    and every value fits its config's schema, size limit and credentials check. Returns the new
+    versions by config id; `bypass_reason` marks each as published without its approvals.
+
+    For the thousands of configs a schema change migrates at once, in a number of queries that
+    does not grow with them: one to lock the configs, one for their newest versions, one for
+    their schemas, one validator per schema and each distinct value checked once, the versions
+    inserted together, and their change-feed events and webhook deliveries written together
+    (`configs.signals.versions_published`). Must run inside the caller's transaction.
+    """
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("versions_publish must run inside a transaction.")
+    if not changes:
+        return {}
+    ids = [change.config_id for change in changes]
+    if len(set(ids)) != len(ids):
+        raise ValueError("versions_publish takes one change per config.")
+    # In id order, as a schema change publish locks them: two bulk publishes never deadlock.
+    locked = {
+        pk: (f"{namespace}/{key}", schema_id)
+        for pk, namespace, key, schema_id in Config.objects.select_for_update(of=("self",))
+        .filter(pk__in=ids)
+        .order_by("pk")
+        .values_list("pk", "namespace__slug", "key", "schema_id")
+    }
+    missing = set(ids) - set(locked)
+    if missing:
+        raise Config.DoesNotExist(f"No config with id {min(missing)}.")
+    # Read after the lock, in their own statements (as version_publish does): versions and
+    # schema versions committed by publishes this one waited for are seen.
+    newest = Version.objects.active().filter(config=OuterRef("pk")).order_by("-number")
+    numbered = Version.objects.filter(config=OuterRef("pk")).order_by("-number")
+    bases = (
+        Config.objects.filter(pk__in=ids)
+        .annotate(
+            newest_number=Subquery(newest.values("number")[:1]),
+            newest_effective_at=Subquery(newest.values("effective_at")[:1]),
+            last_number=Subquery(numbered.values("number")[:1]),  # cancelled ones too
+        )
+        .values_list("pk", "newest_number", "newest_effective_at", "last_number")
+    )
+    numbers = {pk: (number, at, last or 0) for pk, number, at, last in bases}
+    schemas = {
+        pk: (body, version_id)
+        for pk, body, version_id in Schema.objects.filter(
+            pk__in={schema_id for _, schema_id in locked.values() if schema_id is not None}
+        )
+        .annotate(
+            newest_version_id=Subquery(
+                SchemaVersion.objects.filter(schema=OuterRef("pk"))
+                .order_by("-number")
+                .values("pk")[:1]
+            )
+        )
+        .values_list("pk", "body", "newest_version_id")
+    }
+    for change in changes:
+        label = locked[change.config_id][0]
+        _ensure_base(label, numbers[change.config_id][0], change.base_number)
+    now = timezone.now()
+    effective_at = _effective_time(effective_at, now)
+    too_early = [
+        f"{locked[change.config_id][0]}: {problem}"
+        for change in changes
+        if (problem := _before_predecessor(*numbers[change.config_id][:2], effective_at))
+    ]
+    if too_early:
+        raise RuleViolation(_named(too_early))
+    validators = {pk: validator_for(body) for pk, (body, _) in schemas.items()}
+    verdicts: dict[tuple[int | None, str], list[dict[str, str]]] = {}
+    texts = []
+    errors = []
+    for change in changes:
+        label, schema_id = locked[change.config_id]
+        text = canonical_json(change.value)
+        texts.append(text)
+        if (schema_id, text) not in verdicts:
+            body = schemas[schema_id][0] if schema_id is not None else None
+            verdicts[schema_id, text] = validate_value(
+                change.value, body, validators.get(schema_id)
+            )
+        errors += [{"config": label, **error} for error in verdicts[schema_id, text]]
+    if errors:
+        raise InvalidValue(errors)
+    new_versions = []
+    for change, text in zip(changes, texts, strict=True):
+        schema_id = locked[change.config_id][1]
+        # Written as Version.save writes a new version: serialized once, with the schema
+        # version it was checked against.
+        new_versions.append(
+            Version(
+                config_id=change.config_id,
+                number=numbers[change.config_id][2] + 1,
+                value=change.value,
+                value_json=text,
+                effective_at=effective_at,
+                published_at=now,
+                published_by=actor,
+                reason=reason,
+                bypass_reason=bypass_reason,
+                schema_id=schema_id,
+                schema_version_id=schemas[schema_id][1] if schema_id is not None else None,
+            )
+        )
+    try:
+        with transaction.atomic():
+            created = insert_all(new_versions)
+    except IntegrityError as exc:  # a racing publish took a number (backstop to the row locks)
+        raise Conflict("A config was changed by someone else at the same moment.") from exc
+    # Bulk inserts send no post_save: the change feed and webhooks hear of them from here.
+    versions_published.send(sender=Version, versions=created)
+    return {version.config_id: version for version in created}
 
 
 @transaction.atomic

@@ -10,6 +10,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from configs.models import Config
 from configs.services import token_revoke, version_cancel
 from tests.push.conftest import Stream, publish_metric, read_token
 
@@ -145,3 +146,25 @@ def test_under_wsgi_the_stream_is_refused_so_clients_poll(live_server):
 
     assert error.value.code == 503
     assert "ASGI" in json.loads(error.value.read())["detail"]
+
+
+def test_a_schema_change_arrives_as_one_live_event_per_config_in_order(
+    asgi_server, alice, bob, carol
+):
+    from reviews import schema_changes
+    from tests.reviews.test_schema_change_bulk_publish import add_configs, approved_change
+
+    timezones = Config.objects.get(key="company-timezones")
+    configs = sorted([timezones, *add_configs(timezones, carol, 3)], key=lambda c: c.pk)
+    change = approved_change(timezones, carol, bob)
+    _, secret = read_token(alice, "data-pipelines")
+    stream = Stream(watch_url(asgi_server, "data-pipelines"), secret)
+    later(0.3, lambda: schema_changes.schema_change_publish(change_request=change, actor=bob))
+
+    events = [stream.next_event() for _ in configs]
+
+    assert [(e["event"], e["data"]["key"], e["data"]["version"]) for e in events] == [
+        ("live", config.key, 2) for config in configs
+    ]
+    assert [e["id"] for e in events] == sorted(e["id"] for e in events)
+    stream.close()

@@ -212,7 +212,7 @@ def test_publishing_is_all_or_nothing(carol, bob, timezones, monkeypatch):
     def fail(**kwargs):
         raise RuntimeError("the database went away")
 
-    monkeypatch.setattr(schema_changes, "version_publish", fail)
+    monkeypatch.setattr(schema_changes, "versions_publish", fail)
     with pytest.raises(RuntimeError):
         schema_changes.schema_change_publish(change_request=change, actor=bob)
 
