@@ -149,6 +149,19 @@ def test_a_schema_change_scheduled_for_later_schedules_every_config(carol, bob, 
     assert list(deliveries.values_list("event", flat=True)) == ["version.scheduled"] * len(configs)
 
 
+def test_an_admin_s_bypass_marks_every_config_version_with_the_reason(carol, timezones):
+    configs = [timezones, *add_configs(timezones, carol, 3)]
+    change = open_change(timezones, carol)  # not approved
+
+    schema_changes.schema_change_publish(
+        change_request=change, actor=carol, bypass_reason="Dashboards are down"
+    )
+
+    assert {
+        (v.number, v.published_by_id, v.bypass_reason) for v in newest_versions(configs).values()
+    } == {(2, carol.pk, "Dashboards are down")}
+
+
 def test_one_config_moving_conflicts_the_whole_change_and_writes_nothing(
     carol, bob, timezones, hooked
 ):
