@@ -57,6 +57,7 @@ from reviews.models import (
     SchemaReview,
 )
 from reviews.schema_change_models import proposal_hash
+from reviews.services import overtaken
 
 Status = ChangeRequest.Status
 
@@ -811,6 +812,16 @@ def schema_change_publish(
                     .order_by("-number")
                     .values("pk")[:1]
                 )
+            )
+            # Open change requests of those configs are based on versions now replaced, as
+            # after any publish (their configs are locked above).
+            overtaken(
+                ChangeRequest.objects.filter(
+                    config_id__in=change_request.items.values("config_id")
+                ),
+                actor,
+                f"Schema change #{change_request.pk} published a new version of this config "
+                f"for schema version {version.number}.",
             )
             change_request.status = Status.PUBLISHED
             change_request.published_version = version

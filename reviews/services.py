@@ -8,6 +8,7 @@ from datetime import datetime
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from audit.services import record
@@ -415,6 +416,21 @@ def _mark_conflicted(change_request: ChangeRequest, actor, why: str) -> None:
         transaction.on_commit(lambda: notifications.conflicted(pk))
 
 
+def overtaken(change_requests: QuerySet[ChangeRequest], actor, why: str) -> None:
+    """Mark open `change_requests` conflicted: a version published past their base means they
+    can no longer be published as they are. Call it inside the publishing transaction, with
+    their configs locked. Locked re-reads: an edit of one of them in flight commits first and
+    is kept."""
+    others = (
+        change_requests.select_for_update(of=("self",))
+        .select_related("config__namespace")
+        .filter(status__in=ChangeRequest.OPEN)
+        .exclude(status__in=(Status.CONFLICTED, Status.CONFLICTED_DRAFT))
+    )
+    for other in others:
+        _mark_conflicted(other, actor, why)
+
+
 def change_request_publish(
     *,
     change_request: ChangeRequest,
@@ -491,17 +507,11 @@ def change_request_publish(
                     version=version.number,
                     missing=gate.missing,
                 )
-            # Other open changes on the old base can no longer be published as they are.
-            # Locked re-reads: an edit of one of them in flight commits first and is kept.
-            others = (
-                change_request.config.change_requests.select_for_update(of=("self",))
-                .select_related("config__namespace")
-                .filter(status__in=ChangeRequest.OPEN)
-                .exclude(pk=change_request.pk)
-                .exclude(status__in=(Status.CONFLICTED, Status.CONFLICTED_DRAFT))
+            overtaken(
+                change_request.config.change_requests.exclude(pk=change_request.pk),
+                actor,
+                f"Version {version.number} was published.",
             )
-            for other in others:
-                _mark_conflicted(other, actor, f"Version {version.number} was published.")
             pk, vpk = change_request.pk, version.pk
             transaction.on_commit(lambda: notifications.published(pk, vpk))
     if conflict:

@@ -243,3 +243,27 @@ def test_only_the_author_edits_a_schema_change_in_the_console(client, carol, bob
     client.force_login(bob)
 
     assert client.get(f"/schema-changes/{change.pk}/edit/").status_code == 403
+
+
+def test_publishing_a_schema_change_conflicts_open_change_requests_of_its_configs(
+    alice, carol, bob, timezones
+):
+    from reviews import services
+    from tests.values import with_company
+
+    proposal = services.change_request_open(
+        config=timezones,
+        author=alice,
+        value=with_company(timezones, "globex"),
+        title="Add Globex",
+        base_version=1,
+    )
+    change = open_change(timezones, carol)
+    schema_changes.schema_change_approve(change_request=change, reviewer=bob)
+
+    schema_changes.schema_change_publish(change_request=change, actor=bob)
+
+    proposal.refresh_from_db()
+    assert proposal.status == "conflicted"
+    event = AuditEvent.objects.get(action="change_request.conflicted")
+    assert f"Schema change #{change.pk} published a new version" in event.reason
