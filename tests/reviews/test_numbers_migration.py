@@ -35,8 +35,10 @@ def _change_requests(apps, user, config, version, schema, schema_version):
         )
         for n in range(3)
     ]
+    # The same ids as two config change requests, as two tables counting apart gave them.
     schema_changes = [
         SchemaChangeRequest.objects.create(
+            pk=config_changes[n].pk,
             schema_id=schema.pk,
             base_version_id=schema_version.pk,
             body={"type": "object"},

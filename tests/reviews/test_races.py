@@ -11,7 +11,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.db import connection
 
-from configs.errors import Conflict, RuleViolation
+from configs.errors import Conflict
 from configs.models import Config, Version
 from configs.selectors import newest_version as newest
 from reviews import services
@@ -176,8 +176,9 @@ def test_an_edit_racing_the_publish_of_another_change_is_never_lost(demo):
         assert other.status == ChangeRequest.Status.CONFLICTED
         if edit_error is None:  # the edit went first: it must survive the publish
             assert (other.value, other.revision) == (edited, 2)
-        else:  # the publish went first: the edit is refused, the proposal unchanged
-            assert isinstance(edit_error, RuleViolation), edit_error
+        else:  # the publish went first: the edit is refused (rebase first), the proposal unchanged
+            assert isinstance(edit_error, Conflict), edit_error
+            assert "must rebase it before it can be edited" in str(edit_error)
             assert other.revision == 1
         services.change_request_withdraw(change_request=other, actor=alice)
 
