@@ -215,6 +215,12 @@ def canonical_json(value) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
+def schema_text(body) -> str:
+    """A schema body compact, in its author's key order: for schemas that order is part of what
+    they say (the form shows fields in it), so two bodies differing only in order differ."""
+    return json.dumps(body, separators=(",", ":"), ensure_ascii=False)
+
+
 class VersionQuerySet(models.QuerySet):
     def active(self):
         """Versions that were not cancelled before taking effect."""

@@ -81,6 +81,11 @@ def schema_changes(before: dict | None, after: dict) -> list[str]:
         for key, node in old_props.items():
             if key not in new_props:
                 say(where, f"field {_title(resolve(node, before), key)} removed")
+        # The form shows fields in the order the schema lists them: a new order is a change.
+        kept_order = [k for k in new_props if k in old_props]
+        if kept_order != [k for k in old_props if k in new_props]:
+            order = ", ".join(_title(resolve(new_props[k], after), k) for k in kept_order)
+            say(where, f"fields in a new order: {order}")
         if isinstance(a.get("items"), dict) and isinstance(b.get("items"), dict):
             walk(a["items"], b["items"], [*where, "item"])
 

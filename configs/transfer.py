@@ -37,9 +37,19 @@ class TransferError(Exception):
     """A problem with the folder as a whole (not one file in it)."""
 
 
-def dump(data: Any) -> bytes:
-    """The one way a file of the folder is written: stable, readable, newline-terminated."""
-    return (json.dumps(data, sort_keys=True, indent=2, ensure_ascii=False) + "\n").encode()
+def dump(data: dict) -> bytes:
+    """The one way a file of the folder is written: stable, readable, newline-terminated, keys
+    sorted, but for a schema's body: its order is the order its form shows its fields in."""
+    data = _sorted(data, keep="body" if "body" in data else None)
+    return (json.dumps(data, indent=2, ensure_ascii=False) + "\n").encode()
+
+
+def _sorted(value: Any, keep: str | None = None) -> Any:
+    if isinstance(value, list):
+        return [_sorted(item) for item in value]
+    if not isinstance(value, dict):
+        return value
+    return {k: v if k == keep else _sorted(v) for k, v in sorted(value.items())}
 
 
 def same_value(a: Any, b: Any) -> bool:

@@ -22,7 +22,7 @@ from django.db import transaction
 from configconsole.messages import REFUSALS, in_words
 from configs import access, selectors, services, transfer
 from configs.errors import Conflict
-from configs.models import Config, Namespace, Role, Schema, canonical_json
+from configs.models import Config, Namespace, Role, Schema, schema_text
 from reviews import schema_changes
 from reviews import services as reviews
 from reviews.gate import can_publish, gate_for
@@ -124,7 +124,7 @@ class _Importer:
             report.add("schema_created", f"schema {file.name}: {self._would('created')}")
             return
         if (
-            canonical_json(schema.body) == canonical_json(file.body)
+            schema_text(schema.body) == schema_text(file.body)
             and schema.title == file.title
             and schema.description == file.description
         ):
@@ -143,7 +143,7 @@ class _Importer:
                 "schema_changed",
                 f"schema {file.name}: title and description {self._would('changed')}",
             )
-        if canonical_json(schema.body) != canonical_json(file.body):
+        if schema_text(schema.body) != schema_text(file.body):
             self._propose_schema(file, schema)
 
     def _propose_schema(self, file: transfer.SchemaFile, schema: Schema) -> None:
@@ -155,7 +155,7 @@ class _Importer:
             (
                 change
                 for change in schema_changes.open_for_schema(schema)
-                if canonical_json(change.body) == canonical_json(file.body)
+                if schema_text(change.body) == schema_text(file.body)
             ),
             None,
         )

@@ -23,7 +23,7 @@ from configs.models import (
     Schema,
     SchemaVersion,
     Version,
-    canonical_json,
+    schema_text,
 )
 from reviews.models import ChangeRequest, ChangeRequestNumber, Review, take_number
 
@@ -31,8 +31,9 @@ Status = ChangeRequest.Status
 
 
 def proposal_hash(body: dict, items) -> str:
-    """What an approval is for: the schema and every item's (config, base, value, migrated)."""
-    digest = hashlib.sha256(canonical_json(body).encode())
+    """What an approval is for: the schema (in its author's order, which the form shows) and
+    every item's (config, base, value, migrated)."""
+    digest = hashlib.sha256(schema_text(body).encode())
     for config_id, base_id, value_json, _migrated in sorted(items):
         digest.update(f"|{config_id}:{base_id}:".encode() + value_json.encode())
     return digest.hexdigest()

@@ -21,7 +21,7 @@ from configs.diff import sentences
 from configs.errors import Conflict, InvalidValue, RuleViolation
 from configs.forms import SchemaForm, ValueForm, prune_blanks
 from configs.jsontext import BadJSON, parse_json
-from configs.models import Schema
+from configs.models import Schema, schema_text
 from configs.schema_diff import schema_changes
 from reviews import schema_changes as changes
 from reviews.models import SchemaChangeRequest
@@ -112,7 +112,8 @@ def _proposal_page(request, schema: Schema, change: SchemaChangeRequest | None =
     if request.method == "POST" and form.is_valid():
         body = form.cleaned_data["body"]
         values, typed_errors = _given_values(request, body)
-        if body == newest.body and change is None:
+        unchanged = schema_text(body) == schema_text(newest.body)
+        if unchanged and change is None:
             if form.cleaned_data["title"] != schema.title or (
                 form.cleaned_data["description"] != schema.description
             ):
@@ -127,7 +128,7 @@ def _proposal_page(request, schema: Schema, change: SchemaChangeRequest | None =
                 messages.success(request, f"The title and description of {name} were saved.")
                 return redirect(schema)
             form.add_error("body", "Nothing would change: edit the schema first.")
-        elif body == newest.body:
+        elif unchanged:
             form.add_error("body", "Nothing would change: the schema is as it was.")
         else:
             # The plan passes over values given before for configs no longer rejected.

@@ -37,7 +37,15 @@ from django.utils import timezone
 from audit.services import record
 from configs import access
 from configs.errors import Conflict, InvalidValue, RuleViolation
-from configs.models import ROLE_RANK, Config, Role, Schema, Version, canonical_json
+from configs.models import (
+    ROLE_RANK,
+    Config,
+    Role,
+    Schema,
+    Version,
+    canonical_json,
+    schema_text,
+)
 from configs.selectors import values_rejected
 from configs.services import NewVersion, schema_version_add, versions_publish
 from configs.validation import (
@@ -272,7 +280,7 @@ def schema_change_open(
             f"Schema {schema.name} is at version {newest.number}, not {base_version}: reload "
             "it and make your change on the newest version."
         )
-    if canonical_json(body) == canonical_json(newest.body):
+    if schema_text(body) == schema_text(newest.body):
         raise ValidationError(
             f"Nothing would change: the schema is the same as version {newest.number}."
         )
@@ -343,14 +351,14 @@ def schema_change_edit(
     _ensure_allowed(change_request, "edit", "edited")
     body = change_request.body if body is None else body
     if (
-        canonical_json(body) == canonical_json(change_request.body)
+        schema_text(body) == schema_text(change_request.body)
         and not values
         and title in (None, change_request.title)
         and description in (None, change_request.description)
     ):
         raise ValidationError("Nothing would change: give another schema, a value or a title.")
     _check_body(body)
-    if canonical_json(body) == canonical_json(change_request.base_version.body):
+    if schema_text(body) == schema_text(change_request.base_version.body):
         raise ValidationError(
             f"Nothing would change: the schema is the same as version "
             f"{change_request.base_version.number}."

@@ -267,3 +267,21 @@ def test_publishing_a_schema_change_conflicts_open_change_requests_of_its_config
     assert proposal.status == "conflicted"
     event = AuditEvent.objects.get(action="change_request.conflicted")
     assert f"Schema change #{change.pk} published a new version" in event.reason
+
+
+def test_a_new_field_order_alone_is_a_schema_change_and_says_so(client, carol, bob, timezones):
+    body = copy.deepcopy(timezones.schema.body)
+    item = body["properties"]["companies"]["items"]
+    item["properties"] = dict(reversed(list(item["properties"].items())))
+
+    change = open_change(timezones, carol, body=body)
+
+    assert change.items.count() == 0  # every value still fits
+    client.force_login(bob)
+    page = client.get(change.get_absolute_url()).content.decode()
+    order = ", ".join(node.get("title", key) for key, node in item["properties"].items())
+    assert f"Companies → item: fields in a new order: {order}" in page
+    with pytest.raises(ValidationError, match="Nothing would change"):
+        schema_changes.schema_change_edit(
+            change_request=change, actor=carol, body=timezones.schema.body
+        )
