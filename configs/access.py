@@ -68,6 +68,16 @@ def is_admin_somewhere(user) -> bool:
     return getattr(user, "is_superuser", False) or Role.ADMIN in roles_of(user).values()
 
 
+def can_create_schema(user) -> bool:
+    """Schema authors: admins of any namespace (superusers anywhere)."""
+    return is_admin_somewhere(user)
+
+
+def ensure_can_create_schema(user) -> None:
+    if not can_create_schema(user):
+        raise PermissionDenied("Only namespace admins can add schemas.")
+
+
 def can_edit_schema(user, schema) -> bool:
     """Admins of every namespace whose configs use the schema (of any namespace, if unused)."""
     if getattr(user, "is_superuser", False):

@@ -1,5 +1,7 @@
 """The console's "New config" page: where, key, name, owners, a schema (existing, started from
-an example, or none) and the first value, which then passes the namespace's review policy.
+an example, or none) and the first value, which then passes the namespace's review policy. And
+its "New schema" page, for schema authors (admins): a schema on its own, typed as JSON or
+started from an example, checked and previewed as the form it makes before it is created.
 
 Starting from an example is a round trip, not a script: "Propose a schema" infers one from the
 pasted value and shows it beside the form it makes; editing the schema and pressing "Update the
@@ -14,9 +16,9 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import redirect, render
 
-from configs import access
+from configs import access, services
 from configs.errors import Conflict, InvalidValue, RuleViolation
-from configs.forms import NewConfigForm, ValueForm
+from configs.forms import NewConfigForm, NewSchemaForm, ValueForm
 from configs.inference import infer_schema
 from configs.models import Namespace, Role
 from reviews.new_configs import config_propose
@@ -105,4 +107,43 @@ def config_new(request):
             "value_form": value_form,
             "schema": schema,
         },
+    )
+
+
+@login_required
+def schema_new(request):
+    access.ensure_can_create_schema(request.user)
+    form = NewSchemaForm(request.POST or None, proposing="propose" in request.POST)
+    preview = None
+    if form.is_bound:
+        form.is_valid()
+        body = form.cleaned_data.get("body")
+        if body is not None:
+            preview = ValueForm(
+                schema=body,
+                initial_value=form.cleaned_data.get("example"),
+                label=form.cleaned_data.get("title") or form.cleaned_data.get("name") or "Value",
+            )
+    if "create" in request.POST and form.is_valid():
+        data = form.cleaned_data
+        try:
+            schema = services.schema_create(
+                name=data["name"],
+                body=data["body"],
+                actor=request.user,
+                title=data["title"],
+                description=data["description"],
+                reason=data["reason"],
+            )
+        except Conflict as exc:  # the name is taken
+            form.add_error("name", str(exc))
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(request, f"Schema {schema.name} was created as version 1.")
+            return redirect(schema)
+    return render(
+        request,
+        "configs/schema_new.html",
+        {"page_title": "New schema", "form": form, "preview": preview},
     )

@@ -17,8 +17,9 @@ from django_jsonform.utils import ErrorMap
 
 from configs import times
 from configs.errors import InvalidValue
+from configs.inference import infer_schema
 from configs.jsontext import BadJSON, parse_json
-from configs.models import Config, Namespace, Schema
+from configs.models import Config, Namespace, Schema, key_validator
 from configs.validation import (
     InvalidSchema,
     check_schema,
@@ -27,6 +28,24 @@ from configs.validation import (
     validate_value,
     where_in_words,
 )
+
+
+def json_from_text(text: str):
+    """Typed JSON, or the form error saying where it breaks (line and column)."""
+    try:
+        return parse_json(text)
+    except BadJSON as exc:
+        raise forms.ValidationError(str(exc)) from exc
+
+
+def schema_from_text(text: str) -> dict:
+    """A typed JSON Schema, or the form error saying what is wrong with it."""
+    body = json_from_text(text)
+    try:
+        check_schema(body)
+    except InvalidSchema as exc:
+        raise forms.ValidationError(exc.message) from exc
+    return body
 
 
 def _pointer_parts(pointer: str) -> list[str]:
@@ -231,9 +250,10 @@ class SchemaForm(forms.Form):
         widget=forms.TextInput(attrs={"class": "vTextField", "size": 80}),
     )
 
-    def __init__(self, *args, schema: Schema, **kwargs):
+    def __init__(self, *args, schema: Schema | None, **kwargs):
+        """The form for changing `schema` (None: for a new one, see NewSchemaForm)."""
         super().__init__(*args, **kwargs)
-        if not self.is_bound:
+        if schema is not None and not self.is_bound:
             self.initial.update(
                 title=schema.title,
                 description=schema.description,
@@ -241,15 +261,70 @@ class SchemaForm(forms.Form):
             )
 
     def clean_body(self):
-        try:
-            body = parse_json(self.cleaned_data["body"])
-        except BadJSON as exc:
-            raise forms.ValidationError(str(exc)) from exc
-        try:
-            check_schema(body)
-        except InvalidSchema as exc:
-            raise forms.ValidationError(exc.message) from exc
-        return body
+        return schema_from_text(self.cleaned_data["body"])
+
+
+class NewSchemaForm(SchemaForm):
+    """A new schema: its name, and its body typed as JSON or proposed from a pasted example."""
+
+    name = forms.CharField(
+        max_length=100,
+        validators=[key_validator],
+        help_text="Lowercase letters, digits, '-' and '_'; unique; configs and pipelines name the "
+        "schema by it, and it cannot change later.",
+        widget=forms.TextInput(attrs={"class": "vTextField"}),
+    )
+    example = forms.CharField(
+        label="Example value (JSON)",
+        required=False,
+        strip=False,
+        help_text="Paste a value like the ones configs of this schema will hold; a schema is "
+        "proposed from it below, which you can edit before creating it.",
+        widget=forms.Textarea(
+            attrs={"rows": 8, "class": "vLargeTextField raw-json", "spellcheck": "false"}
+        ),
+    )
+    field_order = ["name", "title", "description", "example", "body", "reason"]
+    HELP = {
+        "title": "Shown in the schema list; the schema's own title if left empty.",
+        "body": "Draft 2020-12. Property titles become the form's labels, descriptions its help.",
+        "reason": "One line; kept with version 1.",
+    }
+
+    def __init__(self, *args, proposing: bool = False, **kwargs):
+        """`proposing`: the body is to be inferred from the example, replacing what was typed."""
+        super().__init__(*args, schema=None, **kwargs)
+        self.proposing = proposing
+        fields = self.fields
+        for name, help_text in self.HELP.items():
+            fields[name].help_text = help_text
+        fields["reason"].label = "Why is it needed?"
+        fields["body"].required = not proposing
+        fields["body"].error_messages["required"] = (
+            "Type the JSON Schema, or propose one from an example above."
+        )
+
+    def clean_example(self):
+        text = self.cleaned_data["example"]
+        if not text.strip():
+            if self.proposing:
+                raise forms.ValidationError("Paste an example value to propose a schema from.")
+            return None
+        return json_from_text(text)
+
+    def clean_body(self):
+        return None if self.proposing else super().clean_body()
+
+    def clean(self):
+        cleaned = super().clean()
+        example = cleaned.get("example")
+        if self.proposing and example is not None:
+            body = infer_schema(example, title=cleaned.get("title") or "")
+            # Shown in the body's box for the author to edit, as /configs/new/ does.
+            self.data = self.data.copy()
+            self.data["body"] = json.dumps(body, indent=2, ensure_ascii=False)
+            cleaned["body"] = body
+        return cleaned
 
 
 class NewConfigForm(forms.Form):
@@ -321,23 +396,8 @@ class NewConfigForm(forms.Form):
 
     def clean_example(self):
         text = self.cleaned_data["example"]
-        if not text.strip():
-            return None
-        try:
-            return parse_json(text)
-        except BadJSON as exc:
-            raise forms.ValidationError(str(exc)) from exc
+        return json_from_text(text) if text.strip() else None
 
     def clean_schema_body(self):
         text = self.cleaned_data["schema_body"]
-        if not text.strip():
-            return None
-        try:
-            body = parse_json(text)
-        except BadJSON as exc:
-            raise forms.ValidationError(str(exc)) from exc
-        try:
-            check_schema(body)
-        except InvalidSchema as exc:
-            raise forms.ValidationError(exc.message) from exc
-        return body
+        return schema_from_text(text) if text.strip() else None

@@ -43,6 +43,7 @@ urlpatterns = [
         name="version_cancel",
     ),
     path("schemas/", views.schema_list, name="schemas"),
+    path("schemas/new/", authoring_views.schema_new, name="schema_new"),
     path("schemas/<slug:name>/", views.schema_detail, name="schema"),
     path("schemas/<slug:name>/edit/", schema_change_views.schema_edit, name="schema_edit"),
     path("schemas/<slug:name>/history/", views.schema_history, name="schema_history"),

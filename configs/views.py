@@ -394,7 +394,15 @@ def version_restore(request, namespace, key, number):
 @login_required
 def schema_list(request):
     schemas = selectors.schemas_with_usage(user=request.user)
-    return render(request, "configs/schemas.html", {"page_title": "Schemas", "schemas": schemas})
+    return render(
+        request,
+        "configs/schemas.html",
+        {
+            "page_title": "Schemas",
+            "schemas": schemas,
+            "can_create": access.can_create_schema(request.user),
+        },
+    )
 
 
 def _schema_number(raw: str | None) -> int | None:

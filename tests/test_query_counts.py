@@ -170,6 +170,7 @@ PAGES = [
     ("bob", "change request"),
     ("bob", "/schemas/"),
     ("bob", "/schemas/company-timezones/"),
+    ("carol", "/schemas/new/"),
     ("bob", "/audit/"),
     ("bob", "/audit/?actor=bob"),
     ("bob", "/audit/?action=change_request"),

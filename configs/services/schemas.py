@@ -5,17 +5,21 @@ A schema changes only by gaining a new, immutable, numbered version (`SchemaVers
 
 from __future__ import annotations
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
 from audit.services import record
 from configs import access
-from configs.errors import SchemaInUse
+from configs.errors import Conflict, SchemaInUse
 from configs.models import Schema, SchemaVersion
 from configs.selectors import schema_breakage
 from configs.services._common import _with_history_user
 from configs.validation import InvalidSchema, check_schema
+
+# Words the schemas' own addresses use: /schemas/new/ (the console's page to add one) and
+# /api/v1/schemas/infer/. A schema of that name would hide them, or be hidden.
+RESERVED_NAMES = frozenset({"new", "infer"})
 
 
 @transaction.atomic
@@ -26,21 +30,31 @@ def schema_create(
     actor=None,
     title: str = "",
     description: str = "",
-    reason: str = "Created",
+    reason: str = "",
     authorised: bool = False,
 ) -> Schema:
     """A new schema with its version 1 (admins of any namespace; `actor` None is the system).
 
-    `authorised` is for callers that checked the right themselves: a config's creator may make
-    the schema inferred for it together with the config."""
-    if actor is not None and not authorised and not access.is_admin_somewhere(actor):
-        raise PermissionDenied("Only namespace admins can add schemas.")
+    A name taken raises Conflict; a name reserved or not a slug, or a body that is not a usable
+    JSON Schema, ValidationError on "name" or "body". `authorised` is for callers that checked
+    the right themselves: a config's creator may make the schema inferred for it together with
+    the config."""
+    if actor is not None and not authorised:
+        access.ensure_can_create_schema(actor)
+    if name in RESERVED_NAMES:
+        raise ValidationError(
+            {"name": f"The name {name} is kept for the console's own addresses; pick another."}
+        )
+    if Schema.objects.filter(name=name).exists():
+        raise Conflict(f"A schema named {name} already exists; pick another name.")
+    # A body that is no object is no schema: full_clean says so, on "body".
+    about = body if isinstance(body, dict) else {}
     schema = _with_history_user(
         Schema(
             name=name,
             body=body,
-            title=title or body.get("title", ""),
-            description=description or body.get("description", ""),
+            title=title or about.get("title", ""),
+            description=description or about.get("description", ""),
         ),
         actor,
     )
@@ -49,7 +63,7 @@ def schema_create(
     SchemaVersion.objects.create(
         schema=schema, number=1, body=body, created_by=actor, reason=reason or "Created"
     )
-    record("schema.created", actor=actor, target=schema, details={"version": 1})
+    record("schema.created", actor=actor, target=schema, reason=reason, details={"version": 1})
     return schema
 
 

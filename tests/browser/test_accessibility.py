@@ -112,10 +112,32 @@ def test_no_serious_violation_on_the_schema_and_new_config_pages(page, live_serv
             f"{draft.get_absolute_url()}values/{timezones.pk}/",
             f"{draft.get_absolute_url()}edit/",
             "/configs/new/",
+            "/schemas/",
+            "/schemas/new/",
         ],
     )
 
     assert found == []
+
+
+def test_no_serious_violation_while_starting_a_schema_from_an_example(page, live_server, demo):
+    log_in(page, live_server, "carol", demo["carol"])
+    page.goto(live_server.url + "/schemas/")
+    page.get_by_role("link", name="New schema").click()
+    page.get_by_label("Name").fill("holiday-calendar")
+    page.get_by_label("Example value (JSON)").fill('{"holidays": [{"date": "2026-12-25"}]}')
+    page.get_by_role("button", name="Propose a schema from the example").click()
+    expect(page.locator("#schema-preview").get_by_label("Date")).to_have_value("2026-12-25")
+    found = serious_violations(page)
+
+    page.get_by_label("JSON Schema").fill('{"type": "object",}')
+    page.get_by_role("button", name="Check and preview").click()
+    expect(page.locator("#error-summary")).to_be_visible()
+    found += serious_violations(page)
+
+    page.set_viewport_size({"width": 390, "height": 844})
+    assert found == []
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
 
 
 def test_no_serious_violation_on_the_webhook_pages_of_a_namespace_admin(
