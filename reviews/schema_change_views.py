@@ -11,7 +11,6 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Case, When
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from configconsole.messages import REFUSALS, refusal
@@ -89,7 +88,7 @@ def schema_edit(request, name):
 @login_required
 def schema_change_edit(request, pk):
     """The author changes their open schema change: the schema, its values, why."""
-    change = _visible(request, pk)
+    change, _configs = _visible(request, pk)
     if request.user.pk != change.author_id or not change.allows("edit"):
         raise PermissionDenied("Only the author of an open schema change can edit it.")
     return _proposal_page(request, change.schema, change)
@@ -200,7 +199,8 @@ _SAVED = {
 }
 
 
-def _visible(request, pk: int) -> SchemaChangeRequest:
+def _visible(request, pk: int) -> tuple[SchemaChangeRequest, changes.AffectedConfigs]:
+    """The schema change, and the configs it changes (which namespaces it is seen from)."""
     change = get_object_or_404(
         SchemaChangeRequest.objects.select_related("schema", "author"), pk=pk
     )
@@ -209,46 +209,52 @@ def _visible(request, pk: int) -> SchemaChangeRequest:
     if not (
         request.user.is_superuser
         or change.author_id == request.user.pk
-        or any(c.namespace_id in visible for c in configs)
+        or any(namespace.pk in visible for namespace in configs.namespaces)
     ):
         raise Http404("No such schema change request.")
-    return change
+    return change, configs
 
 
 @login_required
 def schema_change_detail(request, pk):
-    return _detail_page(request, _visible(request, pk))
+    change, configs = _visible(request, pk)
+    return _detail_page(request, change, configs)
 
 
 ITEMS_PER_PAGE = 25
 
 
-def _detail_page(request, change: SchemaChangeRequest, *, typed: dict | None = None):
+def _detail_page(
+    request,
+    change: SchemaChangeRequest,
+    configs: changes.AffectedConfigs | None = None,
+    *,
+    typed: dict | None = None,
+):
     """The schema change page; after a refused action, with everything the person typed.
 
     Its values are listed a page at a time, those still to fix first: a schema thousands of
-    configs use gives thousands of them."""
-    configs = changes.affected_configs(change)
+    configs use gives thousands of them. The page is cut from the items' ids alone, then only
+    its items are read with their configs and versions (sorting thousands of whole rows with
+    their values took most of the page's time)."""
+    configs = changes.affected_configs(change) if configs is None else configs
     gate = changes.schema_gate(change, configs)
-    all_items = change.items.select_related(
+    in_order = (
+        change.items.alias(fits=Case(When(problems=[], then=True), default=False))
+        .order_by("fits", "config__namespace__slug", "config__key")
+        .values_list("pk", flat=True)
+    )
+    items = page_of(request, in_order, per_page=ITEMS_PER_PAGE, param="values")
+    shown = change.items.select_related(
         "config__namespace", "base_version", "published_version"
-    )
-    items = page_of(
-        request,
-        all_items.alias(fits=Case(When(problems=[], then=True), default=False)).order_by(
-            "fits", "config__namespace__slug", "config__key"
-        ),
-        per_page=ITEMS_PER_PAGE,
-        param="values",
-    )
+    ).in_bulk(list(items.object_list))
+    items.object_list = [shown[pk] for pk in items.object_list]
     for item in items:
         item.sentences = sentences(item.base_version.value, item.value, change.body)
     user = request.user
     reviewer = changes.may_review(user, configs) and user.pk != change.author_id
     is_author = user.pk == change.author_id
-    earliest, in_the_way = changes.earliest_instant(
-        list(all_items.filter(base_version__effective_at__gt=timezone.now()))
-    )
+    earliest, in_the_way = changes.earliest_instant(change)
     to_fix = change.items.exclude(problems=[]).count() if change.is_draft else 0
     bypassed = next((i.published_version.bypass_reason for i in items if i.published_version), "")
     return render(
@@ -323,7 +329,7 @@ TYPED_FIELDS = ("comment", "bypass_reason", "effective_at")
 @login_required
 @require_POST
 def schema_change_action(request, pk, action):
-    change = _visible(request, pk)
+    change, _configs = _visible(request, pk)
     if action not in ACTIONS:
         raise Http404("No such action.")
     try:
@@ -343,7 +349,7 @@ def schema_change_action(request, pk, action):
 def schema_change_value(request, pk, config_pk):
     """One config's value inside a schema change, in that config's form drawn from the new
     schema (or as raw JSON): its author fixes or changes it here."""
-    change = _visible(request, pk)
+    change, _configs = _visible(request, pk)
     item = get_object_or_404(
         change.items.select_related("config__namespace", "base_version"), config_id=config_pk
     )

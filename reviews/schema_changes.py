@@ -3,7 +3,9 @@
 One function per change, as for config change requests: it checks the rule, writes in one
 transaction and records the audit event. The plan (which configs the new schema would reject,
 and their migrated values) is computed set-based: one query for the values in force, one for
-the configs' newest versions, one validator, and each distinct value checked once.
+the configs' newest versions, one validator, and each distinct value checked once. So are the
+gate, the role checks and the conflict check (`AffectedConfigs`, `_moved`): a schema thousands
+of configs use is read with aggregate queries, never config by config.
 
 Rules, besides those every change request follows:
 - Only admins of every namespace whose configs use the schema may propose a change to it.
@@ -31,7 +33,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
-from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, Exists, F, Max, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from audit.services import record
@@ -40,10 +42,13 @@ from configs.errors import Conflict, InvalidValue, RuleViolation
 from configs.models import (
     ROLE_RANK,
     Config,
+    Namespace,
     Role,
     Schema,
     Version,
     canonical_json,
+    effective_owner_approval_required,
+    effective_required_approvals,
     schema_text,
 )
 from configs.selectors import values_rejected
@@ -431,24 +436,60 @@ def schema_change_submit(*, change_request: SchemaChangeRequest, actor) -> Schem
     return change_request
 
 
-def affected_configs(change_request: SchemaChangeRequest) -> list[Config]:
+@dataclass(frozen=True)
+class AffectedConfigs:
+    """The configs whose values a schema change changes, as the gate and the role checks need
+    them: their namespaces and the strictest of their review policies, read with aggregate
+    queries (a schema thousands of configs use is never loaded config by config)."""
+
+    configs: QuerySet[Config]
+    namespaces: list[Namespace]
+    required_approvals: int
+    owner_approval_required: bool
+
+    @property
+    def needs_review(self) -> bool:
+        """Whether any of them needs an approval before it is published (bypass aside)."""
+        return self.required_approvals > 0 or self.owner_approval_required
+
+    def owners_approved(self, approver_ids: set[int]) -> bool:
+        """Whether each config that needs an owner's approval has one of its owners among
+        `approver_ids` (one query, answering only whether some config still lacks one)."""
+        if not self.owner_approval_required:
+            return True
+        if not approver_ids:
+            return False
+        owner_approved = Config.owners.through.objects.filter(
+            config_id=OuterRef("pk"), user_id__in=approver_ids
+        )
+        lacking = self.configs.alias(needs_owner=effective_owner_approval_required()).filter(
+            ~Exists(owner_approved), needs_owner=True
+        )
+        return not lacking.exists()
+
+
+def affected_configs(change_request: SchemaChangeRequest) -> AffectedConfigs:
     """The configs whose values change, or (none changing) every config using the schema."""
-    configs = list(
-        Config.objects.filter(
-            pk__in=SchemaChangeItem.objects.filter(change_request=change_request).values(
-                "config_id"
-            )
-        )
-        .select_related("namespace")
-        .prefetch_related("owners")
+    items = SchemaChangeItem.objects.filter(change_request=change_request)
+    configs = Config.objects.filter(
+        Q(pk__in=items.values("config_id")) | Q(~Exists(items), schema_id=change_request.schema_id)
     )
-    if not configs:
-        configs = list(
-            Config.objects.filter(schema_id=change_request.schema_id)
-            .select_related("namespace")
-            .prefetch_related("owners")
+    by_namespace = (
+        configs.order_by()
+        .alias(needs_owner=effective_owner_approval_required())
+        .values("namespace_id")
+        .annotate(
+            required=Max(effective_required_approvals()),
+            owner_configs=Count("pk", filter=Q(needs_owner=True)),
         )
-    return configs
+    )
+    policies = {row["namespace_id"]: row for row in by_namespace}
+    return AffectedConfigs(
+        configs=configs,
+        namespaces=list(Namespace.objects.filter(pk__in=policies)),
+        required_approvals=max((row["required"] for row in policies.values()), default=0),
+        owner_approval_required=any(row["owner_configs"] for row in policies.values()),
+    )
 
 
 def open_for_schema(schema: Schema) -> list[SchemaChangeRequest]:
@@ -512,30 +553,32 @@ def waiting_for(user) -> QuerySet:
     )
 
 
-def _role_everywhere(user, configs: list[Config], role: str) -> bool:
+def _role_everywhere(user, configs: AffectedConfigs, role: str) -> bool:
     """`role` or above in every namespace whose configs change; superusers anywhere. When no
     config changes, admins anywhere (as for an unused schema)."""
     if getattr(user, "is_superuser", False):
         return True
-    namespaces = {config.namespace for config in configs}
-    if not namespaces:
+    if not configs.namespaces:
         return access.is_admin_somewhere(user)
-    return all(access.has_role(user, ns, role) for ns in namespaces)
+    return all(access.has_role(user, ns, role) for ns in configs.namespaces)
 
 
-def may_review(user, configs: list[Config]) -> bool:
+def may_review(user, configs: AffectedConfigs) -> bool:
     """Reviewers in every namespace whose configs change; superusers anywhere."""
     return _role_everywhere(user, configs, Role.REVIEWER)
 
 
-def may_bypass(user, configs: list[Config]) -> bool:
+def may_bypass(user, configs: AffectedConfigs) -> bool:
     """Admins of every namespace whose configs change; superusers anywhere."""
     return _role_everywhere(user, configs, Role.ADMIN)
 
 
-def schema_gate(change_request: SchemaChangeRequest, configs: list[Config] | None = None) -> Gate:
-    """The strictest policy of the configs that change; only eligible reviewers' approvals of
-    the exact proposal count, never the author's."""
+def schema_gate(
+    change_request: SchemaChangeRequest, configs: AffectedConfigs | None = None
+) -> Gate:
+    """The strictest policy of the configs that change (an owner's approval for each config
+    that requires one); only eligible reviewers' approvals of the exact proposal count, never
+    the author's."""
     configs = affected_configs(change_request) if configs is None else configs
     standing = [
         r for r in change_request.reviews.select_related("reviewer") if r.dismissed_at is None
@@ -548,16 +591,12 @@ def schema_gate(change_request: SchemaChangeRequest, configs: list[Config] | Non
         and r.reviewer_id != change_request.author_id
         and may_review(r.reviewer, configs)
     ]
-    approver_ids = {u.pk for u in approvers}
-    owner_configs = [c for c in configs if c.effective_owner_approval_required]
     return Gate(
-        required=max((c.effective_required_approvals for c in configs), default=0),
+        required=configs.required_approvals,
         approvers=approvers,
         blockers=[r.reviewer for r in standing if r.verdict == Review.Verdict.REQUEST_CHANGES],
-        owner_required=bool(owner_configs),
-        owner_approved=all(
-            any(o.pk in approver_ids for o in c.owners.all()) for c in owner_configs
-        ),
+        owner_required=configs.owner_approval_required,
+        owner_approved=configs.owners_approved({u.pk for u in approvers}),
     )
 
 
@@ -583,7 +622,9 @@ def _ensure_allowed(change_request: SchemaChangeRequest, action: str, doing: str
     )
 
 
-def _refresh_status(change_request: SchemaChangeRequest, configs=None) -> None:
+def _refresh_status(
+    change_request: SchemaChangeRequest, configs: AffectedConfigs | None = None
+) -> None:
     if change_request.status not in ChangeRequest.IN_REVIEW_STATES:
         return
     change_request.status = schema_gate(change_request, configs).review_status
@@ -601,7 +642,7 @@ def _verdict(
     change_request = _lock(change_request)
     configs = affected_configs(change_request)
     if not may_review(reviewer, configs):
-        namespaces = ", ".join(sorted({c.namespace.slug for c in configs}))
+        namespaces = ", ".join(sorted(ns.slug for ns in configs.namespaces))
         raise PermissionDenied(
             f"Reviewing this schema change needs the reviewer role in every namespace whose "
             f"configs change ({namespaces})."
@@ -673,43 +714,54 @@ def schema_change_withdraw(
     return change_request
 
 
-def earliest_instant(items: list[SchemaChangeItem]) -> tuple[datetime | None, list[str]]:
+def earliest_instant(change_request: SchemaChangeRequest) -> tuple[datetime | None, list[str]]:
     """The earliest instant every item can take effect (after every scheduled version in the
     way), and the scheduled versions that are in the way, in words."""
-    now = timezone.now()
-    waiting = [i for i in items if i.base_version.effective_at > now]
-    if not waiting:
-        return None, []
-    return max(i.base_version.effective_at for i in waiting), [
-        f"{i.config} version {i.base_version.number} (takes effect "
-        f"{i.base_version.effective_at:%Y-%m-%d %H:%M} UTC)"
-        for i in waiting
+    waiting = (
+        change_request.items.filter(base_version__effective_at__gt=timezone.now())
+        .order_by("config__namespace__slug", "config__key")
+        .values_list(
+            "config__namespace__slug",
+            "config__key",
+            "base_version__number",
+            "base_version__effective_at",
+        )
+    )
+    in_the_way = [
+        (f"{namespace}/{key} version {number} (takes effect {at:%Y-%m-%d %H:%M} UTC)", at)
+        for namespace, key, number, at in waiting
     ]
+    if not in_the_way:
+        return None, []
+    return max(at for _, at in in_the_way), [words for words, _ in in_the_way]
 
 
-def _moved(change_request: SchemaChangeRequest, items: list[SchemaChangeItem]) -> str:
-    """Why the proposal no longer fits what is stored, or ''."""
+def _moved(change_request: SchemaChangeRequest) -> str:
+    """Why the proposal no longer fits what is stored, or ''.
+
+    In a number of queries that does not grow with the items: the schema's newest version, the
+    first item whose config's newest version is not its base, and the values in force of the
+    configs without an item."""
     newest = change_request.schema.versions.latest("number")
     if newest.pk != change_request.base_version_id:
         return f"Schema {change_request.schema.name} moved to version {newest.number}."
-    newest_ids = dict(
-        Config.objects.filter(pk__in=[i.config_id for i in items])
-        .annotate(
-            newest_id=Subquery(
-                Version.objects.active()
-                .filter(config=OuterRef("pk"))
-                .order_by("-number")
-                .values("id")[:1]
-            )
-        )
-        .values_list("pk", "newest_id")
+    newest_version = (
+        Version.objects.active().filter(config=OuterRef("config_id")).order_by("-number")
     )
-    for item in items:
-        if newest_ids.get(item.config_id) != item.base_version_id:
-            return f"{item.config} moved past version {item.base_version.number}."
-    covered = {i.config_id for i in items}
+    moved = (
+        change_request.items.annotate(newest_id=Subquery(newest_version.values("id")[:1]))
+        .filter(~Q(newest_id=F("base_version_id")) | Q(newest_id__isnull=True))
+        .order_by("config_id")
+        .values_list("config__namespace__slug", "config__key", "base_version__number")
+        .first()
+    )
+    if moved:
+        namespace, key, number = moved
+        return f"{namespace}/{key} moved past version {number}."
     rejected = values_rejected(
-        configs=Config.objects.filter(schema_id=change_request.schema_id).exclude(pk__in=covered),
+        configs=Config.objects.filter(schema_id=change_request.schema_id).exclude(
+            pk__in=change_request.items.values("config_id")
+        ),
         body=change_request.body,
     )
     if rejected:
@@ -761,9 +813,7 @@ def schema_change_publish(
         if (
             not bypass
             and not may_review(actor, configs)
-            and not (
-                actor.pk == change_request.author_id and not any(c.needs_review for c in configs)
-            )
+            and not (actor.pk == change_request.author_id and not configs.needs_review)
         ):
             raise PermissionDenied(
                 "Publishing this schema change needs the reviewer role in every namespace whose "
@@ -771,19 +821,14 @@ def schema_change_publish(
             )
         if not bypass and not gate.satisfied:
             raise RuleViolation("Cannot publish yet: it needs " + "; ".join(gate.missing) + ".")
-        items = list(
-            change_request.items.select_related("config__namespace", "base_version").order_by(
-                "config_id"
-            )
-        )
-        why = _moved(change_request, items)
+        why = _moved(change_request)
         if why:
             change_request.status = Status.CONFLICTED
             change_request.save(update_fields=["status", "updated_at"])
             _audit("schema_change.conflicted", change_request, actor, reason=why)
             conflict = Conflict(f"{why} Rebase the schema change on what is there now.")
         else:
-            earliest, in_the_way = earliest_instant(items)
+            earliest, in_the_way = earliest_instant(change_request)
             if earliest and (effective_at is None or effective_at < earliest):
                 raise RuleViolation(
                     "A scheduled version is in the way: "
@@ -795,24 +840,30 @@ def schema_change_publish(
             version = schema_version_add(
                 schema=schema, body=change_request.body, actor=actor, reason=change_request.title
             )
+            # Only what publishing needs of each item, as plain rows: thousands of model
+            # instances with their configs and base versions (values parsed) cost seconds.
+            items = list(
+                change_request.items.order_by("config_id").values_list(
+                    "config_id",
+                    "config__namespace__slug",
+                    "config__key",
+                    "value",
+                    "base_version__number",
+                )
+            )
+            labels = {config_id: f"{namespace}/{key}" for config_id, namespace, key, *_ in items}
             # Every item's config at once (checked against the new body just written), in a
             # number of queries that does not grow with the thousands of configs a schema has.
             published = versions_publish(
                 changes=[
-                    NewVersion(
-                        config_id=item.config_id,
-                        value=item.value,
-                        base_number=item.base_version.number,
-                    )
-                    for item in items
+                    NewVersion(config_id=config_id, value=value, base_number=base_number)
+                    for config_id, _namespace, _key, value, base_number in items
                 ],
                 actor=actor,
                 reason=change_request.title,
                 effective_at=effective_at,
                 bypass_reason=bypass_reason or "",
             )
-            for item in items:
-                item.published_version = published[item.config_id]
             # Each config's newest version is the one just published (its row is locked).
             change_request.items.update(
                 published_version=Subquery(
@@ -840,9 +891,7 @@ def schema_change_publish(
                 actor,
                 reason=change_request.title,
                 version=version.number,
-                configs={
-                    str(i.config): getattr(i.published_version, "number", None) for i in items
-                },
+                configs={label: published[config_id].number for config_id, label in labels.items()},
                 approved_by=[u.username for u in gate.approvers],
                 bypass=bypass,
                 **({"note": note} if note else {}),

@@ -14,7 +14,7 @@ from datetime import timedelta
 
 import pytest
 from django.core.management import call_command
-from django.db import connection
+from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
@@ -283,3 +283,57 @@ def test_a_schema_change_page_and_read_make_as_many_queries_with_ten_times_the_c
     on_the_schema(30)
 
     assert measured() == before
+
+
+class Undo(Exception):
+    pass
+
+
+def test_a_schema_change_over_two_namespaces_makes_as_many_queries_with_ten_times_the_configs(
+    client, bob, carol, timezones
+):
+    """Publishing, the page and the API read, before and after publishing, with 3 and then 30
+    configs in two namespaces of different policies (sales-ops asks for each config's owner)."""
+    from reviews import schema_changes
+    from tests.reviews.test_schema_change_gate import (
+        on_the_schema,
+        open_change,
+        reviewer_of_both,
+        spread,
+    )
+
+    grace = reviewer_of_both("grace")
+    api = client_for(make_token(bob, "data-pipelines", "sales-ops")[1])
+    client.force_login(bob)
+
+    def measured() -> dict[str, int]:
+        counts = {}
+        try:
+            with transaction.atomic():
+                change = open_change(timezones, carol)
+                for person in (bob, grace):
+                    schema_changes.schema_change_approve(change_request=change, reviewer=person)
+                page = f"/schema-changes/{change.pk}/"
+                read = f"{API}/change-requests/{change.pk}/"
+                counts["page"] = queries(client, page)
+                counts["read"] = queries(api, read)
+                with CaptureQueriesContext(connection) as publishing:
+                    schema_changes.schema_change_publish(change_request=change, actor=bob)
+                counts["publish"] = len(publishing)
+                counts["page, published"] = queries(client, page)
+                counts["read, published"] = queries(api, read)
+                counts["configs"] = change.items.filter(published_version__isnull=False).count()
+                raise Undo
+        except Undo:
+            pass
+        return counts
+
+    spread(timezones, bob, grace, 3)
+    few = measured()
+    on_the_schema(timezones, timezones.namespace, [f"more-{n}" for n in range(13)], [bob])
+    sales = Namespace.objects.get(slug="sales-ops")
+    on_the_schema(timezones, sales, [f"more-{n}" for n in range(14)], [bob])
+    many = measured()
+
+    assert (few.pop("configs"), many.pop("configs")) == (3, 30)
+    assert many == few, (few, many)
