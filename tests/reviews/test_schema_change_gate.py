@@ -4,6 +4,8 @@ strictest applies, approvals count only from people who review in both (superuse
 and each config that needs its owner's approval needs one of its own owners. The same with 3
 configs as with 30, on the page and in the API as in the service."""
 
+import copy
+
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
@@ -193,3 +195,26 @@ def test_a_config_that_needs_its_owner_and_has_none_keeps_the_gate_shut(
     approve(change, grace)
 
     assert gate_of(change) == (["bob", "grace"], MISSING_OWNER)
+
+
+def test_a_change_that_rejects_no_value_follows_every_config_using_the_schema(
+    timezones, carol, bob, grace
+):
+    configs = spread(timezones, bob, grace, 3)
+    body = copy.deepcopy(timezones.schema.body)
+    body["properties"]["companies"]["items"]["properties"]["note"] = {"type": "string"}
+    change = schema_changes.schema_change_open(
+        schema=timezones.schema, author=carol, body=body, base_version=1, title="A note"
+    )
+    assert change.items.count() == 0
+
+    assert gate_of(change) == ([], MISSING_BOTH)
+    approve(change, bob)
+    assert gate_of(change) == (["bob"], MISSING_OWNER)
+    approve(change, grace)
+    assert gate_of(change) == (["bob", "grace"], [])
+    schema_changes.schema_change_publish(change_request=change, actor=bob)
+
+    assert timezones.schema.versions.count() == 2
+    everyone = [config for namespace in configs.values() for config in namespace]
+    assert set(Version.objects.filter(config__in=everyone).values_list("number", flat=True)) == {1}
