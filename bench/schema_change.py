@@ -18,6 +18,12 @@ Then it times, `BENCH_SCHEMA_RUNS` times (default 3), each rolled back:
   webhook deliveries, counting the queries it makes;
 and publishing it once more for real, committed and followed by what runs on commit, then
 checks what it wrote. Prints the median and each run.
+
+Around that publish it also times what a reviewer reads of the change, through Django's test
+client and the whole middleware stack (debug off), before publishing (approved) and after
+(published): its console page (`/schema-changes/<id>/`, values 25 a page) and its API read
+(`GET /api/v1/change-requests/<id>/`, every item with its value), each requested once to warm
+up and then `BENCH_SCHEMA_RUNS` times, with the queries of one request and the response's size.
 """
 
 from __future__ import annotations
@@ -47,6 +53,10 @@ TIMEZONES = ["UTC", "America/New_York", "Europe/London", "Europe/Berlin", "Asia/
 
 
 class Rollback(Exception):
+    pass
+
+
+class Refused(Exception):
     pass
 
 
@@ -180,8 +190,63 @@ def measure_open(runs: int) -> list[float]:
     return times
 
 
+def readers():
+    """bob's console session and his API token (both reviewers of data-pipelines)."""
+    import logging
+
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+
+    from configs import services
+    from configs.models import Namespace
+
+    bob = get_user_model().objects.get(username="bob")
+    logging.getLogger("axes").setLevel(logging.WARNING)  # its login notes are not results
+    console = Client()
+    console.force_login(bob)
+    _token, secret = services.token_create(
+        user=bob, name="bench-schema", namespaces=list(Namespace.objects.all()), actor=bob
+    )
+    return console, Client(headers={"Authorization": f"Bearer {secret}"})
+
+
+def measure_reads(change, runs: int, when: str) -> None:
+    """The change's console page and API read: median time, queries of one request, bytes."""
+    console, api = readers()
+    for what, client, path in [
+        ("console page", console, f"/schema-changes/{change.pk}/"),
+        ("API read", api, f"/api/v1/change-requests/{change.pk}/"),
+    ]:
+        try:
+            print(f"{what} ({when}, {path}): {measure_read(client, path, runs)}")
+        except Refused as refused:
+            print(f"{what} ({when}, {path}): {refused}")
+
+
+def measure_read(client, path: str, runs: int) -> str:
+    def get() -> bytes:
+        response = client.get(path)
+        if response.status_code != 200:
+            raise Refused(f"answered {response.status_code}")
+        return response.content
+
+    get()  # warm
+    with counting() as queries:
+        size = len(get())
+    times = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        get()
+        times.append(time.perf_counter() - started)
+    return (
+        f"median {statistics.median(times) * 1000:,.0f} ms (runs: "
+        f"{', '.join(f'{t * 1000:,.0f}' for t in times)}), {queries[0]} queries, {size:,} bytes"
+    )
+
+
 def measure_publish(runs: int) -> tuple[list[float], list[int], float]:
-    """Each run's time and query count (rolled back), then the time of a committed publish."""
+    """Each run's time and query count (rolled back), then the time of a committed publish;
+    the change's page and API read are timed before and after it."""
     from django.contrib.auth import get_user_model
     from django.db import transaction
     from django.utils import timezone
@@ -191,6 +256,7 @@ def measure_publish(runs: int) -> tuple[list[float], list[int], float]:
     bob = get_user_model().objects.get(username="bob")
     change = open_change()
     schema_change_approve(change_request=change, reviewer=bob)
+    measure_reads(change, runs, "approved")
     # After the scheduled versions (3 days ahead): they are in the way of publishing now.
     effective_at = timezone.now() + timedelta(days=4)
     times, queries = [], []
@@ -208,6 +274,7 @@ def measure_publish(runs: int) -> tuple[list[float], list[int], float]:
     schema_change_publish(change_request=change, actor=bob, effective_at=effective_at)
     committed = time.perf_counter() - started
     check_published(change, effective_at)
+    measure_reads(change, runs, "published")
     return times, queries, committed
 
 
@@ -257,7 +324,10 @@ def main() -> None:
     count = int(os.environ.get("BENCH_SCHEMA_CONFIGS", "10000"))
     runs = int(os.environ.get("BENCH_SCHEMA_RUNS", "3"))
     where = use_database(engine)
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "configconsole.settings")
+    # The pages' settings: static file addresses without a collectstatic manifest.
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.pages_settings")
+    os.environ.setdefault("DJANGO_SSL_REDIRECT", "0")
+    os.environ.setdefault("DJANGO_ALLOWED_HOSTS", "testserver")
     os.environ.setdefault("EMAIL_URL", "locmem://")
     os.environ.setdefault("DJANGO_SECRET_KEY", secrets.token_urlsafe(50))
     os.environ.setdefault("DATABASE_STATEMENT_TIMEOUT", "0")
