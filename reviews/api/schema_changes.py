@@ -216,20 +216,17 @@ class SchemaChangeCreate(APIView):
 # that endpoint's serializer (the same fields for both kinds).
 
 
-def approve(request: Request, change_request: SchemaChangeRequest, data: dict) -> Response:
+def review(
+    request: Request, change_request: SchemaChangeRequest, data: dict, *, approve: bool
+) -> Response:
+    """An approval, or a request for changes (`approve=False`)."""
     ensure_can_write(request)
-    schema_changes.schema_change_approve(
-        change_request=change_request,
-        reviewer=request.user,
-        comment=data["comment"],
-        seen_revision=data.get("revision"),
+    verdict = (
+        schema_changes.schema_change_approve
+        if approve
+        else schema_changes.schema_change_request_changes
     )
-    return answer(request, change_request.pk)
-
-
-def request_changes(request: Request, change_request: SchemaChangeRequest, data: dict) -> Response:
-    ensure_can_write(request)
-    schema_changes.schema_change_request_changes(
+    verdict(
         change_request=change_request,
         reviewer=request.user,
         comment=data["comment"],

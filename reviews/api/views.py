@@ -195,7 +195,7 @@ class ChangeRequestApprove(APIView):
         change_request = _change_request(request, pk)
         if isinstance(change_request, SchemaChangeRequest):
             data = _body(VerdictSerializer, request)
-            return schema_changes.approve(request, change_request, data)
+            return schema_changes.review(request, change_request, data, approve=True)
         ensure_can_write(request)
         data = _body(VerdictSerializer, request)
         services.change_request_approve(
@@ -219,7 +219,7 @@ class ChangeRequestRequestChanges(APIView):
         change_request = _change_request(request, pk)
         if isinstance(change_request, SchemaChangeRequest):
             data = _body(VerdictSerializer, request)
-            return schema_changes.request_changes(request, change_request, data)
+            return schema_changes.review(request, change_request, data, approve=False)
         ensure_can_write(request)
         data = _body(VerdictSerializer, request)
         services.change_request_request_changes(
