@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from functools import partial
 from typing import Any
 
-from django.db import models, transaction
+from django.db import models
 from django.utils import timezone
 
 from audit.chain import seal_pending_events
 from audit.models import ACTIONS, AuditEvent, EventReach
+from common.after_commit import after_commit
 
 
 def record(
@@ -46,10 +46,16 @@ def record(
     EventReach.objects.bulk_create(
         [EventReach(event=event, namespace=slug) for slug in sorted(set(admins_of)) if slug]
     )
-    # Sealed once committed (see audit/chain.py for why not here, and why only this event).
-    # `robust`: a failed seal must not turn a change that did commit into an error; the event
-    # stays unsealed, and verify_audit names it for an operator to look at.
-    transaction.on_commit(partial(seal_pending_events, ids=[event.pk]), robust=True)
+    # Sealed once committed (see audit/chain.py for why not here, and why only this event). A
+    # seal that fails must not turn a change that did commit into an error: the event stays
+    # unsealed, and verify_audit names it for an operator to look at.
+    pk = event.pk
+    after_commit(
+        lambda: seal_pending_events(ids=[pk]),
+        what=f"Sealing audit event {pk} ({action})",
+        if_it_fails="It stays unsealed: `manage.py verify_audit` names it and "
+        "`verify_audit --seal-pending` seals it.",
+    )
     return event
 
 

@@ -32,6 +32,7 @@ from django.db import IntegrityError, close_old_connections, connection, connect
 from django.db.models import Exists, Min, OuterRef
 from django.utils import timezone
 
+from common.after_commit import after_commit
 from configconsole.bulk import insert_all
 from configs.models import Config, Version
 from push.models import ChangeEvent
@@ -66,7 +67,10 @@ def _announce(*messages: dict) -> None:
                 [CHANNEL, "\n".join(json.dumps(message) for message in messages)],
             )
     else:
-        transaction.on_commit(lambda: [feed.dispatch(message) for message in messages])
+        after_commit(
+            lambda: [feed.dispatch(message) for message in messages],
+            what="Handing this process's changes to its feed subscribers",
+        )
 
 
 def _lock_writers() -> None:

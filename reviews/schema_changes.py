@@ -37,6 +37,7 @@ from django.db.models import Count, Exists, F, Max, OuterRef, Q, QuerySet, Subqu
 from django.utils import timezone
 
 from audit.services import record
+from common.after_commit import after_commit
 from configs import access
 from configs.errors import Conflict, InvalidValue, RuleViolation
 from configs.models import (
@@ -315,7 +316,10 @@ def schema_change_open(
     )
     if not draft:
         pk = change_request.pk
-        transaction.on_commit(lambda: notifications.review_requested(pk))
+        after_commit(
+            lambda: notifications.review_requested(pk),
+            what=f'E-mail "review_requested" of change request {pk}',
+        )
     return change_request
 
 
@@ -432,7 +436,10 @@ def schema_change_submit(*, change_request: SchemaChangeRequest, actor) -> Schem
         revision=change_request.revision,
     )
     pk = change_request.pk
-    transaction.on_commit(lambda: notifications.review_requested(pk))
+    after_commit(
+        lambda: notifications.review_requested(pk),
+        what=f'E-mail "review_requested" of change request {pk}',
+    )
     return change_request
 
 
@@ -669,7 +676,10 @@ def _verdict(
     change_request.save(update_fields=["status", "updated_at"])
     _audit(_VERDICTS[verdict], change_request, reviewer, reason=comment)
     pk, review_pk = change_request.pk, review.pk
-    transaction.on_commit(lambda: notifications.reviewed(pk, review_pk))
+    after_commit(
+        lambda: notifications.reviewed(pk, review_pk),
+        what=f'E-mail "reviewed" of change request {pk}',
+    )
     return review
 
 
@@ -907,8 +917,14 @@ def schema_change_publish(
                     missing=gate.missing,
                 )
                 reason = bypass_reason or ""
-                transaction.on_commit(lambda: notifications.bypassed(pk, reason))
-            transaction.on_commit(lambda: notifications.published(pk))
+                after_commit(
+                    lambda: notifications.bypassed(pk, reason),
+                    what=f'E-mail "bypassed" of change request {pk}',
+                )
+            after_commit(
+                lambda: notifications.published(pk),
+                what=f'E-mail "published" of change request {pk}',
+            )
     if conflict:
         raise conflict
     return change_request
@@ -950,5 +966,8 @@ def schema_change_rebase(*, change_request: SchemaChangeRequest, actor) -> Schem
         configs=[item.label for item in plan],
     )
     pk = change_request.pk
-    transaction.on_commit(lambda: notifications.review_requested(pk))
+    after_commit(
+        lambda: notifications.review_requested(pk),
+        what=f'E-mail "review_requested" of change request {pk}',
+    )
     return change_request

@@ -12,6 +12,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from audit.services import record
+from common.after_commit import after_commit
 from configs import access
 from configs.diff import first_changes
 from configs.errors import Conflict, InvalidValue, RuleViolation
@@ -190,7 +191,10 @@ def change_request_open(
         change_request.refresh_from_db()
     else:
         pk = change_request.pk
-        transaction.on_commit(lambda: notifications.review_requested(pk))
+        after_commit(
+            lambda: notifications.review_requested(pk),
+            what=f'E-mail "review_requested" of change request {pk}',
+        )
     return change_request
 
 
@@ -258,7 +262,10 @@ def change_request_submit(*, change_request: ChangeRequest, actor) -> ChangeRequ
         revision=change_request.revision,
     )
     pk = change_request.pk
-    transaction.on_commit(lambda: notifications.review_requested(pk))
+    after_commit(
+        lambda: notifications.review_requested(pk),
+        what=f'E-mail "review_requested" of change request {pk}',
+    )
     return change_request
 
 
@@ -306,7 +313,10 @@ def _verdict(change_request, reviewer, verdict: str, comment: str, seen_revision
         value_hash=review.value_hash,
     )
     pk, review_pk = change_request.pk, review.pk
-    transaction.on_commit(lambda: notifications.reviewed(pk, review_pk))
+    after_commit(
+        lambda: notifications.reviewed(pk, review_pk),
+        what=f'E-mail "reviewed" of change request {pk}',
+    )
     return review
 
 
@@ -365,7 +375,9 @@ def change_request_reject(*, change_request: ChangeRequest, actor, reason: str) 
     _save(change_request, actor, reason)
     _audit("change_request.rejected", change_request, actor, reason=reason)
     pk = change_request.pk
-    transaction.on_commit(lambda: notifications.rejected(pk))
+    after_commit(
+        lambda: notifications.rejected(pk), what=f'E-mail "rejected" of change request {pk}'
+    )
     return change_request
 
 
@@ -401,7 +413,10 @@ def change_request_rebase(*, change_request: ChangeRequest, actor, value) -> Cha
     )
     if not draft:
         pk = change_request.pk
-        transaction.on_commit(lambda: notifications.review_requested(pk))
+        after_commit(
+            lambda: notifications.review_requested(pk),
+            what=f'E-mail "review_requested" of change request {pk}',
+        )
     return change_request
 
 
@@ -413,7 +428,9 @@ def _mark_conflicted(change_request: ChangeRequest, actor, why: str) -> None:
     _audit("change_request.conflicted", change_request, actor, reason=why)
     if not draft:
         pk = change_request.pk
-        transaction.on_commit(lambda: notifications.conflicted(pk))
+        after_commit(
+            lambda: notifications.conflicted(pk), what=f'E-mail "conflicted" of change request {pk}'
+        )
 
 
 def overtaken(change_requests: QuerySet[ChangeRequest], actor, why: str) -> None:
@@ -513,7 +530,10 @@ def change_request_publish(
                 f"Version {version.number} was published.",
             )
             pk, vpk = change_request.pk, version.pk
-            transaction.on_commit(lambda: notifications.published(pk, vpk))
+            after_commit(
+                lambda: notifications.published(pk, vpk),
+                what=f'E-mail "published" of change request {pk}',
+            )
     if conflict:
         raise conflict
     return version
