@@ -10,6 +10,7 @@ import json
 import math
 import re
 import sys
+from decimal import Decimal
 from typing import Any
 
 MAX_DEPTH = 64
@@ -32,11 +33,63 @@ def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict:
     return result
 
 
-def _finite(text: str) -> float:
+# A decimal of at most this many significant digits, in the normal range, always comes back
+# from a double unchanged (C's DBL_DIG); only longer or tinier ones need the exact comparison.
+_ALWAYS_KEPT_DIGITS = 15
+_MANTISSA = re.compile(r"-?(\d*)\.?(\d*)")
+
+
+class _Inexact(float):
+    """A number the parser had to round: kept until the parse ends, so the error names where."""
+
+    text: str
+
+
+def _finite(text: str, inexact_seen: list[bool]) -> float:
     number = float(text)
     if math.isinf(number):
         raise BadJSON(f"The number {text[:40]} is too large.")
-    return number
+    if _kept_exactly(text, number):
+        return number
+    inexact = _Inexact(number)
+    inexact.text = text
+    inexact_seen.append(True)
+    return inexact
+
+
+def _kept_exactly(text: str, number: float) -> bool:
+    """Whether the double `number` is the number `text` spells (1.10 and 1.1e0 are 1.1): a
+    value silently changed on its way into storage is refused instead, as a huge integer is."""
+    match = _MANTISSA.match(text)
+    digits = (match.group(1) + match.group(2)).lstrip("0") if match else text
+    if len(digits) <= _ALWAYS_KEPT_DIGITS and (not digits or sys.float_info.min <= abs(number)):
+        return True
+    return Decimal(text) == Decimal(repr(number))
+
+
+def _refuse_inexact_numbers(value: Any) -> None:
+    """Name where the first number that a double cannot hold exactly is."""
+    stack: list[tuple[Any, str]] = [(value, "")]
+    while stack:
+        node, path = stack.pop()
+        if isinstance(node, _Inexact):
+            text = node.text if len(node.text) <= 40 else f"{node.text[:20]}…"
+            raise BadJSON(
+                f"{'At ' + path + ': t' if path else 'T'}he number {text} cannot be kept exactly "
+                f"(it would be stored as {float(node)!r}): a number has at most 17 significant "
+                "digits and lies between about 1e-308 and 1e308. Send fewer digits, or the "
+                "number as a string."
+            )
+        if isinstance(node, dict):
+            stack.extend((item, f"{path}/{_escape(key)}") for key, item in reversed(node.items()))
+        elif isinstance(node, list):
+            stack.extend(
+                (item, f"{path}/{index}") for index, item in reversed(list(enumerate(node)))
+            )
+
+
+def _escape(key: str) -> str:
+    return key.replace("~", "~0").replace("/", "~1")
 
 
 def _integer(text: str) -> int:
@@ -115,12 +168,13 @@ def parse_json(text: str | bytes) -> Any:
         raise BadJSON("Enter a JSON value.")
     if _bracket_depth_exceeds(text, MAX_DEPTH):
         raise BadJSON(f"The JSON is nested more than {MAX_DEPTH} levels deep.")
+    inexact_seen: list[bool] = []
     try:
         value = json.loads(
             text,
             parse_constant=_no_constants,
             object_pairs_hook=_no_duplicates,
-            parse_float=_finite,
+            parse_float=lambda text: _finite(text, inexact_seen),
             parse_int=_integer,
         )
     except json.JSONDecodeError as exc:
@@ -129,6 +183,8 @@ def parse_json(text: str | bytes) -> Any:
         ) from exc
     except RecursionError as exc:
         raise BadJSON(f"The JSON is nested more than {MAX_DEPTH} levels deep.") from exc
+    if inexact_seen:
+        _refuse_inexact_numbers(value)
     if _NUL_ESCAPE.search(text):
         # PostgreSQL cannot store it; a raw NUL is already refused by the parser.
         raise BadJSON("Text may not contain the NUL character (\\u0000).")

@@ -43,6 +43,61 @@ def test_an_integer_over_4300_digits_is_a_clear_400(alice_writes):
     assert not ChangeRequest.objects.exists()
 
 
+LONG_FLOAT = "1." + "1" * 5000
+WITH_X = '{"companies": [{"company_id": "a", "timezone": "UTC", "x": X}]}'
+
+
+@pytest.mark.parametrize(
+    ("number", "stored_as"),
+    [
+        (LONG_FLOAT, "1.1111111111111112"),
+        ("0.1234567890123456789", "0.12345678901234568"),
+        ("9007199254740993.0", "9007199254740992.0"),
+        ("1e-400", "0.0"),
+    ],
+)
+def test_a_float_that_cannot_be_kept_exactly_is_a_400_naming_its_path(
+    alice_writes, number, stored_as
+):
+    response = propose_raw(alice_writes, WITH_X.replace("X", number))
+
+    assert response.status_code == 400
+    detail = response.json()["detail"]
+    assert "/value/companies/0/x" in detail
+    assert f"stored as {stored_as}" in detail
+    assert not ChangeRequest.objects.exists()
+
+
+@pytest.mark.parametrize("number", ["1.1", "1.10", "0.30000000000000004", "1e2", "5e-324", "-0.0"])
+def test_floats_a_double_keeps_exactly_are_accepted_as_json(number):
+    from configs.jsontext import parse_json
+
+    assert parse_json(number) == float(number)
+
+
+def test_a_float_that_cannot_be_kept_exactly_typed_in_the_console_is_named_under_the_form(
+    client, alice, timezones
+):
+    client.force_login(alice)
+
+    response = client.post(
+        EDIT,
+        {
+            "editor": "raw",
+            "raw": WITH_X.replace("X", LONG_FLOAT),
+            "title": "Long float",
+            "base_version": 1,
+            "confirmed": "1",
+        },
+    )
+
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "At /companies/0/x: the number" in page
+    assert "cannot be kept exactly" in page
+    assert not ChangeRequest.objects.exists()
+
+
 def test_a_lone_surrogate_is_a_clear_400(alice_writes):
     response = propose_raw(
         alice_writes, '{"companies": [{"company_id": "a\\ud800", "timezone": "UTC"}]}'
