@@ -46,6 +46,7 @@ ACTIONS = {
     "auth.login": "logged in",
     "auth.login_failed": "failed to log in",
     "auth.locked_out": "was locked out after failed logins",
+    "auth.refused_while_locked": "kept trying to log in while locked out",
     "access.denied": "was denied an action",
 }
 
@@ -119,3 +120,25 @@ class EventReach(models.Model):
 
     def __str__(self) -> str:
         return f"{self.namespace}: {self.event_id}"
+
+
+class SignInLock(models.Model):
+    """A sign-in lock-out (django-axes) as the audit log sees it: one `auth.locked_out` event
+    when it starts, and the attempts refused while it holds counted here rather than written
+    one event each (they need no account, so anyone could grow the log without limit)."""
+
+    username = models.CharField(max_length=150, blank=True)
+    ip = models.CharField(max_length=64, blank=True)
+    started_at = models.DateTimeField(default=timezone.now)
+    refused = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["username", "-started_at"], name="audit_lock_user_idx"),
+            models.Index(fields=["ip", "-started_at"], name="audit_lock_ip_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return (
+            f"{self.username or '?'} from {self.ip or '?'} since {self.started_at:%Y-%m-%d %H:%M}"
+        )

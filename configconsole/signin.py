@@ -1,6 +1,9 @@
 """Sign-in throttling with django-axes, for sign-ins that come with a request."""
 
 from axes.backends import AxesStandaloneBackend
+from axes.exceptions import AxesBackendPermissionDenied
+
+from audit.receivers import REFUSED_WHILE_LOCKED
 
 
 class SignInThrottleBackend(AxesStandaloneBackend):
@@ -13,4 +16,10 @@ class SignInThrottleBackend(AxesStandaloneBackend):
     def authenticate(self, request, username=None, password=None, **kwargs):
         if request is None:
             return None
-        return super().authenticate(request, username, password, **kwargs)
+        try:
+            return super().authenticate(request, username, password, **kwargs)
+        except AxesBackendPermissionDenied:
+            # Refused by the lock, not by a wrong password: audited on the lock, not one event
+            # per attempt (audit/receivers.py).
+            setattr(request, REFUSED_WHILE_LOCKED, True)
+            raise

@@ -410,6 +410,18 @@ def locked_out(p):
     return Step(act, None)
 
 
+def refused_while_locked(p):
+    for attempt in range(settings.AXES_FAILURE_LIMIT):
+        p.client.post("/accounts/login/", {"username": "alice", "password": f"guess-{attempt}"})
+
+    def act():  # the first attempt refused by the lock is counted in an event; later ones less
+        response = p.client.post("/accounts/login/", {"username": "alice", "password": "again"})
+        assert response.status_code == 429
+        return p.alice
+
+    return Step(act, None)
+
+
 def denied(p):
     p.client.force_login(p.dave)
 
@@ -590,6 +602,7 @@ DRIVERS = {
     "auth.login": logged_in,
     "auth.login_failed": login_failed,
     "auth.locked_out": locked_out,
+    "auth.refused_while_locked": refused_while_locked,
     "access.denied": denied,
     "schema_change.opened": schema_change_opened,
     "schema_change.edited": schema_change_edited,

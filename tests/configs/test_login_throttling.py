@@ -1,11 +1,13 @@
 """Sign-in throttling: wrong passwords lock a username (and an address) out for a while, with a
 clear page, an audit event, and a command to lift it."""
 
+from collections import Counter
+
 import pytest
 from axes.models import AccessAttempt
 from django.core.management import call_command
 
-from audit.models import AuditEvent
+from audit.models import AuditEvent, SignInLock
 
 LOGIN = "/accounts/login/"
 
@@ -52,6 +54,36 @@ def test_the_lock_out_is_audited(client, demo, alice):
     assert event.target_id == str(alice.pk)
     assert event.details == {"username": "alice", "ip": "198.51.100.7"}
     assert not any("guess" in str(e.details) for e in AuditEvent.objects.all())
+
+
+def test_fifty_wrong_passwords_write_a_bounded_number_of_audit_events(client, demo, caplog):
+    for i in range(50):
+        sign_in(client, "alice", f"guess-{i}")
+
+    actions = AuditEvent.objects.filter(action__startswith="auth.").values_list("action")
+    # 5 wrong passwords, the lock they start, then the 45 refused attempts as two counts.
+    assert Counter(action for (action,) in actions) == {
+        "auth.login_failed": 5,
+        "auth.locked_out": 1,
+        "auth.refused_while_locked": 2,
+    }
+    counts = AuditEvent.objects.filter(action="auth.refused_while_locked").order_by("id")
+    assert [event.details["refused"] for event in counts] == [1, 10]
+    assert SignInLock.objects.get(username="alice").refused == 45
+    assert "10 attempt(s) refused since" in caplog.text
+
+
+def test_guesses_from_one_address_at_ever_new_usernames_stay_bounded(client, demo):
+    for i in range(150):
+        sign_in(client, f"user{i}", "guess", address="203.0.113.9")
+
+    actions = AuditEvent.objects.filter(action__startswith="auth.").values_list("action")
+    assert Counter(action for (action,) in actions) == {
+        "auth.login_failed": 5,
+        "auth.locked_out": 1,
+        "auth.refused_while_locked": 3,  # the 1st, 10th and 100th
+    }
+    assert SignInLock.objects.get().refused == 145
 
 
 def test_an_administrator_lifts_the_lock_with_axes_reset_username(client, demo):
