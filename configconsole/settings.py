@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "configs",
     "reviews",
     "people",
+    "identity",
     "django_tasks",
     "django_tasks_db",
     "push",
@@ -92,6 +93,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "reviews.context_processors.navigation",
+                "identity.context_processors.navigation",
             ],
         },
     },
@@ -168,6 +170,8 @@ AUTH_PASSWORD_VALIDATORS = [
 AUTHENTICATION_BACKENDS = [
     "configconsole.signin.SignInThrottleBackend",
     "django.contrib.auth.backends.ModelBackend",
+    # The company's identity provider (OpenID Connect): answers only the provider's callback.
+    "identity.oidc.ProviderBackend",
 ]
 AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", "5"))
 AXES_COOLOFF_TIME = float(os.environ.get("AXES_COOLOFF_MINUTES", "15")) / 60  # hours
@@ -180,6 +184,56 @@ AXES_VERBOSE = False
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "reviews:dashboard"
 LOGOUT_REDIRECT_URL = "login"
+
+# Signing in with the company's identity provider over OpenID Connect (mozilla-django-oidc;
+# README "Signing in with your identity provider"). Off while OIDC_ISSUER is unset. The
+# endpoints come from the issuer's discovery document (identity/oidc.py).
+OIDC_ISSUER = os.environ.get("OIDC_ISSUER", "").strip()
+OIDC_RP_CLIENT_ID = os.environ.get("OIDC_CLIENT_ID", "")
+OIDC_RP_CLIENT_SECRET = os.environ.get("OIDC_CLIENT_SECRET", "")
+OIDC_PROVIDER_NAME = os.environ.get("OIDC_PROVIDER_NAME", "your identity provider")
+OIDC_RP_SCOPES = os.environ.get("OIDC_SCOPES", "openid email profile")
+OIDC_RP_SIGN_ALGO = os.environ.get("OIDC_SIGN_ALGORITHM", "RS256")
+# The claim listing the person's groups (Okta and Keycloak: "groups"; Entra ID: "groups" or
+# "roles"), and the claim their console username is made from at their first sign-in (the
+# person is known by the stable "sub" claim after that).
+OIDC_GROUPS_CLAIM = os.environ.get("OIDC_GROUPS_CLAIM", "groups")
+OIDC_USERNAME_CLAIM = os.environ.get("OIDC_USERNAME_CLAIM", "preferred_username")
+OIDC_USE_PKCE = True
+OIDC_USE_NONCE = True
+OIDC_STORE_ID_TOKEN = True  # the hint that ends the provider's session at sign-out
+OIDC_TIMEOUT = float(os.environ.get("OIDC_TIMEOUT", "10"))
+OIDC_AUTHENTICATION_CALLBACK_URL = "oidc_authentication_callback"
+LOGIN_REDIRECT_URL_FAILURE = "login"
+# PASSWORD_LOGIN=0: only the identity provider signs people in (superusers keep
+# `manage.py break_glass_link`, README).
+PASSWORD_LOGIN = env_flag("PASSWORD_LOGIN", True)
+
+# SCIM 2.0 provisioning at /scim/v2/ (django-scim2; identity/scim.py), bearer tokens from
+# `manage.py create_scim_token`.
+SCIM_SERVICE_PROVIDER = {
+    "NETLOC": "configured-per-request",  # locations are made from each request's host
+    "BASE_LOCATION_GETTER": "identity.scim_setup.base_location",
+    "AUTH_CHECK_MIDDLEWARE": "identity.scim_setup.ScimBearerCheck",
+    "USER_ADAPTER": "identity.scim.PersonAdapter",
+    "GROUP_ADAPTER": "identity.scim.GroupAdapter",
+    "GROUP_MODEL": "identity.models.ProviderGroup",
+    "USER_FILTER_PARSER": "identity.scim_setup.PersonFilter",
+    "GROUP_FILTER_PARSER": "identity.scim_setup.GroupFilter",
+    "SERVICE_PROVIDER_CONFIG_MODEL": "identity.scim_setup.ServiceProviderConfig",
+    "GET_EXTRA_MODEL_FILTER_KWARGS_GETTER": "identity.scim_setup.no_extra_filter",
+    "GET_EXTRA_MODEL_EXCLUDE_KWARGS_GETTER": "identity.scim_setup.extra_exclude",
+    "SCHEMAS_GETTER": "identity.scim_setup.schemas",
+    "AUTHENTICATION_SCHEMES": [
+        {
+            "type": "oauthbearertoken",
+            "name": "Bearer token",
+            "description": "A token made by `manage.py create_scim_token`.",
+            "primary": True,
+        }
+    ],
+    "WWW_AUTHENTICATE_HEADER": 'Bearer realm="scim"',
+}
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = os.environ.get("DJANGO_TIME_ZONE", "UTC")

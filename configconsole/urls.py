@@ -1,17 +1,23 @@
 from django.contrib import admin
-from django.contrib.auth import views as auth_views
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.permissions import AllowAny
 
 from configconsole import api, faults
+from identity import oidc
+from identity import views as identity_views
 
 urlpatterns = [
     # For load balancers and orchestrators: no sign-in, no throttling, no session.
     path("healthz", faults.healthz, name="healthz"),
     path("readyz", faults.readyz, name="readyz"),
-    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
-    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/login/", identity_views.LoginView.as_view(), name="login"),
+    path("accounts/logout/", oidc.sign_out, name="logout"),
+    path("oidc/authenticate/", oidc.SignInStart.as_view(), name="oidc_authentication_init"),
+    path("oidc/callback/", oidc.SignInCallback.as_view(), name="oidc_authentication_callback"),
+    path("scim/v2/", include(("identity.scim", "scim"))),
+    path("signin/", include("identity.urls")),
+    path("admin/login/", identity_views.admin_login),
     path("admin/", admin.site.urls),
     path("api/v1/", include(("configconsole.api_urls", "api"))),
     # The API's description is public: it holds no data, and tools fetch it without a token.

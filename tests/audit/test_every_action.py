@@ -3,8 +3,10 @@ target and reason, when done through the real services and pages, and no other e
 the few declared below."""
 
 import copy
+import json
 from dataclasses import dataclass
 from datetime import timedelta
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -18,6 +20,8 @@ from configs import services as config_services
 from configs.errors import Conflict
 from configs.models import Namespace, Role
 from configs.selectors import newest_version as newest
+from identity import services as identity_services
+from identity.models import GroupRole, ProviderGroup
 from push.services import webhook_create, webhook_remove
 from reviews import schema_changes, services
 from tests.values import with_company
@@ -34,6 +38,8 @@ ALSO_RECORDED = {
     "version.bypass": ["change_request.published"],
     "schema_change.bypass": ["schema_change.published"],
     "version.restored": ["change_request.opened"],
+    # Removing a person over SCIM deactivates them first (their access ends), then unlists them.
+    "person.removed": ["person.deactivated"],
 }
 
 
@@ -573,6 +579,183 @@ def schema_change_bypass(p):
     return Step(act, p.carol, "Dashboards need it today")
 
 
+# Sign-in with the identity provider and SCIM provisioning ---------------------------------------
+
+SCIM_USER = "urn:ietf:params:scim:schemas:core:2.0:User"
+SCIM_GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"
+SCIM_PATCH = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
+
+
+def _scim(p):
+    """Calls /scim/v2/ as the identity provider, with a token named "okta"."""
+    _, secret = identity_services.scim_token_create(name="okta")
+
+    def call(method, path, body=None):
+        response = getattr(p.client, method)(
+            f"/scim/v2/{path}",
+            data=json.dumps(body) if body is not None else None,
+            content_type="application/scim+json",
+            HTTP_AUTHORIZATION=f"Bearer {secret}",
+        )
+        assert response.status_code < 300, response.content
+        return response.json() if response.content else None
+
+    return call
+
+
+OKTA = identity_services.ProvisioningActor(token_name="okta")
+
+
+def _scim_person(call, name="frank"):
+    body = {"schemas": [SCIM_USER], "userName": name, "active": True}
+    return get_user_model().objects.get(pk=call("post", "Users", body)["id"])
+
+
+def _patch(call, path, operations):
+    return call("patch", path, {"schemas": [SCIM_PATCH], "Operations": operations})
+
+
+def person_signed_up(p):
+    who = SimpleNamespace(pk=None, username="")
+
+    def act():
+        user = identity_services.person_sign_in_with_provider(
+            issuer="https://idp.example.com",
+            claims={"sub": "00u-frank", "preferred_username": "frank", "groups": ["staff"]},
+            username_claim="preferred_username",
+            groups_claim="groups",
+            provider="Okta",
+        )
+        who.pk, who.username = user.pk, user.username
+        return user
+
+    return Step(act, who)
+
+
+def person_provisioned(p):
+    call = _scim(p)
+    return Step(lambda: _scim_person(call), OKTA)
+
+
+def person_changed(p):
+    call = _scim(p)
+    frank = _scim_person(call)
+    return Step(
+        lambda: (
+            _patch(
+                call,
+                f"Users/{frank.pk}",
+                [{"op": "replace", "path": "userName", "value": "franklin"}],
+            )
+            and frank
+        ),
+        OKTA,
+    )
+
+
+def person_deactivated(p):
+    call = _scim(p)
+    frank = _scim_person(call)
+    ops = [{"op": "replace", "value": {"active": False}}]
+    return Step(lambda: _patch(call, f"Users/{frank.pk}", ops) and frank, OKTA)
+
+
+def person_reactivated(p):
+    call = _scim(p)
+    frank = _scim_person(call)
+    _patch(call, f"Users/{frank.pk}", [{"op": "replace", "value": {"active": False}}])
+    ops = [{"op": "replace", "value": {"active": True}}]
+    return Step(lambda: _patch(call, f"Users/{frank.pk}", ops) and frank, OKTA)
+
+
+def person_removed(p):
+    call = _scim(p)
+    frank = _scim_person(call)
+    return Step(lambda: call("delete", f"Users/{frank.pk}") or frank, OKTA)
+
+
+def group_provisioned(p):
+    call = _scim(p)
+
+    def act():
+        group = call("post", "Groups", {"schemas": [SCIM_GROUP], "displayName": "staff"})
+        return ProviderGroup.objects.get(pk=group["id"])
+
+    return Step(act, OKTA)
+
+
+def group_changed(p):
+    call = _scim(p)
+    frank = _scim_person(call)
+    group = call("post", "Groups", {"schemas": [SCIM_GROUP], "displayName": "staff"})
+    ops = [{"op": "add", "path": "members", "value": [{"value": str(frank.pk)}]}]
+    return Step(
+        lambda: (
+            _patch(call, f"Groups/{group['id']}", ops) and ProviderGroup.objects.get(pk=group["id"])
+        ),
+        OKTA,
+    )
+
+
+def group_removed(p):
+    call = _scim(p)
+    group = ProviderGroup.objects.get(
+        pk=call("post", "Groups", {"schemas": [SCIM_GROUP], "displayName": "staff"})["id"]
+    )
+
+    def act():
+        pk = group.pk
+        call("delete", f"Groups/{pk}")
+        group.pk = pk
+        return group
+
+    return Step(act, OKTA)
+
+
+def group_role_set(p):
+    namespace = Namespace.objects.get(slug="data-pipelines")
+    return Step(
+        lambda: identity_services.group_role_set(
+            group_name="pipeline-team", namespace=namespace, role=Role.EDITOR, actor=p.carol
+        ),
+        p.carol,
+    )
+
+
+def group_role_removed(p):
+    namespace = Namespace.objects.get(slug="data-pipelines")
+    mapping = identity_services.group_role_set(
+        group_name="pipeline-team", namespace=namespace, role=Role.EDITOR, actor=p.carol
+    )
+
+    def act():
+        pk = mapping.pk
+        identity_services.group_role_remove(mapping=mapping, actor=p.carol)
+        mapping.pk = pk
+        return mapping
+
+    return Step(act, p.carol)
+
+
+def membership_mapped(p):
+    namespace = Namespace.objects.get(slug="data-pipelines")
+    GroupRole.objects.create(group_name="pipeline-team", namespace=namespace, role=Role.EDITOR)
+    ProviderGroup.objects.create(name="pipeline-team").members.add(p.erin)
+    return Step(
+        lambda: identity_services.roles_apply_mapping(user=p.erin, via="sign-in") and p.erin, None
+    )
+
+
+def scim_token_created(p):
+    return Step(lambda: identity_services.scim_token_create(name="okta", actor=p.carol)[0], p.carol)
+
+
+def scim_token_revoked(p):
+    root = get_user_model().objects.create_superuser("root", password="x")
+    token, _ = identity_services.scim_token_create(name="okta")
+    return Step(lambda: identity_services.scim_token_revoke(token=token, actor=root), root)
+
+
 DRIVERS = {
     "namespace.created": namespace_created,
     "namespace.policy_changed": policy_changed,
@@ -614,6 +797,20 @@ DRIVERS = {
     "schema_change.rebased": schema_change_rebased,
     "schema_change.published": schema_change_published,
     "schema_change.bypass": schema_change_bypass,
+    "person.signed_up": person_signed_up,
+    "person.provisioned": person_provisioned,
+    "person.changed": person_changed,
+    "person.deactivated": person_deactivated,
+    "person.reactivated": person_reactivated,
+    "person.removed": person_removed,
+    "group.provisioned": group_provisioned,
+    "group.changed": group_changed,
+    "group.removed": group_removed,
+    "group_role.set": group_role_set,
+    "group_role.removed": group_role_removed,
+    "membership.mapped": membership_mapped,
+    "scim_token.created": scim_token_created,
+    "scim_token.revoked": scim_token_revoked,
 }
 
 
