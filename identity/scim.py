@@ -133,12 +133,16 @@ class PersonAdapter(SCIMUser):
         if not str(d.get("userName") or "").strip():
             raise exceptions.BadRequestError("userName is required.", scim_type="invalidValue")
         self._external_id = d.get("externalId")
+        # Passwords stay with the identity provider (one sent here would not be used).
+        d = {key: value for key, value in d.items() if key != "password"}
         before = self.obj.is_active if self.obj.pk else True
         super().from_dict(d)
         if d.get("active") is None and self.obj.pk:
             self.obj.is_active = before
         # Passwords stay with the identity provider: people it provisions sign in through it.
-        self.obj.set_unusable_password()
+        # (Only once: a new unusable password would also end the person's sessions.)
+        if self.obj.pk is None:
+            self.obj.set_unusable_password()
 
     def parse_path_and_values(self, path, value):
         # A whole "name" is its sub-attributes, one by one (the formatted name is made here).

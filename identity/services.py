@@ -326,8 +326,8 @@ def person_sign_in_with_provider(
     user = _find_person(issuer=issuer, subject=subject, username=wanted_name)
     User = get_user_model()
     if user is None:
+        # No password: they sign in through the provider (create_user leaves it unusable).
         user = User.objects.create_user(_free_username(wanted_name), email=email)
-        user.set_unusable_password()
         record(
             "person.signed_up",
             actor=user,
