@@ -55,7 +55,7 @@ def test_a_superuser_deactivating_in_admin_is_the_one_recorded(admin_client, ali
     assert event.actor_name == "admin"
 
 
-def test_their_open_change_requests_and_history_keep_their_name(alice, timezones):
+def test_their_open_change_requests_and_history_keep_their_name(client, alice, bob, timezones):
     change = review_services.change_request_open(
         config=timezones,
         author=alice,
@@ -70,3 +70,6 @@ def test_their_open_change_requests_and_history_keep_their_name(alice, timezones
     assert change.author.username == "alice"
     assert get_user_model().objects.filter(username="alice").exists()
     assert AuditEvent.objects.filter(actor_name="alice").exists()
+    client.force_login(bob)
+    page = client.get(change.get_absolute_url()).content.decode()
+    assert "alice (deactivated)" in page
