@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from configs.secrets import exempt_paths
 from configs.validation import _humanize_key, resolve
 
 _TYPE_WORDS = {
@@ -18,6 +19,7 @@ _TYPE_WORDS = {
 }
 # Keywords walked into (or told about on their own) rather than reported as a plain change.
 _STRUCTURE = {"properties", "required", "items", "$defs", "$schema", "$id", "type", "enum"}
+NOT_SECRET = "x-not-secret"  # configs.secrets.NOT_SECRET: said in words of its own
 
 
 def _title(node: dict, key: Any) -> str:
@@ -28,6 +30,10 @@ def _types(node: dict) -> str:
     kind = node.get("type")
     kinds = kind if isinstance(kind, list) else [kind] if kind else []
     return " or ".join(_TYPE_WORDS.get(k, str(k)) for k in kinds) or "anything"
+
+
+def _step(key: Any) -> str:
+    return str(key).replace("~", "~0").replace("/", "~1")
 
 
 def _show(value: Any) -> str:
@@ -43,8 +49,13 @@ def schema_changes(before: dict | None, after: dict) -> list[str]:
     def say(where: list[str], text: str) -> None:
         out.append(f"{' → '.join(where)}: {text}" if where else text[:1].upper() + text[1:])
 
-    def walk(a: dict, b: dict, where: list[str]) -> None:
+    def walk(a: dict, b: dict, where: list[str], pointer: str) -> None:
         a, b = resolve(a, before), resolve(b, after)
+        exempt_before, exempt_after = a.get(NOT_SECRET) is True, b.get(NOT_SECRET) is True
+        if exempt_after and not exempt_before:
+            say(where, f"allows a secret-looking value at {pointer or '/'}")
+        elif exempt_before and not exempt_after:
+            say(where, f"no longer allows a secret-looking value at {pointer or '/'}")
         if _types(a) != _types(b):
             say(where, f"type {_types(a)} → {_types(b)}")
         if a.get("enum") != b.get("enum"):
@@ -55,7 +66,7 @@ def schema_changes(before: dict | None, after: dict) -> list[str]:
                 [f"removed {', '.join(removed)}"] if removed else []
             )
             say(where, "choices " + ("; ".join(parts) if parts else "reordered"))
-        for keyword in sorted((set(a) | set(b)) - _STRUCTURE):
+        for keyword in sorted((set(a) | set(b)) - _STRUCTURE - {NOT_SECRET}):
             if a.get(keyword) != b.get(keyword):
                 if keyword not in a:
                     say(where, f"{keyword} set to {_show(b[keyword])}")
@@ -71,13 +82,15 @@ def schema_changes(before: dict | None, after: dict) -> list[str]:
                 required = "required" if key in new_req else "optional"
                 default = f", default {_show(node['default'])}" if "default" in node else ""
                 say(where, f"new {required} field {_title(node, key)}{default}")
+                for place in exempt_paths(node, after):
+                    say(where, f"allows a secret-looking value at {pointer}/{_step(key)}{place}")
                 continue
             label = _title(node, key)
             if key in new_req and key not in old_req:
                 say(where, f"{label} is now required")
             elif key in old_req and key not in new_req:
                 say(where, f"{label} is now optional")
-            walk(old_props[key], node, [*where, label])
+            walk(old_props[key], node, [*where, label], f"{pointer}/{_step(key)}")
         for key, node in old_props.items():
             if key not in new_props:
                 say(where, f"field {_title(resolve(node, before), key)} removed")
@@ -87,7 +100,7 @@ def schema_changes(before: dict | None, after: dict) -> list[str]:
             order = ", ".join(_title(resolve(new_props[k], after), k) for k in kept_order)
             say(where, f"fields in a new order: {order}")
         if isinstance(a.get("items"), dict) and isinstance(b.get("items"), dict):
-            walk(a["items"], b["items"], [*where, "item"])
+            walk(a["items"], b["items"], [*where, "item"], f"{pointer}/*")
 
-    walk(before, after, [])
+    walk(before, after, [], "")
     return out

@@ -144,6 +144,24 @@ def check_schema(schema: Any) -> None:
             + " → ".join(cycle)
             + ". Make one of them describe the value instead of referring on."
         )
+    _check_credentials(schema)
+
+
+def _check_credentials(schema: dict) -> None:
+    """A schema holds no credential (in its defaults, examples, titles…) and exempts no whole
+    value from the check (configs/secrets.py)."""
+    from configs.secrets import NOT_SECRET, schema_secret_problems
+
+    if NOT_SECRET in schema:
+        raise InvalidSchema(
+            f'"{NOT_SECRET}" cannot exempt the whole value: put it on the one property (or '
+            "items) whose value only looks like a credential, so that everything else is still "
+            "checked."
+        )
+    problems = schema_secret_problems(schema)
+    if problems:
+        first = problems[0]
+        raise InvalidSchema(f"at {first['path']}: {first['message']}")
 
 
 # Keywords that apply their subschemas to the same place in the value: following a `$ref`

@@ -23,6 +23,7 @@ from configs.errors import Conflict, InvalidValue, RuleViolation
 from configs.forms import ValueForm
 from configs.models import Config, Namespace, Role, Schema, Version
 from configs.schema_diff import schema_changes
+from configs.secrets import exempt_paths
 from reviews import selectors as review_selectors
 from reviews import services as review_services
 from reviews.schema_changes import open_for_schema as open_schema_changes
@@ -98,6 +99,7 @@ def config_detail(request, namespace, key):
             "contributors": review_selectors.contributors(config),
             "readers": consumers.consumers_of(config=config, live=live),
             "contributors_window": review_selectors.CONTRIBUTORS_WINDOW,
+            "exempt_paths": exempt_paths(config.schema.body if config.schema_id else None),
         },
     )
 

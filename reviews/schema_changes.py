@@ -52,6 +52,7 @@ from configs.models import (
     effective_required_approvals,
     schema_text,
 )
+from configs.secrets import is_credential_problem
 from configs.selectors import values_rejected
 from configs.services import NewVersion, schema_version_add, versions_publish
 from configs.validation import (
@@ -293,8 +294,8 @@ def schema_change_open(
     plan = schema_change_plan(schema=schema, body=body, values=values)
     _refuse_unaffected(plan, values)
     problems = _invalid(plan)
-    if problems and not draft:
-        raise InvalidValues(problems)
+    if problems and (not draft or any(map(is_credential_problem, problems))):
+        raise InvalidValues(problems)  # a draft may wait on fixes, never hold a credential
     change_request = SchemaChangeRequest.objects.create(
         schema=schema,
         base_version=newest,
@@ -384,7 +385,7 @@ def schema_change_edit(
     )
     _refuse_unaffected(plan, values)
     problems = _invalid(plan)
-    if problems and not change_request.is_draft:
+    if problems and (not change_request.is_draft or any(map(is_credential_problem, problems))):
         raise InvalidValues(problems)
     dismissed = change_request.reviews.filter(
         dismissed_at__isnull=True, verdict=Review.Verdict.APPROVE

@@ -125,7 +125,7 @@ def test_the_demo_keeps_its_credential_refs(demo):
     assert value["connections"][0]["credential_ref"].startswith("vault://")
 
 
-def test_a_schema_change_refuses_a_credential_in_a_value_given_or_filled_in(carol, timezones):
+def test_a_schema_change_refuses_a_credential_in_a_value_given(carol, timezones):
     import copy
 
     from reviews import schema_changes
@@ -133,12 +133,20 @@ def test_a_schema_change_refuses_a_credential_in_a_value_given_or_filled_in(caro
 
     body = copy.deepcopy(timezones.schema.body)
     item = body["properties"]["companies"]["items"]
-    item["properties"]["api_key"] = {"type": "string", "default": SECRET}
+    item["properties"]["api_key"] = {"type": "string"}
     item["required"] = [*item["required"], "api_key"]
+    value = copy.deepcopy(timezones.versions.get(number=1).value)
+    for company in value["companies"]:
+        company["api_key"] = SECRET
 
     with pytest.raises(InvalidValues) as refused:
         schema_changes.schema_change_open(
-            schema=timezones.schema, author=carol, body=body, base_version=1, title="Keys"
+            schema=timezones.schema,
+            author=carol,
+            body=body,
+            base_version=1,
+            title="Keys",
+            values={"data-pipelines/company-timezones": value},
         )
 
     errors = refused.value.errors
@@ -146,3 +154,145 @@ def test_a_schema_change_refuses_a_credential_in_a_value_given_or_filled_in(caro
     assert "/companies/0/api_key" in {e["path"] for e in errors}
     assert "secret store" in errors[0]["message"]
     assert nothing_kept()
+
+
+def test_a_schema_change_refuses_a_credential_as_a_default(carol, timezones):
+    import copy
+
+    from django.core.exceptions import ValidationError
+
+    from reviews import schema_changes
+
+    body = copy.deepcopy(timezones.schema.body)
+    item = body["properties"]["companies"]["items"]
+    item["properties"]["api_key"] = {"type": "string", "default": SECRET}
+
+    with pytest.raises(ValidationError) as refused:
+        schema_changes.schema_change_open(
+            schema=timezones.schema, author=carol, body=body, base_version=1, title="Keys"
+        )
+
+    assert "/properties/companies/items/properties/api_key/default" in refused.value.messages[0]
+    assert nothing_kept()
+
+
+# --- texts stored beside values ----------------------------------------------------------------
+
+
+def test_a_change_request_title_or_description_holding_a_credential_is_refused(alice, demo):
+    _token, secret = make_token(alice, "sales-ops", write=True)
+    api = client_for(secret)
+    url = "/api/v1/configs/sales-ops/legacy-fields/change-requests/"
+
+    for fields in ({"title": f"Rotate {AWS_KEY}"}, {"title": "x", "description": AWS_KEY}):
+        response = api.post(
+            url, {"value": {"a": 1}, "base_version": 1, "title": "t", **fields}, format="json"
+        )
+        assert response.status_code == 400
+        assert "credential" in response.json()["detail"]
+
+    assert not ChangeRequest.objects.exists()
+    assert nothing_kept()
+
+
+def test_a_comment_holding_a_credential_is_refused(alice, bob, timezones):
+    from django.core.exceptions import ValidationError
+
+    from reviews import services
+    from tests.values import with_company
+
+    change_request = services.change_request_open(
+        config=timezones,
+        author=alice,
+        value=with_company(timezones, "hooli"),
+        title="Add hooli",
+        base_version=1,
+    )
+
+    with pytest.raises(ValidationError):
+        services.change_request_comment(
+            change_request=change_request, actor=bob, body=f"the key is {AWS_KEY}"
+        )
+    with pytest.raises(ValidationError):
+        services.change_request_approve(
+            change_request=change_request, reviewer=bob, comment=f"use {AWS_KEY}"
+        )
+
+    assert nothing_kept()
+
+
+# --- exemptions: one place, reviewed, shown --------------------------------------------------
+
+FIXTURES = {
+    "type": "object",
+    "properties": {
+        "fixtures": {
+            "type": "object",
+            "properties": {"key": {"type": "string", "x-not-secret": True}},
+            "additionalProperties": {"type": "string"},
+        }
+    },
+}
+
+
+def test_an_exemption_covers_its_own_path_and_nothing_else():
+    from configs.secrets import secret_problems
+
+    value = {"fixtures": {"key": AWS_KEY, "other": AWS_KEY}}
+
+    assert [p["path"] for p in secret_problems(value, FIXTURES)] == ["/fixtures/other"]
+
+
+def test_an_exemption_on_an_object_does_not_reach_what_it_holds():
+    from configs.secrets import secret_problems
+
+    schema = {"type": "object", "properties": {"fixtures": {"x-not-secret": True}}}
+
+    problems = secret_problems({"fixtures": {"password": SECRET}}, schema)
+
+    assert [p["path"] for p in problems] == ["/fixtures/password"]
+
+
+def test_a_schema_cannot_exempt_the_whole_value(carol, demo):
+    from configs.services import schema_create
+    from configs.validation import InvalidSchema, check_schema
+
+    with pytest.raises(InvalidSchema, match="cannot exempt the whole value"):
+        check_schema({"type": "object", "x-not-secret": True})
+    with pytest.raises(Exception, match="cannot exempt the whole value"):
+        schema_create(
+            name="anything-goes", body={"type": "object", "x-not-secret": True}, actor=carol
+        )
+
+
+def test_an_exemption_is_said_in_words_in_the_schema_change(client, carol, timezones):
+    import copy
+
+    from reviews import schema_changes
+
+    body = copy.deepcopy(timezones.schema.body)
+    body["properties"]["fixtures"] = FIXTURES["properties"]["fixtures"]
+    change = schema_changes.schema_change_open(
+        schema=timezones.schema, author=carol, body=body, base_version=1, title="Fixtures"
+    )
+    client.force_login(carol)
+
+    page = client.get(change.get_absolute_url()).content.decode()
+
+    assert "allows a secret-looking value at /fixtures/key" in page.lower()
+
+
+def test_the_config_page_shows_its_exempt_paths(client, alice, carol, timezones):
+    import copy
+
+    from configs.services import schema_update
+
+    body = copy.deepcopy(timezones.schema.body)
+    body["properties"]["companies"]["items"]["properties"]["company_id"]["x-not-secret"] = True
+    schema_update(schema=timezones.schema, body=body, actor=carol, reason="ids look like keys")
+    client.force_login(alice)
+
+    page = client.get("/configs/data-pipelines/company-timezones/").content.decode()
+
+    assert "May look like a credential" in page
+    assert "/companies/*/company_id" in page
