@@ -188,10 +188,15 @@ class PersonAdapter(SCIMUser):
                 self.obj.is_active = bool(_as_bool(attr_value))
             elif first in self.ATTR_MAP:
                 setattr(self.obj, self.ATTR_MAP[first], attr_value)
-            elif first == ("emails", None, None):
-                self.parse_emails(attr_value)
-            else:
-                raise exceptions.NotImplementedError(f"{first[0]} cannot be changed here.")
+            elif first[0] == "emails":
+                if isinstance(attr_value, str):  # Entra ID: emails[type eq "work"].value
+                    self.validate_email(attr_value)
+                    self.obj.email = attr_value
+                    self._emails = [{"value": attr_value, "primary": True}]
+                else:
+                    self.parse_emails(attr_value)
+            # Anything else (title, phone numbers, the enterprise extension…) is not kept here,
+            # as in a POST or PUT: a provider's default attribute mapping works unchanged.
         self.save()
 
     # Okta and Entra ID send "add" for attributes that had no value yet.

@@ -198,3 +198,19 @@ def test_discovery_documents(idp):
         "Group",
     }
     assert idp.call("get", "Schemas").status_code == 200
+
+
+def test_entra_style_patches_of_work_email_and_unkept_attributes(idp):
+    person = new_person(idp)
+    patch = {
+        "schemas": [PATCH_SCHEMA],
+        "Operations": [
+            {"op": "Replace", "path": 'emails[type eq "work"].value', "value": "ff@example.com"},
+            {"op": "Add", "path": "title", "value": "Analyst"},
+            {"op": "Add", "path": "name.givenName", "value": "Franz"},
+        ],
+    }
+    answer = idp.call("patch", f"Users/{person['id']}", patch)
+    assert answer.status_code == 200, answer.content
+    frank = get_user_model().objects.get(pk=person["id"])
+    assert (frank.email, frank.first_name) == ("ff@example.com", "Franz")

@@ -5,7 +5,9 @@ from collections import Counter
 
 import pytest
 from django.core.management import call_command
+from django.core.signals import request_finished, request_started
 from django.core.wsgi import get_wsgi_application
+from django.db import close_old_connections
 from scim2_client.engines.wsgi import WSGISCIMClient
 from scim2_tester import Status, check_server
 
@@ -14,11 +16,24 @@ pytestmark = pytest.mark.django_db
 PASSED = {Status.SUCCESS, Status.COMPLIANT, Status.ACCEPTABLE}
 
 
-def test_scim2_tester_passes_every_check(capsys):
+@pytest.fixture
+def whole_application():
+    """Django's WSGI application, kept inside the test's transaction: as Django's own test
+    client does, requests do not close the database connection when they finish."""
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    try:
+        yield get_wsgi_application()
+    finally:
+        request_started.connect(close_old_connections)
+        request_finished.connect(close_old_connections)
+
+
+def test_scim2_tester_passes_every_check(capsys, whole_application):
     call_command("create_scim_token", "--name", "scim2-tester")
     secret = capsys.readouterr().out.strip().splitlines()[-1]
     client = WSGISCIMClient(
-        get_wsgi_application(),
+        whole_application,
         base_url="http://localhost/scim/v2",
         headers={"Authorization": f"Bearer {secret}"},
     )
