@@ -1,7 +1,7 @@
 from django.contrib import admin
 
 from audit.models import AuditEvent
-from configconsole.admin_mixins import ReadOnlyAdminMixin
+from common.admin_mixins import ReadOnlyAdminMixin
 
 
 # The log is append-only: the admin may read it, never change it.

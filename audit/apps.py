@@ -6,4 +6,4 @@ class AuditConfig(AppConfig):
     verbose_name = "Audit log"
 
     def ready(self):
-        from audit import receivers  # noqa: F401  (connects the login signals)
+        from audit import receivers  # noqa: F401  (connects the sign-in and refusal signals)

@@ -16,7 +16,7 @@ from django.core.paginator import Paginator
 from django.db import connections
 from django.db.models import QuerySet
 
-from configconsole.api import Pagination
+from common.api import Pagination
 
 COUNT_BOUND = 10_000
 

@@ -1,4 +1,5 @@
-"""Logins and failed logins, from Django's auth signals.
+"""Logins and failed logins, from Django's auth signals; refusals a page or the API answered
+itself, from the library's `access_refused`.
 
 A sign-in refused because its username or address is locked out writes no event of its own:
 the lock's one `auth.locked_out` event stands for it, its count goes on the lock
@@ -20,12 +21,11 @@ from django.dispatch import receiver
 from django.utils import timezone
 
 from audit.models import SignInLock
-from audit.services import client_ip, record
+from audit.services import client_ip, record, record_denied
+from common.signals import access_refused
+from common.signin import REFUSED_WHILE_LOCKED
 
 logger = logging.getLogger(__name__)
-
-# Set on the request by configconsole.signin when axes refuses a sign-in because of a lock.
-REFUSED_WHILE_LOCKED = "sign_in_refused_while_locked"
 
 
 def _refused_while_locked(request) -> bool:
@@ -112,3 +112,8 @@ def locked_out_recorded(sender, request, username, ip_address, **kwargs):
                     "locked_since": lock.started_at.isoformat(timespec="seconds"),
                 },
             )
+
+
+@receiver(access_refused, dispatch_uid="audit.access_refused")
+def refusal_recorded(sender, request, exc, namespace="", config="", **kwargs):
+    record_denied(request, exc, namespace=namespace, config=config)

@@ -18,7 +18,7 @@ from audit.display import detail_lines
 from audit.forms import AuditFilterForm
 from audit.models import AuditEvent
 from audit.paging import BoundedPaginator
-from configconsole.pagination import page_of
+from common.pagination import page_of
 
 PAGE_SIZE = 50
 

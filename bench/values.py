@@ -70,9 +70,9 @@ def main() -> None:
     from django.contrib.auth import get_user_model
     from rest_framework.test import APIClient
 
+    from common.jsontext import parse_json
     from configs.demo import seed
     from configs.diff import diff_values, first_changes
-    from configs.jsontext import parse_json
     from configs.models import Namespace
     from configs.services import token_create
     from configs.validation import serialized_size, validate_value

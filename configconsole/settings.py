@@ -63,9 +63,9 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
-    "configconsole.middleware.PermissionsPolicyMiddleware",
-    "configconsole.faults.DatabaseUnavailableMiddleware",
-    "configconsole.middleware.RejectNulMiddleware",
+    "common.middleware.PermissionsPolicyMiddleware",
+    "common.faults.DatabaseUnavailableMiddleware",
+    "common.middleware.RejectNulMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -103,7 +103,7 @@ WSGI_APPLICATION = "configconsole.wsgi.application"
 
 # Seconds PostgreSQL may spend on one statement (0: no limit, the default for manage.py
 # commands), and how long to wait for any answer from it before giving up on the connection:
-# the server enforces the statement timeout only while it runs (configconsole/postgresql).
+# the server enforces the statement timeout only while it runs (common/postgresql).
 DATABASE_STATEMENT_TIMEOUT = float(os.environ.get("DATABASE_STATEMENT_TIMEOUT", "5"))
 DATABASE_ANSWER_TIMEOUT = float(
     os.environ.get("DATABASE_ANSWER_TIMEOUT")
@@ -128,7 +128,7 @@ else:
     # Timeouts (seconds): a database that cannot be reached or does not answer fails the request
     # with a 503 in seconds instead of holding a worker until the server kills it.
     # DATABASE_STATEMENT_TIMEOUT=0 lifts the server's limit (long maintenance commands).
-    DATABASES["default"]["ENGINE"] = "configconsole.postgresql"
+    DATABASES["default"]["ENGINE"] = "common.postgresql"
     DATABASES["default"]["OPTIONS"]["connect_timeout"] = max(
         2, int(os.environ.get("DATABASE_CONNECT_TIMEOUT", "3"))
     )
@@ -142,13 +142,13 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
 # Redis is an accelerator: when it does not answer within REDIS_TIMEOUT seconds the cache misses,
-# and it is left alone for REDIS_RETRY_AFTER seconds before the next try (configconsole/cache.py).
+# and it is left alone for REDIS_RETRY_AFTER seconds before the next try (common/cache.py).
 REDIS_TIMEOUT = float(os.environ.get("REDIS_TIMEOUT", "0.5"))
 REDIS_RETRY_AFTER = float(os.environ.get("REDIS_RETRY_AFTER", "5"))
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "configconsole.cache.AcceleratorRedisCache",
+            "BACKEND": "common.cache.AcceleratorRedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "configconsole",
             "OPTIONS": {"socket_connect_timeout": REDIS_TIMEOUT, "socket_timeout": REDIS_TIMEOUT},
@@ -168,7 +168,7 @@ AUTH_PASSWORD_VALIDATORS = [
 # or from one client address, sign-in is refused for AXES_COOLOFF_MINUTES (README "Deploying":
 # `manage.py axes_reset_username NAME` lifts it sooner).
 AUTHENTICATION_BACKENDS = [
-    "configconsole.signin.SignInThrottleBackend",
+    "common.signin.SignInThrottleBackend",
     "django.contrib.auth.backends.ModelBackend",
     # The company's identity provider (OpenID Connect): answers only the provider's callback.
     "identity.oidc.ProviderBackend",
@@ -178,7 +178,7 @@ AXES_COOLOFF_TIME = float(os.environ.get("AXES_COOLOFF_MINUTES", "15")) / 60  # 
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
-AXES_CLIENT_IP_CALLABLE = "configconsole.throttle.client_address"
+AXES_CLIENT_IP_CALLABLE = "common.throttle.client_address"
 AXES_VERBOSE = False
 
 LOGIN_URL = "login"
@@ -365,20 +365,20 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_THROTTLE_CLASSES": ["configconsole.throttle.TokenRateThrottle"],
+    "DEFAULT_THROTTLE_CLASSES": ["common.throttle.TokenRateThrottle"],
     # JSON only: nothing under /api/ answers in HTML, not even for a browser.
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["configconsole.api.StrictJSONParser"],
-    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "configconsole.api.JSONOnly",
-    "EXCEPTION_HANDLER": "configconsole.api.exception_handler",
+    "DEFAULT_PARSER_CLASSES": ["common.api.StrictJSONParser"],
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "common.api.JSONOnly",
+    "EXCEPTION_HANDLER": "common.api.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_PAGINATION_CLASS": "configconsole.api.Pagination",
+    "DEFAULT_PAGINATION_CLASS": "common.api.Pagination",
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
     # Proxies in front of the app servers that append the client's address to X-Forwarded-For.
     "NUM_PROXIES": int(os.environ.get("DJANGO_NUM_PROXIES", "0")),
 }
-CSRF_FAILURE_VIEW = "configconsole.api.csrf_failure"
-# Rate limits, per minute, each a smooth limit (configconsole/throttle.py) counted in Redis when
+CSRF_FAILURE_VIEW = "common.api.csrf_failure"
+# Rate limits, per minute, each a smooth limit (common/throttle.py) counted in Redis when
 # it answers and per process when not. Empty: no limit. Token reads are not limited by default:
 # a fleet of workers shares one pipeline token.
 API_READ_RATE = os.environ.get("API_READ_RATE", "")

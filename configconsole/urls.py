@@ -3,7 +3,7 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.permissions import AllowAny
 
-from configconsole import api, faults
+from common import api, faults
 from identity import oidc
 from identity import views as identity_views
 

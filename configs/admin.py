@@ -16,10 +16,10 @@ from django.forms.fields import InvalidJSONInput, JSONString
 from django.shortcuts import redirect
 from simple_history.admin import SimpleHistoryAdmin
 
-from configconsole.admin_mixins import ReadOnlyAdminMixin
-from configconsole.messages import REFUSALS, by_field
+from common.admin_mixins import ReadOnlyAdminMixin
+from common.jsontext import BadJSON, parse_json
+from common.messages import REFUSALS, by_field
 from configs import access, services
-from configs.jsontext import BadJSON, parse_json
 from configs.models import Config, Membership, Namespace, Schema, Version
 from reviews.new_configs import config_propose
 from reviews.schema_changes import InvalidValues, schema_change_open
@@ -47,7 +47,7 @@ def refusals_as_errors(field: str | None = None, prefix: str = ""):
 
 
 class StrictJSONField(forms.JSONField):
-    """forms.JSONField read with configs.jsontext: no NaN, duplicate keys or deep nesting."""
+    """forms.JSONField read with common.jsontext: no NaN, duplicate keys or deep nesting."""
 
     def to_python(self, value):
         if self.disabled:

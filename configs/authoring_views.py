@@ -16,8 +16,8 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import redirect, render
 
+from common.errors import Conflict, InvalidValue, RuleViolation
 from configs import access, services
-from configs.errors import Conflict, InvalidValue, RuleViolation
 from configs.forms import NewConfigForm, NewSchemaForm, ValueForm
 from configs.inference import infer_schema
 from configs.models import Namespace, Role

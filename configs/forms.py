@@ -15,10 +15,10 @@ from django.contrib.auth import get_user_model
 from django_jsonform.forms.fields import JSONFormField
 from django_jsonform.utils import ErrorMap
 
+from common.errors import InvalidValue
+from common.jsontext import BadJSON, parse_json
 from configs import times
-from configs.errors import InvalidValue
 from configs.inference import infer_schema
-from configs.jsontext import BadJSON, parse_json
 from configs.models import Config, Namespace, Schema, key_validator
 from configs.validation import (
     InvalidSchema,

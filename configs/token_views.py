@@ -12,8 +12,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from configconsole.messages import refusal
-from configconsole.pagination import page_of
+from common.messages import refusal
+from common.pagination import page_of
 from configs import access, selectors, services
 from configs.models import Namespace
 

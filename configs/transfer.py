@@ -24,8 +24,8 @@ from typing import Any
 from django.db.models import Max, OuterRef, Subquery
 from django.utils import timezone
 
+from common.jsontext import BadJSON, parse_json
 from configs import selectors
-from configs.jsontext import BadJSON, parse_json
 from configs.models import Config, Namespace, Schema, SchemaVersion, Version, canonical_json
 
 NAMESPACES_DIR = "namespaces"

@@ -392,7 +392,7 @@ def ensure_not_too_large(value: Any) -> int:
     """The value's size; ValueTooLarge over CONFIG_MAX_VALUE_BYTES, before anything walks it."""
     from django.conf import settings
 
-    from configs.errors import ValueTooLarge
+    from common.errors import ValueTooLarge
 
     limit = settings.CONFIG_MAX_VALUE_BYTES
     size = serialized_size(value)

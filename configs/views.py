@@ -15,11 +15,11 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from configconsole.messages import in_words
-from configconsole.pagination import page_of
+from common.errors import Conflict, InvalidValue, RuleViolation
+from common.messages import in_words
+from common.pagination import page_of
 from configs import access, consumers, selectors, services, times
 from configs.diff import diff_values, pretty_lines, sentence, sentences, show
-from configs.errors import Conflict, InvalidValue, RuleViolation
 from configs.forms import ValueForm
 from configs.models import Config, Namespace, Role, Schema, Version
 from configs.schema_diff import schema_changes

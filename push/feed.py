@@ -33,7 +33,7 @@ from django.db.models import Exists, Min, OuterRef
 from django.utils import timezone
 
 from common.after_commit import after_commit
-from configconsole.bulk import insert_all
+from common.bulk import insert_all
 from configs.models import Config, Version
 from push.models import ChangeEvent
 

@@ -31,7 +31,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from configconsole.bulk import insert_all
+from common.bulk import insert_all
 from push.models import ChangeEvent, Webhook, WebhookAttempt, WebhookDelivery
 
 TIMEOUT = 10  # seconds a receiver has to answer

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from configconsole.admin_mixins import ReadOnlyAdminMixin
+from common.admin_mixins import ReadOnlyAdminMixin
 from configs.admin import HistoryWithoutRevertAdmin
 from reviews.models import ChangeRequest
 

@@ -19,9 +19,9 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from configconsole.messages import REFUSALS, in_words
+from common.errors import Conflict
+from common.messages import REFUSALS, in_words
 from configs import access, selectors, services, transfer
-from configs.errors import Conflict
 from configs.models import Config, Namespace, Role, Schema, schema_text
 from reviews import schema_changes
 from reviews import services as reviews

@@ -13,13 +13,13 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from configconsole.messages import REFUSALS, refusal
-from configconsole.pagination import page_of
+from common.errors import Conflict, InvalidValue, RuleViolation
+from common.jsontext import BadJSON, parse_json
+from common.messages import REFUSALS, refusal
+from common.pagination import page_of
 from configs import access, services, times
 from configs.diff import sentences
-from configs.errors import Conflict, InvalidValue, RuleViolation
 from configs.forms import SchemaForm, ValueForm, prune_blanks
-from configs.jsontext import BadJSON, parse_json
 from configs.models import Schema, schema_text
 from configs.schema_diff import schema_changes
 from reviews import schema_changes as changes

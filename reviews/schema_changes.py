@@ -38,8 +38,8 @@ from django.utils import timezone
 
 from audit.services import record
 from common.after_commit import after_commit
+from common.errors import Conflict, InvalidValue, RuleViolation
 from configs import access
-from configs.errors import Conflict, InvalidValue, RuleViolation
 from configs.models import (
     ROLE_RANK,
     Config,

@@ -13,9 +13,9 @@ from django.utils import timezone
 
 from audit.services import record
 from common.after_commit import after_commit
+from common.errors import Conflict, InvalidValue, RuleViolation
 from configs import access
 from configs.diff import first_changes
-from configs.errors import Conflict, InvalidValue, RuleViolation
 from configs.models import Config, Role, Version, canonical_json
 from configs.selectors import newest_version, value_errors
 from configs.services import version_publish

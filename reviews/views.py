@@ -11,12 +11,12 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from configconsole.messages import REFUSALS, in_words, problem_lines, refusal
-from configconsole.pagination import page_of
+from common.errors import Conflict, InvalidValue, RuleViolation
+from common.messages import REFUSALS, in_words, problem_lines, refusal
+from common.pagination import page_of
 from configs import access, times
 from configs import selectors as config_selectors
 from configs.diff import first_changes, pretty_lines, sentence, sentences
-from configs.errors import Conflict, InvalidValue, RuleViolation
 from configs.forms import ValueForm
 from configs.models import Role, canonical_json
 from configs.selectors import newest_version

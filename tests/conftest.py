@@ -116,7 +116,7 @@ def _fresh_read_caches():
     They are kept by version id, and a rolled-back test gives the next one the same ids."""
     from django.core.cache import cache
 
-    from configconsole.throttle import forget_tallies
+    from common.throttle import forget_tallies
     from configs.api.reads import forget_prepared
     from configs.consumers import forget as forget_consumers
 
@@ -140,11 +140,11 @@ def _closed_port() -> int:
 @pytest.fixture
 def unreachable_redis(settings):
     """The cache is Redis at an address where nothing answers."""
-    from configconsole import cache
+    from common import cache
 
     settings.CACHES = {
         "default": {
-            "BACKEND": "configconsole.cache.AcceleratorRedisCache",
+            "BACKEND": "common.cache.AcceleratorRedisCache",
             "LOCATION": f"redis://127.0.0.1:{_closed_port()}/0",
             "KEY_PREFIX": f"test-{uuid.uuid4().hex}",
             "OPTIONS": {"socket_connect_timeout": 0.2, "socket_timeout": 0.2},

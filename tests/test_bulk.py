@@ -1,11 +1,12 @@
 """`insert_all` writes many rows as `bulk_create` would (COPY on PostgreSQL): each gets its id,
-in order, with its values as a save would store them, and a clash is Django's IntegrityError."""
+in order, with its values as a save would store them, and a clash is Django's IntegrityError.
+`copy_rows` writes rows a caller holds as database values the same way, without models."""
 
 import pytest
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from configconsole.bulk import insert_all
+from common.bulk import copy_rows, insert_all
 from configs.models import Config, Version, canonical_json
 from push.models import ChangeEvent, Webhook, WebhookDelivery
 
@@ -74,3 +75,35 @@ def test_a_clash_is_an_integrity_error(bob):
 
     with pytest.raises(IntegrityError), transaction.atomic():
         insert_all(versions)
+
+
+def test_rows_given_as_database_values_read_back_as_models(bob):
+    now = timezone.now()
+    configs = list(Config.objects.order_by("pk"))[:2]
+    values = [{"quote": 'it\'s "quoted"\n\ttabbed \\ ünïcode'}, [None, 1.5]]
+    columns = ["config_id", "number", "value", "value_json", "effective_at", "published_at"]
+    columns += ["published_by_id", "reason", "bypass_reason"]
+
+    copy_rows(
+        Version,
+        columns,
+        [
+            (c.pk, 60, canonical_json(v), canonical_json(v), now, now, bob.pk, "Rows", "")
+            for c, v in zip(configs, values, strict=True)
+        ],
+    )
+
+    stored = Version.objects.filter(number=60).order_by("config_id")
+    assert [(v.config_id, v.value, v.reason, v.published_at) for v in stored] == [
+        (c.pk, v, "Rows", now) for c, v in zip(configs, values, strict=True)
+    ]
+
+
+def test_rows_that_clash_are_an_integrity_error(bob):
+    now = timezone.now()
+    config = Config.objects.order_by("pk").first()
+    columns = ["config_id", "number", "value", "value_json", "effective_at", "published_at"]
+    columns += ["published_by_id", "reason", "bypass_reason"]
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        copy_rows(Version, columns, [(config.pk, 1, "1", "1", now, now, bob.pk, "", "")])

@@ -5,10 +5,10 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.test import RequestFactory
 
 from audit.models import AuditEvent
-from configconsole.admin_mixins import ReadOnlyAdminMixin
-from configconsole.messages import in_words, refusal
-from configconsole.pagination import page_of
-from configs.errors import InvalidValue
+from common.admin_mixins import ReadOnlyAdminMixin
+from common.errors import InvalidValue
+from common.messages import in_words, refusal
+from common.pagination import page_of
 
 
 @pytest.mark.parametrize(

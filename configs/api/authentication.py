@@ -14,7 +14,7 @@ from django.utils import timezone
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 
-from configconsole import throttle
+from common import throttle
 from configs.api.lookup import TokenRow, token_lookup
 from configs.models import ApiToken
 from configs.services import TOKEN_PREFIX, token_hash

@@ -145,7 +145,7 @@ def _fetch_one(statement: str, params: dict) -> tuple | None:
 
 
 def _no_answer(exc: BaseException) -> bool:
-    from configconsole.postgresql.base import NoAnswer
+    from common.postgresql.base import NoAnswer
 
     return isinstance(exc.__cause__, NoAnswer)
 

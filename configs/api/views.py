@@ -12,7 +12,7 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework.exceptions import AuthenticationFailed, ValidationError
 from rest_framework.views import APIView
 
-from configconsole import throttle
+from common import throttle
 from configs import consumers, selectors
 from configs.api import previews, reads
 from configs.api.access import (

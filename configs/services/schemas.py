@@ -10,8 +10,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from audit.services import record
+from common.errors import Conflict, SchemaInUse
 from configs import access
-from configs.errors import Conflict, SchemaInUse
 from configs.models import Schema, SchemaVersion
 from configs.selectors import schema_breakage
 from configs.services._common import _with_history_user

@@ -12,9 +12,9 @@ from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
 from audit.services import record
-from configconsole.bulk import insert_all
+from common.bulk import insert_all
+from common.errors import Conflict, InvalidValue, RuleViolation, SchemaInUse
 from configs import access, times
-from configs.errors import Conflict, InvalidValue, RuleViolation, SchemaInUse
 from configs.models import Config, Namespace, Role, Schema, SchemaVersion, Version, canonical_json
 from configs.selectors import _values_in_force_errors, newest_version, value_errors
 from configs.services._common import _unknown, _with_history_user

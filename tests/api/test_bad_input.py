@@ -70,7 +70,7 @@ def test_a_float_that_cannot_be_kept_exactly_is_a_400_naming_its_path(
 
 @pytest.mark.parametrize("number", ["1.1", "1.10", "0.30000000000000004", "1e2", "5e-324", "-0.0"])
 def test_floats_a_double_keeps_exactly_are_accepted_as_json(number):
-    from configs.jsontext import parse_json
+    from common.jsontext import parse_json
 
     assert parse_json(number) == float(number)
 

@@ -3,7 +3,7 @@
 import pytest
 from django.test import RequestFactory
 
-from configconsole.api import handler500
+from common.api import handler500
 from reviews.models import ChangeRequest
 from tests.api.conftest import client_for, make_token
 

@@ -6,7 +6,7 @@ import uuid
 import pytest
 from django.core.cache import caches
 
-from configconsole import throttle
+from common import throttle
 from tests.api.conftest import client_for, make_token
 
 READ = "/api/v1/configs/data-pipelines/company-timezones/"
@@ -154,7 +154,7 @@ def test_writes_are_still_limited_per_process_when_redis_is_down(
 def shared_redis(settings):
     settings.CACHES = {
         "default": {
-            "BACKEND": "configconsole.cache.AcceleratorRedisCache",
+            "BACKEND": "common.cache.AcceleratorRedisCache",
             "LOCATION": "redis://127.0.0.1:6379/15",
             "KEY_PREFIX": f"test-{uuid.uuid4().hex}",
         }

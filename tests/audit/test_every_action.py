@@ -16,8 +16,8 @@ from django.utils import timezone
 
 from audit.models import ACTIONS, AuditEvent
 from audit.services import record
+from common.errors import Conflict
 from configs import services as config_services
-from configs.errors import Conflict
 from configs.models import Namespace, Role
 from configs.selectors import newest_version as newest
 from identity import services as identity_services

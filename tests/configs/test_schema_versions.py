@@ -10,8 +10,8 @@ from unittest import mock
 import pytest
 from django.utils import timezone
 
+from common.errors import SchemaInUse
 from configs import selectors, services
-from configs.errors import SchemaInUse
 from configs.models import Config, SchemaVersion
 from reviews import services as review_services
 from tests.api.conftest import client_for, make_token

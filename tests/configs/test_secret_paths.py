@@ -9,7 +9,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from audit.models import AuditEvent
-from configs.errors import InvalidValue
+from common.errors import InvalidValue
 from configs.models import Config, Version
 from configs.services import config_create
 from reviews.models import ChangeRequest

@@ -10,8 +10,8 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 
 from audit.models import AuditEvent
+from common.errors import SchemaInUse
 from configs import access
-from configs.errors import SchemaInUse
 from configs.models import Config, Membership, Namespace, Role
 from configs.services import (
     config_create,

@@ -6,8 +6,8 @@ import json
 import pytest
 
 from audit.models import AuditEvent
+from common.errors import ValueTooLarge
 from configs.diff import diff_values, first_changes
-from configs.errors import ValueTooLarge
 from configs.models import Version
 from configs.validation import serialized_size, validate_value
 from reviews.services import change_request_open

@@ -32,7 +32,7 @@ def test_readyz_names_the_cache_when_redis_cannot_be_reached(client, unreachable
 def test_readyz_names_the_database_when_it_cannot_answer(client, monkeypatch):
     from django.db import OperationalError
 
-    from configconsole import faults
+    from common import faults
 
     def refuse():
         raise OperationalError("connection refused")

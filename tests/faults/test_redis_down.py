@@ -4,7 +4,7 @@ import time
 
 import pytest
 
-from configconsole import cache as accelerator
+from common import cache as accelerator
 from tests.api.conftest import client_for, make_token
 
 

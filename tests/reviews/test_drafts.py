@@ -7,7 +7,7 @@ import pytest
 from django.core.exceptions import PermissionDenied
 
 from audit.models import AuditEvent
-from configs.errors import RuleViolation
+from common.errors import RuleViolation
 from configs.selectors import newest_version as newest
 from reviews import selectors, services
 from reviews.models import ChangeRequest

@@ -8,8 +8,8 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 
 from audit.models import AuditEvent
+from common.errors import Conflict, InvalidValue, RuleViolation
 from configs import services as config_services
-from configs.errors import Conflict, InvalidValue, RuleViolation
 from configs.models import Role, Version
 from configs.selectors import newest_version as newest
 from reviews import services

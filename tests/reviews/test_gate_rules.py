@@ -7,8 +7,8 @@ import json
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 
+from common.errors import RuleViolation
 from configs.diff import sentences
-from configs.errors import RuleViolation
 from configs.models import Membership, Role
 from configs.selectors import newest_version as newest
 from configs.services import membership_remove, membership_set

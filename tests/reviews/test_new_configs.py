@@ -84,7 +84,7 @@ def test_a_config_can_start_with_a_schema_inferred_from_its_example(alice):
 def test_a_taken_or_malformed_key_is_refused(alice, key, error):
     from django.core.exceptions import ValidationError
 
-    from configs.errors import Conflict
+    from common.errors import Conflict
 
     with pytest.raises((Conflict, ValidationError)) as refused:
         config_propose(

@@ -3,7 +3,7 @@
 import pytest
 from django.db import transaction
 
-from configs.errors import Conflict
+from common.errors import Conflict
 from configs.selectors import newest_version as newest
 from reviews import services
 from tests.api.conftest import client_for, make_token

@@ -11,7 +11,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.db import connection
 
-from configs.errors import Conflict
+from common.errors import Conflict
 from configs.models import Config, Version
 from configs.selectors import newest_version as newest
 from reviews import services

@@ -7,7 +7,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 
 from audit.models import AuditEvent
-from configs.errors import InvalidValue, RuleViolation
+from common.errors import InvalidValue, RuleViolation
 from configs.selectors import newest_version
 from configs.services import schema_update, version_cancel
 from reviews import selectors

@@ -8,7 +8,7 @@ from django.core.exceptions import PermissionDenied
 from django.utils import timezone
 
 from audit.models import AuditEvent
-from configs.errors import RuleViolation
+from common.errors import RuleViolation
 from configs.models import Version
 from configs.selectors import newest_version as newest
 from configs.services import version_cancel

@@ -15,8 +15,8 @@ from django.utils import timezone
 from django_tasks import default_task_backend
 
 from audit.models import AuditEvent
+from common.errors import Conflict, InvalidValue, RuleViolation, ValueTooLarge
 from configs import selectors, services
-from configs.errors import Conflict, InvalidValue, RuleViolation, ValueTooLarge
 from configs.models import Config, Namespace, Version
 from configs.services import NewVersion, versions_publish
 from push import feed as change_feed

@@ -9,8 +9,8 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 
 from audit.models import AuditEvent
+from common.errors import Conflict, RuleViolation
 from configs import selectors, services
-from configs.errors import Conflict, RuleViolation
 from configs.models import Config, Membership, Namespace, Role
 from reviews import schema_changes
 from reviews import services as review_services

@@ -7,7 +7,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from configconsole.messages import in_words
+from common.messages import in_words
 from configs.models import Namespace
 from configs.services import token_create
 

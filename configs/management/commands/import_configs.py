@@ -12,7 +12,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
-from configconsole.messages import in_words
+from common.messages import in_words
 from configs import transfer
 from reviews.imports import ImportReport, folder_import
 

@@ -28,7 +28,7 @@ from django.core.cache.backends.redis import RedisCache
 from rest_framework import throttling
 from rest_framework.exceptions import Throttled
 
-from configconsole.cache import FAILURES, AcceleratorRedisCache
+from common.cache import FAILURES, AcceleratorRedisCache
 
 BURST_SECONDS = 10  # a full bucket holds this many seconds' worth of requests
 

@@ -1,13 +1,13 @@
 """Domain errors in words for people: the one translator used by console pages, the admin and
-management commands (the API has its own, in JSON: configconsole.api.exception_handler)."""
+management commands (the API has its own, in JSON: common.api.exception_handler)."""
 
 from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest
 
-from audit.services import record_denied
-from configs.errors import Conflict, InvalidValue, RuleViolation, SchemaInUse
+from common.errors import Conflict, InvalidValue, RuleViolation, SchemaInUse
+from common.signals import access_refused
 
 # What a service raises when it refuses; anything else is a bug and should surface.
 REFUSALS = (PermissionDenied, ValidationError, Conflict, RuleViolation, InvalidValue, SchemaInUse)
@@ -55,5 +55,5 @@ def in_words(exc: Exception) -> str:
 def refusal(request: HttpRequest, exc: Exception, *, namespace: str = "", config: str = "") -> str:
     """`in_words(exc)` for a console page; a refused permission is audited as the API does."""
     if isinstance(exc, PermissionDenied):
-        record_denied(request, exc, namespace=namespace, config=config)
+        access_refused.send(refusal, request=request, exc=exc, namespace=namespace, config=config)
     return in_words(exc)

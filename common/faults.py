@@ -17,7 +17,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET
 
-from configconsole import cache
+from common import cache
 
 logger = logging.getLogger(__name__)
 

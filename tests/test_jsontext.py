@@ -2,7 +2,7 @@
 
 import pytest
 
-from configs.jsontext import MAX_DEPTH, BadJSON, parse_json
+from common.jsontext import MAX_DEPTH, BadJSON, parse_json
 
 
 @pytest.mark.parametrize(

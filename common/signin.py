@@ -3,7 +3,9 @@
 from axes.backends import AxesStandaloneBackend
 from axes.exceptions import AxesBackendPermissionDenied
 
-from audit.receivers import REFUSED_WHILE_LOCKED
+# Set on the request when axes refuses a sign-in because of a lock; the audit app reads it
+# (audit/receivers.py) to count the refusal on the lock instead of writing an event per attempt.
+REFUSED_WHILE_LOCKED = "sign_in_refused_while_locked"
 
 
 class SignInThrottleBackend(AxesStandaloneBackend):

@@ -18,8 +18,10 @@ from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, negotiation, pagination, parsers, status
 from rest_framework.response import Response
 
-from configs.errors import Conflict, InvalidValue, RuleViolation, SchemaInUse, ValueTooLarge
-from configs.jsontext import BadJSON, parse_json
+from common import faults
+from common.errors import Conflict, InvalidValue, RuleViolation, SchemaInUse, ValueTooLarge
+from common.jsontext import BadJSON, parse_json
+from common.signals import access_refused
 
 
 class StrictJSONParser(parsers.JSONParser):
@@ -73,11 +75,9 @@ def exception_handler(exc, context):
     from rest_framework.views import exception_handler as drf_exception_handler
 
     if isinstance(exc, (PermissionDenied, exceptions.PermissionDenied)):
-        from audit.services import record_denied
-
         request = context.get("request")
         if request is not None:
-            record_denied(request, exc)
+            access_refused.send(exception_handler, request=request, exc=exc)
     return drf_exception_handler(exc, context)
 
 
@@ -194,9 +194,7 @@ _server_error = _page_or_json(
 
 def handler500(request):
     """A crash is a 500; the database failing under a middleware (sessions, sign-in) is a 503,
-    as it is in a view (configconsole.faults)."""
-    from configconsole import faults
-
+    as it is in a view (common.faults)."""
     if faults.is_database_unavailable(sys.exc_info()[1]):
         return faults.database_unavailable(request)
     return _server_error(request)
