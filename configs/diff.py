@@ -13,9 +13,9 @@ import json
 from typing import Any
 
 from configs import times
-from configs.validation import child_schema as _child_schema
-from configs.validation import json_pointer
-from configs.validation import resolve as _resolve
+from configs.pointers import child_schema as _child_schema
+from configs.pointers import json_pointer
+from configs.pointers import resolve as _resolve
 
 _IDENTIFYING = ("id", "key", "name", "slug", "code")
 

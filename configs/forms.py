@@ -20,14 +20,8 @@ from common.jsontext import BadJSON, parse_json
 from configs import times
 from configs.inference import infer_schema
 from configs.models import Config, Namespace, Schema, key_validator
-from configs.validation import (
-    InvalidSchema,
-    check_schema,
-    child_schema,
-    resolve,
-    validate_value,
-    where_in_words,
-)
+from configs.pointers import child_schema, resolve
+from configs.validation import InvalidSchema, check_schema, validate_value, where_in_words
 
 
 def json_from_text(text: str):

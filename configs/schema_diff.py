@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from configs.pointers import resolve
 from configs.secrets import exempt_paths
-from configs.validation import _humanize_key, resolve
+from configs.validation import _humanize_key
 
 _TYPE_WORDS = {
     "string": "text",

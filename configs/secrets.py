@@ -54,7 +54,7 @@ from detect_secrets.plugins.stripe import StripeDetector
 from detect_secrets.plugins.telegram_token import TelegramBotTokenDetector
 from detect_secrets.plugins.twilio import TwilioKeyDetector
 
-from configs.validation import child_schema, json_pointer, resolve
+from configs.pointers import child_schema, json_pointer, resolve
 
 NOT_SECRET = "x-not-secret"
 WHERE_SECRETS_BELONG = (

@@ -15,7 +15,7 @@ from typing import Any
 
 from django.utils import timezone
 
-from configs.validation import child_schema, resolve
+from configs.pointers import child_schema, resolve
 
 TYPED_EXAMPLE = "2026-11-30 00:00"
 

@@ -21,6 +21,8 @@ from referencing import Registry
 from referencing.exceptions import NoSuchResource, Unresolvable
 
 from configs.patterns import describe as describe_pattern
+from configs.pointers import child_schema, json_pointer, resolve
+from configs.secrets import NOT_SECRET, schema_secret_problems, secret_problems
 
 PATTERN_TIMEOUT_SECONDS = 0.1
 
@@ -150,8 +152,6 @@ def check_schema(schema: Any) -> None:
 def _check_credentials(schema: dict) -> None:
     """A schema holds no credential (in its defaults, examples, titles…) and exempts no whole
     value from the check (configs/secrets.py)."""
-    from configs.secrets import NOT_SECRET, schema_secret_problems
-
     if NOT_SECRET in schema:
         raise InvalidSchema(
             f'"{NOT_SECRET}" cannot exempt the whole value: put it on the one property (or '
@@ -224,35 +224,6 @@ def ref_cycle(schema: Any) -> list[str] | None:
         if cycle:
             return cycle
     return None
-
-
-def json_pointer(parts: Iterable[Any]) -> str:
-    """RFC 6901 pointer for a path of keys and indexes ('' is the whole document)."""
-    return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in parts)
-
-
-def resolve(schema: Any, root: Any) -> dict:
-    """Follow local `$ref`s (the only kind we allow) to the schema they name."""
-    hops = 0
-    while isinstance(schema, dict) and "$ref" in schema and hops < 10:
-        node = root
-        ref = schema["$ref"]
-        for part in ref.lstrip("#/").split("/") if ref not in ("#", "#/") else []:
-            part = part.replace("~1", "/").replace("~0", "~")
-            node = node.get(part, {}) if isinstance(node, dict) else {}
-        schema, hops = node, hops + 1
-    return schema if isinstance(schema, dict) else {}
-
-
-def child_schema(schema: dict, step: Any, root: Any) -> dict:
-    """The schema of `step` (a key or an index) inside a value described by `schema`."""
-    if isinstance(step, int):
-        return resolve(schema.get("items", {}), root)
-    props = schema.get("properties", {})
-    if step in props:
-        return resolve(props[step], root)
-    extra = schema.get("additionalProperties")
-    return resolve(extra, root) if isinstance(extra, dict) else {}
 
 
 def _humanize_key(key: Any) -> str:
@@ -442,8 +413,6 @@ def validate_value(
     no value may hold (configs/secrets.py). `validator`: `validator_for(schema)`, made once by a
     caller checking many values against the same schema.
     """
-    from configs.secrets import secret_problems  # it builds on this module's schema walking
-
     size = ensure_not_too_large(value)
     if schema is None:
         problems = []
@@ -458,8 +427,6 @@ def validate_value(
 def new_value_problems(validator: Any, value: Any) -> list[dict[str, str]]:
     """Every problem with a value about to be stored, under a validator from `validator_for`:
     its size (ValueTooLarge), its schema and credentials, as `validate_value` checks them."""
-    from configs.secrets import secret_problems
-
     ensure_not_too_large(value)
     problems = value_problems(validator, value) + secret_problems(value, validator.schema)
     return sorted(problems, key=lambda p: (p["path"], p["message"]))

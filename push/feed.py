@@ -82,12 +82,12 @@ def _lock_writers() -> None:
 def _record(events: list[ChangeEvent], *, scheduled_reached: bool = False) -> list[ChangeEvent]:
     """Write `events` with their webhook deliveries, and announce them, in a few statements
     however many there are (a schema change publishes thousands of versions at once)."""
-    from push import webhooks
+    from push import deliveries
 
     with transaction.atomic():
         _lock_writers()
         events = insert_all(events)
-        webhooks.enqueue_for(events, scheduled_reached=scheduled_reached)
+        deliveries.enqueue_for(events, scheduled_reached=scheduled_reached)
         _announce(*(event.message() for event in events))
     return events
 

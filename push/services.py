@@ -10,7 +10,7 @@ from django.db import transaction
 from audit.services import record
 from configs import access
 from configs.models import Namespace, Role
-from push import webhooks
+from push import tasks, webhooks
 from push.models import Webhook, WebhookDelivery
 
 SECRET_PREFIX = "whsec_"
@@ -67,7 +67,7 @@ def webhook_ping(*, webhook: Webhook, actor) -> WebhookDelivery:
     """Queue a signed `ping` delivery, so an admin sees the receiver answer (the test button)."""
     access.ensure_role(actor, webhook.namespace, Role.ADMIN, "manage webhooks")
     delivery = WebhookDelivery.objects.create(webhook=webhook, event="ping")
-    webhooks.queue(delivery)
+    tasks.queue(delivery)
     return delivery
 
 
@@ -79,5 +79,5 @@ def delivery_redeliver(*, delivery: WebhookDelivery, actor) -> WebhookDelivery:
     delivery.status = WebhookDelivery.Status.PENDING
     delivery.next_attempt_at = None
     delivery.save(update_fields=["status", "next_attempt_at"])
-    webhooks.queue(delivery)
+    tasks.queue(delivery)
     return delivery

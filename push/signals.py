@@ -47,7 +47,7 @@ def _access_changed(sender, update_fields=None, **kwargs):
 def _audit_recorded(sender, instance, created: bool, **kwargs):
     """Change requests' actions reach webhooks from their audit events: every action writes
     exactly one, in its own transaction, so a delivery exists exactly when the action does."""
-    from push.webhooks import enqueue_for_change_request
+    from push.deliveries import enqueue_for_change_request
 
     if created:
         enqueue_for_change_request(instance)

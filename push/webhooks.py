@@ -5,6 +5,9 @@ django-tasks) in the same transaction as its feed event, so a delivery exists ex
 change does and the worker starts on it only after commit. Each attempt is a row with the
 receiver's status (or why it could not be reached) and time.
 
+The arrows point one way: deliveries.py (which deliveries a change makes) queues the tasks of
+tasks.py (the worker's), which call `attempt` here (secrets, targets, one signed POST).
+
 The body is `{event, namespace, key, version, effective_at, change_request, at}`, signed as
 `Config-Console-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">` with the
 webhook's secret. Secrets are stored encrypted (Fernet, from the `cryptography` package) with a
@@ -24,15 +27,14 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from cryptography.fernet import Fernet
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from common.bulk import insert_all
-from push.models import ChangeEvent, Webhook, WebhookAttempt, WebhookDelivery
+from push.models import Webhook, WebhookAttempt, WebhookDelivery
 
 TIMEOUT = 10  # seconds a receiver has to answer
 FIRST_RETRY = timedelta(seconds=30)
@@ -85,104 +87,7 @@ def check_target(url: str) -> None:
             )
 
 
-# Queueing ---------------------------------------------------------------------------------------
-def _event_name(event: ChangeEvent, scheduled_reached: bool) -> str:
-    if event.kind == ChangeEvent.Kind.LIVE:
-        return Webhook.Event.LIVE if scheduled_reached else Webhook.Event.PUBLISHED
-    return Webhook.Event.CANCELLED if event.cancelled else Webhook.Event.SCHEDULED
-
-
-def enqueue_for(events: list[ChangeEvent], *, scheduled_reached: bool = False) -> None:
-    """Queue a delivery of each event to every webhook of its namespace that asked for it (call
-    inside the events' transaction). One query for the webhooks and one insert for the
-    deliveries, however many events (a schema change publishes thousands at once)."""
-    hooks: dict[str, list[Webhook]] = {}
-    namespaces = {event.namespace for event in events}
-    for webhook in Webhook.objects.filter(namespace__slug__in=namespaces).select_related(
-        "namespace"
-    ):
-        hooks.setdefault(webhook.namespace.slug, []).append(webhook)
-    deliveries = [
-        WebhookDelivery(webhook_id=webhook.pk, event=name, change_event_id=event.pk)
-        for event in events
-        for name in [_event_name(event, scheduled_reached)]
-        for webhook in hooks.get(event.namespace, [])
-        if name in webhook.events
-    ]
-    if not deliveries:
-        return
-    deliveries = insert_all(deliveries)
-    if len(events) == 1:
-        for delivery in deliveries:
-            queue(delivery)
-    else:
-        # Many events at once: one task that queues each delivery's own when the worker picks
-        # it up, rather than thousands of queued tasks written inside the publish. Either way
-        # the deliveries exist, and are queued, exactly when the change commits.
-        from push.tasks import queue_deliveries
-
-        queue_deliveries.enqueue([str(delivery.pk) for delivery in deliveries])
-
-
-# The audit actions of change requests that webhooks hear about, by the event they send. A
-# draft's "opened" is left out (see enqueue_for_change_request): reviewers only hear of it once
-# it is submitted, which sends `change_request.opened` then.
-CHANGE_REQUEST_EVENTS = {
-    "change_request.opened": Webhook.Event.CR_OPENED,
-    "change_request.submitted": Webhook.Event.CR_OPENED,
-    "change_request.approved": Webhook.Event.CR_APPROVED,
-    "change_request.changes_requested": Webhook.Event.CR_CHANGES_REQUESTED,
-    "change_request.published": Webhook.Event.CR_PUBLISHED,
-    "change_request.withdrawn": Webhook.Event.CR_WITHDRAWN,
-    "change_request.rejected": Webhook.Event.CR_REJECTED,
-}
-
-
-def enqueue_for_change_request(audit_event) -> None:
-    """Queue a delivery of a change request's action to every webhook of its namespace that
-    asked for it, from the action's audit event (inside the action's transaction).
-
-    The body is fixed now, from the audit event, because nothing else keeps what the action
-    was: the change request itself moves on to later states."""
-    name = CHANGE_REQUEST_EVENTS.get(audit_event.action)
-    if name is None or audit_event.target_type != "reviews.changerequest":
-        return
-    details = audit_event.details or {}
-    if details.get("draft"):
-        return
-    subscribed = [
-        webhook
-        for webhook in Webhook.objects.filter(namespace__slug=audit_event.namespace)
-        if name in webhook.events
-    ]
-    if not subscribed:
-        return
-    effective_at = details.get("effective_at")
-    body = {
-        "event": name,
-        "namespace": audit_event.namespace,
-        "key": audit_event.config,
-        "version": details.get("version"),
-        "effective_at": _timestamp(datetime.fromisoformat(effective_at)) if effective_at else None,
-        "change_request": int(audit_event.target_id),
-        "at": _timestamp(audit_event.at),
-    }
-    text = json.dumps(body, separators=(",", ":"))
-    for webhook in subscribed:
-        queue(WebhookDelivery.objects.create(webhook=webhook, event=name, body=text))
-
-
-def _timestamp(value: datetime) -> str:
-    return value.isoformat().replace("+00:00", "Z")
-
-
-def queue(delivery: WebhookDelivery, run_after: datetime | None = None) -> None:
-    from push.tasks import deliver_webhook
-
-    task = deliver_webhook.using(run_after=run_after) if run_after else deliver_webhook
-    task.enqueue(str(delivery.pk))
-
-
+# Sending ----------------------------------------------------------------------------------------
 def _body(delivery: WebhookDelivery) -> str:
     from reviews.models import ChangeRequest
 
@@ -240,7 +145,8 @@ def _post(delivery: WebhookDelivery, secret: str) -> tuple[int | None, str]:
 
 
 def attempt(delivery_id: str) -> WebhookAttempt | None:
-    """POST the delivery once, log the attempt, and queue the next one if it failed."""
+    """POST the delivery once, log the attempt and, if it failed, set when to try next
+    (`next_attempt_at`; push/tasks.py queues that try) or give up."""
     delivery = (
         WebhookDelivery.objects.select_related("webhook__namespace", "change_event")
         .filter(pk=delivery_id)
@@ -274,6 +180,5 @@ def attempt(delivery_id: str) -> WebhookAttempt | None:
             delivery.status, delivery.next_attempt_at = WebhookDelivery.Status.FAILED, None
         else:
             delivery.next_attempt_at = next_at
-            queue(delivery, run_after=next_at)
     delivery.save(update_fields=["status", "next_attempt_at"])
     return record

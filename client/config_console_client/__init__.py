@@ -6,11 +6,10 @@ configs = ConfigClient()  # $CONFIG_CONSOLE_URL and $CONFIG_CONSOLE_TOKEN
 timezones = configs.get("data-pipelines", "company-timezones")
 """
 
-__version__ = "0.1.0"
-
-from ._watch import Watch  # noqa: E402
-from .client import MISSING, ClientStats, ConfigClient  # noqa: E402
-from .errors import (  # noqa: E402
+from ._version import __version__
+from ._watch import Watch
+from .client import MISSING, ClientStats, ConfigClient
+from .errors import (
     AuthenticationError,
     ConfigConsoleError,
     ConfigNotFound,

@@ -13,13 +13,11 @@ from __future__ import annotations
 import http.client
 import json
 import socket
+import ssl
 import threading
 import urllib.parse
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from .client import ConfigClient
+from typing import Protocol
 
 FIRST_BACKOFF = 0.1
 MAX_BACKOFF = 30.0
@@ -27,10 +25,27 @@ MAX_BACKOFF = 30.0
 READ_TIMEOUT = 45.0
 
 
+class WatchingClient(Protocol):
+    """What a watch needs of the client that started it (`ConfigClient`). Said here, so that this
+    module needs nothing from client.py, which starts watches: the imports point one way."""
+
+    base_url: str | None
+    timeout: float
+    user_agent: str
+    _token: str | None
+    _ssl: ssl.SSLContext | None
+
+    def _unwatch(self, watch: Watch) -> None: ...
+
+    def _revalidate_namespace(self, namespace: str) -> None: ...
+
+    def _refresh_after_event(self, namespace: str, key: str | None) -> None: ...
+
+
 class Watch:
     """A namespace followed in the background; `stop()` (or leaving a `with`) ends it."""
 
-    def __init__(self, client: ConfigClient, namespace: str):
+    def __init__(self, client: WatchingClient, namespace: str):
         self.client = client
         self.namespace = namespace
         self.connected = False

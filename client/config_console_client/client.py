@@ -25,8 +25,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NoReturn
 
-from . import __version__
 from ._disk import DiskCache, default_cache_dir
+from ._version import __version__
 from ._watch import Watch
 from .errors import (
     AuthenticationError,

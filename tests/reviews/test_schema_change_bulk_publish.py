@@ -19,8 +19,8 @@ from common.errors import Conflict, InvalidValue, RuleViolation, ValueTooLarge
 from configs import selectors, services
 from configs.models import Config, Namespace, Version
 from configs.services import NewVersion, versions_publish
+from push import deliveries
 from push import feed as change_feed
-from push import webhooks
 from push.models import ChangeEvent, WebhookDelivery
 from push.services import webhook_create
 from push.tasks import queue_deliveries
@@ -198,7 +198,7 @@ def test_a_failure_after_the_versions_are_written_leaves_nothing(
     def fail(events, **kwargs):
         raise RuntimeError("the database went away")
 
-    monkeypatch.setattr(webhooks, "enqueue_for", fail)
+    monkeypatch.setattr(deliveries, "enqueue_for", fail)
     with pytest.raises(RuntimeError):
         schema_changes.schema_change_publish(change_request=change, actor=bob)
 
