@@ -48,7 +48,7 @@ ACTIONS = {
     "auth.locked_out": "was locked out after failed logins",
     "auth.refused_while_locked": "kept trying to log in while locked out",
     "access.denied": "was denied an action",
-    "person.signed_up": "signed in for the first time with the identity provider",
+    "person.signed_up": "signed in for the first time",
     "person.provisioned": "provisioned a person",
     "person.changed": "changed a person's details",
     "person.deactivated": "deactivated a person",
@@ -59,7 +59,7 @@ ACTIONS = {
     "group.removed": "removed a group",
     "group_role.set": "mapped a group to a role",
     "group_role.removed": "removed a group's role",
-    "membership.mapped": "changed a role from the provider's groups",
+    "membership.mapped": "got a role from their groups",
     "scim_token.created": "created a SCIM token",
     "scim_token.revoked": "revoked a SCIM token",
 }

@@ -39,7 +39,10 @@ def _account(username: str):
 
 @receiver(user_logged_in, dispatch_uid="audit.login")
 def login_recorded(sender, request, user, **kwargs):
-    record("auth.login", actor=user, target=user, details={"ip": client_ip(request)})
+    details = {"ip": client_ip(request)}
+    if getattr(user, "backend", "") == "identity.oidc.ProviderBackend":
+        details["with"] = settings.OIDC_PROVIDER_NAME  # signed in through the identity provider
+    record("auth.login", actor=user, target=user, details=details)
 
 
 @receiver(user_login_failed, dispatch_uid="audit.login_failed")

@@ -71,7 +71,7 @@ def test_a_new_person_signs_in_returns_and_their_roles_follow_their_groups(
     assert Identity.objects.get(user=frank).subject == "00u-frank"
     assert Membership.objects.get(user=frank, namespace=mapping).role == "editor"
     assert AuditEvent.objects.filter(action="person.signed_up", actor=frank).exists()
-    assert AuditEvent.objects.filter(action="auth.login", actor=frank).exists()
+    assert AuditEvent.objects.get(action="auth.login", actor=frank).details["with"] == "Acme SSO"
 
     sign_out(page)
     page.goto(f"{live_server.url}{CONFIG}")
