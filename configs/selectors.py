@@ -6,7 +6,8 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery, TextField, Value
+from django.db.models.functions import Coalesce, Concat, Lower, Replace
 from django.http import Http404
 from django.utils import timezone
 
@@ -35,14 +36,52 @@ def config_list(*, user, query: str = "", namespace: str = "", owner: str = "") 
         .order_by("namespace__slug", "key")
     )
     if query:
-        configs = configs.filter(
-            Q(key__icontains=query) | Q(name__icontains=query) | Q(description__icontains=query)
-        )
+        configs = _matching(configs, query)
     if namespace:
         configs = configs.filter(namespace__slug=namespace)
     if owner:
         configs = configs.filter(owners__username=owner)
     return configs
+
+
+# What a person types is compared with these words with case, spaces, hyphens and underscores
+# left out on both sides, so "time zones", "Time-zone" and "timezone" find "Company timezones"
+# (key company-timezones). The database does it (Lower/Replace), in the list's own query.
+_SEARCHED = ("key", "name", "description", "schema__title", "schema__description")
+_IGNORED = (" ", "-", "_", "\t", "\n", "\r")
+
+
+def _compact(expression):
+    expression = Lower(expression, output_field=TextField())
+    for character in _IGNORED:
+        expression = Replace(expression, Value(character), Value(""), output_field=TextField())
+    return expression
+
+
+def _compact_text(text: str) -> str:
+    text = text.lower()
+    for character in _IGNORED:
+        text = text.replace(character, "")
+    return text
+
+
+def _matching(configs: QuerySet, query: str) -> QuerySet:
+    """`configs` whose key, name, description or schema title or description hold `query` as
+    typed, or every word of it (in any order), regardless of case and spaces."""
+    fields = []
+    for field in _SEARCHED:
+        fields += [Coalesce(field, Value(""), output_field=TextField()), Value("|", TextField())]
+    searched = _compact(Concat(*fields, output_field=TextField()))
+    configs = configs.annotate(searched_text=searched)
+    words = [_compact_text(word) for word in query.split()]
+    whole = _compact_text(query)
+    if not whole:
+        return configs
+    every_word = Q()
+    for word in words:
+        if word:
+            every_word &= Q(searched_text__contains=word)
+    return configs.filter(Q(searched_text__contains=whole) | every_word)
 
 
 def with_live_values(configs: QuerySet, at: datetime | None = None) -> QuerySet:

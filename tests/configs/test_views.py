@@ -70,6 +70,25 @@ def test_config_list_searches_key_name_and_description_and_filters_by_namespace(
     assert "No config matches these filters" in page
 
 
+@pytest.mark.parametrize(
+    "typed",
+    ["time zone", "time zones", "Time-Zones", "TIMEZONE", "company time zones", "zones company"],
+)
+def test_config_list_search_finds_words_regardless_of_spaces_and_case(client, alice, typed):
+    client.force_login(alice)
+    page = client.get("/configs/", {"q": typed}).content.decode()
+    assert "company-timezones" in page and "custom-metrics" not in page
+
+
+def test_config_list_search_finds_a_schema_title(client, alice):
+    from configs.models import Schema
+
+    Schema.objects.filter(name="custom-metrics").update(title="Revenue dashboards")
+    client.force_login(alice)
+    page = client.get("/configs/", {"q": "revenue dashboard"}).content.decode()
+    assert "custom-metrics" in page and "company-timezones" not in page
+
+
 def test_config_list_paginates_with_a_fixed_number_of_queries(
     client, alice, carol, django_assert_max_num_queries
 ):
