@@ -370,3 +370,27 @@ def whom_to_ask() -> list[str]:
         .order_by("username")
         .values_list("username", flat=True)[:5]
     )
+
+
+@transaction.atomic
+def person_set_active(*, user: User, active: bool, actor: User) -> User:
+    """A superuser deactivates a person in the console (their access ends at once: see
+    person_access_end, run by the save) or lets them back in (their tokens stay revoked)."""
+    if not actor.is_superuser:
+        raise PermissionDenied("Only superusers can deactivate or reactivate people.")
+    if user.pk == actor.pk:
+        raise PermissionDenied("You cannot deactivate yourself.")
+    if user.is_active == active:
+        return user
+    user.is_active = active
+    user._deactivated_by = actor  # type: ignore[attr-defined]
+    user._deactivated_via = "console"  # type: ignore[attr-defined]
+    user.save(update_fields=["is_active"])
+    if active:
+        record(
+            "person.reactivated",
+            actor=actor,
+            target=user,
+            details={"user": user.get_username(), "via": "console"},
+        )
+    return user

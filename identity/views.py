@@ -6,6 +6,7 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core import signing
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -147,3 +148,26 @@ def break_glass(request, token: str):
     return render(
         request, "identity/break_glass.html", {"page_title": "Break-glass sign-in", "person": user}
     )
+
+
+@login_required
+def people(request):
+    """Superusers deactivate and reactivate people here (as the identity provider does over
+    SCIM, and /admin/ does)."""
+    if not request.user.is_superuser:
+        raise Http404("No such page.")
+    if request.method == "POST":
+        person = get_object_or_404(auth.get_user_model(), pk=request.POST.get("person"))
+        active = request.POST.get("active") == "1"
+        services.person_set_active(user=person, active=active, actor=request.user)
+        messages.success(
+            request,
+            f"{person.username} can sign in again (their API tokens stay revoked)."
+            if active
+            else f"{person.username} is deactivated: their sessions and API tokens ended now.",
+        )
+        return redirect("identity:people")
+    page = Paginator(auth.get_user_model().objects.order_by("username"), 50).get_page(
+        request.GET.get("page")
+    )
+    return render(request, "identity/people.html", {"page_title": "People", "page": page})

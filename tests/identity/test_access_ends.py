@@ -73,3 +73,29 @@ def test_their_open_change_requests_and_history_keep_their_name(client, alice, b
     client.force_login(bob)
     page = client.get(change.get_absolute_url()).content.decode()
     assert "alice (deactivated)" in page
+
+
+def test_a_superuser_deactivates_and_reactivates_in_the_console(client, admin_client, alice):
+    client.post("/accounts/login/", {"username": "alice", "password": "alice-demo-2026"})
+    namespace = Namespace.objects.get(slug="data-pipelines")
+    _, secret = token_create(user=alice, name="pipeline", namespaces=[namespace], actor=alice)
+    assert "alice" in admin_client.get("/signin/people/").content.decode()
+
+    admin_client.post("/signin/people/", {"person": alice.pk, "active": "0"})
+
+    assert client.get("/").status_code == 302
+    api = client.__class__()
+    assert api.get(VALUE, HTTP_AUTHORIZATION=f"Bearer {secret}").status_code == 401
+    event = AuditEvent.objects.get(action="person.deactivated")
+    assert (event.actor_name, event.details["via"]) == ("admin", "console")
+
+    admin_client.post("/signin/people/", {"person": alice.pk, "active": "1"})
+    alice.refresh_from_db()
+    assert alice.is_active
+    assert api.get(VALUE, HTTP_AUTHORIZATION=f"Bearer {secret}").status_code == 401  # stays revoked
+    assert AuditEvent.objects.filter(action="person.reactivated", actor_name="admin").exists()
+
+
+def test_only_superusers_see_the_people_page(client, carol):
+    client.force_login(carol)
+    assert client.get("/signin/people/").status_code == 404
