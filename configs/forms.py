@@ -65,8 +65,8 @@ def _for_people(node) -> None:
     if node.get("type") == "string" and node.get("format") == "date-time":
         node.pop("format")
         zone = times.zone_name()
-        node.setdefault("placeholder", times.TYPED_EXAMPLE)
-        node["help_text"] = f"Date and time in {zone}, for example {times.TYPED_EXAMPLE}" + (
+        # No placeholder: a grey example in an empty box reads as a date that is set.
+        node["help_text"] = f"Date and time in {zone}, for example {times.typed_example()}" + (
             f". {node['help_text']}" if node.get("help_text") else ""
         )
         node["classNames"] = "date-time"

@@ -10,14 +10,12 @@ lose a date while its year is being typed. A date-time field is a plain text box
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
 from django.utils import timezone
 
 from configs.pointers import child_schema, resolve
-
-TYPED_EXAMPLE = "2026-11-30 00:00"
 
 # What a person may type: a date, optionally a time (minutes, optionally seconds), optionally a
 # zone offset or Z. A "T" between date and time is accepted too, so ISO text pastes cleanly.
@@ -85,7 +83,8 @@ def publish_time(text: str) -> datetime | None:
     instant = parse_typed(text)
     if instant is None:
         raise ValidationError(
-            f"Take effect at: enter a date and time in {zone_name()}, for example {TYPED_EXAMPLE}."
+            f"Take effect at: enter a date and time in {zone_name()}, "
+            f"for example {typed_example()}."
         )
     if instant.year >= 9999:
         raise ValidationError("Enter a publish time between now and the year 9999.")
@@ -96,6 +95,14 @@ def stored(instant: datetime) -> str:
     """The form a value keeps: RFC 3339 in UTC, to the second ("2026-12-01T00:00:00Z")."""
     utc = instant.astimezone(UTC)
     return f"{utc.year:04d}-{utc:%m-%d}T{utc:%H:%M:%S}Z"  # %Y drops leading zeros on Linux
+
+
+def typed_example(zone: tzinfo | None = None) -> str:
+    """A time to show as an example of typing one: tomorrow 09:00 in `zone`, so the example is
+    never a moment already past (a fixed date soon is)."""
+    zone = zone or timezone.get_current_timezone()
+    tomorrow = timezone.localtime(timezone.now(), zone) + timedelta(days=1)
+    return f"{tomorrow.year:04d}-{tomorrow:%m-%d} 09:00"
 
 
 def typed(instant: datetime, zone: tzinfo | None = None) -> str:
@@ -129,6 +136,34 @@ def relative(instant: datetime, now: datetime | None = None) -> str:
 
 def _is_date_time(schema: dict) -> bool:
     return schema.get("type") == "string" and schema.get("format") == "date-time"
+
+
+def date_time_titles(schema: dict | None) -> list[str]:
+    """The titles of a schema's date-time fields ("Switch over at"), in schema order, once each:
+    what the page names when it says dates inside the value are data."""
+    titles: list[str] = []
+
+    def walk(node: Any, name: str) -> None:
+        if isinstance(node, list):
+            for item in node:
+                walk(item, name)
+            return
+        if not isinstance(node, dict):
+            return
+        if _is_date_time(node):
+            title = str(node.get("title") or name)
+            if title and title not in titles:
+                titles.append(title)
+        for key, item in node.items():
+            if key in ("properties", "$defs", "definitions", "patternProperties"):
+                if isinstance(item, dict):
+                    for child, child_schema_ in item.items():
+                        walk(child_schema_, child)
+            elif key in ("items", "additionalProperties", "anyOf", "oneOf", "allOf"):
+                walk(item, name)
+
+    walk(schema or {}, "")
+    return titles
 
 
 def _map_date_times(value: Any, schema: dict, root: dict, change) -> Any:

@@ -203,6 +203,7 @@ def config_edit(request, namespace, key):
             "next_number": (base.number + 1) if base else 1,
             "earliest": selectors.earliest_effective_at(config),
             "zone": times.zone_name(),
+            "date_fields": times.date_time_titles(form.schema),
             "typed": {"action": "publish", "effective_at": request.POST.get("effective_at", "")}
             if request.method == "POST"
             else {},

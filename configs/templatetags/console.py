@@ -50,6 +50,12 @@ def zone_name() -> str:
     return times.zone_name()
 
 
+@register.simple_tag
+def typed_example() -> str:
+    """ "2026-12-08 09:00": tomorrow morning, as an example of a time to type."""
+    return times.typed_example()
+
+
 @register.filter
 def typed_time(instant) -> str:
     """An instant as a person would type it, in the page's zone ("2026-11-30 00:00")."""
