@@ -4,6 +4,8 @@ check, which people and groups the provider sees, the filter parsers and the dis
 
 from __future__ import annotations
 
+import json
+
 from django.contrib.auth import get_user_model
 from django.http import HttpResponse
 from django_scim import constants
@@ -11,6 +13,7 @@ from django_scim.filters import GroupFilterQuery, UserFilterQuery
 from django_scim.middleware import SCIMAuthCheckMiddleware
 from django_scim.models import SCIMServiceProviderConfig
 
+from common import throttle
 from identity import services
 from identity.models import ProviderGroup
 
@@ -26,6 +29,22 @@ class ScimBearerCheck(SCIMAuthCheckMiddleware):
         scheme, _, secret = header.partition(" ")
         token = services.scim_token_check(secret.strip()) if scheme.lower() == "bearer" else None
         if token is None:
+            # Failed attempts count as the API's do (API_FAILED_AUTH_RATE): past it, a 429.
+            refusal = throttle.authentication_failed(request)
+            if refusal is not None:
+                response = HttpResponse(
+                    json.dumps(
+                        {
+                            "schemas": ["urn:ietf:params:scim:api:messages:2.0:Error"],
+                            "status": "429",
+                            "detail": str(refusal.detail),
+                        }
+                    ),
+                    status=429,
+                    content_type=constants.SCIM_CONTENT_TYPE,
+                )
+                response["Retry-After"] = str(refusal.wait)
+                return response
             response = HttpResponse(
                 '{"schemas": ["urn:ietf:params:scim:api:messages:2.0:Error"], "status": "401", '
                 '"detail": "A valid SCIM bearer token is required."}',

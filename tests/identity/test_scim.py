@@ -214,3 +214,13 @@ def test_entra_style_patches_of_work_email_and_unkept_attributes(idp):
     assert answer.status_code == 200, answer.content
     frank = get_user_model().objects.get(pk=person["id"])
     assert (frank.email, frank.first_name) == ("ff@example.com", "Franz")
+
+
+def test_guessing_scim_tokens_is_slowed_down(client, settings, db):
+    settings.API_FAILED_AUTH_RATE = "3/min"
+    answers = [
+        client.get("/scim/v2/Users", HTTP_AUTHORIZATION=f"Bearer scim_guess{n}").status_code
+        for n in range(6)
+    ]
+    assert answers[0] == 401
+    assert answers[-1] == 429
