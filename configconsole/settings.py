@@ -224,6 +224,7 @@ SCIM_SERVICE_PROVIDER = {
     "GET_EXTRA_MODEL_FILTER_KWARGS_GETTER": "identity.scim_setup.no_extra_filter",
     "GET_EXTRA_MODEL_EXCLUDE_KWARGS_GETTER": "identity.scim_setup.extra_exclude",
     "SCHEMAS_GETTER": "identity.scim_setup.schemas",
+    "GET_QUERYSET_POST_PROCESSOR_GETTER": "identity.scim_setup.people_with_their_groups",
     "AUTHENTICATION_SCHEMES": [
         {
             "type": "oauthbearertoken",

@@ -9,10 +9,11 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.db.models import QuerySet
 from django.http import HttpResponse
 from django.urls import re_path
 from django.views.decorators.csrf import csrf_exempt
-from django_scim import exceptions
+from django_scim import constants, exceptions
 from django_scim import views as scim_views
 from django_scim.adapters import SCIMGroup, SCIMUser
 
@@ -77,15 +78,18 @@ class PersonAdapter(SCIMUser):
         return str(self.obj.pk)
 
     def _provisioned(self) -> ProvisionedPerson | None:
-        return (
-            ProvisionedPerson.objects.filter(user_id=self.obj.pk).first() if self.obj.pk else None
-        )
+        if self.obj.pk is None:
+            return None
+        try:
+            return self.obj.provisioned  # loaded with the list (people_with_their_groups)
+        except ProvisionedPerson.DoesNotExist:
+            return None
 
     @property
     def groups(self):
         return [
             {"value": str(g.pk), "$ref": GroupAdapter(g, self.request).location, "display": g.name}
-            for g in ProviderGroup.objects.filter(members=self.obj)
+            for g in self.obj.provider_groups.all()
         ]
 
     @property
@@ -217,6 +221,7 @@ class PersonAdapter(SCIMUser):
         self.obj._deactivated_via = "SCIM"
         self.obj.save()
         provisioned, _ = ProvisionedPerson.objects.get_or_create(user=self.obj)
+        self.obj.provisioned = provisioned
         emails = getattr(self, "_emails", None)
         if emails is not None and provisioned.emails != emails:
             provisioned.emails = emails
@@ -516,11 +521,33 @@ def not_found(request, *args, **kwargs):
     )
 
 
-class UsersView(_NumericIds, scim_views.UsersView):
+class _CountedPages:
+    """django-scim2 counts a list by loading every row; a query set is counted by the database
+    and only the page asked for is loaded."""
+
+    def _build_response(self, request, qs, start, count):
+        if not isinstance(qs, QuerySet):
+            return super()._build_response(request, qs, start, count)
+        total = qs.count()
+        resources = [
+            self.scim_adapter(obj, request=request).to_dict()
+            for obj in qs[start - 1 : start - 1 + count]
+        ]
+        doc = {
+            "schemas": [constants.SchemaURI.LIST_RESPONSE],
+            "totalResults": total,
+            "itemsPerPage": len(resources),
+            "startIndex": start,
+            "Resources": resources,
+        }
+        return HttpResponse(json.dumps(doc), content_type=constants.SCIM_CONTENT_TYPE)
+
+
+class UsersView(_NumericIds, _CountedPages, scim_views.UsersView):
     pass
 
 
-class GroupsView(_NumericIds, scim_views.GroupsView):
+class GroupsView(_NumericIds, _CountedPages, scim_views.GroupsView):
     pass
 
 

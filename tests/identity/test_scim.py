@@ -224,3 +224,12 @@ def test_guessing_scim_tokens_is_slowed_down(client, settings, db):
     ]
     assert answers[0] == 401
     assert answers[-1] == 429
+
+
+def test_a_page_of_people_costs_the_same_queries_however_many(idp, django_assert_max_num_queries):
+    for n in range(25):
+        new_person(idp, f"p{n}@example.com", externalId=f"x{n}")
+    with django_assert_max_num_queries(8):
+        page = idp.call("get", "Users?count=20").json()
+    assert page["itemsPerPage"] == 20 and page["totalResults"] >= 25
+    assert page["Resources"][0]["groups"] == []
