@@ -110,6 +110,21 @@
     if (el && el.getAttribute("aria-label") !== text) el.setAttribute("aria-label", text);
   }
 
+  // The widget's button reads "Add item": its words become "Add company" too, so what is seen
+  // and what a screen reader or voice control hears are the same (axe: label-content-name-
+  // mismatch). The text node is changed in place: the widget (React) keeps its own reference to
+  // it and never rewrites text that it did not change itself.
+  function nameAddButton(button, text) {
+    var node = button.firstChild;
+    if (node && node.nodeType === 3) {
+      if (node.nodeValue !== text) node.nodeValue = text;
+    } else if (button.textContent !== text) {
+      button.textContent = text;
+    }
+    if (button.title !== text) button.title = text;
+    if (button.hasAttribute("aria-label")) button.removeAttribute("aria-label");
+  }
+
   function nameRows(root) {
     root.querySelectorAll(".rjf-form-group-children").forEach(function (children) {
       var list = children.closest(".rjf-form-group");
@@ -127,7 +142,7 @@
       });
       var add = list && list.querySelector(":scope > .rjf-form-group-inner > .rjf-add-button, :scope > .rjf-add-button, :scope > .rjf-form-group-inner > div > .rjf-add-button");
       if (!add) add = children.parentElement && children.parentElement.querySelector(":scope > .rjf-add-button");
-      if (add) setLabel(add, "Add " + kind);
+      if (add) nameAddButton(add, "Add " + kind);
     });
     root.querySelectorAll(".rjf-collapse-button").forEach(function (button) {
       var title = button.parentElement.firstChild ? button.parentElement.firstChild.textContent.trim() : "";
