@@ -98,3 +98,26 @@ def test_a_superuser_revokes_a_scim_token_in_the_console(client, admin_user, cap
     assert "okta" in client.get("/signin/groups/").content.decode()
     client.post(f"/signin/scim-tokens/{token.pk}/revoke/")
     assert client.get("/scim/v2/Users", HTTP_AUTHORIZATION=f"Bearer {secret}").status_code == 401
+
+
+def test_with_a_provider_set_up_sign_out_may_go_on_to_it():
+    """Sign-out is a form whose answer redirects to the provider: the page's policy allows it."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "DJANGO_DEBUG": "1", "OIDC_ISSUER": "https://sso.example.com/oauth2"}
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import json; from configconsole import settings as s; "
+            "print(json.dumps(s.CONTENT_SECURITY_POLICY['DIRECTIVES']['form-action']))",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert json.loads(out) == ["'self'", "https://sso.example.com"]
