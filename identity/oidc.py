@@ -116,7 +116,9 @@ class ProviderBackend(OIDCAuthenticationBackend):
     OIDC_RP_IDP_SIGN_KEY = property(lambda self: getattr(settings, "OIDC_RP_IDP_SIGN_KEY", None))
 
     def authenticate(self, request, **kwargs):
-        if request is None or not enabled() or "code" not in request.GET:
+        # Only the callback view's call (it passes the nonce it kept): a password sign-in with
+        # ?code= in its address must not send anything to the provider.
+        if request is None or not enabled() or "nonce" not in kwargs or "code" not in request.GET:
             return None
         try:
             return super().authenticate(request, **kwargs)

@@ -121,3 +121,14 @@ def test_with_a_provider_set_up_sign_out_may_go_on_to_it():
         check=True,
     ).stdout
     assert json.loads(out) == ["'self'", "https://sso.example.com"]
+
+
+def test_a_password_sign_in_with_a_code_in_its_address_is_only_a_password_sign_in(
+    client, settings, demo
+):
+    settings.OIDC_ISSUER = "https://sso.example.invalid"
+    response = client.post(
+        "/accounts/login/?code=abc&state=xyz", {"username": "carol", "password": "wrong"}
+    )
+    assert response.status_code == 200
+    assert "didn't match" in response.content.decode()
