@@ -19,7 +19,7 @@ from rest_framework import exceptions, negotiation, pagination, parsers, status
 from rest_framework.response import Response
 
 from common import faults
-from common.errors import Conflict, InvalidValue, RuleViolation, SchemaInUse, ValueTooLarge
+from common.errors import DomainError
 from common.jsontext import BadJSON, parse_json
 from common.signals import access_refused
 
@@ -33,28 +33,16 @@ class StrictJSONParser(parsers.JSONParser):
         try:
             return parse_json(raw)
         except BadJSON as exc:
-            raise exceptions.ParseError(f"The body is not valid JSON: {exc}") from exc
-
-
-def _messages(exc: DjangoValidationError) -> str:
-    return " ".join(exc.messages)
+            raise exceptions.ParseError(f"The body is not valid JSON: {exc.for_people()}") from exc
 
 
 def exception_handler(exc, context):
     """Domain errors become statuses; every error body is JSON with `detail` (or `errors`)."""
-    if isinstance(exc, ValueTooLarge):
-        return Response(
-            {"detail": str(exc), "errors": exc.errors},
-            status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
-        )
-    if isinstance(exc, InvalidValue):
-        return Response({"detail": str(exc), "errors": exc.errors}, status=400)
-    if isinstance(exc, SchemaInUse):
-        return Response({"detail": str(exc), "problems": exc.problems}, status=409)
-    if isinstance(exc, (Conflict, RuleViolation)):
-        return Response({"detail": str(exc)}, status=409)
-    if isinstance(exc, DjangoValidationError):
-        return Response({"detail": _messages(exc)}, status=400)
+    from common.messages import in_words, status_of
+
+    if isinstance(exc, (DomainError, DjangoValidationError)):
+        fields = exc.api_fields() if isinstance(exc, DomainError) else {}
+        return Response({"detail": in_words(exc), **fields}, status=status_of(exc))
     if isinstance(exc, exceptions.ValidationError) and not _is_plain(exc.detail):
         problems = _problems(exc.detail)
         count = len(problems)

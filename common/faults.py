@@ -18,6 +18,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET
 
 from common import cache
+from common.errors import DatabaseUnavailable
 
 logger = logging.getLogger(__name__)
 
@@ -33,10 +34,12 @@ def is_database_unavailable(exc: BaseException | None) -> bool:
 def database_unavailable(request) -> HttpResponse:
     """503 with Retry-After; the page is rendered without the request, whose session and user
     would need the database."""
+    refused = DatabaseUnavailable(UNAVAILABLE)
+    words, status = refused.for_people(), refused.status
     if request.path.startswith("/api/"):
-        response = JsonResponse({"detail": UNAVAILABLE}, status=503)
+        response = JsonResponse({"detail": words}, status=status)
     else:
-        response = HttpResponse(render_to_string("503.html", {"message": UNAVAILABLE}), status=503)
+        response = HttpResponse(render_to_string("503.html", {"message": words}), status=status)
     response["Retry-After"] = str(settings.DATABASE_RETRY_AFTER)
     response["Cache-Control"] = "no-store"
     return response

@@ -13,10 +13,12 @@ import sys
 from decimal import Decimal
 from typing import Any
 
+from common.errors import DomainError
+
 MAX_DEPTH = 64
 
 
-class BadJSON(ValueError):
+class BadJSON(DomainError, ValueError):
     """Text that is not acceptable JSON; the message says why in plain words."""
 
 

@@ -1,36 +1,25 @@
-"""Domain errors in words for people: the one translator used by console pages, the admin and
-management commands (the API has its own, in JSON: common.api.exception_handler)."""
+"""Domain errors in words for people and as an HTTP status: the one translator, asked by the
+console pages, the admin, the management commands, the watch stream and the API's handler
+(common.api.exception_handler). Our own errors say it themselves
+(common.errors.DomainError); this adds Django's and DRF's, which services and the API raise."""
 
 from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpRequest
+from django.http import Http404, HttpRequest
+from rest_framework.exceptions import APIException
 
-from common.errors import Conflict, InvalidValue, RuleViolation, SchemaInUse
+from common.errors import DomainError
 from common.signals import access_refused
 
 # What a service raises when it refuses; anything else is a bug and should surface.
-REFUSALS = (PermissionDenied, ValidationError, Conflict, RuleViolation, InvalidValue, SchemaInUse)
-
-
-def problem_lines(errors: list[dict[str, str]], prefix: str = "") -> list[str]:
-    """Value problems `[{path, message}]` as lines: 'at /companies/0/timezone: …'."""
-    return [
-        prefix + (f"at {error['path']}: " if error.get("path") else "") + error["message"]
-        for error in errors
-    ]
+REFUSALS = (PermissionDenied, ValidationError, DomainError)
 
 
 def by_field(exc: Exception) -> list[tuple[str | None, str]]:
     """What a person should read about a refusal, as (form field or None, sentence) pairs."""
-    if isinstance(exc, InvalidValue):
-        return [(None, str(exc))] + [(None, line) for line in problem_lines(exc.errors)]
-    if isinstance(exc, SchemaInUse):
-        return [(None, str(exc))] + [
-            (None, line)
-            for version, errors in sorted(exc.problems.items())
-            for line in problem_lines(errors, f"{version} ")
-        ]
+    if isinstance(exc, DomainError):
+        return [(None, exc.headline())] + [(None, line) for line in exc.lines()]
     if isinstance(exc, ValidationError) and hasattr(exc, "error_dict"):
         return [
             (None if name == "__all__" else name, message)
@@ -39,17 +28,33 @@ def by_field(exc: Exception) -> list[tuple[str | None, str]]:
         ]
     if isinstance(exc, ValidationError):
         return [(None, message) for message in exc.messages]
-    return [(None, str(exc) or "You may not do this.")]
+    if isinstance(exc, APIException):
+        return [(None, _api_detail(exc.detail))]
+    if isinstance(exc, Http404):
+        return [(None, _first(exc) or "Not found.")]
+    if isinstance(exc, PermissionDenied):
+        return [(None, _first(exc) or "You may not do this.")]
+    return [(None, _first(exc) or "This was refused.")]
 
 
 def in_words(exc: Exception) -> str:
     """A refusal as one paragraph: 'The value has 2 problems: at /a: …; at /b: ….'"""
-    pairs = by_field(exc)
-    if isinstance(exc, (InvalidValue, SchemaInUse)):
-        head, details = pairs[0][1].rstrip("."), [text for _, text in pairs[1:]]
-        text = f"{head}: {'; '.join(details)}" if details else head
-        return text if text.endswith((".", "?", "!")) else text + "."
-    return " ".join(f"{name}: {text}" if name else text for name, text in pairs)
+    if isinstance(exc, DomainError):
+        return exc.for_people()
+    return " ".join(f"{name}: {text}" if name else text for name, text in by_field(exc))
+
+
+def status_of(exc: Exception) -> int:
+    """The HTTP status a refusal is answered with."""
+    if isinstance(exc, DomainError):
+        return exc.status
+    if isinstance(exc, APIException):
+        return exc.status_code
+    if isinstance(exc, Http404):
+        return 404
+    if isinstance(exc, PermissionDenied):
+        return 403
+    return 400  # ValidationError
 
 
 def refusal(request: HttpRequest, exc: Exception, *, namespace: str = "", config: str = "") -> str:
@@ -57,3 +62,15 @@ def refusal(request: HttpRequest, exc: Exception, *, namespace: str = "", config
     if isinstance(exc, PermissionDenied):
         access_refused.send(refusal, request=request, exc=exc, namespace=namespace, config=config)
     return in_words(exc)
+
+
+def _first(exc: Exception) -> str:
+    return str(exc.args[0]) if exc.args and exc.args[0] else ""
+
+
+def _api_detail(detail) -> str:
+    if isinstance(detail, dict):
+        return " ".join(_api_detail(v) for v in detail.values())
+    if isinstance(detail, list):
+        return " ".join(_api_detail(v) for v in detail)
+    return f"{detail}"

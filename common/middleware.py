@@ -1,7 +1,9 @@
 """Requests no page or endpoint can handle, refused before any of them sees them."""
 
 from django.conf import settings
-from django.http import HttpResponseBadRequest, JsonResponse
+from django.http import HttpResponse, JsonResponse
+
+from common.errors import BadAddress
 
 NUL_MESSAGE = "The address contains a NUL character (%00), which nothing here can store or find."
 
@@ -15,9 +17,14 @@ class RejectNulMiddleware:
 
     def __call__(self, request):
         if "%00" in request.META.get("QUERY_STRING", "") or "\x00" in request.path:
+            refused = BadAddress(NUL_MESSAGE)
             if request.path.startswith("/api/"):
-                return JsonResponse({"detail": NUL_MESSAGE}, status=400)
-            return HttpResponseBadRequest(NUL_MESSAGE, content_type="text/plain; charset=utf-8")
+                return JsonResponse({"detail": refused.for_people()}, status=refused.status)
+            return HttpResponse(
+                refused.for_people(),
+                status=refused.status,
+                content_type="text/plain; charset=utf-8",
+            )
         return self.get_response(request)
 
 

@@ -59,7 +59,7 @@ class StrictJSONField(forms.JSONField):
         try:
             converted = parse_json(value)
         except BadJSON as exc:
-            raise ValidationError(str(exc), code="invalid") from exc
+            raise ValidationError(exc.for_people(), code="invalid") from exc
         return JSONString(converted) if isinstance(converted, str) else converted
 
     def bound_data(self, data, initial):
@@ -270,13 +270,7 @@ def _propose_schema_change(schema: Schema, body, author, reason: str):
             title=reason.strip() or f"Change schema {schema.name} (from the admin)",
         )
     except InvalidValues as exc:
-        raise Refused(
-            [("body", str(exc))]
-            + [
-                ("body", f"{error['config']} at {error['path'] or '/'}: {error['message']}")
-                for error in exc.errors
-            ]
-        ) from exc
+        raise Refused(refusal_errors(exc, "body")) from exc
 
 
 @admin.register(Schema)

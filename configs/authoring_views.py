@@ -17,6 +17,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import redirect, render
 
 from common.errors import Conflict, InvalidValue, RuleViolation
+from common.messages import in_words, refusal
 from configs import access, services
 from configs.forms import NewConfigForm, NewSchemaForm, ValueForm
 from configs.inference import infer_schema
@@ -85,9 +86,9 @@ def config_new(request):
         except InvalidValue as exc:
             value_form.set_problems(exc.errors)
         except Conflict as exc:
-            form.add_error("key", str(exc))
+            form.add_error("key", in_words(exc))
         except (RuleViolation, ValidationError, PermissionDenied) as exc:
-            form.add_error(None, exc.messages[0] if hasattr(exc, "messages") else str(exc))
+            form.add_error(None, refusal(request, exc))
         else:
             if created.version is not None:
                 messages.success(request, f"Created {created.config} and published version 1.")
@@ -136,7 +137,7 @@ def schema_new(request):
                 reason=data["reason"],
             )
         except Conflict as exc:  # the name is taken
-            form.add_error("name", str(exc))
+            form.add_error("name", in_words(exc))
         except ValidationError as exc:
             form.add_error(None, exc)
         else:

@@ -29,7 +29,7 @@ def json_from_text(text: str):
     try:
         return parse_json(text)
     except BadJSON as exc:
-        raise forms.ValidationError(str(exc)) from exc
+        raise forms.ValidationError(exc.for_people()) from exc
 
 
 def schema_from_text(text: str) -> dict:
@@ -188,7 +188,7 @@ class ValueForm(forms.Form):
             try:
                 value = parse_json(cleaned.get("raw") or "")
             except BadJSON as exc:
-                self.add_error("raw", str(exc))
+                self.add_error("raw", exc.for_people())
                 return cleaned
         value = times.from_typing(value, self.schema, before=self.before)
         self.typed_value = value

@@ -24,6 +24,7 @@ from typing import Any
 from django.db.models import Max, OuterRef, Subquery
 from django.utils import timezone
 
+from common.errors import DomainError
 from common.jsontext import BadJSON, parse_json
 from configs import selectors
 from configs.models import Config, Namespace, Schema, SchemaVersion, Version, canonical_json
@@ -33,7 +34,7 @@ SCHEMAS_DIR = "schemas"
 CONFIGS_DIR = "configs"
 
 
-class TransferError(Exception):
+class TransferError(DomainError):
     """A problem with the folder as a whole (not one file in it)."""
 
 
@@ -166,7 +167,7 @@ def export(directory: Path, *, namespaces: list[str] | None = None) -> ExportRes
 # --- reading a folder back ----------------------------------------------------------------
 
 
-class BadFile(Exception):
+class BadFile(DomainError):
     """A file of the folder that cannot be imported; the message names the file."""
 
     def __init__(self, path: Path, message: str):
@@ -247,7 +248,7 @@ def _read_object(path: Path, fields: dict) -> dict:
     try:
         data = parse_json(path.read_bytes())
     except BadJSON as exc:
-        raise BadFile(path, str(exc)) from exc
+        raise BadFile(path, exc.for_people()) from exc
     if not isinstance(data, dict):
         raise BadFile(path, "the file must hold one JSON object.")
     unknown = sorted(set(data) - set(fields))
@@ -320,7 +321,7 @@ def read(directory: Path, *, namespaces: list[str] | None = None) -> Folder:
         try:
             folder.configs.append(_read_config(path))
         except BadFile as exc:
-            folder.errors.append(str(exc))
+            folder.errors.append(exc.for_people())
 
     schema_paths = sorted(schemas_dir.glob("*.json")) if schemas_dir.is_dir() else []
     if namespaces:
@@ -330,5 +331,5 @@ def read(directory: Path, *, namespaces: list[str] | None = None) -> Folder:
         try:
             folder.schemas.append(_read_schema(path))
         except BadFile as exc:
-            folder.errors.append(str(exc))
+            folder.errors.append(exc.for_people())
     return folder

@@ -16,7 +16,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from common.errors import Conflict, InvalidValue, RuleViolation
-from common.messages import in_words
+from common.messages import in_words, refusal
 from common.pagination import page_of
 from configs import access, consumers, selectors, services, times
 from configs.diff import diff_values, pretty_lines, sentence, sentences, show
@@ -229,7 +229,7 @@ def version_cancel(request, namespace, key, number):
             version=version, actor=request.user, reason=request.POST.get("reason", "")
         )
     except RuleViolation as exc:
-        messages.error(request, str(exc))
+        messages.error(request, refusal(request, exc))
     else:
         messages.success(
             request, f"Scheduled version {number} was cancelled; it will never take effect."
@@ -370,17 +370,17 @@ def version_restore(request, namespace, key, number):
             version=version, actor=request.user, reason=request.POST.get("reason", "")
         )
     except ValidationError as exc:
-        messages.error(request, f"Version {number} was not restored: {exc.messages[0]}")
+        messages.error(request, f"Version {number} was not restored: {refusal(request, exc)}")
     except InvalidValue as exc:
         messages.error(
             request,
             f"Version {number} cannot be restored as it is: the config's schema has changed "
             "since and no longer accepts it. Edit the config instead. Problems:",
         )
-        for problem in exc.errors:
-            messages.error(request, f"{problem['message']} ({problem['path'] or 'whole value'})")
+        for line in exc.lines():
+            messages.error(request, line)
     except (Conflict, RuleViolation) as exc:
-        messages.error(request, str(exc))
+        messages.error(request, refusal(request, exc))
     else:
         messages.success(
             request,

@@ -12,6 +12,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from common.messages import in_words
 from configs import access
 from configs.models import Namespace, Role
 from identity import oidc, selectors, services
@@ -67,7 +68,7 @@ def group_roles(request):
                 actor=request.user,
             )
         except ValidationError as exc:
-            messages.error(request, " ".join(exc.messages))
+            messages.error(request, in_words(exc))
         else:
             messages.success(
                 request,

@@ -11,6 +11,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from common.messages import in_words
 from configs import access
 from configs.models import Namespace, Role
 from push import services
@@ -70,7 +71,7 @@ def webhook_list(request, namespace: str):
                 actor=request.user,
             )
         except ValidationError as exc:
-            form.add_error("url", " ".join(exc.messages))
+            form.add_error("url", in_words(exc))
         else:
             request.session[NEW_SECRET] = {"id": webhook.pk, "secret": secret}
             return redirect("push:webhooks", namespace=namespace.slug)

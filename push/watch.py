@@ -23,8 +23,16 @@ from django.core.handlers.asgi import ASGIRequest
 from django.db import close_old_connections
 from django.http import JsonResponse, StreamingHttpResponse
 from django.utils import timezone
-from rest_framework.exceptions import AuthenticationFailed
+from rest_framework.exceptions import (
+    APIException,
+    AuthenticationFailed,
+    MethodNotAllowed,
+    NotAuthenticated,
+    NotFound,
+    ParseError,
+)
 
+from common.messages import in_words, status_of
 from configs import access
 from configs.api.authentication import may_read, token_row
 from configs.models import Namespace
@@ -77,8 +85,16 @@ async def _in_thread(function, *args):
     return await sync_to_async(call, thread_sensitive=False)()
 
 
-def _error(status: int, detail: str) -> JsonResponse:
-    response = JsonResponse({"detail": detail}, status=status)
+class NeedsASGI(APIException):
+    status_code = 503
+    default_detail = "Watch streams need the ASGI server (see the README); poll with ETags instead."
+
+
+def _refused(exc: Exception) -> JsonResponse:
+    """The stream's refusal in the API's words and status (asked of the error, as the API's
+    handler does)."""
+    status = status_of(exc)
+    response = JsonResponse({"detail": in_words(exc)}, status=status)
     if status == 401:
         response["WWW-Authenticate"] = "Bearer"
     return response
@@ -95,39 +111,43 @@ async def _authenticate(request, namespace: str) -> Watcher | JsonResponse:
     if header:
         scheme, _, secret = header.partition(" ")
         if scheme.lower() != "bearer" or not secret.strip():
-            return _error(401, "The Authorization header must be 'Bearer <token>'.")
+            return _refused(NotAuthenticated("The Authorization header must be 'Bearer <token>'."))
         watcher = Watcher(namespace=namespace, secret=secret.strip(), user_id=None)
         try:
             token = await _in_thread(token_row, watcher.secret, namespace, None, timezone.now())
         except AuthenticationFailed as exc:
-            return _error(401, str(exc.detail))
+            return _refused(exc)
         if not may_read(token):
-            return _error(404, NO_NAMESPACE)
+            return _refused(NotFound(NO_NAMESPACE))
         watcher.expires_at = token.expires_at
         return watcher
     user = await request.auser()
     if not user.is_authenticated:
-        return _error(401, "Authentication credentials were not provided.")
+        return _refused(NotAuthenticated())
     watcher = Watcher(namespace=namespace, secret=None, user_id=user.pk)
     if not await _in_thread(watcher.still_allowed):
-        return _error(404, NO_NAMESPACE)
+        return _refused(NotFound(NO_NAMESPACE))
     return watcher
 
 
 async def namespace_watch(request, namespace: str):
     """Follow a namespace's changes (see the module's docstring)."""
     if request.method != "GET":
-        return _error(405, f'Method "{request.method}" not allowed.')
+        return _refused(MethodNotAllowed(request.method))
     if not isinstance(request, ASGIRequest):
-        return _error(
-            503, "Watch streams need the ASGI server (see the README); poll with ETags instead."
+        return _refused(
+            NeedsASGI(
+                "Watch streams need the ASGI server (see the README); poll with ETags instead."
+            )
         )
     watcher = await _authenticate(request, namespace)
     if isinstance(watcher, JsonResponse):
         return watcher
     resume = request.META.get("HTTP_LAST_EVENT_ID", "").strip()
     if resume and not (resume.isascii() and resume.isdigit()):
-        return _error(400, f"Last-Event-ID must be an event id (a whole number), not {resume!r}.")
+        return _refused(
+            ParseError(f"Last-Event-ID must be an event id (a whole number), not {resume!r}.")
+        )
     response = StreamingHttpResponse(
         _stream(watcher, int(resume) if resume else None), content_type="text/event-stream"
     )

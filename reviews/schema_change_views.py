@@ -15,7 +15,7 @@ from django.views.decorators.http import require_POST
 
 from common.errors import Conflict, InvalidValue, RuleViolation
 from common.jsontext import BadJSON, parse_json
-from common.messages import REFUSALS, refusal
+from common.messages import REFUSALS, in_words, refusal
 from common.pagination import page_of
 from configs import access, services, times
 from configs.diff import sentences
@@ -51,7 +51,7 @@ def _given_values(request, body: dict) -> tuple[dict, dict[str, str]]:
             try:
                 values[label] = parse_json(text)
             except BadJSON as exc:
-                errors[label] = str(exc)
+                errors[label] = exc.for_people()
     for name, label in request.POST.items():
         number = name[len(FIX_PREFIX) : -len("-label")]
         if not (name.startswith(FIX_PREFIX) and name.endswith("-label") and number.isdigit()):
@@ -69,7 +69,7 @@ def _given_values(request, body: dict) -> tuple[dict, dict[str, str]]:
                 )
             )
         except ValidationError as exc:
-            errors[label] = " ".join(exc.messages)
+            errors[label] = in_words(exc)
             continue
         values.pop(label, None)
         values[label] = times.from_typing(prune_blanks(value, body), body, before=None)
@@ -166,7 +166,7 @@ def _proposal_page(request, schema: Schema, change: SchemaChangeRequest | None =
                 except InvalidValue:
                     form.add_error(None, "Some configs would still be invalid: fix them below.")
                 except (Conflict, RuleViolation, ValidationError, PermissionDenied) as exc:
-                    form.add_error(None, exc.messages[0] if hasattr(exc, "messages") else str(exc))
+                    form.add_error(None, refusal(request, exc))
                 else:
                     messages.success(
                         request, _SAVED["edit" if editing else "draft" if draft else "submit"]

@@ -499,7 +499,7 @@ def change_request_publish(
             )
         except Conflict as exc:
             conflict = exc
-            _mark_conflicted(change_request, actor, str(exc))
+            _mark_conflicted(change_request, actor, exc.for_people())
         else:
             change_request.status = Status.PUBLISHED
             change_request.published_version = version

@@ -12,7 +12,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from common.errors import Conflict, InvalidValue, RuleViolation
-from common.messages import REFUSALS, in_words, problem_lines, refusal
+from common.messages import REFUSALS, in_words, refusal
 from common.pagination import page_of
 from configs import access, times
 from configs import selectors as config_selectors
@@ -257,18 +257,14 @@ def change_request_action(request, pk, action):
         if response is not None:
             return response
     except REFUSALS as exc:
-        if isinstance(exc, PermissionDenied) and not str(exc):
+        if isinstance(exc, PermissionDenied) and not exc.args:
             raise
         config = change_request.config
         text = refusal(request, exc, namespace=config.namespace.slug, config=config.key)
         if isinstance(exc, InvalidValue):
             # The schema changed since the draft was saved: say what to fix, then let them edit.
-            problems = "; ".join(problem_lines(exc.errors))
-            messages.error(
-                request, f"{exc} Edit your draft so it fits the config's schema: {problems}"
-            )
-        else:
-            messages.error(request, text)
+            text += " Edit your draft so it fits the config's schema."
+        messages.error(request, text)
         if isinstance(exc, (Conflict, RuleViolation, ValidationError)):
             return _refused(request, change_request, action)
     return redirect(change_request)

@@ -4,6 +4,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
+from common.messages import in_words
 from configs import transfer
 
 
@@ -33,7 +34,7 @@ class Command(BaseCommand):
         try:
             result = transfer.export(target, namespaces=namespaces)
         except transfer.TransferError as exc:
-            raise CommandError(str(exc)) from exc
+            raise CommandError(in_words(exc)) from exc
         for note in result.skipped:
             self.stderr.write(f"Skipped: {note}.")
         counts = {

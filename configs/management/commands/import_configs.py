@@ -84,9 +84,7 @@ class Command(BaseCommand):
                 bypass_reason=bypass_reason,
                 dry_run=opts["dry_run"],
             )
-        except transfer.TransferError as exc:
-            raise CommandError(str(exc)) from exc
-        except ValidationError as exc:
+        except (transfer.TransferError, ValidationError) as exc:
             raise CommandError(in_words(exc)) from exc
         if report.errors:
             raise CommandError(self._failure(report.errors))
