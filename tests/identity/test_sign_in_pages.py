@@ -132,3 +132,34 @@ def test_a_password_sign_in_with_a_code_in_its_address_is_only_a_password_sign_i
     )
     assert response.status_code == 200
     assert "didn't match" in response.content.decode()
+
+
+def test_a_deactivated_person_cannot_sign_in_with_the_provider(alice):
+    from identity import services
+    from identity.models import ProvisionedPerson
+
+    ProvisionedPerson.objects.create(user=alice, external_id="00u-alice")
+    alice.is_active = False
+    alice.save()
+    with pytest.raises(services.SignInRefused, match="alice is deactivated"):
+        services.person_sign_in_with_provider(
+            issuer="https://sso.example.com",
+            claims={"sub": "00u-alice", "preferred_username": "alice"},
+            username_claim="preferred_username",
+            groups_claim="groups",
+            provider="Okta",
+        )
+
+
+def test_a_provider_account_never_takes_over_a_local_account_of_the_same_name(alice):
+    from identity import services
+
+    person = services.person_sign_in_with_provider(
+        issuer="https://sso.example.com",
+        claims={"sub": "00u-mallory", "preferred_username": "alice"},
+        username_claim="preferred_username",
+        groups_claim="groups",
+        provider="Okta",
+    )
+    assert person.pk != alice.pk
+    assert person.username == "alice-2"
