@@ -57,14 +57,6 @@ def config_propose(
             check_schema(new_schema)
         except InvalidSchema as exc:
             raise ValidationError(f"The schema cannot be used: {exc.message}") from exc
-    config = config_services.config_add(
-        namespace=namespace,
-        key=key,
-        name=name,
-        actor=actor,
-        description=description,
-        owners=owners,
-    )
     if new_schema is not None:
         schema_name = new_schema_name or key
         if Schema.objects.filter(name=schema_name).exists():
@@ -79,10 +71,19 @@ def config_propose(
             title=new_schema.get("title") or name,
             reason=f"Made with {namespace.slug}/{key}",
             authorised=True,  # a config's creator may make the schema made for it
+            namespace=namespace.slug,
         )
-    if schema is not None:
-        config.schema = schema
-        config.save(update_fields=["schema"])
+    # After the schema, so the config's "created" event names it. config_add checks the
+    # creator's role; refused, the transaction takes the new schema back with it.
+    config = config_services.config_add(
+        namespace=namespace,
+        key=key,
+        name=name,
+        actor=actor,
+        description=description,
+        schema=schema,
+        owners=owners,
+    )
     change_request = change_request_open(
         config=config,
         author=actor,

@@ -32,13 +32,15 @@ def schema_create(
     description: str = "",
     reason: str = "",
     authorised: bool = False,
+    namespace: str = "",
 ) -> Schema:
     """A new schema with its version 1 (admins of any namespace; `actor` None is the system).
 
     A name taken raises Conflict; a name reserved or not a slug, or a body that is not a usable
     JSON Schema, ValidationError on "name" or "body". `authorised` is for callers that checked
     the right themselves: a config's creator may make the schema inferred for it together with
-    the config."""
+    the config; `namespace` is then that config's, whose members see the event in the audit log
+    (a schema on its own concerns no namespace until a config uses it)."""
     if actor is not None and not authorised:
         access.ensure_can_create_schema(actor)
     if name in RESERVED_NAMES:
@@ -63,7 +65,14 @@ def schema_create(
     SchemaVersion.objects.create(
         schema=schema, number=1, body=body, created_by=actor, reason=reason or "Created"
     )
-    record("schema.created", actor=actor, target=schema, reason=reason, details={"version": 1})
+    record(
+        "schema.created",
+        actor=actor,
+        target=schema,
+        namespace=namespace,
+        reason=reason,
+        details={"version": 1},
+    )
     return schema
 
 

@@ -77,6 +77,36 @@ def test_a_config_can_start_with_a_schema_inferred_from_its_example(alice):
     assert schema.versions.get().created_by == alice
 
 
+def test_the_audit_names_the_schema_made_with_a_config_and_its_namespace_sees_it(
+    client, alice, carol
+):
+    config_propose(
+        namespace=_ns("data-pipelines"),
+        key="login-settings",
+        name="Login settings",
+        value={"sso": True, "mfa_required": False},
+        actor=alice,
+        title="Login settings for the data team",
+        new_schema=infer_schema({"sso": True, "mfa_required": False}),
+    )
+
+    def rows(action):
+        page = client.get("/audit/", {"action": action}).content.decode()
+        return [row for row in page.split("<tr ") if "login-settings" in row]
+
+    client.force_login(carol)
+    [created] = rows("config.created")
+    assert "Schema: login-settings" in created
+    [schema] = rows("schema.created")
+    assert "alice" in schema and "Made with data-pipelines/login-settings" in schema
+
+
+def test_titles_from_keys_write_the_words_people_write_in_capitals():
+    assert title_from_key("sso") == "SSO"
+    assert title_from_key("mfa_required") == "MFA required"
+    assert title_from_key("eu_vat_id") == "EU VAT ID"
+
+
 @pytest.mark.parametrize(
     "key, error",
     [("company-timezones", "already exists"), ("Not A Slug", "key")],
