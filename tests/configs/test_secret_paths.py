@@ -296,3 +296,35 @@ def test_the_config_page_shows_its_exempt_paths(client, alice, carol, timezones)
 
     assert "May look like a credential" in page
     assert "/companies/*/company_id" in page
+
+
+def test_import_refuses_a_schema_file_holding_a_credential(demo, tmp_path):
+    call_command("export_configs", str(tmp_path), stdout=StringIO())
+    path = tmp_path / "schemas" / "company-timezones.json"
+    data = json.loads(path.read_text())
+    data["body"]["properties"]["note"] = {"type": "string", "default": AWS_KEY}
+    path.write_text(json.dumps(data))
+
+    with pytest.raises(CommandError) as refused:
+        call_command("import_configs", str(tmp_path), "--user", "carol", stdout=StringIO())
+
+    assert "company-timezones.json" in str(refused.value)
+    assert "/properties/note/default" in str(refused.value)
+    assert nothing_kept()
+
+
+def test_a_refused_credential_reaches_no_log_and_no_e_mail(alice, demo, caplog, mailoutbox):
+    _token, secret = make_token(alice, "sales-ops", write=True)
+    api = client_for(secret)
+    url = "/api/v1/configs/sales-ops/legacy-fields/change-requests/"
+
+    with caplog.at_level("DEBUG"):
+        for body in (
+            {"value": {"db": {"password": SECRET}}, "base_version": 1, "title": "Add the db"},
+            {"value": {"a": 1}, "base_version": 1, "title": f"Rotate {AWS_KEY}"},
+        ):
+            assert api.post(url, body, format="json").status_code == 400
+
+    assert SECRET not in caplog.text and AWS_KEY not in caplog.text
+    assert not any(AWS_KEY in m.subject + m.body or SECRET in m.body for m in mailoutbox)
+    assert nothing_kept()
