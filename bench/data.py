@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import hashlib
 import io
 import json
 import os
@@ -395,7 +394,9 @@ class Generator:
         states = (states + ["in_review"] * self.n_crs)[: self.n_crs]
         rng.shuffle(states)
         used_versions: set[int] = set()
-        crs, reviews, comments, events = [], [], [], []
+        from reviews.models import changes_hash
+
+        crs, changes, reviews, comments, events = [], [], [], [], []
         hour = 3600 * US
         for n, status in enumerate(states):
             cr_id = cr_id0 + n
@@ -437,20 +438,19 @@ class Generator:
             crs.append(
                 (
                     cr_id,
-                    cid,
                     author.pk,
-                    base,
                     title,
                     "Generated for the scale benchmarks.",
-                    text,
-                    hashlib.sha256(text.encode()).hexdigest(),
+                    changes_hash(
+                        [SimpleNamespace(config_id=cid, base_version_id=base, value=value)]
+                    ),
                     1,
                     status,
                     when(created),
                     when(updated),
-                    published_version,
                 )
             )
+            changes.append((cr_id, "config", cid, base, text, published_version))
             events.append((created, "change_request.opened", author.pk, index, cr_id, {}))
             verdict = {
                 "published": "approve",
@@ -467,7 +467,7 @@ class Generator:
                         cr_id,
                         reviewer.pk,
                         verdict,
-                        crs[-1][7],
+                        crs[-1][4],
                         1,
                         "Looks right." if verdict == "approve" else "Please check the values.",
                         when(at),
@@ -504,20 +504,28 @@ class Generator:
             "reviews_changerequest",
             [
                 "id",
-                "config_id",
                 "author_id",
-                "base_version_id",
                 "title",
                 "description",
-                "value",
-                "value_hash",
+                "proposal_hash",
                 "revision",
                 "status",
                 "created_at",
                 "updated_at",
-                "published_version_id",
             ],
             crs,
+        )
+        self.copy(
+            "reviews_change",
+            [
+                "change_request_id",
+                "kind",
+                "config_id",
+                "base_version_id",
+                "value",
+                "published_version_id",
+            ],
+            changes,
         )
         self.copy(
             "reviews_review",
@@ -526,7 +534,7 @@ class Generator:
                 "change_request_id",
                 "reviewer_id",
                 "verdict",
-                "value_hash",
+                "proposal_hash",
                 "revision",
                 "comment",
                 "created_at",

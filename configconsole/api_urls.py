@@ -50,7 +50,13 @@ urlpatterns = [
     path(
         "namespaces/<slug:namespace>/configs/", authoring.NewConfig.as_view(), name="config_create"
     ),
+    path("change-requests/", changes.ChangeRequestSetCreate.as_view(), name="change_requests"),
     path("change-requests/<int:pk>/", changes.ChangeRequestDetail.as_view(), name="change_request"),
+    path(
+        "change-requests/<int:pk>/rebase/",
+        changes.ChangeRequestRebase.as_view(),
+        name="change_request_rebase",
+    ),
     path(
         "change-requests/<int:pk>/approve/",
         changes.ChangeRequestApprove.as_view(),

@@ -106,6 +106,24 @@ def config_for(*, user, namespace: str, key: str) -> Config:
     return config
 
 
+def editable_configs(user) -> QuerySet:
+    """The configs `user` may propose changes to (editor or above in their namespace)."""
+    return Config.objects.filter(namespace_id__in=access.namespaces_with_role(user, Role.EDITOR))
+
+
+def editable_config(user, label: str) -> Config:
+    """The config "namespace/key" names, or 404 unless `user` may propose changes to it."""
+    namespace, _, key = label.partition("/")
+    try:
+        return (
+            editable_configs(user)
+            .select_related("namespace", "schema")
+            .get(namespace__slug=namespace, key=key)
+        )
+    except Config.DoesNotExist:
+        raise Http404("No such config that you may change.") from None
+
+
 def live_version(config: Config, at: datetime | None = None) -> Version | None:
     return config.versions.live_at(at or timezone.now()).select_related("published_by").first()
 

@@ -56,7 +56,10 @@ CHANGE_REQUEST_EVENTS = {
     "change_request.opened": Webhook.Event.CR_OPENED,
     "change_request.submitted": Webhook.Event.CR_OPENED,
     "change_request.approved": Webhook.Event.CR_APPROVED,
+    "change_request.edited": Webhook.Event.CR_EDITED,
     "change_request.changes_requested": Webhook.Event.CR_CHANGES_REQUESTED,
+    "change_request.conflicted": Webhook.Event.CR_CONFLICTED,
+    "change_request.rebased": Webhook.Event.CR_REBASED,
     "change_request.published": Webhook.Event.CR_PUBLISHED,
     "change_request.withdrawn": Webhook.Event.CR_WITHDRAWN,
     "change_request.rejected": Webhook.Event.CR_REJECTED,
@@ -75,25 +78,34 @@ def enqueue_for_change_request(audit_event) -> None:
     details = audit_event.details or {}
     if details.get("draft"):
         return
+    # An event about a change request of several configs names their namespaces in its
+    # details (the event itself names one only when they share it); each namespace's
+    # webhooks hear of it, with the key when the set changes one config there.
+    labels = details.get("changes") or [f"{audit_event.namespace}/{audit_event.config}"]
+    keys: dict[str, list[str]] = {}
+    for label in labels:
+        namespace, _, key = label.partition("/")
+        keys.setdefault(namespace, []).append(key)
     subscribed = [
         webhook
-        for webhook in Webhook.objects.filter(namespace__slug=audit_event.namespace)
+        for webhook in Webhook.objects.filter(namespace__slug__in=keys).select_related("namespace")
         if name in webhook.events
     ]
-    if not subscribed:
-        return
     effective_at = details.get("effective_at")
-    body = {
-        "event": name,
-        "namespace": audit_event.namespace,
-        "key": audit_event.config,
-        "version": details.get("version"),
-        "effective_at": _timestamp(datetime.fromisoformat(effective_at)) if effective_at else None,
-        "change_request": int(audit_event.target_id),
-        "at": _timestamp(audit_event.at),
-    }
-    text = json.dumps(body, separators=(",", ":"))
     for webhook in subscribed:
+        namespace = webhook.namespace.slug
+        body = {
+            "event": name,
+            "namespace": namespace,
+            "key": keys[namespace][0] if len(keys[namespace]) == 1 else None,
+            "version": details.get("version"),
+            "effective_at": _timestamp(datetime.fromisoformat(effective_at))
+            if effective_at
+            else None,
+            "change_request": int(audit_event.target_id),
+            "at": _timestamp(audit_event.at),
+        }
+        text = json.dumps(body, separators=(",", ":"))
         tasks.queue(WebhookDelivery.objects.create(webhook=webhook, event=name, body=text))
 
 

@@ -75,11 +75,17 @@ class Webhook(models.Model):
         LIVE = "version.live", "A scheduled version takes effect"
         CANCELLED = "version.cancelled", "A scheduled version is cancelled"
         CR_OPENED = "change_request.opened", "A change request is opened for review"
+        CR_EDITED = "change_request.edited", "A change request's author changes its values"
         CR_APPROVED = "change_request.approved", "A change request is approved"
         CR_CHANGES_REQUESTED = (
             "change_request.changes_requested",
             "A reviewer requests changes to a change request",
         )
+        CR_CONFLICTED = (
+            "change_request.conflicted",
+            "A config in a change request moved on: it needs a rebase",
+        )
+        CR_REBASED = "change_request.rebased", "A change request is rebased and back in review"
         CR_PUBLISHED = "change_request.published", "A change request is published"
         CR_WITHDRAWN = "change_request.withdrawn", "A change request is withdrawn"
         CR_REJECTED = "change_request.rejected", "A change request is rejected"

@@ -89,7 +89,7 @@ def check_target(url: str) -> None:
 
 # Sending ----------------------------------------------------------------------------------------
 def _body(delivery: WebhookDelivery) -> str:
-    from reviews.models import ChangeRequest
+    from reviews.models import Change
 
     event = delivery.change_event
     data: dict = {"event": delivery.event, "namespace": delivery.webhook.namespace.slug}
@@ -97,8 +97,8 @@ def _body(delivery: WebhookDelivery) -> str:
         data.update(key=None, version=None, effective_at=None, change_request=None)
     else:
         change_request = (
-            ChangeRequest.objects.filter(published_version_id=event.version_id)
-            .values_list("pk", flat=True)
+            Change.objects.filter(published_version_id=event.version_id)
+            .values_list("change_request_id", flat=True)
             .first()
         )
         data.update(

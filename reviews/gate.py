@@ -50,35 +50,41 @@ class Gate:
 
 
 def approvals_of_proposal(change_request: ChangeRequest) -> list[Review]:
-    """Standing approvals of the exact value now proposed, never the author's."""
+    """Standing approvals of the exact set now proposed, never the author's."""
     return [
         r
         for r in change_request.reviews.all()
         if r.dismissed_at is None
         and r.verdict == Review.Verdict.APPROVE
-        and r.value_hash == change_request.value_hash
+        and r.proposal_hash == change_request.proposal_hash
         and r.reviewer_id != change_request.author_id
     ]
 
 
-def _reviewer_ids(namespace: Namespace, user_ids: set[int]) -> set[int]:
-    """Which of `user_ids` hold the reviewer role (or above) in `namespace` now."""
+def _reviewer_ids(namespaces: list[Namespace], user_ids: set[int]) -> set[int]:
+    """Which of `user_ids` hold the reviewer role (or above) in every one of `namespaces` now
+    (superusers anywhere)."""
     if not user_ids:
         return set()
-    members = Membership.objects.filter(
-        namespace=namespace, user_id__in=user_ids, role__in=[Role.REVIEWER, Role.ADMIN]
-    ).values_list("user_id", flat=True)
+    reviewers = set(user_ids)
+    for namespace in namespaces:
+        reviewers &= set(
+            Membership.objects.filter(
+                namespace=namespace, user_id__in=user_ids, role__in=[Role.REVIEWER, Role.ADMIN]
+            ).values_list("user_id", flat=True)
+        )
     superusers = get_user_model().objects.filter(pk__in=user_ids, is_superuser=True)
-    return set(members) | set(superusers.values_list("pk", flat=True))
+    return reviewers | set(superusers.values_list("pk", flat=True))
 
 
 def gate_for(change_request: ChangeRequest) -> Gate:
-    """Count only standing approvals of the exact value now proposed, never the author's, by
-    people who are reviewers now: a reviewer who lost the role no longer opens or holds the
-    gate."""
-    config = change_request.config
+    """Count only standing approvals of the exact set now proposed, never the author's, by
+    people who review now in every namespace the set touches: a reviewer who lost the role
+    no longer opens or holds the gate. The strictest policy of its configs applies, and each
+    config that needs an owner's approval needs one of its own owners'."""
+    configs = [change.config for change in change_request.change_list]
     standing = [r for r in change_request.reviews.all() if r.dismissed_at is None]
-    reviewers = _reviewer_ids(config.namespace, {r.reviewer_id for r in standing})
+    reviewers = _reviewer_ids(change_request.namespaces, {r.reviewer_id for r in standing})
     approvers = [
         r.reviewer for r in approvals_of_proposal(change_request) if r.reviewer_id in reviewers
     ]
@@ -87,24 +93,27 @@ def gate_for(change_request: ChangeRequest) -> Gate:
         for r in standing
         if r.verdict == Review.Verdict.REQUEST_CHANGES and r.reviewer_id in reviewers
     ]
-    owner_required = config.effective_owner_approval_required
-    owner_ids = {u.pk for u in config.owners.all()} if owner_required else set()
+    approver_ids = {u.pk for u in approvers}
+    needing_owner = [c for c in configs if c.effective_owner_approval_required]
     return Gate(
-        required=config.effective_required_approvals,
+        required=max(c.effective_required_approvals for c in configs),
         approvers=approvers,
         blockers=blockers,
-        owner_required=owner_required,
-        owner_approved=(not owner_required) or any(u.pk in owner_ids for u in approvers),
+        owner_required=bool(needing_owner),
+        owner_approved=all(
+            any(u.pk in approver_ids for u in c.owners.all()) for c in needing_owner
+        ),
     )
 
 
 def can_publish(actor: AbstractBaseUser | AnonymousUser, change_request: ChangeRequest) -> bool:
-    """Reviewers publish; an author who is an editor publishes where no approval is needed."""
-    config = change_request.config
-    if access.has_role(actor, config.namespace, Role.REVIEWER):
+    """Reviewers of every namespace the set touches publish; an author who is an editor there
+    publishes where no config of the set needs an approval."""
+    namespaces = change_request.namespaces
+    if all(access.has_role(actor, ns, Role.REVIEWER) for ns in namespaces):
         return True
     return (
-        access.has_role(actor, config.namespace, Role.EDITOR)
+        all(access.has_role(actor, ns, Role.EDITOR) for ns in namespaces)
         and actor.pk == change_request.author_id
-        and not config.needs_review
+        and not any(c.config.needs_review for c in change_request.change_list)
     )

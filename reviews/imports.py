@@ -26,7 +26,7 @@ from configs.models import Config, Namespace, Role, Schema, schema_text
 from reviews import schema_changes
 from reviews import services as reviews
 from reviews.gate import can_publish, gate_for
-from reviews.models import ChangeRequest, SchemaChangeRequest, value_hash
+from reviews.models import Change, ChangeRequest, SchemaChangeRequest, changes_hash
 
 
 @dataclass
@@ -336,8 +336,12 @@ class _Importer:
         publishing = self.publish or self.bypass_reason is not None
         if not publishing:
             pending = (
-                config.change_requests.filter(
-                    status__in=ChangeRequest.OPEN, value_hash=value_hash(file.value)
+                ChangeRequest.objects.filter(
+                    changes__config=config,
+                    status__in=ChangeRequest.OPEN,
+                    proposal_hash=changes_hash(
+                        [Change(config=config, base_version=newest, value=file.value)]
+                    ),
                 )
                 .order_by("pk")
                 .first()

@@ -8,97 +8,67 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
+from django.utils.functional import cached_property
 from simple_history.models import HistoricalRecords
 
-from configs.models import Config, Version, canonical_json
+from configs.models import Config, Namespace, Version, canonical_json
+from reviews.numbers import ChangeRequestNumber, take_number
+from reviews.states import (
+    ACTIONS,
+    AWAITING_APPROVAL,
+    DRAFTS,
+    IN_REVIEW_STATES,
+    OPEN,
+    Status,
+    Verdict,
+)
 
 
 def value_hash(value) -> str:
     return hashlib.sha256(canonical_json(value).encode()).hexdigest()
 
 
-class ChangeRequestNumber(models.Model):
-    """One row per change request of either kind, config or schema: both take their ids from
-    here, so an id names one change request and the same addresses (`/api/v1/change-requests/
-    <id>/…`, `/changes/<id>/`) work for both. A table rather than a database sequence because
-    SQLite has no sequence two tables can share."""
-
-    class Kind(models.TextChoices):
-        CONFIG = "config", "Config change"
-        SCHEMA = "schema", "Schema change"
-
-    kind = models.CharField(max_length=10, choices=Kind.choices)
-
-    def __str__(self) -> str:
-        return f"#{self.pk} ({self.get_kind_display().lower()})"
-
-
-def take_number(record: models.Model, kind: str) -> None:
-    """Give a new change request of either kind its id from the shared numbers."""
-    if record.pk is None:
-        record.pk = ChangeRequestNumber.objects.create(kind=kind).pk
+def changes_hash(changes) -> str:
+    """What an approval is for: every change of the set, as (config id, base version id,
+    value), in a fixed order."""
+    digest = hashlib.sha256()
+    for config_id, base_id, value in sorted(
+        (c.config_id, c.base_version_id, canonical_json(c.value)) for c in changes
+    ):
+        digest.update(f"|{config_id}:{base_id}:".encode() + value.encode())
+    return digest.hexdigest()
 
 
 class ChangeRequest(models.Model):
-    class Status(models.TextChoices):
-        DRAFT = "draft", "Draft"
-        IN_REVIEW = "in_review", "In review"
-        APPROVED = "approved", "Approved"
-        CHANGES_REQUESTED = "changes_requested", "Changes requested"
-        CONFLICTED = "conflicted", "Conflicted"
-        # A draft whose base another change moved past: still the author's alone, to rebase.
-        CONFLICTED_DRAFT = "conflicted_draft", "Conflicted draft"
-        PUBLISHED = "published", "Published"
-        REJECTED = "rejected", "Rejected"
-        WITHDRAWN = "withdrawn", "Withdrawn"
+    """A set of changes reviewed and published as one: usually one config's new value, or
+    several configs' (in one namespace or several), or a new config's first value. Approvals
+    are for the exact set (`proposal_hash`), and publishing writes every change or none."""
 
-    # "In review": submitted, not yet published, rejected or withdrawn, and on the newest base.
-    # The one definition; queues, counts, guards and the table below all use it.
-    IN_REVIEW_STATES = (Status.IN_REVIEW, Status.APPROVED, Status.CHANGES_REQUESTED)
-    # In review and not yet approved: what still waits in reviewers' queues.
-    AWAITING_APPROVAL = (Status.IN_REVIEW, Status.CHANGES_REQUESTED)
-    DRAFTS = (Status.DRAFT, Status.CONFLICTED_DRAFT)
-    OPEN = (*DRAFTS, *IN_REVIEW_STATES, Status.CONFLICTED)
+    # The states and the action table, written once (reviews/states.py) and named here too.
+    Status = Status
+    IN_REVIEW_STATES = IN_REVIEW_STATES
+    AWAITING_APPROVAL = AWAITING_APPROVAL
+    DRAFTS = DRAFTS
+    OPEN = OPEN
+    ACTIONS = ACTIONS
 
-    # What each action may start from: the services' guards and the console's offered actions
-    # both read this table, and nothing else says which state allows what.
-    ACTIONS: dict[str, frozenset[str]] = {
-        "edit": frozenset({Status.DRAFT, *IN_REVIEW_STATES}),
-        "submit": frozenset({Status.DRAFT}),
-        "approve": frozenset(IN_REVIEW_STATES),
-        "request_changes": frozenset(IN_REVIEW_STATES),
-        "comment": frozenset(Status),
-        "withdraw": frozenset(OPEN),
-        "reject": frozenset({*IN_REVIEW_STATES, Status.CONFLICTED}),
-        "publish": frozenset(IN_REVIEW_STATES),
-        "bypass": frozenset(IN_REVIEW_STATES),
-        "rebase": frozenset({Status.CONFLICTED, Status.CONFLICTED_DRAFT}),
-    }
-
-    config = models.ForeignKey(Config, on_delete=models.PROTECT, related_name="change_requests")
     author = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="change_requests"
     )
-    base_version = models.ForeignKey(
-        Version, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
-    )
     title = models.CharField(max_length=200)
     description = models.TextField(blank=True)
-    value = models.JSONField()
-    value_hash = models.CharField(max_length=64, editable=False)
+    proposal_hash = models.CharField(
+        max_length=64, editable=False, help_text="Of every change in the set: what is approved."
+    )
     revision = models.PositiveIntegerField(default=1, help_text="Counts the author's edits.")
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.IN_REVIEW)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
-    published_version = models.OneToOneField(
-        Version, on_delete=models.PROTECT, null=True, blank=True, related_name="change_request"
-    )
     history = HistoricalRecords()
 
     class Meta:
         ordering = ["-updated_at", "-id"]
         indexes = [
-            models.Index(fields=["config", "status"], name="cr_config_status_idx"),
             # Reviewers' queues (open states, oldest first) and authors' lists (newest first).
             models.Index(fields=["status", "created_at"], name="cr_status_created_idx"),
             models.Index(fields=["author", "-updated_at", "-id"], name="cr_author_updated_idx"),
@@ -108,7 +78,6 @@ class ChangeRequest(models.Model):
         return f"#{self.pk} {self.title}"
 
     def save(self, *args, **kwargs):
-        self.value_hash = value_hash(self.value)
         take_number(self, ChangeRequestNumber.Kind.CONFIG)
         super().save(*args, **kwargs)
 
@@ -128,13 +97,107 @@ class ChangeRequest(models.Model):
         """Whether `action` may start from this change request's state (not who may take it)."""
         return self.status in self.ACTIONS[action]
 
+    @cached_property
+    def change_list(self) -> list[Change]:
+        """Its changes, ordered by namespace and key (from a prefetch when there is one)."""
+        return list(self.changes.all())
+
+    @property
+    def change(self) -> Change:
+        """Its first change: the only one of the common one-config change request."""
+        return self.change_list[0]
+
+    @property
+    def is_single(self) -> bool:
+        return len(self.change_list) == 1
+
+    # The one-config shortcut's fields (its API answer and its page read them): those of the
+    # first change.
+    @property
+    def config(self) -> Config:
+        return self.change.config
+
+    @property
+    def config_id(self) -> int:
+        return self.change.config_id
+
+    @property
+    def value(self):
+        return self.change.value
+
+    @property
+    def base_version(self) -> Version | None:
+        return self.change.base_version
+
+    @property
+    def published_version(self) -> Version | None:
+        return self.change.published_version
+
+    @property
+    def namespaces(self) -> list[Namespace]:
+        """The namespaces its changes touch, by slug."""
+        seen = {c.config.namespace_id: c.config.namespace for c in self.change_list}
+        return sorted(seen.values(), key=lambda ns: ns.slug)
+
+    def refresh_from_db(self, *args, **kwargs) -> None:
+        super().refresh_from_db(*args, **kwargs)
+        self.forget_changes()
+
+    def forget_changes(self) -> None:
+        """Read the changes again on next use (after a service rewrote them)."""
+        self.__dict__.pop("change_list", None)
+        if hasattr(self, "_prefetched_objects_cache"):
+            self._prefetched_objects_cache.pop("changes", None)
+
+
+class Change(models.Model):
+    """One config's proposed value in a change request, based on its newest version when it
+    was proposed (none for a new config's first value)."""
+
+    class Kind(models.TextChoices):
+        CONFIG = "config", "Config change"
+        NEW_CONFIG = "new_config", "New config"
+
+    change_request = models.ForeignKey(
+        ChangeRequest, on_delete=models.CASCADE, related_name="changes"
+    )
+    kind = models.CharField(max_length=12, choices=Kind.choices, default=Kind.CONFIG)
+    config = models.ForeignKey(Config, on_delete=models.PROTECT, related_name="changes")
+    base_version = models.ForeignKey(
+        Version, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    value = models.JSONField()
+    published_version = models.OneToOneField(
+        Version, on_delete=models.PROTECT, null=True, blank=True, related_name="change"
+    )
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["change_request", "config__namespace__slug", "config__key"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["change_request", "config"], name="one_change_per_config"
+            )
+        ]
+        indexes = [models.Index(fields=["config", "change_request"], name="change_config_cr_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.config} in #{self.change_request_id}"
+
+    @property
+    def label(self) -> str:
+        """How errors and events name the change: "namespace/key"."""
+        return str(self.config)
+
+    @property
+    def base_version_number(self) -> int | None:
+        return self.base_version.number if self.base_version_id else None
+
 
 class Review(models.Model):
     """A reviewer's verdict on one exact proposed value."""
 
-    class Verdict(models.TextChoices):
-        APPROVE = "approve", "Approved"
-        REQUEST_CHANGES = "request_changes", "Requested changes"
+    Verdict = Verdict
 
     change_request = models.ForeignKey(
         ChangeRequest, on_delete=models.CASCADE, related_name="reviews"
@@ -143,7 +206,7 @@ class Review(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
     verdict = models.CharField(max_length=20, choices=Verdict.choices)
-    value_hash = models.CharField(max_length=64)
+    proposal_hash = models.CharField(max_length=64)
     revision = models.PositiveIntegerField()
     comment = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -187,6 +250,7 @@ from reviews.schema_change_models import (  # noqa: E402
 )
 
 __all__ = [
+    "Change",
     "ChangeRequest",
     "ChangeRequestNumber",
     "Comment",
@@ -194,5 +258,6 @@ __all__ = [
     "SchemaChangeItem",
     "SchemaChangeRequest",
     "SchemaReview",
+    "changes_hash",
     "value_hash",
 ]

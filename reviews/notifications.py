@@ -8,9 +8,10 @@ import logging
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import send_mail
+from django.db.models import Prefetch
 
 from configs.models import Membership, Role
-from reviews.models import ChangeRequest, Review
+from reviews.models import Change, ChangeRequest, Review
 
 logger = logging.getLogger(__name__)
 
@@ -32,24 +33,39 @@ def _send(subject: str, body: str, users) -> None:
 
 
 def _load(pk: int) -> ChangeRequest:
-    return ChangeRequest.objects.select_related("config__namespace", "author").get(pk=pk)
+    return (
+        ChangeRequest.objects.select_related("author")
+        .prefetch_related(
+            Prefetch(
+                "changes",
+                queryset=Change.objects.select_related("config__namespace", "published_version"),
+            )
+        )
+        .get(pk=pk)
+    )
+
+
+def _what(cr: ChangeRequest) -> str:
+    """What the change request changes, in a subject line: one config, or how many."""
+    if cr.is_single:
+        return str(cr.config)
+    return f"{len(cr.change_list)} configs"
 
 
 def review_requested(pk: int) -> None:
-    """Reviewers of the namespace (not the author) are asked to review."""
+    """Reviewers of every namespace the set touches (not the author) are asked to review."""
     cr = _load(pk)
-    reviewers = (
-        get_user_model()
-        .objects.filter(
-            memberships__namespace=cr.config.namespace,
-            memberships__role__in=[Role.REVIEWER, Role.ADMIN],
-            is_active=True,
+    reviewers = get_user_model().objects.filter(is_active=True).exclude(pk=cr.author_id)
+    for namespace in cr.namespaces:
+        reviewers = reviewers.filter(
+            pk__in=Membership.objects.filter(
+                namespace=namespace, role__in=[Role.REVIEWER, Role.ADMIN]
+            ).values("user_id")
         )
-        .exclude(pk=cr.author_id)
-    )
+    configs = ", ".join(change.label for change in cr.change_list)
     _send(
-        f"[Config Console] Review requested: {cr.config} — {cr.title}",
-        f"{cr.author} asks for your review of a change to {cr.config}:\n\n"
+        f"[Config Console] Review requested: {_what(cr)} — {cr.title}",
+        f"{cr.author} asks for your review of a change to {configs}:\n\n"
         f"  {cr.title}\n\n{_link(cr)}\n",
         reviewers,
     )
@@ -62,7 +78,7 @@ def reviewed(pk: int, review_pk: int) -> None:
     verdict = review.get_verdict_display().lower()
     comment = f"\n\nTheir comment: {review.comment}" if review.comment else ""
     _send(
-        f"[Config Console] {review.reviewer} {verdict} your change to {cr.config}",
+        f"[Config Console] {review.reviewer} {verdict} your change to {_what(cr)}",
         f'{review.reviewer} {verdict} "{cr.title}".{comment}\n\n{_link(cr)}\n',
         [cr.author],
     )
@@ -71,7 +87,7 @@ def reviewed(pk: int, review_pk: int) -> None:
 def rejected(pk: int) -> None:
     cr = _load(pk)
     _send(
-        f"[Config Console] Your change to {cr.config} was rejected",
+        f"[Config Console] Your change to {_what(cr)} was rejected",
         f'"{cr.title}" was rejected.\n\n{_link(cr)}\n',
         [cr.author],
     )
@@ -80,36 +96,50 @@ def rejected(pk: int) -> None:
 def conflicted(pk: int) -> None:
     cr = _load(pk)
     _send(
-        f"[Config Console] Your change to {cr.config} needs a rebase",
-        f'{cr.config} changed since "{cr.title}" was proposed. Open it to see both versions '
+        f"[Config Console] Your change to {_what(cr)} needs a rebase",
+        f'{_what(cr)} changed since "{cr.title}" was proposed. Open it to see both versions '
         f"and rebase:\n\n{_link(cr)}\n",
         [cr.author],
     )
 
 
-def published(pk: int, version_pk: int) -> None:
-    """The author hears that their change is published; owners hear of every bypass."""
+def published(pk: int) -> None:
+    """The author hears that their change is published; owners (or else the namespace's
+    admins) hear of every bypass, config by config."""
     cr = _load(pk)
     version = cr.published_version
+    assert version is not None
     when = f"takes effect at {version.effective_at:%Y-%m-%d %H:%M %Z}"
+    if cr.is_single:
+        subject = f"Published: {cr.config} version {version.number}"
+        what = f"as version {version.number}"
+    else:
+        subject = f"Published: {_what(cr)}"
+        what = "as " + ", ".join(
+            f"{c.label} version {c.published_version.number}"
+            for c in cr.change_list
+            if c.published_version
+        )
     _send(
-        f"[Config Console] Published: {cr.config} version {version.number}",
-        f'"{cr.title}" was published by {version.published_by} as version {version.number}; it '
-        f"{when}.\n\n{_link(cr)}\n",
+        f"[Config Console] {subject}",
+        f'"{cr.title}" was published by {version.published_by} {what}; it {when}.\n\n{_link(cr)}\n',
         [cr.author],
     )
-    if version.bypass_reason:
-        owners = list(cr.config.owners.all())
+    if not version.bypass_reason:
+        return
+    for change in cr.change_list:
+        config, version = change.config, change.published_version
+        assert version is not None
+        owners = list(config.owners.all())
         admins = [
             m.user
             for m in Membership.objects.filter(
-                namespace=cr.config.namespace, role=Role.ADMIN
+                namespace=config.namespace, role=Role.ADMIN
             ).select_related("user")
         ]
         _send(
-            f"[Config Console] BYPASS: {cr.config} version {version.number} "
-            "published without review",
-            f"{version.published_by} published version {version.number} of {cr.config} without the "
+            f"[Config Console] BYPASS: {config} version {version.number} published without review",
+            f"{version.published_by} published version {version.number} of {config} without the "
             f"required approvals.\n\nReason given: {version.bypass_reason}\n\n{_link(cr)}\n",
             owners or admins,
         )

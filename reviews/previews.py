@@ -8,7 +8,7 @@ from django.urls import reverse
 
 from configs import consumers, selectors
 from configs.consumers import Reader
-from reviews.models import ChangeRequest
+from reviews.models import Change, ChangeRequest
 
 
 @dataclass(frozen=True)
@@ -37,9 +37,10 @@ def can_preview(user, change_request: ChangeRequest) -> bool:
     return change_request.is_open
 
 
-def try_it(request, change_request: ChangeRequest) -> TryIt:
-    """The snippets for trying `change_request` and the config's readers, for its page."""
-    config = change_request.config
+def try_it(request, change_request: ChangeRequest, change: Change) -> TryIt:
+    """The snippets for trying `change` of `change_request` and its config's readers, for the
+    change request's page."""
+    config = change.config
     readers = consumers.consumers_of(config=config, live=selectors.live_version(config))
     keeping = [reader for reader in readers if reader.pinned]
     if not can_preview(request.user, change_request):

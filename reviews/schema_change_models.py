@@ -25,9 +25,8 @@ from configs.models import (
     Version,
     schema_text,
 )
-from reviews.models import ChangeRequest, ChangeRequestNumber, Review, take_number
-
-Status = ChangeRequest.Status
+from reviews.numbers import ChangeRequestNumber, take_number
+from reviews.states import ACTIONS, DRAFTS, OPEN, Status, Verdict
 
 
 def proposal_hash(body: dict, items) -> str:
@@ -75,16 +74,16 @@ class SchemaChangeRequest(models.Model):
         return reverse("reviews:schema_change", args=[self.pk])
 
     def allows(self, action: str) -> bool:
-        return self.status in ChangeRequest.ACTIONS[action]
+        return self.status in ACTIONS[action]
 
     @property
     def is_open(self) -> bool:
-        return self.status in ChangeRequest.OPEN
+        return self.status in OPEN
 
     @property
     def is_draft(self) -> bool:
         """Not submitted for review yet: its author's alone, and nobody reviews it."""
-        return self.status in ChangeRequest.DRAFTS
+        return self.status in DRAFTS
 
 
 class SchemaChangeItem(models.Model):
@@ -129,7 +128,7 @@ class SchemaReview(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
     # The same two verdicts as on a change request.
-    verdict = models.CharField(max_length=20, choices=Review.Verdict.choices)
+    verdict = models.CharField(max_length=20, choices=Verdict.choices)
     proposal_hash = models.CharField(max_length=64)
     comment = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -72,7 +72,7 @@ from reviews.models import (
     SchemaReview,
 )
 from reviews.schema_change_models import proposal_hash
-from reviews.services import overtaken
+from reviews.services import open_on_configs, overtaken
 
 Status = ChangeRequest.Status
 
@@ -886,9 +886,7 @@ def schema_change_publish(
             # Open change requests of those configs are based on versions now replaced, as
             # after any publish (their configs are locked above).
             overtaken(
-                ChangeRequest.objects.filter(
-                    config_id__in=change_request.items.values("config_id")
-                ),
+                open_on_configs(change_request.items.values("config_id")),
                 actor,
                 f"Schema change #{change_request.pk} published a new version of this config "
                 f"for schema version {version.number}.",

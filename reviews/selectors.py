@@ -11,22 +11,46 @@ from django.http import Http404
 from configs import access
 from configs.models import Config, Role, Version
 from reviews.gate import approvals_of_proposal
-from reviews.models import ChangeRequest, Review
+from reviews.models import Change, ChangeRequest, Review
+
+
+def with_changes(change_requests: QuerySet[ChangeRequest]) -> QuerySet[ChangeRequest]:
+    """`change_requests` with their changes' configs and namespaces, in one more query, without
+    the values (a list shows what each changes, not how)."""
+    return change_requests.prefetch_related(
+        Prefetch(
+            "changes",
+            queryset=Change.objects.select_related("config__namespace").defer("value"),
+        )
+    )
+
+
+def outside(namespace_ids) -> Exists:
+    """Change requests with a change outside `namespace_ids`."""
+    return Exists(
+        Change.objects.filter(change_request=OuterRef("pk")).exclude(
+            config__namespace_id__in=namespace_ids
+        )
+    )
 
 
 def _visible(user):
-    return ChangeRequest.objects.filter(
-        config__namespace_id__in=access.visible_namespace_ids(user)
-    ).select_related("config__namespace", "author")
+    """Change requests all of whose configs `user` may see: a set that touches a namespace
+    they have no role in would show its configs' names and values."""
+    return with_changes(
+        ChangeRequest.objects.exclude(outside(access.visible_namespace_ids(user))).select_related(
+            "author"
+        )
+    )
 
 
 def open_for_config(config: Config) -> QuerySet:
     """The config's open change requests, most recently updated first, without their values
     (a page lists titles; a busy config has thousands)."""
     return (
-        config.change_requests.filter(status__in=ChangeRequest.OPEN)
+        ChangeRequest.objects.filter(changes__config=config, status__in=ChangeRequest.OPEN)
         .select_related("author")
-        .defer("value", "description")
+        .defer("description")
         .order_by("-updated_at", "-id")
     )
 
@@ -35,12 +59,12 @@ def attach_open_counts(configs) -> None:
     """Set `open_count` (changes waiting for review, drafts not counted) on each config of a
     page, in one query."""
     counts = dict(
-        ChangeRequest.objects.filter(
-            config__in=[c.pk for c in configs], status__in=ChangeRequest.OPEN
+        Change.objects.filter(
+            config__in=[c.pk for c in configs], change_request__status__in=ChangeRequest.OPEN
         )
-        .exclude(status__in=ChangeRequest.DRAFTS)
+        .exclude(change_request__status__in=ChangeRequest.DRAFTS)
         .values_list("config")
-        .annotate(n=Count("pk"))
+        .annotate(n=Count("change_request"))
     )
     for config in configs:
         config.open_count = counts.get(config.pk, 0)
@@ -63,19 +87,16 @@ def approvers_for_versions(versions) -> dict[int, list[str]]:
     approvers: dict[int, list[str]] = {pk: [] for pk in ids}
     if not ids:
         return approvers
-    change_requests = (
-        ChangeRequest.objects.filter(published_version__in=ids)
-        .select_related("config__namespace")
-        .prefetch_related(
-            Prefetch("reviews", queryset=Review.objects.select_related("reviewer")),
-            "config__owners",
-        )
+    changes = Change.objects.filter(published_version__in=ids).prefetch_related(
+        Prefetch("change_request__reviews", queryset=Review.objects.select_related("reviewer")),
     )
-    for change_request in change_requests:
-        version_id = change_request.published_version_id
-        assert version_id is not None  # the query asks for published change requests only
+    for change in changes.select_related("change_request").defer(
+        "value", "change_request__description"
+    ):
+        version_id = change.published_version_id
+        assert version_id is not None  # the query asks for published changes only
         approvers[version_id] = sorted(
-            review.reviewer.username for review in approvals_of_proposal(change_request)
+            review.reviewer.username for review in approvals_of_proposal(change.change_request)
         )
     return approvers
 
@@ -85,7 +106,9 @@ def version_history(config: Config) -> QuerySet:
 
     Without the values: a page of fifty large values would be read only to be thrown away."""
     return (
-        config.versions.select_related("published_by", "cancelled_by", "change_request__author")
+        config.versions.select_related(
+            "published_by", "cancelled_by", "change__change_request__author"
+        )
         .defer("value", "value_json")
         .order_by("-number")
     )
@@ -98,7 +121,8 @@ def attach_history(versions) -> None:
     for version in versions:
         # A version published without a change request (a config's first value) was proposed
         # by whoever published it.
-        change_request = getattr(version, "change_request", None)
+        change = getattr(version, "change", None)
+        change_request = change.change_request if change else None
         version.published_from = change_request
         version.proposed_by = change_request.author if change_request else version.published_by
         version.approved_by = approvers[version.pk]
@@ -140,7 +164,7 @@ def contributors(config: Config, window: int | None = None) -> list[Contributor]
     newest = config.versions.order_by("-number").values_list("number", flat=True).first() or 0
     cutoff = max(0, newest - window)
     window_versions = config.versions.filter(number__gt=cutoff).values("id")
-    changes = config.change_requests.all()
+    changes = ChangeRequest.objects.filter(changes__config=config)
     if cutoff:
         start = config.versions.filter(number=cutoff + 1).values("published_at")
         changes = changes.filter(created_at__gte=start)
@@ -158,10 +182,10 @@ def contributors(config: Config, window: int | None = None) -> list[Contributor]
     approved = (
         Review.objects.filter(
             # Driven from the window's versions, so it reads only their change requests.
-            change_request__published_version__in=window_versions,
+            change_request__changes__published_version__in=window_versions,
             verdict=Review.Verdict.APPROVE,
             dismissed_at__isnull=True,
-            value_hash=F("change_request__value_hash"),
+            proposal_hash=F("change_request__proposal_hash"),
         )
         .exclude(reviewer=F("change_request__author"))
         .values("reviewer__username")
@@ -189,10 +213,20 @@ def for_change_request(*, user, pk: int) -> ChangeRequest:
     try:
         return (
             ChangeRequest.objects.filter(
-                Q(config__namespace_id__in=access.visible_namespace_ids(user)) | Q(author=user)
+                ~outside(access.visible_namespace_ids(user)) | Q(author=user)
             )
-            .select_related("config__namespace", "author")
-            .select_related("base_version", "published_version", "config__schema")
+            .select_related("author")
+            .prefetch_related(
+                Prefetch(
+                    "changes",
+                    queryset=Change.objects.select_related(
+                        "config__namespace",
+                        "config__schema",
+                        "base_version",
+                        "published_version",
+                    ),
+                )
+            )
             .get(pk=pk)
         )
     except ChangeRequest.DoesNotExist:
@@ -204,12 +238,12 @@ def waiting_for(user):
     reviewer_namespaces = [
         ns for ns, role in access.roles_of(user).items() if role in (Role.REVIEWER, Role.ADMIN)
     ]
+    if not reviewer_namespaces:
+        return ChangeRequest.objects.none()
     return (
         _visible(user)
-        .filter(
-            status__in=ChangeRequest.AWAITING_APPROVAL,
-            config__namespace_id__in=reviewer_namespaces,
-        )
+        .filter(status__in=ChangeRequest.AWAITING_APPROVAL)
+        .exclude(outside(reviewer_namespaces))
         .exclude(author=user)
         # One review must meet all three conditions: an approval by this person that still
         # stands. (Separate conditions on the relation could each match a different review.)

@@ -4,11 +4,14 @@ records the audit event and sends notifications only after commit."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
 
 from audit.services import record
@@ -18,21 +21,46 @@ from configs import access
 from configs.diff import first_changes
 from configs.models import Config, Role, Version, canonical_json
 from configs.selectors import newest_version, value_errors
-from configs.services import version_publish
+from configs.services import NewVersion, version_publish, versions_publish
 from reviews import notifications
 from reviews.gate import can_publish, gate_for
-from reviews.models import ChangeRequest, Review
+from reviews.models import Change, ChangeRequest, Review, changes_hash
 
 Status = ChangeRequest.Status
 
 
+@dataclass(frozen=True)
+class Proposed:
+    """One config's new value in a set, as its author proposes it: on version `base_version`
+    of the config (None for a config with no version yet)."""
+
+    config: Config
+    value: Any
+    base_version: int | None
+
+
+def _with_changes(queryset: QuerySet[ChangeRequest]) -> QuerySet[ChangeRequest]:
+    return queryset.prefetch_related(
+        Prefetch(
+            "changes",
+            queryset=Change.objects.select_related(
+                "config__namespace", "config__schema", "base_version", "published_version"
+            ),
+        )
+    )
+
+
 def _lock(change_request: ChangeRequest) -> ChangeRequest:
     # Every transition re-reads the row under a lock, so two transitions never interleave.
-    return (
-        ChangeRequest.objects.select_for_update(of=("self",))
-        .select_related("config__namespace")
-        .get(pk=change_request.pk)
+    return _with_changes(ChangeRequest.objects.select_for_update(of=("self",))).get(
+        pk=change_request.pk
     )
+
+
+def _ensure_role(user, change_request: ChangeRequest, role: str, doing: str | None = None):
+    """`role` in every namespace the set touches (superusers anywhere)."""
+    for namespace in change_request.namespaces:
+        access.ensure_role(user, namespace, role, doing)
 
 
 def _ensure_allowed(change_request: ChangeRequest, action: str, doing: str) -> None:
@@ -48,17 +76,28 @@ def _ensure_allowed(change_request: ChangeRequest, action: str, doing: str) -> N
             f"it for review yet, so it cannot be {doing}."
         )
     if change_request.status in (Status.CONFLICTED, Status.CONFLICTED_DRAFT):
-        newest = newest_version(change_request.config)
-        base = change_request.base_version
         raise Conflict(
-            f"{change_request.config} is now at version {newest.number if newest else None}; "
-            f"this change was based on version {base.number if base else None}. "
+            f"{_moved(change_request) or 'A config in it moved on.'} "
             f"Its author must rebase it before it can be {doing}."
         )
     raise RuleViolation(
         f"Change request #{change_request.pk} is "
         f"{change_request.get_status_display().lower()}; it cannot be {doing}."
     )
+
+
+def _moved(change_request: ChangeRequest) -> str:
+    """Which changes' configs moved past their base, in words ('' when none did)."""
+    moved = []
+    for change in change_request.change_list:
+        newest = newest_version(change.config)
+        if (newest.pk if newest else None) != change.base_version_id:
+            base = change.base_version.number if change.base_version else None
+            moved.append(
+                f"{change.config} is now at version {newest.number if newest else None}; "
+                f"this change was based on version {base}."
+            )
+    return " ".join(moved)
 
 
 def _refresh_status(change_request: ChangeRequest) -> None:
@@ -78,16 +117,30 @@ def _audited_diff(before, after) -> dict:
     return {"diff": changes, **({"changes_in_all": total} if total > len(changes) else {})}
 
 
-def _audit(action: str, change_request: ChangeRequest, actor, reason: str = "", **details):
-    config = change_request.config
+def _audit(
+    action: str,
+    change_request: ChangeRequest,
+    actor,
+    reason: str = "",
+    change: Change | None = None,
+    **details,
+):
+    """One event about the whole set, or with `change` about that one config. An event about a
+    set that spans namespaces names none, and reaches the admins of each."""
+    changes = [change] if change is not None else change_request.change_list
+    namespaces = sorted({c.config.namespace.slug for c in changes})
+    configs = sorted({c.config.key for c in changes})
+    if change is None and not change_request.is_single:
+        details = {"changes": [c.label for c in changes], **details}
     return record(
         action,
         actor=actor,
         target=change_request,
-        namespace=config.namespace.slug,
-        config=config.key,
+        namespace=namespaces[0] if len(namespaces) == 1 else "",
+        config=configs[0] if len(namespaces) == 1 and len(configs) == 1 else "",
         reason=reason,
         details={"change_request": change_request.pk, **details},
+        admins_of=namespaces if len(namespaces) > 1 else (),
     )
 
 
@@ -98,17 +151,25 @@ def _save(change_request: ChangeRequest, actor, reason: str = "") -> None:
     change_request.save()
 
 
-def _check_value(config: Config, value) -> None:
-    errors = value_errors(config=config, value=value)
+def _check_values(proposed: Sequence[Proposed]) -> None:
+    """Every value fits its config's schema; in a set of several, each error names its
+    config."""
+    errors = []
+    for item in proposed:
+        found = value_errors(config=item.config, value=item.value)
+        if len(proposed) > 1:
+            found = [{"change": str(item.config), **error} for error in found]
+        errors += found
     if errors:
         raise InvalidValue(errors)
 
 
-def _ensure_changes_something(base: Version | None, value) -> None:
+def _ensure_changes_something(base: Version | None, value, config: Config | None = None) -> None:
     """Refuse a proposal equal to the version it is based on: there would be nothing to review."""
     if base is not None and base.value_json == canonical_json(value):
+        where = f" of {config}" if config is not None else ""
         raise ValidationError(
-            f"Nothing would change: the value is the same as version {base.number}. "
+            f"Nothing would change: the value{where} is the same as version {base.number}. "
             "Edit the value, then propose it."
         )
 
@@ -128,20 +189,69 @@ def _title(title: str | None) -> str:
     return title
 
 
+def _newest_bases(proposed: Sequence[Proposed]) -> list[Version | None]:
+    """Each proposal's base: its config's newest version, which must be the one it names."""
+    configs = [item.config.pk for item in proposed]
+    if len(set(configs)) != len(configs):
+        raise ValidationError("A change request changes each config once: a config is repeated.")
+    bases = []
+    for item in proposed:
+        newest = newest_version(item.config)
+        newest_number = newest.number if newest else None
+        if item.base_version != newest_number:
+            raise Conflict(
+                f"{item.config} is at version {newest_number}, not {item.base_version}: "
+                "reload it and make your change on the newest version."
+            )
+        _ensure_changes_something(newest, item.value, item.config if len(proposed) > 1 else None)
+        bases.append(newest)
+    return bases
+
+
+def _write_changes(
+    change_request: ChangeRequest, proposed: Sequence[Proposed], bases: Sequence[Version | None]
+) -> None:
+    """Store the set's changes and the hash an approval is for."""
+    Change.objects.bulk_create(
+        Change(
+            change_request=change_request,
+            kind=Change.Kind.CONFIG if base is not None else Change.Kind.NEW_CONFIG,
+            config=item.config,
+            base_version=base,
+            value=item.value,
+        )
+        for item, base in zip(proposed, bases, strict=True)
+    )
+    change_request.forget_changes()
+    change_request.proposal_hash = changes_hash(change_request.change_list)
+
+
+def _diff_details(pairs: Sequence[tuple[Change | Proposed, Any, Any]]) -> dict:
+    """The audited diff: of the one config, or of each config of a set."""
+    if len(pairs) == 1:
+        _, before, after = pairs[0]
+        return _audited_diff(before, after)
+    return {
+        "diffs": {str(item.config): _audited_diff(before, after) for item, before, after in pairs}
+    }
+
+
 @transaction.atomic
 def change_request_open(
     *,
-    config: Config,
     author,
-    value,
     title: str,
     description: str = "",
-    base_version: int | None,
+    config: Config | None = None,
+    value=None,
+    base_version: int | None = None,
+    changes: Sequence[Proposed] = (),
     publish: bool = False,
     draft: bool = False,
     effective_at: datetime | None = None,
 ) -> ChangeRequest:
-    """Propose `value` for `config`, based on version `base_version`, and ask for review.
+    """Propose a set of changes (`changes`, or one: `value` for `config` based on version
+    `base_version`) and ask for review.
 
     With `publish`, also publish it at once when the gate allows (a namespace that needs no
     approvals); either both happen or neither. With `draft`, keep it as the author's draft:
@@ -149,35 +259,44 @@ def change_request_open(
     """
     if draft and publish:
         raise ValueError("A draft cannot be published at once: submit it for review first.")
-    access.ensure_role(author, config.namespace, Role.EDITOR)
+    proposed = list(changes) or ([Proposed(config, value, base_version)] if config else [])
+    if not proposed:
+        raise ValidationError("A change request needs at least one change.")
+    for item in proposed:
+        access.ensure_role(author, item.config.namespace, Role.EDITOR)
     title = _title(title)
-    _check_value(config, value)
-    newest = newest_version(config)
-    newest_number = newest.number if newest else None
-    if base_version != newest_number:
-        raise Conflict(
-            f"{config} is at version {newest_number}, not {base_version}: "
-            "reload it and make your change on the newest version."
-        )
-    _ensure_changes_something(newest, value)
+    _check_values(proposed)
+    bases = _newest_bases(proposed)
     change_request = ChangeRequest(
-        config=config,
         author=author,
-        base_version=newest,
-        value=value,
         title=title,
         description=description,
         status=Status.DRAFT if draft else Status.IN_REVIEW,
     )
     _save(change_request, author, title)
-    base_value = newest.value if newest else None
+    _write_changes(change_request, proposed, bases)
+    change_request.save(update_fields=["proposal_hash"])
+    base_numbers = [base.number if base else None for base in bases]
     _audit(
         "change_request.opened",
         change_request,
         author,
         reason=title,
-        base_version=newest_number,
-        **_audited_diff(base_value, value),
+        **(
+            {"base_version": base_numbers[0]}
+            if len(proposed) == 1
+            else {
+                "base_versions": {
+                    str(p.config): n for p, n in zip(proposed, base_numbers, strict=True)
+                }
+            }
+        ),
+        **_diff_details(
+            [
+                (item, base.value if base else None, item.value)
+                for item, base in zip(proposed, bases, strict=True)
+            ]
+        ),
         **({"draft": True} if draft else {}),
     )
     if draft:
@@ -189,6 +308,7 @@ def change_request_open(
             change_request=change_request, actor=author, effective_at=effective_at
         )
         change_request.refresh_from_db()
+        change_request.forget_changes()
     else:
         pk = change_request.pk
         after_commit(
@@ -198,31 +318,72 @@ def change_request_open(
     return change_request
 
 
+def _dismiss_approvals(change_request: ChangeRequest) -> int:
+    return change_request.reviews.filter(
+        dismissed_at__isnull=True, verdict=Review.Verdict.APPROVE
+    ).update(dismissed_at=timezone.now())
+
+
 @transaction.atomic
 def change_request_edit(
     *,
     change_request: ChangeRequest,
     actor,
-    value,
+    value=None,
+    changes: Sequence[Proposed] | None = None,
     title: str | None = None,
     description: str | None = None,
 ) -> ChangeRequest:
-    """The author's new proposal. Every earlier approval is dismissed: it was for another value.
+    """The author's new proposal: `value` for the one config of a one-config change request,
+    or `changes`, the new set (configs already in it keep their base; a config added must be
+    proposed on its newest version; a config left out is dropped). Every earlier approval is
+    dismissed: it was for another set.
 
     A draft stays a draft: only `change_request_submit` sends it for review."""
     change_request = _lock(change_request)
     if actor.pk != change_request.author_id:
         raise PermissionDenied("Only the author can edit a change request.")
     # Roles are read again at every step: an author demoted since opening it may not edit.
-    access.ensure_role(actor, change_request.config.namespace, Role.EDITOR)
+    _ensure_role(actor, change_request, Role.EDITOR)
     _ensure_allowed(change_request, "edit", "edited")
-    _check_value(change_request.config, value)
-    _ensure_changes_something(change_request.base_version, value)
-    before = change_request.value
-    dismissed = change_request.reviews.filter(
-        dismissed_at__isnull=True, verdict=Review.Verdict.APPROVE
-    ).update(dismissed_at=timezone.now())
-    change_request.value = value
+    before = {c.config_id: c for c in change_request.change_list}
+    if changes is None:
+        if value is None:
+            raise ValidationError("Give the new value.")
+        if not change_request.is_single:
+            raise ValidationError(
+                "This change request changes several configs: give each config's value (`changes`)."
+            )
+        only = change_request.change
+        changes = [Proposed(only.config, value, only.base_version_number)]
+    proposed = list(changes)
+    if not proposed:
+        raise ValidationError(
+            "A change request needs at least one change: withdraw it to drop them all."
+        )
+    for item in proposed:
+        access.ensure_role(actor, item.config.namespace, Role.EDITOR)
+    _check_values(proposed)
+    kept = [p for p in proposed if p.config.pk in before]
+    added = [p for p in proposed if p.config.pk not in before]
+    for item in kept:
+        _ensure_changes_something(
+            before[item.config.pk].base_version,
+            item.value,
+            item.config if len(proposed) > 1 else None,
+        )
+    added_bases = _newest_bases(added) if added else []
+    if len({p.config.pk for p in proposed}) != len(proposed):
+        raise ValidationError("A change request changes each config once: a config is repeated.")
+    pairs = [(item, before[item.config.pk].value, item.value) for item in kept] + [
+        (item, base.value if base else None, item.value)
+        for item, base in zip(added, added_bases, strict=True)
+    ]
+    dismissed = _dismiss_approvals(change_request)
+    change_request.changes.exclude(config__in=[p.config.pk for p in kept]).delete()
+    for item in kept:
+        Change.objects.filter(pk=before[item.config.pk].pk).update(value=item.value)
+    _write_changes(change_request, added, added_bases)
     change_request.revision += 1
     if title is not None:
         change_request.title = _title(title)
@@ -236,7 +397,7 @@ def change_request_edit(
         actor,
         revision=change_request.revision,
         dismissed_approvals=dismissed,
-        **_audited_diff(before, value),
+        **_diff_details(pairs),
     )
     return change_request
 
@@ -247,10 +408,10 @@ def change_request_submit(*, change_request: ChangeRequest, actor) -> ChangeRequ
     change_request = _lock(change_request)
     if actor.pk != change_request.author_id:
         raise PermissionDenied("Only the author can submit a draft for review.")
-    access.ensure_role(actor, change_request.config.namespace, Role.EDITOR)
+    _ensure_role(actor, change_request, Role.EDITOR)
     _ensure_allowed(change_request, "submit", "submitted for review")
     # The schema may have changed since the draft was saved.
-    _check_value(change_request.config, change_request.value)
+    _check_values([Proposed(c.config, c.value, None) for c in change_request.change_list])
     change_request.status = Status.IN_REVIEW
     _refresh_status(change_request)
     _save(change_request, actor, "submitted for review")
@@ -280,9 +441,9 @@ _VERDICT_TABLE_ACTIONS: dict[str, str] = {
 
 
 def _verdict(change_request, reviewer, verdict: str, comment: str, seen_revision: int | None):
-    """Record a reviewer's verdict on the value now proposed, audit it, tell the author."""
+    """Record a reviewer's verdict on the set now proposed, audit it, tell the author."""
     change_request = _lock(change_request)
-    access.ensure_role(reviewer, change_request.config.namespace, Role.REVIEWER)
+    _ensure_role(reviewer, change_request, Role.REVIEWER)
     if reviewer.pk == change_request.author_id:
         raise PermissionDenied("Authors cannot review their own change.")
     if seen_revision is not None and seen_revision != change_request.revision:
@@ -298,7 +459,7 @@ def _verdict(change_request, reviewer, verdict: str, comment: str, seen_revision
         change_request=change_request,
         reviewer=reviewer,
         verdict=verdict,
-        value_hash=change_request.value_hash,
+        proposal_hash=change_request.proposal_hash,
         revision=change_request.revision,
         comment=comment,
     )
@@ -310,7 +471,7 @@ def _verdict(change_request, reviewer, verdict: str, comment: str, seen_revision
         reviewer,
         reason=comment,
         revision=review.revision,
-        value_hash=review.value_hash,
+        proposal_hash=review.proposal_hash,
     )
     pk, review_pk = change_request.pk, review.pk
     after_commit(
@@ -324,7 +485,7 @@ def _verdict(change_request, reviewer, verdict: str, comment: str, seen_revision
 def change_request_approve(
     *, change_request: ChangeRequest, reviewer, comment: str = "", seen_revision: int | None = None
 ) -> Review:
-    """Approve the exact value now proposed; with `seen_revision`, only if the reviewer saw it."""
+    """Approve the exact set now proposed; with `seen_revision`, only if the reviewer saw it."""
     return _verdict(change_request, reviewer, Review.Verdict.APPROVE, comment, seen_revision)
 
 
@@ -342,7 +503,7 @@ def change_request_request_changes(
 
 @transaction.atomic
 def change_request_comment(*, change_request: ChangeRequest, actor, body: str):
-    access.ensure_role(actor, change_request.config.namespace, Role.VIEWER)
+    _ensure_role(actor, change_request, Role.VIEWER)
     body = _require_text(body, "A comment")
     comment = change_request.comments.create(author=actor, body=body)
     _audit("change_request.commented", change_request, actor, reason=body)
@@ -366,7 +527,7 @@ def change_request_withdraw(
 @transaction.atomic
 def change_request_reject(*, change_request: ChangeRequest, actor, reason: str) -> ChangeRequest:
     change_request = _lock(change_request)
-    access.ensure_role(actor, change_request.config.namespace, Role.REVIEWER)
+    _ensure_role(actor, change_request, Role.REVIEWER)
     if actor.pk == change_request.author_id:
         raise PermissionDenied("Withdraw your own change request instead of rejecting it.")
     reason = _require_text(reason, "A reason for rejecting")
@@ -382,35 +543,50 @@ def change_request_reject(*, change_request: ChangeRequest, actor, reason: str) 
 
 
 @transaction.atomic
-def change_request_rebase(*, change_request: ChangeRequest, actor, value) -> ChangeRequest:
-    """Base a conflicted change on the config's newest version, with the author's merged value."""
+def change_request_rebase(
+    *, change_request: ChangeRequest, actor, value=None, values: dict[int, Any] | None = None
+) -> ChangeRequest:
+    """Base every change of a conflicted change request on its config's newest version. Each
+    keeps its value unless a merged one is given (`value` for a one-config change request, or
+    `values` by config id); approvals are dismissed, and it is back in review (a draft stays a
+    draft)."""
     change_request = _lock(change_request)
     if actor.pk != change_request.author_id:
         raise PermissionDenied("Only the author can rebase a change request.")
-    access.ensure_role(actor, change_request.config.namespace, Role.EDITOR)
+    _ensure_role(actor, change_request, Role.EDITOR)
     _ensure_allowed(change_request, "rebase", "rebased")
-    _check_value(change_request.config, value)
-    newest = newest_version(change_request.config)
-    _ensure_changes_something(newest, value)
-    change_request.reviews.filter(dismissed_at__isnull=True, verdict=Review.Verdict.APPROVE).update(
-        dismissed_at=timezone.now()
-    )
-    before_base = change_request.base_version.number if change_request.base_version else None
-    change_request.base_version = newest
-    change_request.value = value
+    values = dict(values or {})
+    if value is not None:
+        values[change_request.change.config_id] = value
+    proposed = [
+        Proposed(c.config, values.get(c.config_id, c.value), None)
+        for c in change_request.change_list
+    ]
+    _check_values(proposed)
+    moves = {}
+    for change, item in zip(change_request.change_list, proposed, strict=True):
+        newest = newest_version(change.config)
+        _ensure_changes_something(
+            newest, item.value, change.config if not change_request.is_single else None
+        )
+        before = change.base_version.number if change.base_version else None
+        moves[change.label] = (before, newest.number if newest else None)
+        Change.objects.filter(pk=change.pk).update(base_version=newest, value=item.value)
+    _dismiss_approvals(change_request)
+    change_request.forget_changes()
+    change_request.proposal_hash = changes_hash(change_request.change_list)
     change_request.revision += 1
     # A rebased draft stays a draft: only its author's submit sends it for review.
     draft = change_request.status == Status.CONFLICTED_DRAFT
     change_request.status = Status.DRAFT if draft else Status.IN_REVIEW
     _refresh_status(change_request)
     _save(change_request, actor, "rebased")
-    _audit(
-        "change_request.rebased",
-        change_request,
-        actor,
-        from_version=before_base,
-        to_version=newest.number if newest else None,
-    )
+    if change_request.is_single:
+        ((from_version, to_version),) = moves.values()
+        details: dict[str, Any] = {"from_version": from_version, "to_version": to_version}
+    else:
+        details = {"versions": {label: list(move) for label, move in moves.items()}}
+    _audit("change_request.rebased", change_request, actor, **details)
     if not draft:
         pk = change_request.pk
         after_commit(
@@ -433,19 +609,57 @@ def _mark_conflicted(change_request: ChangeRequest, actor, why: str) -> None:
         )
 
 
+def open_on_configs(config_ids) -> QuerySet[ChangeRequest]:
+    """Change requests with a change to any of `config_ids` (a list or a subquery)."""
+    return ChangeRequest.objects.filter(
+        pk__in=Change.objects.filter(config_id__in=config_ids).values("change_request_id")
+    )
+
+
 def overtaken(change_requests: QuerySet[ChangeRequest], actor, why: str) -> None:
     """Mark open `change_requests` conflicted: a version published past their base means they
     can no longer be published as they are. Call it inside the publishing transaction, with
     their configs locked. Locked re-reads: an edit of one of them in flight commits first and
     is kept."""
-    others = (
+    others = _with_changes(
         change_requests.select_for_update(of=("self",))
-        .select_related("config__namespace")
         .filter(status__in=ChangeRequest.OPEN)
         .exclude(status__in=(Status.CONFLICTED, Status.CONFLICTED_DRAFT))
     )
     for other in others:
         _mark_conflicted(other, actor, why)
+
+
+def _publish_all(
+    change_request: ChangeRequest,
+    actor,
+    effective_at: datetime | None,
+    bypass_reason: str,
+) -> dict[int, Version]:
+    """Every change's new version, by config id, or nothing (Conflict when a base moved)."""
+    changes = change_request.change_list
+    if change_request.is_single:
+        change = changes[0]
+        version = version_publish(
+            config=change.config,
+            value=change.value,
+            base_number=change.base_version_number,
+            actor=actor,
+            reason=change_request.title,
+            effective_at=effective_at,
+            bypass_reason=bypass_reason,
+        )
+        return {change.config_id: version}
+    return versions_publish(
+        changes=[
+            NewVersion(config_id=c.config_id, value=c.value, base_number=c.base_version_number)
+            for c in changes
+        ],
+        actor=actor,
+        reason=change_request.title,
+        effective_at=effective_at,
+        bypass_reason=bypass_reason,
+    )
 
 
 def change_request_publish(
@@ -455,24 +669,29 @@ def change_request_publish(
     effective_at: datetime | None = None,
     bypass_reason: str | None = None,
 ) -> Version:
-    """Publish the proposed value as the config's next version, now or at `effective_at`.
+    """Publish every change of the set as its config's next version, now or at
+    `effective_at`, in one transaction or not at all. Returns the (first) config's new version.
 
-    Checks, inside one transaction with the config row locked, that the gate is satisfied (or
-    an admin bypasses it with a reason) and that the base is still the newest version; if not,
-    the change request is marked conflicted (that is kept) and Conflict is raised.
+    Checks, inside one transaction with the configs' rows locked, that the gate is satisfied (or
+    an admin of every namespace it touches bypasses it with a reason) and that every base is
+    still the newest version; if not, the change request is marked conflicted (that is kept)
+    and Conflict is raised.
     """
     conflict = None
     with transaction.atomic():
-        # Lock order everywhere: the config first, then change requests. Publishing marks the
-        # config's other open change requests conflicted, so it must hold the config before any.
-        Config.objects.select_for_update().filter(pk=change_request.config_id).first()
+        # Lock order everywhere: configs first (by id), then change requests. Publishing marks
+        # the configs' other open change requests conflicted, so it must hold them before any.
+        config_ids = list(
+            Change.objects.filter(change_request=change_request).values_list("config_id", flat=True)
+        )
+        list(Config.objects.select_for_update().filter(pk__in=config_ids).order_by("pk"))
         change_request = _lock(change_request)
-        namespace = change_request.config.namespace
-        access.ensure_visible(actor, namespace)
+        for namespace in change_request.namespaces:
+            access.ensure_visible(actor, namespace)
         bypass = bypass_reason is not None
         if bypass:
-            access.ensure_role(
-                actor, namespace, Role.ADMIN, "publish without the required approvals"
+            _ensure_role(
+                actor, change_request, Role.ADMIN, "publish without the required approvals"
             )
             bypass_reason = _require_text(bypass_reason, "A reason for the bypass")
         _ensure_allowed(change_request, "bypass" if bypass else "publish", "published")
@@ -483,60 +702,62 @@ def change_request_publish(
             # did not happen. The admin's reason still goes into the published event.
             bypass, note, bypass_reason = False, bypass_reason or "", None
         if not can_publish(actor, change_request) and not bypass:
-            raise PermissionDenied(f"You need the reviewer role in {namespace.slug} to publish.")
+            namespaces = ", ".join(ns.slug for ns in change_request.namespaces)
+            raise PermissionDenied(f"You need the reviewer role in {namespaces} to publish.")
         if not bypass and not gate.satisfied:
             raise RuleViolation("Cannot publish yet: it needs " + "; ".join(gate.missing) + ".")
-        base = change_request.base_version.number if change_request.base_version else None
         try:
-            version = version_publish(
-                config=change_request.config,
-                value=change_request.value,
-                base_number=base,
-                actor=actor,
-                reason=change_request.title,
-                effective_at=effective_at,
-                bypass_reason=bypass_reason or "",
-            )
+            published = _publish_all(change_request, actor, effective_at, bypass_reason or "")
         except Conflict as exc:
             conflict = exc
             _mark_conflicted(change_request, actor, exc.for_people())
         else:
+            for change in change_request.change_list:
+                change.published_version = published[change.config_id]
+                change.save(update_fields=["published_version"])
             change_request.status = Status.PUBLISHED
-            change_request.published_version = version
             _save(change_request, actor, "published")
-            _audit(
-                "change_request.published",
-                change_request,
-                actor,
-                reason=change_request.title,
-                version=version.number,
-                effective_at=version.effective_at.isoformat(),
-                approved_by=[u.username for u in gate.approvers],
-                bypass=bypass,
-                **({"note": note} if note else {}),
-            )
-            if bypass:
+            # One event per config, as each gets its own version.
+            for change in change_request.change_list:
+                version = published[change.config_id]
                 _audit(
-                    "version.bypass",
+                    "change_request.published",
                     change_request,
                     actor,
-                    reason=bypass_reason or "",
+                    reason=change_request.title,
+                    change=change,
                     version=version.number,
-                    missing=gate.missing,
+                    effective_at=version.effective_at.isoformat(),
+                    approved_by=[u.username for u in gate.approvers],
+                    bypass=bypass,
+                    **({"note": note} if note else {}),
                 )
+                if bypass:
+                    _audit(
+                        "version.bypass",
+                        change_request,
+                        actor,
+                        reason=bypass_reason or "",
+                        change=change,
+                        version=version.number,
+                        missing=gate.missing,
+                    )
+            first = published[change_request.change.config_id]
             overtaken(
-                change_request.config.change_requests.exclude(pk=change_request.pk),
+                open_on_configs(config_ids).exclude(pk=change_request.pk),
                 actor,
-                f"Version {version.number} was published.",
+                f"Version {first.number} was published."
+                if change_request.is_single
+                else f"Change request #{change_request.pk} was published.",
             )
-            pk, vpk = change_request.pk, version.pk
+            pk = change_request.pk
             after_commit(
-                lambda: notifications.published(pk, vpk),
+                lambda: notifications.published(pk),
                 what=f'E-mail "published" of change request {pk}',
             )
     if conflict:
         raise conflict
-    return version
+    return published[change_request.change.config_id]
 
 
 @transaction.atomic

@@ -11,6 +11,7 @@ urlpatterns = [
     path("changes/<int:pk>/", views.change_request_detail, name="detail"),
     path("changes/<int:pk>/edit/", views.change_request_edit, name="edit"),
     path("changes/<int:pk>/rebase/", views.change_request_rebase, name="rebase"),
+    path("changes/<int:pk>/add/", views.change_request_add, name="add"),
     path(
         "changes/<int:pk>/side-by-side/",
         views.change_request_side_by_side,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.contrib import messages
@@ -18,18 +19,22 @@ from configs import access, times
 from configs import selectors as config_selectors
 from configs.diff import first_changes, pretty_lines, sentence, sentences
 from configs.forms import ValueForm
-from configs.models import Role, canonical_json
+from configs.models import Config, Role, Version, canonical_json
 from configs.selectors import newest_version
 from reviews import previews, schema_changes, selectors, services
 from reviews.gate import can_publish, gate_for
-from reviews.models import ChangeRequest, Review, SchemaChangeRequest
+from reviews.models import Change, ChangeRequest, Review, SchemaChangeRequest
+from reviews.services import Proposed
 
 Status = ChangeRequest.Status
 
 
-def _schema(change_request):
-    config = change_request.config
+def _schema(config: Config):
     return config.schema.body if config.schema_id else None
+
+
+def _has_role_everywhere(user, change_request, role: str) -> bool:
+    return all(access.has_role(user, ns, role) for ns in change_request.namespaces)
 
 
 def _actions(user, change_request, gate) -> dict[str, bool]:
@@ -37,11 +42,10 @@ def _actions(user, change_request, gate) -> dict[str, bool]:
 
     Which state allows what comes from the change request's action table; who may act is the
     services' rule, mirrored here only to hide buttons that would be refused."""
-    namespace = change_request.config.namespace
     is_author = user.pk == change_request.author_id
-    is_reviewer = access.has_role(user, namespace, Role.REVIEWER)
+    is_reviewer = _has_role_everywhere(user, change_request, Role.REVIEWER)
     # An author demoted since proposing may still withdraw, but not change or send it.
-    is_editing_author = is_author and access.has_role(user, namespace, Role.EDITOR)
+    is_editing_author = is_author and _has_role_everywhere(user, change_request, Role.EDITOR)
     allows = change_request.allows
     return {
         "review": allows("approve") and is_reviewer and not is_author,
@@ -51,7 +55,7 @@ def _actions(user, change_request, gate) -> dict[str, bool]:
         "reject": allows("reject") and is_reviewer and not is_author,
         "publish": allows("publish") and can_publish(user, change_request) and gate.satisfied,
         "bypass": allows("bypass")
-        and access.has_role(user, namespace, Role.ADMIN)
+        and _has_role_everywhere(user, change_request, Role.ADMIN)
         and not gate.satisfied,
         "rebase": allows("rebase") and is_editing_author,
         # An approval already standing for this exact proposal is not offered again.
@@ -60,6 +64,59 @@ def _actions(user, change_request, gate) -> dict[str, bool]:
         ).exists(),
         "comment": allows("comment"),
     }
+
+
+@dataclass
+class ChangePanel:
+    """One config's change as the change request page shows it."""
+
+    change: Change
+    sentences: list[str]
+    total: int
+    json_inline: bool
+    left: list = field(default_factory=list)
+    right: list = field(default_factory=list)
+    theirs: Version | None = None
+    their_changes: list[str] = field(default_factory=list)
+    try_it: previews.TryIt | None = None
+
+    @property
+    def config(self) -> Config:
+        return self.change.config
+
+    @property
+    def cut(self) -> bool:
+        return len(self.sentences) < self.total
+
+
+def _panel(request, change_request, change: Change, *, show_all: bool) -> ChangePanel:
+    base = change.base_version
+    before = base.value if base else None
+    schema = _schema(change.config)
+    newest = newest_version(change.config)
+    theirs = newest if change_request.allows("rebase") and newest != base else None
+    shown, total = first_changes(
+        before, change.value, schema, limit=None if show_all else CHANGES_SHOWN
+    )
+    # Large values stay readable and light: the list of changes is cut (with "show all"), and
+    # the side-by-side JSON is drawn on its own page when the values are big.
+    json_inline = _json_size(base) + len(canonical_json(change.value)) <= SIDE_BY_SIDE_INLINE_BYTES
+    left, right = pretty_lines(before, change.value) if json_inline else ([], [])
+    return ChangePanel(
+        change=change,
+        sentences=[sentence(line) for line in shown],
+        total=total,
+        json_inline=json_inline,
+        left=left,
+        right=right,
+        theirs=theirs,
+        their_changes=sentences(before, theirs.value, schema) if theirs else [],
+        try_it=previews.try_it(request, change_request, change),
+    )
+
+
+# A change request of many configs shows this many of them on a page.
+CHANGES_PER_PAGE = 20
 
 
 @login_required
@@ -77,27 +134,18 @@ def change_request_detail(request, pk):
 def _detail_page(request, change_request, *, typed=None):
     """The change request page; after a refused action, with everything the person typed."""
     gate = gate_for(change_request)
-    base = change_request.base_version
-    schema = _schema(change_request)
-    newest = newest_version(change_request.config)
-    theirs = newest if change_request.allows("rebase") and newest != base else None
     show_all = request.GET.get("changes") == "all"
-    shown, changes_total = first_changes(
-        base.value if base else None,
-        change_request.value,
-        schema,
-        limit=None if show_all else CHANGES_SHOWN,
-    )
-    changes = [sentence(change) for change in shown]
-    # Large values stay readable and light: the list of changes is cut (with "show all"), and
-    # the side-by-side JSON is drawn on its own page when the values are big.
-    json_inline = (
-        _json_size(base) + len(canonical_json(change_request.value)) <= SIDE_BY_SIDE_INLINE_BYTES
-    )
-    left, right = (
-        pretty_lines(base.value if base else None, change_request.value)
-        if json_inline
-        else ([], [])
+    page = page_of(request, change_request.change_list, per_page=CHANGES_PER_PAGE, param="set")
+    panels = [_panel(request, change_request, c, show_all=show_all) for c in page]
+    first = change_request.change
+    newest = newest_version(first.config)
+    addable = (
+        config_selectors.editable_configs(request.user)
+        .exclude(pk__in=[c.config_id for c in change_request.change_list])
+        .select_related("namespace")
+        .order_by("namespace__slug", "key")[:ADDABLE_AT_MOST]
+        if change_request.allows("edit") and request.user.pk == change_request.author_id
+        else []
     )
     return render(
         request,
@@ -105,30 +153,33 @@ def _detail_page(request, change_request, *, typed=None):
         {
             "page_title": f"#{change_request.pk} {change_request.title}",
             "cr": change_request,
-            "config": change_request.config,
+            "config": first.config,
+            "panels": panels,
+            "set_page": page,
             "gate": gate,
-            "changes": changes,
-            "changes_total": changes_total,
-            "changes_cut": len(changes) < changes_total,
-            "json_inline": json_inline,
-            "left": left,
-            "right": right,
-            "theirs": theirs,
-            "their_changes": sentences(base.value if base else None, theirs.value, schema)
-            if theirs
-            else [],
             "reviews": change_request.reviews.select_related("reviewer"),
             "comments": change_request.comments.select_related("author"),
             "can": _actions(request.user, change_request, gate),
             "next_number": (newest.number + 1) if newest else 1,
-            "try_it": previews.try_it(request, change_request),
-            "earliest": config_selectors.earliest_effective_at(change_request.config),
+            "earliest": max(
+                filter(
+                    None,
+                    (
+                        config_selectors.earliest_effective_at(c.config)
+                        for c in change_request.change_list
+                    ),
+                ),
+                default=None,
+            ),
+            "addable": addable,
             "zone": times.zone_name(),
             "typed": typed or {},
         },
     )
 
 
+# "Add another config to this change" offers at most this many configs to pick from.
+ADDABLE_AT_MOST = 500
 CHANGES_SHOWN = 200
 SIDE_BY_SIDE_INLINE_BYTES = 200_000
 
@@ -141,15 +192,16 @@ def _json_size(version) -> int:
 def change_request_side_by_side(request, pk):
     """Base and proposed value as pretty JSON side by side, for engineers, on its own page."""
     change_request = selectors.for_change_request(user=request.user, pk=pk)
-    base = change_request.base_version
-    left, right = pretty_lines(base.value if base else None, change_request.value)
+    change = _change_of(request, change_request)
+    base = change.base_version
+    left, right = pretty_lines(base.value if base else None, change.value)
     return render(
         request,
         "reviews/side_by_side.html",
         {
             "page_title": f"#{change_request.pk} side by side",
             "cr": change_request,
-            "config": change_request.config,
+            "config": change.config,
             "left": left,
             "right": right,
         },
@@ -224,6 +276,10 @@ def _publish(request, change_request, *, bypass: bool = False):
         bypass_reason=request.POST.get("bypass_reason", "") if bypass else None,
     )
     when = "now" if version.effective_at <= version.published_at else "on schedule"
+    if not change_request.is_single:
+        count = len(change_request.change_list)
+        messages.success(request, f"Published all {count} changes; they take effect {when}.")
+        return redirect(change_request)
     messages.success(request, f"Published version {version.number}; it takes effect {when}.")
     return redirect(change_request.config)
 
@@ -259,8 +315,13 @@ def change_request_action(request, pk, action):
     except REFUSALS as exc:
         if isinstance(exc, PermissionDenied) and not exc.args:
             raise
-        config = change_request.config
-        text = refusal(request, exc, namespace=config.namespace.slug, config=config.key)
+        config = change_request.config if change_request.is_single else None
+        text = refusal(
+            request,
+            exc,
+            namespace=config.namespace.slug if config else "",
+            config=config.key if config else "",
+        )
         if isinstance(exc, InvalidValue):
             # The schema changed since the draft was saved: say what to fix, then let them edit.
             text += " Edit your draft so it fits the config's schema."
@@ -280,15 +341,33 @@ def _refused(request, change_request, action):
     return _detail_page(request, change_request, typed=typed)
 
 
-def _value_form_page(request, change_request, *, rebase: bool):
-    config = change_request.config
+def _change_of(request, change_request) -> Change:
+    """The change `?config=<id>` names (the first when none is named), or 404."""
+    wanted = request.GET.get("config", "")
+    if not wanted:
+        return change_request.change
+    for change in change_request.change_list:
+        if str(change.config_id) == wanted:
+            return change
+    raise Http404("That config is not part of this change request.")
+
+
+def _value_form_page(request, change_request, *, rebase: bool, adding: Config | None = None):
+    """Edit one config's value in the change request (or, `adding`, a config's value to add to
+    it); with `rebase`, merge a one-config change request onto its config's newest version."""
     if request.user.pk != change_request.author_id:
         raise PermissionDenied("Only the author can change this change request.")
+    if adding is not None:
+        config, base = adding, newest_version(adding)
+        initial_value = base.value if base else None
+    else:
+        change = _change_of(request, change_request)
+        config, base, initial_value = change.config, change.base_version, change.value
     newest = newest_version(config)
     form = ValueForm(
         request.POST or None,
         config=config,
-        initial_value=change_request.value,
+        initial_value=initial_value,
         initial={"title": change_request.title, "description": change_request.description},
     )
     if request.method == "POST" and form.is_valid():
@@ -304,7 +383,7 @@ def _value_form_page(request, change_request, *, rebase: bool):
                 services.change_request_edit(
                     change_request=change_request,
                     actor=request.user,
-                    value=value,
+                    changes=_with_value(change_request, config, value, base),
                     title=form.cleaned_data["title"],
                     description=form.cleaned_data["description"],
                 )
@@ -321,10 +400,9 @@ def _value_form_page(request, change_request, *, rebase: bool):
             return redirect(change_request)
         except InvalidValue as exc:
             form.set_problems(exc.errors)
-        except (RuleViolation, ValidationError) as exc:
+        except (Conflict, RuleViolation, ValidationError) as exc:
             form.add_error(None, in_words(exc))
-    base = change_request.base_version
-    schema = _schema(change_request)
+    schema = _schema(config)
     return render(
         request,
         "reviews/edit.html",
@@ -334,14 +412,26 @@ def _value_form_page(request, change_request, *, rebase: bool):
             "config": config,
             "form": form,
             "rebase": rebase,
+            "adding": adding is not None,
             "base": base,
             "newest": newest,
             "their_changes": sentences(base.value if base else None, newest.value, schema)
             if rebase and newest
             else [],
-            "our_changes": sentences(base.value if base else None, change_request.value, schema),
+            "our_changes": sentences(base.value if base else None, initial_value, schema),
         },
     )
+
+
+def _with_value(change_request, config: Config, value, base: Version | None) -> list[Proposed]:
+    """The set as it is, with `value` for `config` (added on `base` when it is new to it)."""
+    proposed = [
+        Proposed(c.config, value if c.config_id == config.pk else c.value, c.base_version_number)
+        for c in change_request.change_list
+    ]
+    if all(c.config_id != config.pk for c in change_request.change_list):
+        proposed.append(Proposed(config, value, base.number if base else None))
+    return proposed
 
 
 @login_required
@@ -352,12 +442,34 @@ def change_request_edit(request, pk):
 
 
 @login_required
+def change_request_add(request, pk):
+    """Add another config to the change request: its value, edited in its own form."""
+    change_request = selectors.for_change_request(user=request.user, pk=pk)
+    config = config_selectors.editable_config(
+        request.user, request.GET.get("config") or request.POST.get("config", "")
+    )
+    return _value_form_page(request, change_request, rebase=False, adding=config)
+
+
+@login_required
 def change_request_rebase(request, pk):
     change_request = selectors.for_change_request(user=request.user, pk=pk)
     if not change_request.allows("rebase"):
         messages.info(request, "This change request does not need a rebase.")
         return redirect(change_request)
-    return _value_form_page(request, change_request, rebase=True)
+    if change_request.is_single:
+        return _value_form_page(request, change_request, rebase=True)
+    # A set is re-based with its values kept; a value that must be merged is edited afterwards.
+    if request.method == "POST":
+        try:
+            services.change_request_rebase(change_request=change_request, actor=request.user)
+        except REFUSALS as exc:
+            messages.error(request, in_words(exc))
+        else:
+            where = "still a draft" if change_request.is_draft else "back in review"
+            messages.success(request, f"Rebased every change on its newest version; it is {where}.")
+        return redirect(change_request)
+    return _detail_page(request, change_request)
 
 
 def _page(request, items, param: str = "page"):

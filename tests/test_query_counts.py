@@ -7,7 +7,6 @@ audit events): the count must not change. Runs on SQLite and on PostgreSQL.
 
 from __future__ import annotations
 
-import hashlib
 import io
 import itertools
 from datetime import timedelta
@@ -19,8 +18,16 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from audit.models import AuditEvent
-from configs.models import Config, Namespace, Version, canonical_json
-from reviews.models import ChangeRequest, Comment, Review, SchemaChangeItem, SchemaChangeRequest
+from configs.models import Config, Namespace, Version
+from reviews.models import (
+    Change,
+    ChangeRequest,
+    Comment,
+    Review,
+    SchemaChangeItem,
+    SchemaChangeRequest,
+    changes_hash,
+)
 from tests.api.conftest import client_for, make_token
 
 pytestmark = pytest.mark.django_db
@@ -80,21 +87,19 @@ def grow(
     for _ in range(change_requests):
         n = next(serial)
         value = timezones_value(10_000 + n)
-        cr = ChangeRequest.objects.create(
-            config=hot,
-            author=alice,
-            base_version=newest,
-            title=f"Change {n}",
-            value=value,
-            status=next(states),
+        cr = ChangeRequest.objects.create(author=alice, title=f"Change {n}", status=next(states))
+        change = Change.objects.create(
+            change_request=cr, config=hot, base_version=newest, value=value
         )
+        cr.proposal_hash = changes_hash([change])
+        cr.save(update_fields=["proposal_hash"])
         verdict = {"changes_requested": "request_changes", "approved": "approve"}.get(cr.status)
         if verdict:
             Review.objects.create(
                 change_request=cr,
                 reviewer=bob,
                 verdict=verdict,
-                value_hash=hashlib.sha256(canonical_json(value).encode()).hexdigest(),
+                proposal_hash=cr.proposal_hash,
                 revision=1,
             )
         Comment.objects.create(change_request=cr, author=bob, body="Which teams?")

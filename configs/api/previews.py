@@ -18,7 +18,7 @@ from rest_framework.exceptions import ValidationError
 from configs.api import reads
 from configs.api.access import readable_config
 from configs.models import Config, canonical_json
-from reviews.models import ChangeRequest
+from reviews.models import Change, ChangeRequest
 from reviews.previews import can_preview
 
 PARAMETER = "change_request"
@@ -58,25 +58,28 @@ def _number(request) -> int:
     return int(raw)
 
 
-def _open_change_request(request, number: int, **where) -> ChangeRequest:
-    """The open change request, or 404: closed, unknown, of another config, or someone else's
-    draft all look alike, so a preview tells nothing about change requests one may not read."""
-    change_request = (
-        ChangeRequest.objects.select_related("config__namespace", "config__schema", "base_version")
-        .filter(pk=number, status__in=ChangeRequest.OPEN, **where)
-        .first()
+def _open_changes(request, number: int, **where) -> list[Change]:
+    """The open change request's changes to the configs `where` names, or 404: closed, unknown,
+    of other configs, or someone else's draft all look alike, so a preview tells nothing about
+    change requests one may not read."""
+    changes = list(
+        Change.objects.select_related(
+            "change_request", "config__namespace", "config__schema", "base_version"
+        )
+        .filter(change_request=number, change_request__status__in=ChangeRequest.OPEN, **where)
+        .order_by("config__key")
     )
-    if change_request is None or not can_preview(request.user, change_request):
+    if not changes or not can_preview(request.user, changes[0].change_request):
         raise Http404(f"No open change request {number} of this config, or no access to it.")
-    return change_request
+    return changes
 
 
-def _about(change_request: ChangeRequest) -> dict:
-    base = change_request.base_version
+def _about(change: Change) -> dict:
+    change_request = change.change_request
     return {
         "id": change_request.pk,
         "status": change_request.status,
-        "base_version": base.number if base else None,
+        "base_version": change.base_version_number,
         "title": change_request.title,
     }
 
@@ -92,8 +95,8 @@ def _schema_version(config: Config) -> int | None:
     return config.schema.versions.order_by("-number").values_list("number", flat=True).first()
 
 
-def _document(config: Config, change_request: ChangeRequest) -> bytes:
-    value = canonical_json(change_request.value).encode()
+def _document(config: Config, change: Change) -> bytes:
+    value = canonical_json(change.value).encode()
     head = _compact({"namespace": config.namespace.slug, "key": config.key, "version": None})
     rest = _compact(
         {
@@ -102,15 +105,15 @@ def _document(config: Config, change_request: ChangeRequest) -> bytes:
             "published_by": None,
             "schema": config.schema.name if config.schema_id else None,
             "schema_version": _schema_version(config),
-            "change_request": _about(change_request),
+            "change_request": _about(change),
         }
     )
     return head[:-1] + b',"value":' + value + b"," + rest[1:]
 
 
-def _entry(change_request: ChangeRequest) -> bytes:
-    value = canonical_json(change_request.value).encode()
-    about = _compact({"change_request": _about(change_request)})
+def _entry(change: Change) -> bytes:
+    value = canonical_json(change.value).encode()
+    about = _compact({"change_request": _about(change)})
     return b'{"version":null,"value":' + value + b',"effective_at":null,' + about[1:]
 
 
@@ -132,23 +135,25 @@ def config_preview(request, namespace: str, key: str, *, bare: bool) -> HttpResp
     """The config read (or its bare value) with the change request's proposal as the value."""
     number = _number(request)
     config = readable_config(request, namespace, key)
-    change_request = _open_change_request(request, number, config=config)
+    (change,) = _open_changes(request, number, config=config)
     if bare:
-        body = canonical_json(change_request.value).encode()
+        body = canonical_json(change.value).encode()
     else:
-        body = _document(config, change_request)
-    return _answer(request, change_request, body)
+        body = _document(config, change)
+    return _answer(request, change.change_request, body)
 
 
 def bundle_preview(request, namespace: str, live: list[tuple[str, int]]) -> HttpResponse:
-    """The namespace's bundle of live values with one config's proposal applied over them
-    (called after the namespace's access check, with its live versions)."""
+    """The namespace's bundle of live values with the change request's proposals for its
+    configs applied over them (called after the namespace's access check, with its live
+    versions)."""
     number = _number(request)
-    change_request = _open_change_request(request, number, config__namespace__slug=namespace)
-    previewed = change_request.config.key
-    prepared = reads.prepared_many([version_id for key, version_id in live if key != previewed])
-    entries = {key: prepared[version_id].entry for key, version_id in live if key != previewed}
-    entries[previewed] = _entry(change_request)  # also for a config not yet published
+    changes = _open_changes(request, number, config__namespace__slug=namespace)
+    previewed = {change.config.key: change for change in changes}
+    prepared = reads.prepared_many([version_id for key, version_id in live if key not in previewed])
+    entries = {key: prepared[version_id].entry for key, version_id in live if key not in previewed}
+    for key, change in previewed.items():
+        entries[key] = _entry(change)  # also for a config not yet published
     parts = [_compact(key) + b":" + entries[key] for key in sorted(entries)]
     body = b'{"namespace":' + _compact(namespace) + b',"configs":{' + b",".join(parts) + b"}}"
-    return _answer(request, change_request, body)
+    return _answer(request, changes[0].change_request, body)

@@ -246,6 +246,12 @@ def publish(request: Request, change_request: SchemaChangeRequest, data: dict) -
     return answer(request, change_request.pk)
 
 
+def rebase(request: Request, change_request: SchemaChangeRequest) -> Response:
+    ensure_can_write(request)
+    schema_changes.schema_change_rebase(change_request=change_request, actor=request.user)
+    return answer(request, change_request.pk)
+
+
 def withdraw(request: Request, change_request: SchemaChangeRequest, data: dict) -> Response:
     ensure_can_write(request)
     schema_changes.schema_change_withdraw(

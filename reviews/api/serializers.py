@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from configs.api.reads import timestamp
 from configs.api.serializers import AnyJSONField
 from reviews.gate import gate_for
-from reviews.models import ChangeRequest, Comment, Review
+from reviews.models import Change, ChangeRequest, Comment, Review
 
 
 class ReviewSerializer(serializers.ModelSerializer):
@@ -30,15 +32,50 @@ class CommentSerializer(serializers.ModelSerializer):
         fields = ["author", "body", "created_at"]
 
 
-class ChangeRequestSerializer(serializers.ModelSerializer):
+class ChangeSerializer(serializers.ModelSerializer):
     namespace = serializers.CharField(source="config.namespace.slug")
     key = serializers.CharField(source="config.key")
-    author = serializers.CharField(source="author.username")
     value = AnyJSONField()
-    base_version = serializers.IntegerField(source="base_version.number", allow_null=True)
+    base_version = serializers.IntegerField(source="base_version_number", allow_null=True)
     published_version = serializers.IntegerField(source="published_version.number", allow_null=True)
+    migrated = serializers.SerializerMethodField(
+        help_text="Filled in from a schema's defaults rather than by a person."
+    )
+
+    class Meta:
+        model = Change
+        fields = [
+            "kind",
+            "namespace",
+            "key",
+            "base_version",
+            "value",
+            "migrated",
+            "published_version",
+        ]
+
+    def get_migrated(self, change) -> bool:
+        return False
+
+
+def _of_the_one(help_text: str) -> serializers.SerializerMethodField:
+    """A field of the one-config change request's change (null for a set of several)."""
+    return serializers.SerializerMethodField(help_text=f"{help_text} (null for several configs)")
+
+
+class ChangeRequestSerializer(serializers.ModelSerializer):
+    namespace = _of_the_one("The config's namespace")
+    key = _of_the_one("The config's key")
+    author = serializers.CharField(source="author.username")
+    value = _of_the_one("The proposed value")
+    base_version = _of_the_one("The version it is based on")
+    published_version = _of_the_one("The version it became")
+    changes = ChangeSerializer(many=True, read_only=True, source="change_list")
     approvals = serializers.SerializerMethodField(
-        help_text="Who approved the value now proposed (standing approvals only)."
+        help_text="Who approved the set now proposed (standing approvals only)."
+    )
+    required_approvals = serializers.SerializerMethodField(
+        help_text="How many approvals the strictest policy of its configs needs."
     )
     missing = serializers.SerializerMethodField(
         help_text="What still stands between the change and publishing, in words."
@@ -47,7 +84,7 @@ class ChangeRequestSerializer(serializers.ModelSerializer):
     comments = CommentSerializer(many=True, read_only=True)
     url = serializers.SerializerMethodField(help_text="The change request in the console.")
     kind = serializers.SerializerMethodField(
-        help_text='"config": one config\'s new value ("schema" for a schema change request).'
+        help_text='"config": new values of configs ("schema" for a schema change request).'
     )
 
     class Meta:
@@ -62,9 +99,11 @@ class ChangeRequestSerializer(serializers.ModelSerializer):
             "description",
             "value",
             "base_version",
+            "changes",
             "revision",
             "author",
             "approvals",
+            "required_approvals",
             "missing",
             "published_version",
             "created_at",
@@ -73,6 +112,28 @@ class ChangeRequestSerializer(serializers.ModelSerializer):
             "comments",
             "url",
         ]
+
+    def get_namespace(self, change_request) -> str | None:
+        return change_request.config.namespace.slug if change_request.is_single else None
+
+    def get_key(self, change_request) -> str | None:
+        return change_request.config.key if change_request.is_single else None
+
+    @extend_schema_field(OpenApiTypes.ANY)
+    def get_value(self, change_request):
+        return change_request.value if change_request.is_single else None
+
+    def get_base_version(self, change_request) -> int | None:
+        if not change_request.is_single:
+            return None
+        return change_request.change.base_version_number
+
+    def get_published_version(self, change_request) -> int | None:
+        version = change_request.published_version if change_request.is_single else None
+        return version.number if version else None
+
+    def get_required_approvals(self, change_request) -> int:
+        return self._gate(change_request).required
 
     def _gate(self, change_request):
         if not hasattr(change_request, "_gate"):
@@ -105,10 +166,60 @@ class ProposalSerializer(serializers.Serializer):
     description = serializers.CharField(required=False, allow_blank=True, default="")
 
 
+class ChangeInputSerializer(serializers.Serializer):
+    namespace = serializers.SlugField()
+    key = serializers.SlugField()
+    value = AnyJSONField(help_text="The config's proposed value.")
+    base_version = serializers.IntegerField(
+        allow_null=True,
+        min_value=1,
+        required=False,
+        help_text="The version the change is based on: the config's newest (null for a config "
+        "with no version yet). Required for a config new to the change request.",
+    )
+
+    def to_internal_value(self, data):
+        if isinstance(data, dict) and ("schema" in data or "new" in data):
+            raise serializers.ValidationError(
+                "Schema changes and new configs are proposed at /api/v1/schemas/<name>/"
+                "change-requests/ and /api/v1/namespaces/<ns>/configs/ for now, not in a set."
+            )
+        return super().to_internal_value(data)
+
+
+class SetProposalSerializer(serializers.Serializer):
+    title = serializers.CharField(max_length=200, help_text="Why: shown to reviewers.")
+    description = serializers.CharField(required=False, allow_blank=True, default="")
+    draft = serializers.BooleanField(
+        required=False, default=False, help_text="Keep it as your draft: nobody reviews it yet."
+    )
+    changes = ChangeInputSerializer(
+        many=True, allow_empty=False, help_text="One change per config: reviewed as one."
+    )
+
+
 class EditSerializer(serializers.Serializer):
-    value = AnyJSONField(help_text="The new proposed value; earlier approvals are dismissed.")
+    value = AnyJSONField(
+        required=False,
+        help_text="The new proposed value of a one-config change request; earlier approvals "
+        "are dismissed.",
+    )
+    changes = ChangeInputSerializer(
+        many=True,
+        required=False,
+        allow_empty=False,
+        help_text="The new set: configs already in it keep their base; a config left out is "
+        "dropped. Earlier approvals are dismissed.",
+    )
     title = serializers.CharField(max_length=200, required=False)
     description = serializers.CharField(required=False, allow_blank=True)
+
+    def validate(self, attrs):
+        if "value" in attrs and "changes" in attrs:
+            raise serializers.ValidationError("Give either `value` or `changes`, not both.")
+        if not attrs:
+            raise serializers.ValidationError("Nothing to change: give `value` or `changes`.")
+        return attrs
 
 
 class VerdictSerializer(serializers.Serializer):
@@ -154,5 +265,5 @@ class VersionSerializer(serializers.Serializer):
         return self.context["approvers"].get(version.pk, [])
 
     def get_change_request(self, version) -> int | None:
-        change_request = getattr(version, "change_request", None)
-        return change_request.pk if change_request else None
+        change = getattr(version, "change", None)
+        return change.change_request_id if change else None

@@ -22,6 +22,7 @@ from configs.api.access import (
     token_of,
 )
 from configs.api.serializers import error_responses
+from configs.models import Version
 from reviews import services
 from reviews.api import schema_changes
 from reviews.api.schema_changes import SchemaChangeEditSerializer, SchemaChangeSerializer
@@ -30,11 +31,12 @@ from reviews.api.serializers import (
     EditSerializer,
     ProposalSerializer,
     PublishSerializer,
+    SetProposalSerializer,
     VerdictSerializer,
     VersionSerializer,
     WithdrawSerializer,
 )
-from reviews.models import ChangeRequest, Review, SchemaChangeRequest
+from reviews.models import Change, ChangeRequest, Review, SchemaChangeRequest
 from reviews.selectors import approvers_for_versions
 
 # Either kind, in the OpenAPI description of the endpoints both share.
@@ -48,17 +50,20 @@ EITHER_KIND = PolymorphicProxySerializer(
 def _change_request(
     request, pk: int, *, own_without_role: bool = False
 ) -> ChangeRequest | SchemaChangeRequest:
-    """The change request (of a config, or else of a schema), or 404 unless the request may
-    read its namespace. With `own_without_role`, its author may reach it even after losing
-    their role (to withdraw it); a token must still reach the namespace."""
+    """The change request (of configs, or else of a schema), or 404 unless the request may
+    read every namespace it touches. With `own_without_role`, its author may reach it even
+    after losing their role (to withdraw it); a token must still reach the namespaces."""
     change_request = (
-        ChangeRequest.objects.select_related(
-            "config__namespace", "config__schema", "author", "base_version", "published_version"
-        )
+        ChangeRequest.objects.select_related("author")
         .prefetch_related(
+            Prefetch(
+                "changes",
+                queryset=Change.objects.select_related(
+                    "config__namespace", "config__schema", "base_version", "published_version"
+                ).prefetch_related("config__owners"),
+            ),
             Prefetch("reviews", queryset=Review.objects.select_related("reviewer")),
             "comments__author",
-            "config__owners",
         )
         .filter(pk=pk)
         .first()
@@ -68,10 +73,11 @@ def _change_request(
     missing = "No such change request, or no access to it."
     if own_without_role and change_request.author_id == request.user.pk:
         token = token_of(request)
-        if token is not None and not in_scope(token, change_request.config.namespace):
+        if token is not None and not all(in_scope(token, ns) for ns in change_request.namespaces):
             raise Http404(missing)
         return change_request
-    ensure_readable(request, change_request.config.namespace, missing)
+    for namespace in change_request.namespaces:
+        ensure_readable(request, namespace, missing)
     return change_request
 
 
@@ -84,6 +90,18 @@ def _answer(
     return Response(
         ChangeRequestSerializer(change_request, context={"request": request}).data, code
     )
+
+
+def _proposed(request, changes: list[dict]) -> list[services.Proposed]:
+    """The set a request proposes: each config must be one the request may read."""
+    return [
+        services.Proposed(
+            config=readable_config(request, change["namespace"], change["key"]),
+            value=change["value"],
+            base_version=change.get("base_version"),
+        )
+        for change in changes
+    ]
 
 
 def _body(serializer_class, request):
@@ -106,11 +124,7 @@ class VersionList(ListAPIView):
 
     def get_queryset(self):
         config = readable_config(self.request, self.kwargs["namespace"], self.kwargs["key"])
-        return (
-            config.versions.active()
-            .select_related("published_by", "change_request")
-            .order_by("-number")
-        )
+        return config.versions.active().select_related("published_by", "change").order_by("-number")
 
     def get_serializer_context(self):
         return {**super().get_serializer_context(), "approvers": self._approvers}
@@ -119,6 +133,31 @@ class VersionList(ListAPIView):
         page = super().paginate_queryset(queryset)
         self._approvers = approvers_for_versions(page)
         return page
+
+
+class ChangeRequestSetCreate(APIView):
+    """Propose new values for several configs (in one namespace or several), reviewed and
+    published as one; in review at once unless `draft`."""
+
+    @extend_schema(
+        operation_id="change_request_set_create",
+        request=SetProposalSerializer,
+        responses={
+            201: ChangeRequestSerializer,
+            **error_responses(400, 401, 403, 404, 409, 413, 429),
+        },
+    )
+    def post(self, request):
+        ensure_can_write(request)
+        data = _body(SetProposalSerializer, request)
+        change_request = services.change_request_open(
+            author=request.user,
+            changes=_proposed(request, data["changes"]),
+            title=data["title"],
+            description=data["description"],
+            draft=data["draft"],
+        )
+        return _answer(request, change_request.pk, status.HTTP_201_CREATED)
 
 
 class ChangeRequestCreate(APIView):
@@ -179,6 +218,8 @@ class ChangeRequestDetail(APIView):
             return schema_changes.edit(request, change_request)
         ensure_can_write(request)
         data = _body(EditSerializer, request)
+        if "changes" in data:
+            data["changes"] = _proposed(request, data["changes"])
         services.change_request_edit(change_request=change_request, actor=request.user, **data)
         return _answer(request, pk)
 
@@ -261,9 +302,10 @@ class ChangeRequestPublish(APIView):
             effective_at=data.get("effective_at"),
             bypass_reason=data.get("bypass_reason"),
         )
-        version = change_request.config.versions.select_related(
-            "published_by", "change_request"
-        ).get(pk=version.pk)
+        if not change_request.is_single:
+            # A set answers with itself: each change names the version it became.
+            return _answer(request, pk)
+        version = Version.objects.select_related("published_by", "change").get(pk=version.pk)
         context = {"request": request, "approvers": approvers_for_versions([version])}
         return Response(VersionSerializer(version, context=context).data)
 
@@ -287,3 +329,21 @@ class ChangeRequestWithdraw(APIView):
             change_request=change_request, actor=request.user, reason=data["reason"]
         )
         return _answer(request, pk, own_without_role=True)
+
+
+class ChangeRequestRebase(APIView):
+    """The author re-bases a conflicted change request: every change on its config's newest
+    version, values kept; back in review, approvals dismissed."""
+
+    @extend_schema(
+        operation_id="change_request_rebase",
+        request=None,
+        responses={200: ChangeRequestSerializer, **error_responses(400, 401, 403, 404, 409, 429)},
+    )
+    def post(self, request, pk: int):
+        change_request = _change_request(request, pk)
+        if isinstance(change_request, SchemaChangeRequest):
+            return schema_changes.rebase(request, change_request)
+        ensure_can_write(request)
+        services.change_request_rebase(change_request=change_request, actor=request.user)
+        return _answer(request, pk)

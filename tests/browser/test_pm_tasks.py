@@ -9,6 +9,7 @@ from playwright.sync_api import expect
 
 from configs.models import Config
 from configs.selectors import newest_version
+from reviews.models import ChangeRequest
 from reviews.services import change_request_approve, change_request_open, change_request_publish
 from tests.browser.conftest import log_in
 
@@ -58,7 +59,7 @@ def test_1_alice_types_next_mondays_switch_over_in_a_new_york_browser(new_york, 
     page.get_by_role("button", name="Confirm and submit for review").click()
     expect(page.locator(".messagelist")).to_contain_text("submitted for review")
     config = Config.objects.get(key="company-timezones")
-    proposal = config.change_requests.get()
+    proposal = ChangeRequest.objects.get(changes__config=config)
     assert proposal.value["companies"][1]["effective_from"] == f"{monday:%Y-%m-%d}T00:00:00Z"
 
 

@@ -296,7 +296,7 @@ def test_publish_publishes_only_where_no_approval_is_needed(timezones, metrics, 
     assert metrics.versions.count() == 2
     assert not metrics.versions.get(number=2).is_bypass
     assert timezones.versions.count() == 1
-    pending = ChangeRequest.objects.get(config=timezones)
+    pending = ChangeRequest.objects.get(changes__config=timezones)
     assert pending.status == ChangeRequest.Status.IN_REVIEW
     assert "1 published" in output
     assert "needs 1 more approval" in output

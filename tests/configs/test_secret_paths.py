@@ -12,7 +12,7 @@ from audit.models import AuditEvent
 from common.errors import InvalidValue
 from configs.models import Config, Version
 from configs.services import config_create
-from reviews.models import ChangeRequest
+from reviews.models import Change
 from tests.api.conftest import client_for, make_token
 
 LEGACY = "/configs/sales-ops/legacy-fields/"
@@ -23,7 +23,7 @@ AWS_KEY = "AKIA" + "IOSFODNN7EXAMPLE"
 def nothing_kept():
     """No version, change request or audit event holds the refused value."""
     stored = [json.dumps(v) for v in Version.objects.values_list("value", flat=True)]
-    stored += [json.dumps(v) for v in ChangeRequest.objects.values_list("value", flat=True)]
+    stored += [json.dumps(v) for v in Change.objects.values_list("value", flat=True)]
     stored += [json.dumps(e.details) + e.reason for e in AuditEvent.objects.all()]
     return not any(SECRET in text or AWS_KEY in text for text in stored)
 

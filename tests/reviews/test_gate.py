@@ -75,7 +75,7 @@ def test_author_approval_never_counts_even_if_one_was_recorded(timezones, carol)
         change_request=cr,
         reviewer=carol,
         verdict=Review.Verdict.APPROVE,
-        value_hash=cr.value_hash,
+        proposal_hash=cr.proposal_hash,
         revision=cr.revision,
     )
 
@@ -496,7 +496,7 @@ def test_open_and_publish_at_once_is_refused_whole_where_approvals_are_needed(ti
     with pytest.raises(PermissionDenied):
         propose(timezones, alice, with_company(timezones, "hooli"), publish=True)
 
-    assert not ChangeRequest.objects.filter(config=timezones).exists()
+    assert not ChangeRequest.objects.filter(changes__config=timezones).exists()
     assert version_numbers(timezones) == [1]
 
 

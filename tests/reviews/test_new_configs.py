@@ -8,6 +8,7 @@ from configs.inference import infer_schema, title_from_key
 from configs.models import Config, Namespace, Schema
 from configs.validation import validate_value
 from reviews import services as review_services
+from reviews.models import ChangeRequest
 from reviews.new_configs import config_propose
 from tests.api.conftest import client_for, make_token
 
@@ -355,4 +356,4 @@ def test_admin_add_config_goes_through_review(client, django_user_model, demo):
     assert response.status_code == 302, response.content.decode()[:2000]
     config = Config.objects.get(key="via-admin")
     assert not config.versions.exists()
-    assert config.change_requests.get().status == "in_review"
+    assert ChangeRequest.objects.get(changes__config=config).status == "in_review"

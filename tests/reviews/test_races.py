@@ -46,6 +46,20 @@ def with_company(value, company_id):
     return value
 
 
+def with_warehouse(value, company_id):
+    value = copy.deepcopy(value)
+    value["connections"].append(
+        {
+            "company_id": company_id,
+            "warehouse": "snowflake",
+            "database": "ANALYTICS",
+            "schema": "EVENTS",
+            "credential_ref": f"vault://warehouses/{company_id}",
+        }
+    )
+    return value
+
+
 def propose(config, author, company_id):
     base = newest(config)
     return services.change_request_open(
@@ -116,6 +130,58 @@ def test_two_racing_publishes_on_one_base_make_exactly_one_new_version(demo):
         assert newest(config).value == winner.value
 
 
+def test_two_racing_sets_over_a_shared_config_publish_one_set_whole_and_nothing_of_the_other(
+    demo,
+):
+    config, alice, bob = timezones(), user("alice"), user("bob")
+    warehouses = Config.objects.get(namespace__slug="data-pipelines", key="warehouse-connections")
+    legacy = Config.objects.get(namespace__slug="sales-ops", key="legacy-fields")
+
+    for round_ in range(ROUNDS // 4):
+        # The two sets share company-timezones; each also changes a config of its own.
+        first = services.change_request_open(
+            author=alice,
+            title=f"First {round_}",
+            changes=[
+                services.Proposed(
+                    config, with_company(newest(config).value, f"a-{round_}"), newest(config).number
+                ),
+                services.Proposed(
+                    warehouses,
+                    with_warehouse(newest(warehouses).value, f"a-{round_}"),
+                    newest(warehouses).number,
+                ),
+            ],
+        )
+        second = services.change_request_open(
+            author=alice,
+            title=f"Second {round_}",
+            changes=[
+                services.Proposed(
+                    config, with_company(newest(config).value, f"b-{round_}"), newest(config).number
+                ),
+                services.Proposed(
+                    legacy, {**newest(legacy).value, "note": f"b-{round_}"}, newest(legacy).number
+                ),
+            ],
+        )
+        for cr in (first, second):
+            services.change_request_approve(change_request=cr, reviewer=bob)
+        before = {c.pk: newest(c).number for c in (config, warehouses, legacy)}
+
+        outcomes = at_once(publisher(first.pk, "bob"), publisher(second.pk, "carol"))
+
+        assert [type(exc) for _, exc in outcomes if exc is not None] == [Conflict]
+        winner = first if outcomes[0][1] is None else second
+        loser = second if winner is first else first
+        own = {first.pk: warehouses, second.pk: legacy}
+        assert newest(config).number == before[config.pk] + 1
+        assert newest(own[winner.pk]).number == before[own[winner.pk].pk] + 1
+        # Nothing of the losing set was written, not even its own config.
+        assert newest(own[loser.pk]).number == before[own[loser.pk].pk]
+        assert ChangeRequest.objects.get(pk=loser.pk).status == ChangeRequest.Status.CONFLICTED
+
+
 def test_an_edit_racing_an_approval_never_leaves_an_approval_on_a_value_not_reviewed(demo):
     config, alice, bob = timezones(), user("alice"), user("bob")
 
@@ -141,7 +207,7 @@ def test_an_edit_racing_an_approval_never_leaves_an_approval_on_a_value_not_revi
         approval = Review.objects.get(change_request=cr, reviewer=bob)
         standing = cr.reviews.filter(dismissed_at__isnull=True, verdict=Review.Verdict.APPROVE)
         for review in standing:
-            assert (review.value_hash, review.revision) == (cr.value_hash, cr.revision)
+            assert (review.proposal_hash, review.revision) == (cr.proposal_hash, cr.revision)
         gate = gate_for(cr)
         if approval.revision == 1:  # the approval was of the first value: the edit came last
             assert approval.dismissed_at is not None
