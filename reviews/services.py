@@ -297,7 +297,7 @@ def change_request_open(
                 for item, base in zip(proposed, bases, strict=True)
             ]
         ),
-        **({"draft": True} if draft else {}),
+        **_draft_flag(draft),
     )
     if draft:
         return change_request
@@ -316,6 +316,10 @@ def change_request_open(
             what=f'E-mail "review_requested" of change request {pk}',
         )
     return change_request
+
+
+def _draft_flag(draft: bool) -> dict[str, Any]:
+    return {"draft": True} if draft else {}
 
 
 def _dismiss_approvals(change_request: ChangeRequest) -> int:

@@ -12,7 +12,7 @@ from audit.models import AuditEvent
 from common.errors import InvalidValue
 from configs.models import Config, Version
 from configs.services import config_create
-from reviews.models import Change
+from reviews.models import Change, ChangeRequest
 from tests.api.conftest import client_for, make_token
 
 LEGACY = "/configs/sales-ops/legacy-fields/"

@@ -8,8 +8,8 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 
 from audit.models import AuditEvent
+from common.errors import Conflict, InvalidValue
 from configs import services as config_services
-from configs.errors import Conflict, InvalidValue
 from configs.models import Config, Role
 from configs.selectors import newest_version as newest
 from reviews import services
