@@ -4,47 +4,20 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("reviews", "0001_initial"),
+        ('reviews', '0001_initial'),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name="changerequest",
-            name="status",
-            field=models.CharField(
-                choices=[
-                    ("draft", "Draft"),
-                    ("in_review", "In review"),
-                    ("approved", "Approved"),
-                    ("changes_requested", "Changes requested"),
-                    ("conflicted", "Conflicted"),
-                    ("conflicted_draft", "Conflicted draft"),
-                    ("published", "Published"),
-                    ("rejected", "Rejected"),
-                    ("withdrawn", "Withdrawn"),
-                ],
-                default="in_review",
-                max_length=20,
-            ),
+            model_name='changerequest',
+            name='status',
+            field=models.CharField(choices=[('draft', 'Draft'), ('in_review', 'In review'), ('approved', 'Approved'), ('changes_requested', 'Changes requested'), ('conflicted', 'Conflicted'), ('conflicted_draft', 'Conflicted draft'), ('published', 'Published'), ('rejected', 'Rejected'), ('withdrawn', 'Withdrawn')], default='in_review', max_length=20),
         ),
         migrations.AlterField(
-            model_name="historicalchangerequest",
-            name="status",
-            field=models.CharField(
-                choices=[
-                    ("draft", "Draft"),
-                    ("in_review", "In review"),
-                    ("approved", "Approved"),
-                    ("changes_requested", "Changes requested"),
-                    ("conflicted", "Conflicted"),
-                    ("conflicted_draft", "Conflicted draft"),
-                    ("published", "Published"),
-                    ("rejected", "Rejected"),
-                    ("withdrawn", "Withdrawn"),
-                ],
-                default="in_review",
-                max_length=20,
-            ),
+            model_name='historicalchangerequest',
+            name='status',
+            field=models.CharField(choices=[('draft', 'Draft'), ('in_review', 'In review'), ('approved', 'Approved'), ('changes_requested', 'Changes requested'), ('conflicted', 'Conflicted'), ('conflicted_draft', 'Conflicted draft'), ('published', 'Published'), ('rejected', 'Rejected'), ('withdrawn', 'Withdrawn')], default='in_review', max_length=20),
         ),
     ]

@@ -5,21 +5,20 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("configs", "0006_versions_ordered_by_config_id"),
-        ("reviews", "0002_conflicted_draft"),
+        ('configs', '0006_versions_ordered_by_config_id'),
+        ('reviews', '0002_conflicted_draft'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name="changerequest",
-            index=models.Index(fields=["status", "created_at"], name="cr_status_created_idx"),
+            model_name='changerequest',
+            index=models.Index(fields=['status', 'created_at'], name='cr_status_created_idx'),
         ),
         migrations.AddIndex(
-            model_name="changerequest",
-            index=models.Index(
-                fields=["author", "-updated_at", "-id"], name="cr_author_updated_idx"
-            ),
+            model_name='changerequest',
+            index=models.Index(fields=['author', '-updated_at', '-id'], name='cr_author_updated_idx'),
         ),
     ]

@@ -6,200 +6,66 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("configs", "0006_versions_ordered_by_config_id"),
-        ("reviews", "0003_change_request_list_indexes"),
+        ('configs', '0006_versions_ordered_by_config_id'),
+        ('reviews', '0003_change_request_list_indexes'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name="SchemaChangeRequest",
+            name='SchemaChangeRequest',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("body", models.JSONField(help_text="The proposed schema (Draft 2020-12).")),
-                ("title", models.CharField(max_length=200)),
-                ("description", models.TextField(blank=True)),
-                (
-                    "status",
-                    models.CharField(
-                        choices=[
-                            ("draft", "Draft"),
-                            ("in_review", "In review"),
-                            ("approved", "Approved"),
-                            ("changes_requested", "Changes requested"),
-                            ("conflicted", "Conflicted"),
-                            ("conflicted_draft", "Conflicted draft"),
-                            ("published", "Published"),
-                            ("rejected", "Rejected"),
-                            ("withdrawn", "Withdrawn"),
-                        ],
-                        default="in_review",
-                        max_length=20,
-                    ),
-                ),
-                ("revision", models.PositiveIntegerField(default=1)),
-                (
-                    "proposal_hash",
-                    models.CharField(
-                        editable=False,
-                        help_text="Of the schema and every value: what is approved.",
-                        max_length=64,
-                    ),
-                ),
-                ("created_at", models.DateTimeField(auto_now_add=True)),
-                ("updated_at", models.DateTimeField(auto_now=True)),
-                (
-                    "author",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="+",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
-                (
-                    "base_version",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="+",
-                        to="configs.schemaversion",
-                    ),
-                ),
-                (
-                    "published_version",
-                    models.OneToOneField(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="change_request",
-                        to="configs.schemaversion",
-                    ),
-                ),
-                (
-                    "schema",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="change_requests",
-                        to="configs.schema",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('body', models.JSONField(help_text='The proposed schema (Draft 2020-12).')),
+                ('title', models.CharField(max_length=200)),
+                ('description', models.TextField(blank=True)),
+                ('status', models.CharField(choices=[('draft', 'Draft'), ('in_review', 'In review'), ('approved', 'Approved'), ('changes_requested', 'Changes requested'), ('conflicted', 'Conflicted'), ('conflicted_draft', 'Conflicted draft'), ('published', 'Published'), ('rejected', 'Rejected'), ('withdrawn', 'Withdrawn')], default='in_review', max_length=20)),
+                ('revision', models.PositiveIntegerField(default=1)),
+                ('proposal_hash', models.CharField(editable=False, help_text='Of the schema and every value: what is approved.', max_length=64)),
+                ('created_at', models.DateTimeField(auto_now_add=True)),
+                ('updated_at', models.DateTimeField(auto_now=True)),
+                ('author', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ('base_version', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='configs.schemaversion')),
+                ('published_version', models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='change_request', to='configs.schemaversion')),
+                ('schema', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='change_requests', to='configs.schema')),
             ],
             options={
-                "ordering": ["-updated_at", "-id"],
+                'ordering': ['-updated_at', '-id'],
             },
         ),
         migrations.CreateModel(
-            name="SchemaChangeItem",
+            name='SchemaChangeItem',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("value", models.JSONField()),
-                (
-                    "migrated",
-                    models.BooleanField(
-                        default=False,
-                        help_text="Filled in from the schema's defaults rather than by a person.",
-                    ),
-                ),
-                (
-                    "base_version",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="+",
-                        to="configs.version",
-                    ),
-                ),
-                (
-                    "config",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="+",
-                        to="configs.config",
-                    ),
-                ),
-                (
-                    "published_version",
-                    models.OneToOneField(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="+",
-                        to="configs.version",
-                    ),
-                ),
-                (
-                    "change_request",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="items",
-                        to="reviews.schemachangerequest",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('value', models.JSONField()),
+                ('migrated', models.BooleanField(default=False, help_text="Filled in from the schema's defaults rather than by a person.")),
+                ('base_version', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='configs.version')),
+                ('config', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='configs.config')),
+                ('published_version', models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='configs.version')),
+                ('change_request', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='items', to='reviews.schemachangerequest')),
             ],
             options={
-                "ordering": ["change_request", "config__namespace__slug", "config__key"],
-                "constraints": [
-                    models.UniqueConstraint(
-                        fields=("change_request", "config"), name="one_item_per_config"
-                    )
-                ],
+                'ordering': ['change_request', 'config__namespace__slug', 'config__key'],
+                'constraints': [models.UniqueConstraint(fields=('change_request', 'config'), name='one_item_per_config')],
             },
         ),
         migrations.CreateModel(
-            name="SchemaReview",
+            name='SchemaReview',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                (
-                    "verdict",
-                    models.CharField(
-                        choices=[("approve", "Approved"), ("request_changes", "Requested changes")],
-                        max_length=20,
-                    ),
-                ),
-                ("proposal_hash", models.CharField(max_length=64)),
-                ("comment", models.TextField(blank=True)),
-                ("created_at", models.DateTimeField(auto_now_add=True)),
-                ("dismissed_at", models.DateTimeField(blank=True, null=True)),
-                (
-                    "change_request",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="reviews",
-                        to="reviews.schemachangerequest",
-                    ),
-                ),
-                (
-                    "reviewer",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="+",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('verdict', models.CharField(choices=[('approve', 'Approved'), ('request_changes', 'Requested changes')], max_length=20)),
+                ('proposal_hash', models.CharField(max_length=64)),
+                ('comment', models.TextField(blank=True)),
+                ('created_at', models.DateTimeField(auto_now_add=True)),
+                ('dismissed_at', models.DateTimeField(blank=True, null=True)),
+                ('change_request', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='reviews', to='reviews.schemachangerequest')),
+                ('reviewer', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
             ],
             options={
-                "ordering": ["created_at", "id"],
-                "constraints": [
-                    models.UniqueConstraint(
-                        condition=models.Q(("dismissed_at__isnull", True)),
-                        fields=("change_request", "reviewer"),
-                        name="one_standing_schema_verdict",
-                    )
-                ],
+                'ordering': ['created_at', 'id'],
+                'constraints': [models.UniqueConstraint(condition=models.Q(('dismissed_at__isnull', True)), fields=('change_request', 'reviewer'), name='one_standing_schema_verdict')],
             },
         ),
     ]

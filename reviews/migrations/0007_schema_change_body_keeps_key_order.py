@@ -21,8 +21,9 @@ def retype(to: str):
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("reviews", "0006_schema_change_drafts"),
+        ('reviews', '0006_schema_change_drafts'),
     ]
 
     operations = [
@@ -30,11 +31,9 @@ class Migration(migrations.Migration):
             database_operations=[migrations.RunPython(retype("text"), retype("jsonb"))],
             state_operations=[
                 migrations.AlterField(
-                    model_name="schemachangerequest",
-                    name="body",
-                    field=configs.models.OrderedJSONField(
-                        help_text="The proposed schema (Draft 2020-12)."
-                    ),
+                    model_name='schemachangerequest',
+                    name='body',
+                    field=configs.models.OrderedJSONField(help_text='The proposed schema (Draft 2020-12).'),
                 ),
             ],
         ),
