@@ -366,3 +366,60 @@ def test_no_change_request_event_when_the_action_rolls_back(
 
     assert not WebhookDelivery.objects.exists()
     assert not DBTaskResult.objects.exists()
+
+
+def test_conflicted_and_rebased_change_requests_are_sent_too(
+    receiver, sales_ops, alice, bob, carol, queued
+):
+    hook(
+        sales_ops,
+        receiver.url,
+        carol,
+        events=["change_request.conflicted", "change_request.rebased"],
+    )
+    first = open_metric_change(alice, "signups")
+    second = open_metric_change(carol, "logins")
+    review_services.change_request_publish(change_request=second, actor=bob)
+
+    review_services.change_request_rebase(change_request=first, actor=alice)
+
+    sent = [
+        (d.event, json.loads(d.body)["change_request"], json.loads(d.body)["key"])
+        for d in WebhookDelivery.objects.order_by("created_at")
+    ]
+    assert sent == [
+        ("change_request.conflicted", first.pk, "custom-metrics"),
+        ("change_request.rebased", first.pk, "custom-metrics"),
+    ]
+
+
+def test_a_change_request_across_namespaces_is_sent_to_each_namespaces_webhooks(
+    receiver, sales_ops, alice, bob, carol, queued
+):
+    pipelines = Namespace.objects.get(slug="data-pipelines")
+    hook(sales_ops, receiver.url, carol, events=["change_request.opened"])
+    hook(pipelines, receiver.url, carol, events=["change_request.opened"])
+    metrics = Config.objects.get(namespace=sales_ops, key="custom-metrics")
+    timezones = Config.objects.get(namespace=pipelines, key="company-timezones")
+    value = copy.deepcopy(newest_version(metrics).value)
+    value["metrics"].append({"name": "signups", "kind": "count", "event": "signups"})
+    zones = copy.deepcopy(newest_version(timezones).value)
+    zones["companies"].append({"company_id": "hooli", "timezone": "UTC"})
+
+    change = review_services.change_request_open(
+        author=alice,
+        title="Onboard hooli",
+        changes=[
+            review_services.Proposed(metrics, value, newest_version(metrics).number),
+            review_services.Proposed(timezones, zones, newest_version(timezones).number),
+        ],
+    )
+
+    bodies = sorted(
+        (body["namespace"], body["key"], body["change_request"])
+        for body in (json.loads(d.body) for d in WebhookDelivery.objects.all())
+    )
+    assert bodies == [
+        ("data-pipelines", "company-timezones", change.pk),
+        ("sales-ops", "custom-metrics", change.pk),
+    ]
