@@ -137,17 +137,29 @@ def config_edit(request, namespace, key):
                         if needs_review
                         else times.publish_time(request.POST.get("effective_at", ""))
                     )
-                    change_request = review_services.change_request_open(
-                        config=config,
-                        author=request.user,
-                        value=value,
-                        title=form.cleaned_data["title"],
-                        description=form.cleaned_data["description"],
-                        base_version=base_number,
-                        publish=not needs_review,
-                        draft=draft,
-                        effective_at=effective_at,
-                    )
+                    joined = _joined(request)
+                    if joined is not None:
+                        # Added to one of the person's open change requests: reviewed and
+                        # published with the rest of it.
+                        change_request = review_services.change_request_add(
+                            change_request=joined,
+                            actor=request.user,
+                            config=config,
+                            value=value,
+                            base_version=base_number,
+                        )
+                    else:
+                        change_request = review_services.change_request_open(
+                            config=config,
+                            author=request.user,
+                            value=value,
+                            title=form.cleaned_data["title"],
+                            description=form.cleaned_data["description"],
+                            base_version=base_number,
+                            publish=not needs_review,
+                            draft=draft,
+                            effective_at=effective_at,
+                        )
                 except InvalidValue as exc:
                     form.set_problems(exc.errors)
                 except (Conflict, RuleViolation, ValidationError) as exc:
@@ -158,7 +170,13 @@ def config_edit(request, namespace, key):
                             request, f"Published version {change_request.published_version.number}."
                         )
                         return redirect(config)
-                    if draft:
+                    if joined is not None:
+                        messages.success(
+                            request,
+                            f"Added to change request #{joined.pk}: it is reviewed and published "
+                            "with the rest of it.",
+                        )
+                    elif draft:
                         messages.success(
                             request,
                             "Saved as a draft. Nobody reviews it until you submit it for review.",
@@ -208,8 +226,18 @@ def config_edit(request, namespace, key):
             if request.method == "POST"
             else {},
             "open_changes": _open_changes_for(request.user, config),
+            "joinable": review_selectors.joinable(request.user, config),
+            "add_to": request.POST.get("add_to", ""),
         },
     )
+
+
+def _joined(request):
+    """The person's own open change request the form asks to add this change to, if any."""
+    number = request.POST.get("add_to", "")
+    if not number.isdigit():
+        return None
+    return review_selectors.for_change_request(user=request.user, pk=int(number))
 
 
 def _open_changes_for(user, config) -> dict:

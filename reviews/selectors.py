@@ -284,3 +284,13 @@ def authored_by(user, *, open_only: bool = False):
     if open_only:
         changes = changes.filter(status__in=ChangeRequest.OPEN)
     return changes.order_by("-updated_at")
+
+
+def joinable(user, config: Config) -> list[ChangeRequest]:
+    """`user`'s own open change requests that a change to `config` could join (they may still
+    be edited and do not change it yet), newest first; at most 20."""
+    return list(
+        authored_by(user, open_only=True)
+        .filter(status__in=ChangeRequest.ACTIONS["edit"])
+        .exclude(changes__config=config)[:20]
+    )

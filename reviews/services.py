@@ -406,6 +406,33 @@ def change_request_edit(
     return change_request
 
 
+def change_request_add(
+    *,
+    change_request: ChangeRequest,
+    actor,
+    config: Config,
+    value,
+    base_version: int | None,
+    title: str | None = None,
+    description: str | None = None,
+) -> ChangeRequest:
+    """Add `value` for `config` (proposed on its version `base_version`, which must be the
+    newest) to the author's change request, or replace that config's value in it: the set is
+    then reviewed and published together, and earlier approvals are dismissed."""
+    proposed = [
+        Proposed(c.config, c.value, c.base_version_number)
+        for c in change_request.change_list
+        if c.config_id != config.pk
+    ]
+    return change_request_edit(
+        change_request=change_request,
+        actor=actor,
+        changes=[*proposed, Proposed(config, value, base_version)],
+        title=title,
+        description=description,
+    )
+
+
 @transaction.atomic
 def change_request_submit(*, change_request: ChangeRequest, actor) -> ChangeRequest:
     """The author sends their draft for review; the namespace's reviewers are asked."""

@@ -24,7 +24,6 @@ from configs.selectors import newest_version
 from reviews import previews, schema_changes, selectors, services
 from reviews.gate import can_publish, gate_for
 from reviews.models import Change, ChangeRequest, Review, SchemaChangeRequest
-from reviews.services import Proposed
 
 Status = ChangeRequest.Status
 
@@ -380,10 +379,12 @@ def _value_form_page(request, change_request, *, rebase: bool, adding: Config | 
                 where = "still a draft" if change_request.is_draft else "back in review"
                 messages.success(request, f"Rebased on version {newest.number}; it is {where}.")
             else:
-                services.change_request_edit(
+                services.change_request_add(
                     change_request=change_request,
                     actor=request.user,
-                    changes=_with_value(change_request, config, value, base),
+                    config=config,
+                    value=value,
+                    base_version=base.number if base else None,
                     title=form.cleaned_data["title"],
                     description=form.cleaned_data["description"],
                 )
@@ -421,17 +422,6 @@ def _value_form_page(request, change_request, *, rebase: bool, adding: Config | 
             "our_changes": sentences(base.value if base else None, initial_value, schema),
         },
     )
-
-
-def _with_value(change_request, config: Config, value, base: Version | None) -> list[Proposed]:
-    """The set as it is, with `value` for `config` (added on `base` when it is new to it)."""
-    proposed = [
-        Proposed(c.config, value if c.config_id == config.pk else c.value, c.base_version_number)
-        for c in change_request.change_list
-    ]
-    if all(c.config_id != config.pk for c in change_request.change_list):
-        proposed.append(Proposed(config, value, base.number if base else None))
-    return proposed
 
 
 @login_required

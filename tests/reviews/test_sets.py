@@ -2,6 +2,7 @@
 at all, through the services the console and the API call."""
 
 import copy
+import json
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -274,3 +275,58 @@ def test_publishing_one_config_marks_the_sets_that_change_it_conflicted(
 
     # A draft stays its author's: it becomes a conflicted draft.
     assert ChangeRequest.objects.get(pk=cr.pk).status == ChangeRequest.Status.CONFLICTED_DRAFT
+
+
+def test_the_edit_form_adds_a_change_to_one_of_my_open_change_requests(
+    client, timezones, warehouses, alice
+):
+    cr = services.change_request_open(
+        config=timezones,
+        author=alice,
+        value=with_company(timezones, "hooli"),
+        title="Onboard hooli",
+        base_version=1,
+        draft=True,
+    )
+    client.force_login(alice)
+    url = "/configs/data-pipelines/warehouse-connections/edit/"
+    assert f"Add to my #{cr.pk} Onboard hooli" in client.get(url).content.decode()
+
+    response = client.post(
+        url,
+        {
+            "editor": "raw",
+            "raw": json.dumps(with_warehouse(warehouses, "hooli")),
+            "title": "Hooli's warehouse",
+            "base_version": 1,
+            "confirmed": "1",
+            "add_to": str(cr.pk),
+        },
+    )
+
+    assert response.status_code == 302 and response.url == cr.get_absolute_url()
+    cr = ChangeRequest.objects.get(pk=cr.pk)
+    assert [c.config.key for c in cr.change_list] == ["company-timezones", "warehouse-connections"]
+    assert cr.status == ChangeRequest.Status.DRAFT
+    assert ChangeRequest.objects.count() == 1
+    page = client.get(cr.get_absolute_url()).content.decode()
+    assert "2 configs, reviewed and published together" in page
+
+
+def test_someone_elses_change_request_cannot_be_joined(client, timezones, warehouses, alice, carol):
+    cr = services.change_request_open(
+        config=timezones,
+        author=carol,
+        value=with_company(timezones, "hooli"),
+        title="Onboard hooli",
+        base_version=1,
+    )
+    with pytest.raises(PermissionDenied):
+        services.change_request_add(
+            change_request=cr,
+            actor=alice,
+            config=warehouses,
+            value=with_warehouse(warehouses, "hooli"),
+            base_version=1,
+        )
+    assert len(ChangeRequest.objects.get(pk=cr.pk).change_list) == 1
