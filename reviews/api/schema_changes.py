@@ -8,7 +8,7 @@ from __future__ import annotations
 from django.db.models import F, QuerySet
 from django.http import Http404
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -123,12 +123,39 @@ class SchemaChangeSerializer(serializers.Serializer):
     )
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
-    items = ItemSerializer(many=True, source="*")
+    items = serializers.SerializerMethodField(help_text="Each affected config's new value.")
+    changes = serializers.SerializerMethodField(
+        help_text="The change set, as every change request gives it: the schema's change "
+        '({kind: "schema", schema, base_version, published_version}), then one '
+        '{kind: "config", namespace, key, base_version, value, migrated, published_version} '
+        "per affected config."
+    )
     reviews = SchemaReviewSerializer(many=True)
     url = serializers.SerializerMethodField(help_text="The schema change in the console.")
 
     def get_kind(self, change_request) -> str:
         return "schema"
+
+    def _items(self, change_request) -> list:
+        # Read once for both `items` and `changes`: thousands of rows for a busy schema.
+        if not hasattr(change_request, "_item_data"):
+            change_request._item_data = ItemSerializer(change_request, many=True).data
+        return change_request._item_data
+
+    @extend_schema_field(ItemSerializer(many=True))
+    def get_items(self, change_request) -> list:
+        return self._items(change_request)
+
+    @extend_schema_field(serializers.ListField(child=serializers.DictField()))
+    def get_changes(self, change_request) -> list:
+        published = change_request.published_version
+        schema = {
+            "kind": "schema",
+            "schema": change_request.schema.name,
+            "base_version": change_request.base_version.number,
+            "published_version": published.number if published else None,
+        }
+        return [schema, *({"kind": "config", **row} for row in self._items(change_request))]
 
     def get_url(self, change_request) -> str:
         request = self.context.get("request")

@@ -88,6 +88,17 @@ def test_request_changes_then_approve_then_publish_at_the_change_request_address
     assert published.json()["status"] == "published"
     assert published.json()["published_version"] == 2
     assert selectors.live_version(timezones).number == 2
+    # Its changes, as every change request lists them: the schema's, then each config's.
+    schema_change, *config_changes = published.json()["changes"]
+    assert schema_change == {
+        "kind": "schema",
+        "schema": "company-timezones",
+        "base_version": 1,
+        "published_version": 2,
+    }
+    assert [(c["kind"], c["key"], c["published_version"]) for c in config_changes] == [
+        ("config", "company-timezones", 2)
+    ]
 
 
 def test_the_author_withdraws_at_the_change_request_address(carol, timezones):
