@@ -1,6 +1,6 @@
 """Domain errors: each says, on its own class, the HTTP status the API answers and what a person
 reads (as Zulip's `JsonableError` does). The API's handler, the console pages, the admin, the
-commands and the watch stream all ask the error (common.messages), never `str(exc)`."""
+commands and the watch stream all ask the error (common.messages) rather than printing it."""
 
 from __future__ import annotations
 
