@@ -70,7 +70,8 @@
         if (!window.confirm(form.dataset.confirm)) e.preventDefault();
       });
     });
-    var summary = document.getElementById("error-summary") || document.getElementById("preview");
+    var summary = document.getElementById("error-summary") || document.getElementById("preview") ||
+      document.querySelector("[data-focus-after-search]");
     if (summary) { summary.scrollIntoView({ block: "start" }); summary.focus(); }
   }
 

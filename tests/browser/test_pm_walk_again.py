@@ -4,6 +4,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser.conftest import log_in
+from tests.browser.test_pm_tasks import KEY_BUDGET, Keys
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -46,3 +47,64 @@ def test_7_the_add_button_reads_as_it_is_named(page, live_server, demo):
     expect(page.locator("#panel-form .rjf-add-button", has_text="Add item")).to_have_count(0)
     bottom.click()
     expect(page.locator("#panel-form .rjf-add-button").last).to_have_text("Add metric")
+
+
+def test_8_alice_adds_a_metric_from_the_dashboard_with_the_keyboard_alone(page, live_server, demo):
+    log_in(page, live_server, "alice", demo["alice"])
+    page.goto(live_server.url + "/")
+    keys = Keys(page)
+    steps = {}
+
+    def step(name):
+        steps[name] = keys.count - sum(steps.values())
+
+    keys.tab_to("Configs")  # the main navigation comes right after the site's name
+    with page.expect_navigation():
+        keys.press("Enter")
+    step("to the config list")
+    keys.tab_to("Skip to main content")
+    keys.press("Enter")
+    keys.tab_to("Search")
+    keys.type("custom metrics")
+    with page.expect_navigation():
+        keys.press("Enter")
+    expect(page.locator("#search-results")).to_be_focused()
+    expect(page.locator("#search-results")).to_have_text("1 config matches “custom metrics”.")
+    keys.tab_to("Custom metric definitions")
+    with page.expect_navigation():
+        keys.press("Enter")
+    step("to the config")
+    keys.tab_to("Skip to main content")
+    keys.press("Enter")
+    keys.tab_to("Edit this config")
+    with page.expect_navigation():
+        keys.press("Enter")
+    page.wait_for_load_state("networkidle")
+    step("to its edit page")
+    keys.tab_to("Skip to main content")
+    keys.press("Enter")
+    keys.tab_to("Add metric")
+    keys.press("Enter")
+    expect(page.get_by_label("Metric name").last).to_be_focused()
+    step("to a new metric")
+    keys.fill_row(
+        {
+            "Metric name": ("type", "refund_rate"),
+            "Kind": ("press", "r"),
+            "Event name": ("type", "refund_issued"),
+            "Denominator event (ratio)": ("type", "checkout_completed"),
+        }
+    )
+    keys.tab_to("Why are you making this change?")
+    keys.type("Track refunds")
+    with page.expect_navigation():
+        keys.press("Enter")
+    expect(page.locator("#preview")).to_contain_text("Metrics: added refund_rate")
+    keys.tab_to("Confirm and publish")
+    with page.expect_navigation():
+        keys.press("Enter")
+    step("filled in and published")
+
+    expect(page.locator(".messagelist")).to_contain_text("Published version 2")
+    print(f"key presses: {keys.count} {steps}")
+    assert keys.count <= KEY_BUDGET, f"{keys.count} key presses: {steps}"
