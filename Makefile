@@ -42,12 +42,21 @@ $(AXE): package.json package-lock.json
 test: $(STAMP) $(AXE)
 	$(BIN)/pytest $(PYTEST_ARGS)
 
-# ruff, then mypy on services, selectors and API views (scope in pyproject.toml), then a check
-# that every model change has its migration.
+# Every package of the project (a folder with an __init__.py), and the client's.
+PACKAGES := $(patsubst %/__init__.py,%,$(wildcard */__init__.py)) client/config_console_client
+
+# ruff, then mypy on services, selectors and API views (scope in pyproject.toml), then no import
+# circle anywhere: pylint's cyclic-import and nothing else, over every module (it sees imports
+# inside functions, and circles that cross apps; import-linter's acyclic contract only sees
+# siblings); it files each circle under the last module it read, and the circle is the list in
+# parentheses. Then which way the arrows point between packages (import-linter: the contracts in
+# pyproject.toml), then a check that every model change has its migration.
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	PYTHONPATH=client $(BIN)/pylint --disable=all --enable=cyclic-import --score=n $(PACKAGES)
+	PYTHONPATH=client $(BIN)/lint-imports --no-cache
 	$(BIN)/python manage.py makemigrations --check --dry-run --settings=tests.settings
 
 format: $(STAMP)
