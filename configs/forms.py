@@ -109,6 +109,16 @@ def prune_blanks(value, schema: dict, root: dict | None = None):
 
 
 class SchemaValueField(JSONFormField):
+    def to_python(self, value):
+        """The form's JSON read as all JSON the console takes (common.jsontext: no NaN or
+        duplicate keys, numbers kept exactly), not with json.loads as django-jsonform does."""
+        if self.disabled or not isinstance(value, str) or value in self.empty_values:
+            return super().to_python(value)
+        try:
+            return parse_json(value)
+        except BadJSON as exc:
+            raise forms.ValidationError(exc.for_people(), code="invalid") from exc
+
     def validate(self, value):
         """Validation happens in ValueForm.clean with the project's one validator."""
 

@@ -98,6 +98,29 @@ def test_a_float_that_cannot_be_kept_exactly_typed_in_the_console_is_named_under
     assert not ChangeRequest.objects.exists()
 
 
+def test_a_float_that_cannot_be_kept_exactly_sent_by_the_console_form_is_named_under_it(
+    client, alice, timezones
+):
+    client.force_login(alice)
+
+    response = client.post(
+        EDIT,
+        {
+            "editor": "form",
+            "value": WITH_X.replace("X", LONG_FLOAT),
+            "title": "Long float",
+            "base_version": 1,
+            "confirmed": "1",
+        },
+    )
+
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "At /companies/0/x: the number" in page
+    assert "cannot be kept exactly" in page
+    assert not ChangeRequest.objects.exists()
+
+
 def test_a_lone_surrogate_is_a_clear_400(alice_writes):
     response = propose_raw(
         alice_writes, '{"companies": [{"company_id": "a\\ud800", "timezone": "UTC"}]}'
