@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.db.models import Count, Exists, F, Max, OuterRef, Prefetch, Q, QuerySet
+from django.db.models.expressions import Combinable
 from django.http import Http404
 
 from configs import access
@@ -258,6 +259,23 @@ def waiting_for(user):
             )
         )
         .order_by("created_at")
+    )
+
+
+def ready_to_publish(user, *, authored_only: bool = False):
+    """Approved change requests not yet published that `user` may publish (a reviewer of every
+    namespace they touch) or wrote, approved longest ago first: an approval takes a change out
+    of the review queue, and this keeps it in sight until it is published."""
+    reviewer_namespaces = [
+        ns for ns, role in access.roles_of(user).items() if role in (Role.REVIEWER, Role.ADMIN)
+    ]
+    whose: Q | Combinable = Q(author=user)
+    if reviewer_namespaces and not authored_only:
+        whose = Q(author=user) | ~outside(reviewer_namespaces)
+    return (
+        _visible(user)
+        .filter(whose, status=ChangeRequest.Status.APPROVED)
+        .order_by("updated_at", "id")
     )
 
 

@@ -466,6 +466,10 @@ def _page(request, items, param: str = "page"):
     return page_of(request, items, per_page=25, param=param)
 
 
+# Approved and not yet published: out of the review queue, still to be done.
+READY = "Approved, ready to publish"
+
+
 @login_required
 def dashboard(request):
     return render(
@@ -473,8 +477,10 @@ def dashboard(request):
         "reviews/dashboard.html",
         {
             "page_title": "Dashboard",
+            "ready_heading": READY,
             "role": access.highest_role(request.user),
             "waiting": selectors.waiting_for(request.user)[:10],
+            "ready": selectors.ready_to_publish(request.user)[:10],
             "requested": selectors.changes_i_requested(request.user)[:10],
             "mine": selectors.authored_by(request.user, open_only=True)[:10],
             "schema_changes": list(schema_changes.waiting_for(request.user)[:10]),
@@ -494,6 +500,11 @@ def inbox(request):
                     "Waiting for my review",
                     _page(request, selectors.waiting_for(request.user)),
                     "No change requests waiting for you.",
+                ),
+                (
+                    READY,
+                    _page(request, selectors.ready_to_publish(request.user), "ready"),
+                    "Nothing approved is waiting to be published.",
                 ),
                 (
                     "Changes I requested",
@@ -517,6 +528,15 @@ def my_changes(request):
         {
             "page_title": "My changes",
             "sections": [
+                (
+                    READY,
+                    _page(
+                        request,
+                        selectors.ready_to_publish(request.user, authored_only=True),
+                        "ready",
+                    ),
+                    "None of your changes is approved and waiting to be published.",
+                ),
                 (
                     "My change requests",
                     _page(request, selectors.authored_by(request.user)),

@@ -4,6 +4,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser.conftest import log_in
+from tests.browser.test_accessibility import open_proposal
 from tests.browser.test_pm_tasks import KEY_BUDGET, Keys
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -108,3 +109,24 @@ def test_8_alice_adds_a_metric_from_the_dashboard_with_the_keyboard_alone(page, 
     expect(page.locator(".messagelist")).to_contain_text("Published version 2")
     print(f"key presses: {keys.count} {steps}")
     assert keys.count <= KEY_BUDGET, f"{keys.count} key presses: {steps}"
+
+
+def test_1_bob_finds_the_change_he_approved_on_his_dashboard_and_publishes_it(
+    page, live_server, demo, alice
+):
+    proposal = open_proposal(alice)
+    log_in(page, live_server, "bob", demo["bob"])
+    page.goto(live_server.url + proposal.get_absolute_url())
+    page.get_by_role("button", name="Approve").click()
+    expect(page.locator("#cr-status")).to_have_text("Approved")
+
+    page.get_by_role("link", name="Dashboard").click()
+    ready = page.locator("#ready-to-publish")
+    expect(ready.get_by_role("heading")).to_have_text("Approved, ready to publish")
+    ready.get_by_role("link", name=f"#{proposal.pk} Globex to Tokyo").click()
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="Publish version 2").click()
+    expect(page.locator(".messagelist")).to_contain_text("Published version 2")
+
+    page.get_by_role("link", name="My reviews").click()
+    expect(page.get_by_text("Nothing approved is waiting to be published.")).to_be_visible()
