@@ -246,6 +246,10 @@ STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 
+# The line a change request's "Try it before approval" gives for installing the Python client:
+# from a checkout of this repository unless your package index holds it.
+CLIENT_INSTALL_COMMAND = os.environ.get("CLIENT_INSTALL_COMMAND", "pip install -e ./client")
+
 # Widgets render from the project's templates too, so templates/django_jsonform/editor.html can
 # hide the widget's textarea without an inline style (the CSP allows no inline style).
 FORM_RENDERER = "django.forms.renderers.TemplatesSetting"

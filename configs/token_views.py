@@ -50,7 +50,16 @@ class TokenForm(forms.Form):
 
 @login_required
 def token_list(request):
-    form = TokenForm(request.POST or None, user=request.user)
+    # "Make a read token" links (a change request's "Try it before approval") choose the
+    # namespace and a name: ?namespace=data-pipelines&name=…
+    initial = {
+        "namespaces": Namespace.objects.filter(
+            slug__in=request.GET.getlist("namespace"),
+            pk__in=access.visible_namespace_ids(request.user),
+        ),
+        "name": request.GET.get("name", "")[:100],
+    }
+    form = TokenForm(request.POST or None, user=request.user, initial=initial)
     created = None
     if request.method == "POST" and form.is_valid():
         days = form.cleaned_data["expires"]

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from urllib.parse import urlencode
 
+from django.conf import settings
 from django.urls import reverse
 
 from configs import consumers, selectors
@@ -22,6 +24,9 @@ class TryIt:
     curl: str = ""
     python: str = ""
     keeping: list[Reader] = field(default_factory=list)  # pinned to an older version
+    install: str = ""  # one line that installs the Python client
+    variables: str = ""  # every variable the snippets need, as shell lines
+    token_url: str = ""  # the tokens page with a read token for this namespace chosen
 
     @property
     def getting(self) -> int:
@@ -50,15 +55,31 @@ def try_it(request, change_request: ChangeRequest, change: Change) -> TryIt:
     args = [config.namespace.slug, config.key]
     url = request.build_absolute_uri(reverse("api:config", args=args)) + query
     value_url = request.build_absolute_uri(reverse("api:config_value", args=args)) + query
+    base = request.build_absolute_uri("/")
+    token_name = f"Trying #{change_request.pk}"
+    token_url = (
+        reverse("tokens:list")
+        + "?"
+        + urlencode({"namespace": config.namespace.slug, "name": token_name})
+        + "#create-token"
+    )
     return TryIt(
         readers=readers,
         keeping=keeping,
         url=url,
         value_url=value_url,
         environment=f"CONFIG_CONSOLE_PREVIEW={name}={change_request.pk}",
+        install=settings.CLIENT_INSTALL_COMMAND,
+        token_url=token_url,
+        variables=(
+            f"export CONFIG_CONSOLE_URL={base.rstrip('/')}\n"
+            "export CONFIG_CONSOLE_TOKEN=…  # your read token\n"
+            f"export CONFIG_CONSOLE_PREVIEW={name}={change_request.pk}\n"
+        ),
         curl=f'curl -H "Authorization: Bearer $CONFIG_CONSOLE_TOKEN" "{value_url}"',
         python=(
             "from config_console_client import ConfigClient\n\n"
+            "# Reads $CONFIG_CONSOLE_URL and $CONFIG_CONSOLE_TOKEN\n"
             f'configs = ConfigClient(previews={{"{name}": {change_request.pk}}})\n'
             f'value = configs.get("{config.namespace.slug}", "{config.key}")'
             f"  # the proposal of #{change_request.pk}\n"

@@ -1,5 +1,11 @@
 """What tripped people up in the second PM walk (issue 28), each as the person sees it."""
 
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 from playwright.sync_api import expect
 
@@ -130,3 +136,39 @@ def test_1_bob_finds_the_change_he_approved_on_his_dashboard_and_publishes_it(
 
     page.get_by_role("link", name="My reviews").click()
     expect(page.get_by_text("Nothing approved is waiting to be published.")).to_be_visible()
+
+
+def test_2_bob_follows_try_it_from_the_page_alone_and_his_script_reads_the_proposal(
+    page, live_server, demo, alice
+):
+    proposal = open_proposal(alice)
+    log_in(page, live_server, "bob", demo["bob"])
+    page.goto(live_server.url + proposal.get_absolute_url())
+    try_it = page.locator("#try-it")
+    expect(try_it).to_contain_text("No pipeline reads the live data-pipelines/company-timezones")
+    expect(page.locator("#try-install")).to_have_value("pip install -e ./client")
+
+    try_it.get_by_role("link", name="make a read token for data-pipelines").click()
+    expect(page.get_by_label("Name")).to_have_value(f"Trying #{proposal.pk}")
+    expect(page.get_by_label("data-pipelines", exact=False).first).to_be_checked()
+    page.get_by_role("button", name="Create token").click()
+    secret = page.get_by_label("The new token").input_value()
+
+    page.goto(live_server.url + proposal.get_absolute_url())
+    variables = page.locator("#try-variables").input_value()
+    snippet = page.locator("#try-python").input_value()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CONFIG_CONSOLE")}
+    for line in variables.splitlines():
+        name, _, setting = line.removeprefix("export ").partition("=")
+        env[name] = secret if name == "CONFIG_CONSOLE_TOKEN" else setting.split("  #")[0]
+    env["PYTHONPATH"] = str(Path(__file__).resolve().parents[2] / "client")
+    ran = subprocess.run(
+        [sys.executable, "-c", snippet + "\nimport json; print(json.dumps(value))"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    assert ran.returncode == 0, ran.stderr
+    assert json.loads(ran.stdout.splitlines()[-1])["companies"][1]["timezone"] == "Asia/Tokyo"
