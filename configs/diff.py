@@ -40,6 +40,21 @@ def _identity_key(*lists: list) -> str | None:
     return None
 
 
+def _own_key(item: Any) -> str | None:
+    """The field that names this one item (`id`, `name`, `company_id`…), when the items of its
+    list cannot all be told apart by one (some lack it, or two share a value): a row is still
+    better named "globex" than "item 2"."""
+    if not isinstance(item, dict):
+        return None
+    keys = [k for k in _IDENTIFYING if k in item]
+    keys += sorted(k for k in item if str(k).endswith(("_id", "_name", "_key")) and k not in keys)
+    for key in keys:
+        value = item[key]
+        if isinstance(value, (str, int)) and not isinstance(value, bool) and str(value).strip():
+            return key
+    return None
+
+
 def show(value: Any, limit: int = 80) -> str:
     """A value as a person would read it."""
     if value is None:
@@ -224,7 +239,10 @@ def first_changes(
             for n in range(min(len(a), len(b))):
                 if a[n] == b[n] and type(a[n]) is type(b[n]):
                     continue  # most items of a long list are unchanged: no path built for them
-                walk(a[n], b[n], path + [n], where + [_title(item_schema, n)], item_schema)
+                own = _own_key(b[n]) or _own_key(a[n])
+                named = show((b[n] if _own_key(b[n]) else a[n])[own]) if own else None
+                step = named or _title(item_schema, n)
+                walk(a[n], b[n], path + [n], where + [step], item_schema)
             # Items past the end of the shorter list were added (or removed) at the end.
             for op, items, start in (("added", b, len(a)), ("removed", a, len(b))):
                 for n in range(start, len(items)):
@@ -233,7 +251,9 @@ def first_changes(
                         break
                     if room():
                         changes.append(
-                            item_change(op, items[n], path + [n], where, None, item_schema)
+                            item_change(
+                                op, items[n], path + [n], where, _own_key(items[n]), item_schema
+                            )
                         )
             return
         if room():

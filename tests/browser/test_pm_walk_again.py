@@ -1,5 +1,6 @@
 """What tripped people up in the second PM walk (issue 28), each as the person sees it."""
 
+import copy
 import json
 import os
 import subprocess
@@ -9,6 +10,10 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
+from configs.models import Config
+from configs.selectors import newest_version
+from reviews.schema_changes import schema_change_open
+from reviews.services import change_request_approve, change_request_open, change_request_publish
 from tests.browser.conftest import log_in
 from tests.browser.test_accessibility import open_proposal
 from tests.browser.test_pm_tasks import KEY_BUDGET, Keys
@@ -172,3 +177,34 @@ def test_2_bob_follows_try_it_from_the_page_alone_and_his_script_reads_the_propo
 
     assert ran.returncode == 0, ran.stderr
     assert json.loads(ran.stdout.splitlines()[-1])["companies"][1]["timezone"] == "Asia/Tokyo"
+
+
+def test_5_a_schema_change_names_each_company_by_its_id(page, live_server, demo, alice, bob, carol):
+    timezones = Config.objects.get(key="company-timezones")
+    # Globex twice (a second row for a later switch): company_id no longer tells rows apart.
+    value = copy.deepcopy(newest_version(timezones).value)
+    value["companies"].append(
+        {"company_id": "globex", "timezone": "Asia/Tokyo", "effective_from": "2027-06-01T00:00:00Z"}
+    )
+    later = change_request_open(
+        config=timezones, author=alice, value=value, title="Globex to Tokyo later", base_version=1
+    )
+    change_request_approve(change_request=later, reviewer=bob)
+    change_request_publish(change_request=later, actor=bob)
+    body = copy.deepcopy(timezones.schema.body)
+    body["properties"]["companies"]["items"]["properties"]["region"] = {
+        "type": "string",
+        "title": "Region",
+        "default": "amer",
+    }
+    body["properties"]["companies"]["items"]["required"].append("region")  # filled by default
+    change = schema_change_open(
+        schema=timezones.schema, author=carol, body=body, base_version=1, title="Regions"
+    )
+    log_in(page, live_server, "bob", demo["bob"])
+    page.goto(live_server.url + change.get_absolute_url())
+
+    for company in ["acme", "globex", "initech"]:
+        expect(page.locator("body")).to_contain_text(f"Companies → {company} → Region: set to amer")
+    expect(page.locator("body")).not_to_contain_text("item 1")
+    expect(page.locator("body")).not_to_contain_text("item 4")

@@ -397,3 +397,38 @@ def test_a_mistyped_take_effect_time_is_named_before_the_preview(client, alice, 
     page = client.post(EDIT, data).content.decode()
     assert "Take effect at: enter a date and time in" in page
     assert "Confirming publishes" not in page
+
+
+def test_rows_are_named_by_their_identifying_field_even_when_two_share_it():
+    schema = {
+        "type": "object",
+        "properties": {
+            "companies": {
+                "title": "Companies",
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "company_id": {"type": "string"},
+                        "region": {"type": "string", "title": "Region"},
+                    },
+                },
+            }
+        },
+    }
+    before = {"companies": [{"company_id": "acme"}, {"company_id": "acme"}, {}]}
+    after = {
+        "companies": [
+            {"company_id": "acme", "region": "amer"},
+            {"company_id": "acme", "region": "emea"},
+            {"region": "apac"},
+            {"company_id": "hooli", "region": "amer"},
+        ]
+    }
+
+    assert sentences(before, after, schema) == [
+        "Companies → acme → Region: set to amer",
+        "Companies → acme → Region: set to emea",
+        "Companies → item 3 → Region: set to apac",
+        "Companies: added hooli (amer)",
+    ]
