@@ -105,3 +105,56 @@ def schema_changes(before: dict | None, after: dict) -> list[str]:
 
     walk(before, after, [], "")
     return out
+
+
+_FORMAT_WORDS = {
+    "date-time": "date and time",
+    "date": "date",
+    "email": "e-mail address",
+    "uri": "web address",
+}
+
+
+def _kind_in_words(node: dict) -> str:
+    if isinstance(node.get("enum"), list):
+        shown = ", ".join(_show(v) for v in node["enum"][:8])
+        return "one of " + shown + (" …" if len(node["enum"]) > 8 else "")
+    if node.get("type") == "string" and node.get("format") in _FORMAT_WORDS:
+        return _FORMAT_WORDS[node["format"]]
+    return _types(node)
+
+
+def schema_in_words(body: dict) -> list[str]:
+    """Each field a schema asks for, as a line a reviewer reads ("Holidays → Date: date,
+    required"), in the schema's order: how a new config's review shows the schema made with
+    it."""
+    lines: list[str] = []
+
+    def walk(node: Any, where: list[str], depth: int) -> None:
+        node = resolve(node, body) if isinstance(node, dict) else {}
+        if depth > 8:  # a schema that refers to itself would go on for ever
+            return
+        if node.get("type") == "array" and isinstance(node.get("items"), dict):
+            node = resolve(node["items"], body)
+        required = set(node.get("required") or [])
+        for key, child in (node.get("properties") or {}).items():
+            child = resolve(child, body) if isinstance(child, dict) else {}
+            title = _title(child, key)
+            kind = _kind_in_words(child)
+            if child.get("type") == "array":
+                items = child.get("items") if isinstance(child.get("items"), dict) else {}
+                items = resolve(items, body)
+                kind = "a list of " + (
+                    "groups of fields" if items.get("properties") else _kind_in_words(items)
+                )
+            extra = ", required" if key in required else ""
+            if "default" in child:
+                extra += f", default {_show(child['default'])}"
+            lines.append(f"{' → '.join([*where, title])}: {kind}{extra}")
+            if child.get("properties") or (
+                child.get("type") == "array" and isinstance(child.get("items"), dict)
+            ):
+                walk(child, [*where, title], depth + 1)
+
+    walk(body, [], 0)
+    return lines

@@ -19,7 +19,8 @@ from configs import access, times
 from configs import selectors as config_selectors
 from configs.diff import first_changes, pretty_lines, sentence, sentences
 from configs.forms import ValueForm
-from configs.models import Config, Role, Version, canonical_json
+from configs.models import Config, Role, Schema, Version, canonical_json
+from configs.schema_diff import schema_in_words
 from configs.selectors import newest_version
 from reviews import previews, schema_changes, selectors, services
 from reviews.gate import can_publish, gate_for
@@ -66,6 +67,35 @@ def _actions(user, change_request, gate) -> dict[str, bool]:
 
 
 @dataclass
+class NewSchema:
+    """The schema of a config proposed for the first time: reviewers approve the value and
+    the fields it is checked against (often made together with it, from an example)."""
+
+    schema: Schema
+    fields: list[str]
+    made_by: str  # who made the schema with this config; empty for a schema already in use
+    form: ValueForm
+
+
+def _new_schema(change: Change) -> NewSchema | None:
+    config = change.config
+    if change.base_version_id or not config.schema_id:
+        return None
+    schema = config.schema
+    first = schema.versions.filter(number=1).select_related("created_by").first()
+    made_here = first is not None and first.reason == f"Made with {config}"
+    form = ValueForm(config=config, initial_value=change.value)
+    if form.has_form_editor:
+        form.fields["value"].disabled = True
+    return NewSchema(
+        schema=schema,
+        fields=schema_in_words(schema.body),
+        made_by=str(first.created_by) if made_here and first and first.created_by else "",
+        form=form,
+    )
+
+
+@dataclass
 class ChangePanel:
     """One config's change as the change request page shows it."""
 
@@ -78,6 +108,7 @@ class ChangePanel:
     theirs: Version | None = None
     their_changes: list[str] = field(default_factory=list)
     try_it: previews.TryIt | None = None
+    new_schema: NewSchema | None = None  # a new config's schema, shown with its first value
 
     @property
     def config(self) -> Config:
@@ -88,14 +119,27 @@ class ChangePanel:
         return len(self.sentences) < self.total
 
 
+def _empty_like(value):
+    """`value` with every list emptied and every plain field left out: what a first value is
+    compared with, so each field reads "set to …" and each list item "added …"."""
+    if isinstance(value, dict):
+        return {k: _empty_like(v) for k, v in value.items() if isinstance(v, (dict, list))}
+    if isinstance(value, list):
+        return []
+    return None
+
+
 def _panel(request, change_request, change: Change, *, show_all: bool) -> ChangePanel:
     base = change.base_version
     before = base.value if base else None
     schema = _schema(change.config)
     newest = newest_version(change.config)
     theirs = newest if change_request.allows("rebase") and newest != base else None
+    # A first value is told field by field and item by item (from an empty value of the same
+    # shape), not as one cut-off "whole value".
+    empty = _empty_like(change.value)
     shown, total = first_changes(
-        before, change.value, schema, limit=None if show_all else CHANGES_SHOWN
+        before if base else empty, change.value, schema, limit=None if show_all else CHANGES_SHOWN
     )
     # Large values stay readable and light: the list of changes is cut (with "show all"), and
     # the side-by-side JSON is drawn on its own page when the values are big.
@@ -111,6 +155,7 @@ def _panel(request, change_request, change: Change, *, show_all: bool) -> Change
         theirs=theirs,
         their_changes=sentences(before, theirs.value, schema) if theirs else [],
         try_it=previews.try_it(request, change_request, change),
+        new_schema=_new_schema(change),
     )
 
 
@@ -172,6 +217,15 @@ def _detail_page(request, change_request, *, typed=None):
             ),
             "addable": addable,
             "zone": times.zone_name(),
+            "date_fields": [
+                title
+                for c in change_request.change_list
+                for title in times.date_time_titles(_schema(c.config))
+            ],
+            # The scripts and styles of the form a new config's schema makes (the same for all).
+            "form_media": next(
+                (p.new_schema.form.media for p in panels if p.new_schema is not None), None
+            ),
             "typed": typed or {},
         },
     )

@@ -10,10 +10,13 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from configs.models import Config
+from configs.inference import infer_schema
+from configs.models import Config, Namespace
 from configs.selectors import newest_version
+from reviews.new_configs import config_propose
 from reviews.schema_changes import schema_change_open
 from reviews.services import change_request_approve, change_request_open, change_request_publish
+from tests.browser.axe import serious_violations
 from tests.browser.conftest import log_in
 from tests.browser.test_accessibility import open_proposal
 from tests.browser.test_pm_tasks import KEY_BUDGET, Keys
@@ -208,3 +211,28 @@ def test_5_a_schema_change_names_each_company_by_its_id(page, live_server, demo,
         expect(page.locator("body")).to_contain_text(f"Companies → {company} → Region: set to amer")
     expect(page.locator("body")).not_to_contain_text("item 1")
     expect(page.locator("body")).not_to_contain_text("item 4")
+
+
+def test_4_bob_reviews_a_new_config_and_sees_the_schema_made_with_it(
+    page, live_server, demo, alice
+):
+    value = {"sso": True, "holidays": [{"date": "2026-12-25", "name": "Christmas"}]}
+    created = config_propose(
+        namespace=Namespace.objects.get(slug="data-pipelines"),
+        key="login-settings",
+        name="Login settings",
+        value=value,
+        actor=alice,
+        title="Login settings for the data team",
+        new_schema=infer_schema(value),
+    )
+    log_in(page, live_server, "bob", demo["bob"])
+    page.goto(live_server.url + created.change_request.get_absolute_url())
+
+    schema = page.locator("#new-schema")
+    expect(schema).to_contain_text("Made with this config by alice")
+    expect(schema.locator(".schema-fields")).to_contain_text("SSO: yes/no, required")
+    expect(schema.get_by_label("Name").first).to_have_value("Christmas")
+    expect(page.locator("#diff")).to_contain_text("SSO: set to yes")
+    expect(page.locator("#diff")).not_to_contain_text("The whole value")
+    assert serious_violations(page) == []

@@ -47,3 +47,22 @@ def test_the_publish_form_has_no_placeholder_and_an_example_of_tomorrow(client, 
     field = page.split('id="publish-effective-at"', 1)[1].split(">", 1)[0]
     assert "placeholder" not in field
     assert f"for example {tomorrow_morning()}" in page
+
+
+def test_a_change_request_on_a_config_without_dates_says_nothing_about_switch_over_at(
+    client, alice, bob
+):
+    from configs.models import Config
+    from configs.selectors import newest_version
+    from reviews.services import change_request_approve, change_request_open
+
+    config = Config.objects.get(key="warehouse-connections")
+    value = newest_version(config).value
+    value["connections"][0]["schema"] = "EVENTS_V2"
+    change = change_request_open(
+        config=config, author=alice, value=value, title="Acme events v2", base_version=1
+    )
+    change_request_approve(change_request=change, reviewer=bob)
+    client.force_login(bob)
+    page = client.get(change.get_absolute_url()).content.decode()
+    assert "Take effect at" in page and "Switch over at" not in page

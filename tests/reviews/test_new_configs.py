@@ -357,3 +357,47 @@ def test_admin_add_config_goes_through_review(client, django_user_model, demo):
     config = Config.objects.get(key="via-admin")
     assert not config.versions.exists()
     assert ChangeRequest.objects.get(changes__config=config).status == "in_review"
+
+
+def test_a_new_configs_review_shows_the_schema_made_with_it_in_words_and_as_its_form(
+    client, alice, bob
+):
+    value = {"sso": True, "holidays": [{"date": "2026-12-25", "name": "Christmas"}]}
+    created = config_propose(
+        namespace=_ns("data-pipelines"),
+        key="login-settings",
+        name="Login settings",
+        value=value,
+        actor=alice,
+        title="Login settings for the data team",
+        new_schema=infer_schema(value),
+    )
+
+    client.force_login(bob)
+    page = client.get(created.change_request.get_absolute_url()).content.decode()
+    assert "Its schema:" in page and "Made with this config by alice" in page
+    assert "SSO: yes/no, required" in page
+    assert "Holidays → Date: date, required" in page
+    assert 'class="readonly-form"' in page  # the value as the form the schema makes
+    # The first value field by field, not one cut-off "whole value".
+    assert "The whole value" not in page
+    assert "SSO: set to yes" in page
+    assert "Holidays: added Christmas (2026-12-25)" in page
+
+
+def test_a_new_config_on_a_schema_in_use_says_so(client, alice, bob):
+    created = config_propose(
+        namespace=_ns("data-pipelines"),
+        key="more-timezones",
+        name="More timezones",
+        value={"companies": [{"company_id": "umbrella", "timezone": "UTC"}]},
+        actor=alice,
+        title="Umbrella's timezone",
+        schema=Schema.objects.get(name="company-timezones"),
+    )
+
+    client.force_login(bob)
+    page = client.get(created.change_request.get_absolute_url()).content.decode()
+    assert "already used by other configs" in page
+    assert "Companies → Company ID: text, required" in page
+    assert "Companies: added umbrella (UTC)" in page
