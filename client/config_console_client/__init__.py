@@ -16,6 +16,7 @@ from .errors import (
     MissingOverride,
     PreviewUnavailable,
     PreviewWarning,
+    ProposalRefused,
     ServerUnreachable,
     ServerUnreachableWarning,
 )
@@ -30,6 +31,7 @@ __all__ = [
     "MissingOverride",
     "PreviewUnavailable",
     "PreviewWarning",
+    "ProposalRefused",
     "ServerUnreachable",
     "ServerUnreachableWarning",
     "Watch",

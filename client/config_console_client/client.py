@@ -19,7 +19,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 import warnings
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -35,6 +35,7 @@ from .errors import (
     MissingOverride,
     PreviewUnavailable,
     PreviewWarning,
+    ProposalRefused,
     ServerUnreachable,
     ServerUnreachableWarning,
 )
@@ -648,6 +649,63 @@ class ConfigClient:
         return float("inf") if read.immutable else time.monotonic() + self.ttl
 
     # --- HTTP --------------------------------------------------------------------------------
+
+    def propose(
+        self,
+        changes: Sequence[Mapping[str, Any]],
+        *,
+        title: str,
+        description: str = "",
+        draft: bool = False,
+    ) -> dict[str, Any]:
+        """Open one change request over several configs, reviewed and published as one (a
+        write token acts as its owner): `changes` as `[{"namespace", "key", "value",
+        "base_version"}, …]`, each on its config's newest version. Returns the change request
+        as the server answers it (`id`, `status`, `changes`, `url`, …). Raises ProposalRefused
+        naming each invalid value's config and path, a base that is not the newest (409) or a
+        missing right, and nothing is stored."""
+        if self.is_offline:
+            raise ValueError("Proposals are sent to the server: give a base_url and token.")
+        body = json.dumps(
+            {"title": title, "description": description, "draft": draft, "changes": list(changes)}
+        ).encode()
+        request = urllib.request.Request(
+            self.base_url + "/api/v1/change-requests/",
+            data=body,
+            headers={
+                "Accept": "application/json",
+                "Content-Type": "application/json",
+                "Authorization": f"Bearer {self._token}",
+                "User-Agent": self.user_agent,
+            },
+            method="POST",
+        )
+        try:
+            try:
+                with self._opener.open(request, timeout=self.timeout) as response:
+                    status, answer = response.status, _body(response)
+            except urllib.error.HTTPError as error:
+                with error:
+                    status, answer = error.code, _body(error)
+        except (OSError, http.client.HTTPException, EOFError) as error:
+            # Not retried: a proposal that reached the server would be opened twice.
+            raise ServerUnreachable(
+                f"Config Console at {self.base_url} could not be reached "
+                f"({self._describe(error)}); the change request may not have been opened."
+            ) from None
+        if status == 201:
+            return json.loads(answer)
+        if status == 401:
+            raise AuthenticationError(_detail(answer) or "HTTP 401", status=status)
+        try:
+            errors = json.loads(answer).get("errors", [])
+        except (ValueError, AttributeError):
+            errors = []
+        raise ProposalRefused(
+            f"The change request was refused ({status}): {_detail(answer)}",
+            status=status,
+            errors=errors,
+        )
 
     def _http_get(self, read: _Read, etag: str | None) -> tuple[int, Mapping[str, str], bytes]:
         url = self.base_url + read.path

@@ -50,3 +50,13 @@ class PreviewUnavailable(ConfigConsoleError):
 
 class PreviewWarning(UserWarning):
     """The client reads some configs as previews: proposals, not published values."""
+
+
+class ProposalRefused(ConfigConsoleError):
+    """The server refused a proposed change request: `errors` lists each problem as the server
+    gives it (`{change, path, message}` for a value, naming its config), and nothing was
+    stored."""
+
+    def __init__(self, message: str, *, status: int | None = None, errors: list | None = None):
+        super().__init__(message, status=status)
+        self.errors = errors or []

@@ -7,6 +7,7 @@ from config_console_client import (
     AuthenticationError,
     ConfigClient,
     ConfigNotFound,
+    ProposalRefused,
     ServerUnreachableWarning,
 )
 
@@ -142,3 +143,76 @@ def test_override_wins_over_the_live_server(make_client, timezones):
         assert client.get("data-pipelines", "company-timezones") == {"companies": []}
 
     assert client.stats.requests == 0
+
+
+def test_the_client_opens_a_change_request_over_two_configs(
+    live_server, alice, timezones, tmp_path
+):
+    namespaces = list(Namespace.objects.filter(slug="data-pipelines"))
+    _, secret = token_create(user=alice, name="automation", namespaces=namespaces, write=True)
+    client = ConfigClient(live_server.url, secret, cache_dir=tmp_path)
+    zones = copy.deepcopy(newest(timezones).value)
+    zones["companies"].append({"company_id": "hooli", "timezone": "UTC"})
+    warehouses = client.get_config("data-pipelines", "warehouse-connections")
+    connections = copy.deepcopy(warehouses["value"])
+    connections["connections"].append(
+        {
+            "company_id": "hooli",
+            "warehouse": "snowflake",
+            "database": "ANALYTICS",
+            "schema": "EVENTS",
+            "credential_ref": "vault://warehouses/hooli",
+        }
+    )
+
+    opened = client.propose(
+        [
+            {
+                "namespace": "data-pipelines",
+                "key": "company-timezones",
+                "value": zones,
+                "base_version": 1,
+            },
+            {
+                "namespace": "data-pipelines",
+                "key": "warehouse-connections",
+                "value": connections,
+                "base_version": warehouses["version"],
+            },
+        ],
+        title="Onboard hooli",
+    )
+
+    assert opened["status"] == "in_review"
+    assert [c["key"] for c in opened["changes"]] == ["company-timezones", "warehouse-connections"]
+
+
+def test_a_refused_proposal_names_the_config_and_path(live_server, alice, timezones, tmp_path):
+    namespaces = list(Namespace.objects.filter(slug="data-pipelines"))
+    _, secret = token_create(user=alice, name="automation", namespaces=namespaces, write=True)
+    client = ConfigClient(live_server.url, secret, cache_dir=tmp_path)
+    zones = copy.deepcopy(newest(timezones).value)
+    zones["companies"].append({"company_id": "hooli", "timezone": "Mars/Olympus"})
+
+    with pytest.raises(ProposalRefused) as refused:
+        client.propose(
+            [
+                {
+                    "namespace": "data-pipelines",
+                    "key": "company-timezones",
+                    "value": zones,
+                    "base_version": 1,
+                },
+                {
+                    "namespace": "data-pipelines",
+                    "key": "warehouse-connections",
+                    "value": {"connections": []},
+                    "base_version": 1,
+                },
+            ],
+            title="Onboard hooli",
+        )
+
+    assert refused.value.status == 400
+    assert refused.value.errors[0]["change"] == "data-pipelines/company-timezones"
+    assert refused.value.errors[0]["path"].startswith("/companies/")
