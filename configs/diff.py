@@ -308,3 +308,38 @@ def pretty_lines(before: Any, after: Any) -> tuple[list[tuple[str, bool]], list[
             left_marks[block.a + i] = False
             right_marks[block.b + i] = False
     return list(zip(left, left_marks, strict=True)), list(zip(right, right_marks, strict=True))
+
+
+_ABSENT = object()
+
+
+def merged(base: Any, ours: Any, theirs: Any, path: str = "") -> tuple[Any, list[str]]:
+    """`ours` (a change made on `base`) carried over onto `theirs` (another change made on
+    `base` and published first): where only one side changed a place, that side's value is
+    kept; where both changed the same place differently, ours is kept there and its JSON path
+    is returned as a conflict, for a person to settle. Objects are merged key by key; lists and
+    other values as a whole (two lists grown by both sides are a conflict).
+
+    Written here rather than taken from a library: deepdiff and jsonmerge diff or merge two
+    documents, not a change and another change of one base, which is what a rebase needs."""
+    if ours == theirs:
+        return ours, []
+    if ours == base:
+        return theirs, []
+    if theirs == base:
+        return ours, []
+    if isinstance(base, dict) and isinstance(ours, dict) and isinstance(theirs, dict):
+        result: dict = {}
+        conflicts: list[str] = []
+        for key in [*theirs, *(k for k in ours if k not in theirs)]:
+            value, found = merged(
+                base.get(key, _ABSENT),
+                ours.get(key, _ABSENT),
+                theirs.get(key, _ABSENT),
+                f"{path}/{key}",
+            )
+            conflicts += found
+            if value is not _ABSENT:
+                result[key] = value
+        return result, conflicts
+    return ours, [path or "/"]

@@ -89,7 +89,7 @@ def config_detail(request, namespace, key):
             "versions": selectors.recent_versions(config),
             "open_changes": page_of(
                 request,
-                review_selectors.open_for_config(config),
+                review_selectors.open_for_config(config, user=request.user),
                 per_page=OPEN_CHANGES_PAGE_SIZE,
                 param="changes",
             ),
@@ -242,7 +242,7 @@ def _joined(request):
 
 def _open_changes_for(user, config) -> dict:
     """The open changes on this config: the person's own ones, and how many others."""
-    open_changes = list(review_selectors.open_for_config(config)[:50])
+    open_changes = list(review_selectors.open_for_config(config, user=user)[:50])
     mine = [cr for cr in open_changes if cr.author_id == user.pk]
     return {"mine": mine, "others": len(open_changes) - len(mine)}
 
@@ -284,7 +284,7 @@ def config_history(request, namespace, key):
     page = page_of(request, numbers, per_page=HISTORY_PAGE_SIZE)
     shown = list(page.object_list)
     page.object_list = list(review_selectors.version_history(config).filter(number__in=shown))
-    review_selectors.attach_history(page.object_list)
+    review_selectors.attach_history(page.object_list, user=request.user)
     live = selectors.live_version(config)
     newest = selectors.newest_version(config)
     can_edit = access.has_role(request.user, config.namespace, Role.EDITOR)
@@ -367,7 +367,7 @@ def version_compare(request, namespace, key):
 def version_detail(request, namespace, key, number):
     config = selectors.config_for(user=request.user, namespace=namespace, key=key)
     version = get_object_or_404(config.versions.select_related("published_by"), number=number)
-    review_selectors.attach_history([version])
+    review_selectors.attach_history([version], user=request.user)
     previous = config.versions.active().filter(number__lt=number).order_by("-number").first()
     live = selectors.live_version(config)
     newest = selectors.newest_version(config)

@@ -45,11 +45,13 @@ def _visible(user):
     )
 
 
-def open_for_config(config: Config) -> QuerySet:
-    """The config's open change requests, most recently updated first, without their values
-    (a page lists titles; a busy config has thousands)."""
+def open_for_config(config: Config, *, user) -> QuerySet:
+    """The config's open change requests that `user` may see (none touching a namespace they
+    cannot), most recently updated first, without their values (a page lists titles; a busy
+    config has thousands)."""
     return (
         ChangeRequest.objects.filter(changes__config=config, status__in=ChangeRequest.OPEN)
+        .exclude(outside(access.visible_namespace_ids(user)))
         .select_related("author")
         .defer("description")
         .order_by("-updated_at", "-id")
@@ -115,16 +117,27 @@ def version_history(config: Config) -> QuerySet:
     )
 
 
-def attach_history(versions) -> None:
-    """Set `published_from` (the change request, or None), `proposed_by` and `approved_by` on
-    each version of a page from `version_history`, in a fixed number of queries."""
+def attach_history(versions, *, user) -> None:
+    """Set `published_from` (the change request, or None where there was none or it touches a
+    namespace `user` cannot see), `proposed_by` and `approved_by` on each version of a page
+    from `version_history`, in a fixed number of queries."""
     approvers = approvers_for_versions(versions)
+    linked = [v.change.change_request_id for v in versions if getattr(v, "change", None)]
+    hidden = set(
+        ChangeRequest.objects.filter(pk__in=linked)
+        .filter(outside(access.visible_namespace_ids(user)))
+        .values_list("pk", flat=True)
+        if linked
+        else ()
+    )
     for version in versions:
         # A version published without a change request (a config's first value) was proposed
         # by whoever published it.
         change = getattr(version, "change", None)
         change_request = change.change_request if change else None
-        version.published_from = change_request
+        version.published_from = (
+            change_request if change and change.change_request_id not in hidden else None
+        )
         version.proposed_by = change_request.author if change_request else version.published_by
         version.approved_by = approvers[version.pk]
 

@@ -13,12 +13,13 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
+from simple_history.utils import bulk_create_with_history
 
 from audit.services import record
 from common.after_commit import after_commit
 from common.errors import Conflict, InvalidValue, RuleViolation
 from configs import access
-from configs.diff import first_changes
+from configs.diff import first_changes, merged
 from configs.models import Config, Role, Version, canonical_json
 from configs.selectors import newest_version, value_errors
 from configs.services import NewVersion, version_publish, versions_publish
@@ -117,6 +118,10 @@ def _audited_diff(before, after) -> dict:
     return {"diff": changes, **({"changes_in_all": total} if total > len(changes) else {})}
 
 
+# Details keyed by "namespace/key": each namespace's event keeps only its own configs'.
+_BY_CONFIG = ("diffs", "base_versions", "versions")
+
+
 def _audit(
     action: str,
     change_request: ChangeRequest,
@@ -125,23 +130,36 @@ def _audit(
     change: Change | None = None,
     **details,
 ):
-    """One event about the whole set, or with `change` about that one config. An event about a
-    set that spans namespaces names none, and reaches the admins of each."""
+    """Record `action`: one event per namespace the changes touch, each with only that
+    namespace's configs and diffs (its members and admins see that part and no other), or with
+    `change` one event about that config. A draft's events say so: nobody else hears of them."""
+    if change_request.is_draft:
+        details.setdefault("draft", True)
     changes = [change] if change is not None else change_request.change_list
-    namespaces = sorted({c.config.namespace.slug for c in changes})
-    configs = sorted({c.config.key for c in changes})
-    if change is None and not change_request.is_single:
-        details = {"changes": [c.label for c in changes], **details}
-    return record(
-        action,
-        actor=actor,
-        target=change_request,
-        namespace=namespaces[0] if len(namespaces) == 1 else "",
-        config=configs[0] if len(namespaces) == 1 and len(configs) == 1 else "",
-        reason=reason,
-        details={"change_request": change_request.pk, **details},
-        admins_of=namespaces if len(namespaces) > 1 else (),
-    )
+    by_namespace: dict[str, list[Change]] = {}
+    for one in changes:
+        by_namespace.setdefault(one.config.namespace.slug, []).append(one)
+    event = None
+    for slug, mine in sorted(by_namespace.items()):
+        labels = {one.label for one in mine}
+        part = {
+            key: {label: v for label, v in value.items() if label in labels}
+            if key in _BY_CONFIG
+            else value
+            for key, value in details.items()
+        }
+        if change is None and not change_request.is_single:
+            part = {"changes": sorted(labels), **part}
+        event = record(
+            action,
+            actor=actor,
+            target=change_request,
+            namespace=slug,
+            config=mine[0].config.key if len(mine) == 1 else "",
+            reason=reason,
+            details={"change_request": change_request.pk, **part},
+        )
+    return event
 
 
 def _save(change_request: ChangeRequest, actor, reason: str = "") -> None:
@@ -212,15 +230,19 @@ def _write_changes(
     change_request: ChangeRequest, proposed: Sequence[Proposed], bases: Sequence[Version | None]
 ) -> None:
     """Store the set's changes and the hash an approval is for."""
-    Change.objects.bulk_create(
-        Change(
-            change_request=change_request,
-            kind=Change.Kind.CONFIG if base is not None else Change.Kind.NEW_CONFIG,
-            config=item.config,
-            base_version=base,
-            value=item.value,
-        )
-        for item, base in zip(proposed, bases, strict=True)
+    bulk_create_with_history(
+        [
+            Change(
+                change_request=change_request,
+                kind=Change.Kind.CONFIG if base is not None else Change.Kind.NEW_CONFIG,
+                config=item.config,
+                base_version=base,
+                value=item.value,
+            )
+            for item, base in zip(proposed, bases, strict=True)
+        ],
+        Change,
+        default_user=change_request.author,
     )
     change_request.forget_changes()
     change_request.proposal_hash = changes_hash(change_request.change_list)
@@ -384,9 +406,15 @@ def change_request_edit(
         for item, base in zip(added, added_bases, strict=True)
     ]
     dismissed = _dismiss_approvals(change_request)
-    change_request.changes.exclude(config__in=[p.config.pk for p in kept]).delete()
+    for dropped in change_request.changes.exclude(config__in=[p.config.pk for p in kept]):
+        dropped._history_user = actor  # type: ignore[attr-defined]
+        dropped.delete()
     for item in kept:
-        Change.objects.filter(pk=before[item.config.pk].pk).update(value=item.value)
+        change = before[item.config.pk]
+        if change.value != item.value:
+            change.value = item.value
+            change._history_user = actor  # type: ignore[attr-defined]
+            change.save(update_fields=["value"])
     _write_changes(change_request, added, added_bases)
     change_request.revision += 1
     if title is not None:
@@ -406,6 +434,7 @@ def change_request_edit(
     return change_request
 
 
+@transaction.atomic
 def change_request_add(
     *,
     change_request: ChangeRequest,
@@ -577,10 +606,14 @@ def change_request_reject(*, change_request: ChangeRequest, actor, reason: str) 
 def change_request_rebase(
     *, change_request: ChangeRequest, actor, value=None, values: dict[int, Any] | None = None
 ) -> ChangeRequest:
-    """Base every change of a conflicted change request on its config's newest version. Each
-    keeps its value unless a merged one is given (`value` for a one-config change request, or
-    `values` by config id); approvals are dismissed, and it is back in review (a draft stays a
-    draft)."""
+    """Base every change of a conflicted change request on its config's newest version, and
+    back in review (a draft stays a draft), approvals dismissed.
+
+    A config that moved gets the author's merged value (`value` for a one-config change
+    request, or `values` by config id), or else this change carried over onto what was
+    published since (`configs.diff.merged`); where both changed the same place, the rebase is
+    refused, naming the config and the places, so the author merges them by hand: no update is
+    lost."""
     change_request = _lock(change_request)
     if actor.pk != change_request.author_id:
         raise PermissionDenied("Only the author can rebase a change request.")
@@ -589,20 +622,33 @@ def change_request_rebase(
     values = dict(values or {})
     if value is not None:
         values[change_request.change.config_id] = value
-    proposed = [
-        Proposed(c.config, values.get(c.config_id, c.value), None)
-        for c in change_request.change_list
-    ]
-    _check_values(proposed)
-    moves = {}
-    for change, item in zip(change_request.change_list, proposed, strict=True):
+    plan, clashes, moves = [], [], {}
+    for change in change_request.change_list:
         newest = newest_version(change.config)
-        _ensure_changes_something(
-            newest, item.value, change.config if not change_request.is_single else None
+        new_value = change.value
+        if change.config_id in values:
+            new_value = values[change.config_id]
+        elif newest is not None and newest.pk != change.base_version_id:
+            base = change.base_version.value if change.base_version else None
+            new_value, places = merged(base, change.value, newest.value)
+            if places:
+                clashes.append(f"{change.label} ({', '.join(places[:5])})")
+        plan.append((change, newest, new_value))
+        moves[change.label] = (change.base_version_number, newest.number if newest else None)
+    if clashes:
+        raise Conflict(
+            "What was published since changed the same places as this change in "
+            + "; ".join(clashes)
+            + ": merge them by hand (rebase that config with its merged value)."
         )
-        before = change.base_version.number if change.base_version else None
-        moves[change.label] = (before, newest.number if newest else None)
-        Change.objects.filter(pk=change.pk).update(base_version=newest, value=item.value)
+    _check_values([Proposed(change.config, v, None) for change, _newest, v in plan])
+    for change, newest, new_value in plan:
+        _ensure_changes_something(
+            newest, new_value, change.config if not change_request.is_single else None
+        )
+        change.base_version, change.value = newest, new_value
+        change._history_user = actor  # type: ignore[attr-defined]
+        change.save(update_fields=["base_version", "value"])
     _dismiss_approvals(change_request)
     change_request.forget_changes()
     change_request.proposal_hash = changes_hash(change_request.change_list)
@@ -717,6 +763,11 @@ def change_request_publish(
         )
         list(Config.objects.select_for_update().filter(pk__in=config_ids).order_by("pk"))
         change_request = _lock(change_request)
+        # A config an edit added after the first read is locked too.
+        added = [c.config_id for c in change_request.change_list if c.config_id not in config_ids]
+        if added:
+            list(Config.objects.select_for_update().filter(pk__in=added).order_by("pk"))
+            config_ids += added
         for namespace in change_request.namespaces:
             access.ensure_visible(actor, namespace)
         bypass = bypass_reason is not None

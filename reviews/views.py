@@ -428,7 +428,7 @@ def _value_form_page(request, change_request, *, rebase: bool, adding: Config | 
         try:
             if rebase:
                 services.change_request_rebase(
-                    change_request=change_request, actor=request.user, value=value
+                    change_request=change_request, actor=request.user, values={config.pk: value}
                 )
                 where = "still a draft" if change_request.is_draft else "back in review"
                 messages.success(request, f"Rebased on version {newest.number}; it is {where}.")
@@ -501,9 +501,10 @@ def change_request_rebase(request, pk):
     if not change_request.allows("rebase"):
         messages.info(request, "This change request does not need a rebase.")
         return redirect(change_request)
-    if change_request.is_single:
+    if change_request.is_single or request.GET.get("config"):
         return _value_form_page(request, change_request, rebase=True)
-    # A set is re-based with its values kept; a value that must be merged is edited afterwards.
+    # A set is re-based in one step where each change carries over onto what was published
+    # since; a config changed in the same places is merged by hand in its own form (?config=).
     if request.method == "POST":
         try:
             services.change_request_rebase(change_request=change_request, actor=request.user)

@@ -16,7 +16,7 @@ from drf_spectacular.utils import OpenApiParameter
 from rest_framework.exceptions import ValidationError
 
 from configs.api import reads
-from configs.api.access import readable_config
+from configs.api.access import ensure_readable, readable_config
 from configs.models import Config, canonical_json
 from reviews.models import Change, ChangeRequest
 from reviews.previews import can_preview
@@ -69,8 +69,12 @@ def _open_changes(request, number: int, **where) -> list[Change]:
         .filter(change_request=number, change_request__status__in=ChangeRequest.OPEN, **where)
         .order_by("config__key")
     )
+    missing = f"No open change request {number} of this config, or no access to it."
     if not changes or not can_preview(request.user, changes[0].change_request):
-        raise Http404(f"No open change request {number} of this config, or no access to it.")
+        raise Http404(missing)
+    # A change request that also changes configs the request may not read is not shown.
+    for namespace in changes[0].change_request.namespaces:
+        ensure_readable(request, namespace, missing)
     return changes
 
 

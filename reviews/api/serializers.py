@@ -222,6 +222,16 @@ class EditSerializer(serializers.Serializer):
         return attrs
 
 
+class RebaseSerializer(serializers.Serializer):
+    values = serializers.DictField(
+        child=AnyJSONField(),
+        required=False,
+        default=dict,
+        help_text='Merged values by "namespace/key", for configs whose newest version changed '
+        "the same places as the change (the others are carried over by themselves).",
+    )
+
+
 class VerdictSerializer(serializers.Serializer):
     comment = serializers.CharField(required=False, allow_blank=True, default="")
     revision = serializers.IntegerField(

@@ -6,6 +6,7 @@ looked up first, so its endpoints make no extra query."""
 
 from __future__ import annotations
 
+from django.core.exceptions import ValidationError
 from django.db.models import Prefetch
 from django.http import Http404
 from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema
@@ -31,6 +32,7 @@ from reviews.api.serializers import (
     EditSerializer,
     ProposalSerializer,
     PublishSerializer,
+    RebaseSerializer,
     SetProposalSerializer,
     VerdictSerializer,
     VersionSerializer,
@@ -337,7 +339,7 @@ class ChangeRequestRebase(APIView):
 
     @extend_schema(
         operation_id="change_request_rebase",
-        request=None,
+        request=RebaseSerializer,
         responses={200: ChangeRequestSerializer, **error_responses(400, 401, 403, 404, 409, 429)},
     )
     def post(self, request, pk: int):
@@ -345,5 +347,17 @@ class ChangeRequestRebase(APIView):
         if isinstance(change_request, SchemaChangeRequest):
             return schema_changes.rebase(request, change_request)
         ensure_can_write(request)
-        services.change_request_rebase(change_request=change_request, actor=request.user)
+        data = _body(RebaseSerializer, request)
+        by_label = {change.label: change.config_id for change in change_request.change_list}
+        unknown = sorted(set(data["values"]) - set(by_label))
+        if unknown:
+            raise ValidationError(
+                f"{', '.join(unknown)} is not part of change request #{pk}: give values by "
+                '"namespace/key" of its configs.'
+            )
+        services.change_request_rebase(
+            change_request=change_request,
+            actor=request.user,
+            values={by_label[label]: value for label, value in data["values"].items()},
+        )
         return _answer(request, pk)

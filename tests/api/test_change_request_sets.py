@@ -127,7 +127,16 @@ def test_a_set_where_one_base_moved_answers_409_and_changes_neither_config(
     assert "warehouse-connections" in response.json()["detail"]
     assert newest(timezones).number == 1
     assert alice_writes.get(url).json()["status"] == "conflicted"
-    rebased = alice_writes.post(url + "rebase/", {}, format="json")
+    # Both added a warehouse connection: carried over as it is, the set would drop initech's.
+    clash = alice_writes.post(url + "rebase/", {}, format="json")
+    assert clash.status_code == 409
+    assert "warehouse-connections (/connections)" in clash.json()["detail"]
+    merged = warehouse_value(warehouses)  # the newest, with initech, and hooli
+    rebased = alice_writes.post(
+        url + "rebase/",
+        {"values": {"data-pipelines/warehouse-connections": merged}},
+        format="json",
+    )
     assert rebased.status_code == 200, rebased.json()
     assert rebased.json()["status"] == "in_review"
     assert [c["base_version"] for c in rebased.json()["changes"]] == [1, 2]

@@ -381,7 +381,9 @@ def test_conflicted_and_rebased_change_requests_are_sent_too(
     second = open_metric_change(carol, "logins")
     review_services.change_request_publish(change_request=second, actor=bob)
 
-    review_services.change_request_rebase(change_request=first, actor=alice)
+    merged = copy.deepcopy(newest_version(first.config).value)
+    merged["metrics"].append({"name": "signups", "kind": "count", "event": "signups"})
+    review_services.change_request_rebase(change_request=first, actor=alice, value=merged)
 
     sent = [
         (d.event, json.loads(d.body)["change_request"], json.loads(d.body)["key"])

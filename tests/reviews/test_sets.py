@@ -106,36 +106,80 @@ def test_a_set_whose_base_moved_is_conflicted_and_changes_nothing(
     assert newest(warehouses).number == 2
 
 
-def test_rebase_bases_every_change_on_the_newest_keeping_values_and_dismissing_approvals(
-    timezones, warehouses, alice, bob
+def publish_elsewhere(config, value, author, reviewer):
+    """Another change request publishes `value` for `config` first."""
+    other = services.change_request_open(
+        config=config,
+        author=author,
+        value=value,
+        title="Published first",
+        base_version=newest(config).number,
+    )
+    if gate_for(other).required:
+        services.change_request_approve(change_request=other, reviewer=reviewer)
+    services.change_request_publish(change_request=other, actor=reviewer)
+
+
+def test_rebase_refuses_to_undo_what_was_published_in_the_same_places(
+    timezones, warehouses, alice, bob, carol
 ):
     cr = open_set(alice, onboarding(timezones, warehouses))
-    services.change_request_approve(change_request=cr, reviewer=bob)
-    other = services.change_request_open(
-        config=timezones,
-        author=bob,
-        value=with_company(timezones, "initech"),
-        title="Initech",
-        base_version=1,
-        publish=False,
-    )
-    services.change_request_approve(
-        change_request=other, reviewer=get_user_model().objects.get(username="carol")
-    )
-    services.change_request_publish(change_request=other, actor=bob)
+    publish_elsewhere(timezones, with_company(timezones, "initech"), bob, carol)
     assert ChangeRequest.objects.get(pk=cr.pk).status == ChangeRequest.Status.CONFLICTED
-    values = {c.config_id: c.value for c in ChangeRequest.objects.get(pk=cr.pk).change_list}
 
-    services.change_request_rebase(change_request=cr, actor=alice)
+    # Both added a company: the set's list would drop initech, so it is not carried over.
+    with pytest.raises(Conflict, match=r"company-timezones \(/companies\)"):
+        services.change_request_rebase(change_request=cr, actor=alice)
 
+    assert ChangeRequest.objects.get(pk=cr.pk).status == ChangeRequest.Status.CONFLICTED
+    both = with_company(timezones, "hooli")  # the newest (with initech) and hooli
+    services.change_request_rebase(change_request=cr, actor=alice, values={timezones.pk: both})
     cr = ChangeRequest.objects.get(pk=cr.pk)
     assert cr.status == ChangeRequest.Status.IN_REVIEW
     assert {c.config_id: c.base_version_number for c in cr.change_list} == {
         timezones.pk: 2,
         warehouses.pk: 1,
     }
-    assert {c.config_id: c.value for c in cr.change_list} == values
+    assert [c["company_id"] for c in cr.change_list[0].value["companies"]][-2:] == [
+        "initech",
+        "hooli",
+    ]
+
+
+def test_rebase_carries_each_change_over_where_it_does_not_clash_and_dismisses_approvals(
+    timezones, legacy, alice, bob, carol
+):
+    cr = open_set(
+        alice,
+        [
+            Proposed(timezones, with_company(timezones, "hooli"), 1),
+            Proposed(legacy, {**newest(legacy).value, "ours": 1}, newest(legacy).number),
+        ],
+    )
+    services.change_request_approve(change_request=cr, reviewer=bob)
+    publish_elsewhere(legacy, {**newest(legacy).value, "theirs": 2}, carol, carol)
+
+    services.change_request_rebase(change_request=cr, actor=alice)
+
+    cr = ChangeRequest.objects.get(pk=cr.pk)
+    assert cr.status == ChangeRequest.Status.IN_REVIEW
+    legacy_change = next(c for c in cr.change_list if c.config_id == legacy.pk)
+    assert legacy_change.base_version_number == newest(legacy).number
+    assert legacy_change.value == {**newest(legacy).value, "ours": 1}  # theirs is kept
     assert gate_for(cr).approvers == []
+
+
+def test_what_each_edit_proposed_is_kept_in_the_history(timezones, warehouses, alice):
+    cr = open_set(alice, onboarding(timezones, warehouses))
+    services.change_request_edit(
+        change_request=cr, actor=alice, changes=onboarding(timezones, warehouses, "initech")
+    )
+
+    proposed = Change.history.filter(change_request_id=cr.pk, config=timezones).order_by(
+        "history_date"
+    )
+    assert [row.value["companies"][-1]["company_id"] for row in proposed] == ["hooli", "initech"]
+    assert {row.history_user.username for row in proposed} == {"alice"}
 
 
 def test_an_invalid_value_in_a_set_names_its_config_and_path_and_nothing_is_stored(
@@ -330,3 +374,56 @@ def test_someone_elses_change_request_cannot_be_joined(client, timezones, wareho
             base_version=1,
         )
     assert len(ChangeRequest.objects.get(pk=cr.pk).change_list) == 1
+
+
+# --- who sees a set that spans namespaces --------------------------------------------------------
+
+
+@pytest.fixture
+def across(timezones, legacy, alice):
+    return open_set(
+        alice,
+        [
+            Proposed(timezones, with_company(timezones, "hooli"), 1),
+            Proposed(legacy, {**newest(legacy).value, "plan": "sales-only"}, newest(legacy).number),
+        ],
+        title="Onboard hooli everywhere",
+    )
+
+
+@pytest.fixture
+def pipelines_only(demo):
+    """A person in data-pipelines only: admin there, nothing in sales-ops."""
+    user = get_user_model().objects.create_user("grace", "g@example.com", "pw-12345678")
+    namespace = Config.objects.filter(namespace__slug="data-pipelines").first().namespace
+    config_services.membership_set(namespace=namespace, user=user, role=Role.ADMIN)
+    return user
+
+
+def test_a_set_touching_a_namespace_one_cannot_see_is_hidden_everywhere(
+    client, across, pipelines_only, timezones
+):
+    from tests.api.conftest import client_for, make_token
+
+    client.force_login(pipelines_only)
+    assert client.get(across.get_absolute_url()).status_code == 404
+    assert (
+        "Onboard hooli everywhere" not in client.get(timezones.get_absolute_url()).content.decode()
+    )
+    _token, secret = make_token(pipelines_only, "data-pipelines")
+    preview = client_for(secret).get(
+        "/api/v1/configs/data-pipelines/company-timezones/", {"change_request": across.pk}
+    )
+    assert preview.status_code == 404
+    assert client_for(secret).get(f"/api/v1/change-requests/{across.pk}/").status_code == 404
+
+
+def test_each_namespaces_audit_events_hold_only_its_own_configs(across, pipelines_only):
+    events = AuditEvent.objects.filter(action="change_request.opened", target_id=str(across.pk))
+    assert sorted(events.values_list("namespace", "config")) == [
+        ("data-pipelines", "company-timezones"),
+        ("sales-ops", "legacy-fields"),
+    ]
+    pipelines = events.get(namespace="data-pipelines")
+    assert "sales-only" not in json.dumps(pipelines.details)
+    assert pipelines.details["changes"] == ["data-pipelines/company-timezones"]

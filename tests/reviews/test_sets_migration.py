@@ -103,6 +103,23 @@ def test_every_change_request_reads_the_same_after_the_upgrade(old_console):
     Membership = apps.get_model("configs", "Membership")
     Membership.objects.create(namespace_id=namespace.pk, user_id=bob.pk, role="reviewer")
     Membership.objects.create(namespace_id=namespace.pk, user_id=alice.pk, role="editor")
+    # The previous release kept each revision's value in the change request's history.
+    apps.get_model("reviews", "HistoricalChangeRequest").objects.create(
+        id=waiting.pk,
+        config_id=config.pk,
+        author_id=alice.pk,
+        base_version_id=v2.pk,
+        title=waiting.title,
+        value={"n": 2},
+        value_hash=waiting.value_hash,
+        revision=1,
+        status="in_review",
+        created_at=waiting.created_at,
+        updated_at=waiting.updated_at,
+        history_date=waiting.created_at,
+        history_type="+",
+        history_user_id=alice.pk,
+    )
     ids = (published.pk, waiting.pk, stale.pk)
 
     executor = MigrationExecutor(connection)
@@ -123,3 +140,8 @@ def test_every_change_request_reads_the_same_after_the_upgrade(old_console):
     assert [u.username for u in gate_for(after[waiting.pk]).approvers] == ["bob"]
     assert gate_for(after[waiting.pk]).satisfied
     assert gate_for(after[stale.pk]).approvers == []
+    # What each revision proposed is still in the history, now of the change.
+    from reviews.models import Change
+
+    kept = Change.history.filter(change_request_id=waiting.pk).values_list("value", flat=True)
+    assert list(kept) == [{"n": 2}]
