@@ -182,7 +182,14 @@ def first_changes(
         if a == b and type(a) is type(b):
             return
         if isinstance(a, dict) and isinstance(b, dict):
-            for k in list(a) + [k for k in b if k not in a]:
+            # Fields in the schema's order (the form's), whatever order the stored value keeps
+            # its keys in (PostgreSQL's jsonb sorts them): the edit page's "What will change"
+            # and the change request page then say the same changes in the same order.
+            declared = _resolve(node, root).get("properties") if isinstance(node, dict) else None
+            place = {k: n for n, k in enumerate(declared or {})}
+            keys = list(a) + [k for k in b if k not in a]
+            keys.sort(key=lambda k: place.get(k, len(place)))
+            for k in keys:
                 child = _child_schema(node, k, root)
                 if k not in a:
                     if room():

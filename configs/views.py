@@ -73,6 +73,9 @@ def config_list(request):
 def config_detail(request, namespace, key):
     config = selectors.config_for(user=request.user, namespace=namespace, key=key)
     live = selectors.live_version(config)
+    if live:
+        # Who proposed it (and in which change request), besides who published and approved.
+        review_selectors.attach_history([live])
     form = ValueForm(config=config, initial_value=live.value if live else None)
     if form.has_form_editor:
         form.fields["value"].disabled = True
@@ -83,7 +86,7 @@ def config_detail(request, namespace, key):
             "page_title": config.name,
             "config": config,
             "live": live,
-            "approvers": review_selectors.approvers_of(live) if live else [],
+            "approvers": live.approved_by if live else [],
             "form": form,
             "scheduled": selectors.scheduled_versions(config),
             "versions": selectors.recent_versions(config),

@@ -141,6 +141,10 @@ def test_1_bob_finds_the_change_he_approved_on_his_dashboard_and_publishes_it(
     page.once("dialog", lambda dialog: dialog.accept())
     page.get_by_role("button", name="Publish version 2").click()
     expect(page.locator(".messagelist")).to_contain_text("Published version 2")
+    page.goto(live_server.url + TIMEZONES)
+    live = page.locator("#live-version")
+    expect(live).to_contain_text(f"v2, proposed by alice in #{proposal.pk}, published by bob")
+    expect(live).to_contain_text("approved by bob")
 
     page.get_by_role("link", name="My reviews").click()
     expect(page.get_by_text("Nothing approved is waiting to be published.")).to_be_visible()

@@ -432,3 +432,26 @@ def test_rows_are_named_by_their_identifying_field_even_when_two_share_it():
         "Companies → item 3 → Region: set to apac",
         "Companies: added hooli (amer)",
     ]
+
+
+def test_changes_are_told_in_the_schemas_order_whatever_order_the_value_keeps_its_keys():
+    schema = {
+        "type": "object",
+        "properties": {
+            "timezone": {"type": "string", "title": "Timezone"},
+            "effective_from": {"type": "string", "title": "Switch over at"},
+            "company_id": {"type": "string", "title": "Company ID"},
+        },
+    }
+    before = {"company_id": "globex", "timezone": "Europe/Berlin"}
+    as_typed = {"timezone": "Asia/Tokyo", "effective_from": "x", "company_id": "globex"}
+    as_stored = {"company_id": "globex", "effective_from": "x", "timezone": "Asia/Tokyo"}
+
+    assert (
+        sentences(before, as_typed, schema)
+        == sentences(before, as_stored, schema)
+        == [
+            "Timezone: Europe/Berlin → Asia/Tokyo",
+            "Switch over at: set to x",
+        ]
+    )
