@@ -15,8 +15,9 @@ $(STAMP): requirements.txt requirements-dev.txt
 	$(BIN)/pip install --quiet -r requirements-dev.txt
 	touch $@
 
-# Plain HTTP on this machine, with debug on (static files come from the finders). uvicorn, not
-# runserver: watch streams need an ASGI server. The task worker sends webhook deliveries.
+# Plain HTTP on this machine, with debug on (static files come from the finders), served as
+# deployed (gunicorn.conf.py: uvicorn workers, so watch streams work), on this machine only.
+# The task worker sends webhook deliveries.
 run: export DJANGO_DEBUG = 1
 run: export DJANGO_SSL_REDIRECT = 0
 run: $(STAMP)
@@ -30,7 +31,7 @@ run: $(STAMP)
 	@echo "Webhook deliveries: a django-tasks worker runs beside the server (stopped with it)."
 	$(BIN)/python manage.py db_worker --no-reload --queue-name '*' & worker=$$!; \
 		trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
-		$(BIN)/uvicorn configconsole.asgi:application --host 127.0.0.1 --port $(PORT)
+		$(BIN)/gunicorn -c gunicorn.conf.py --bind 127.0.0.1:$(PORT)
 
 # axe-core for the browser tests' accessibility checks, pinned in package-lock.json.
 AXE := node_modules/axe-core/axe.min.js

@@ -56,9 +56,10 @@ INSTALLED_APPS = [
     "reviews",
     "people",
     "identity",
+    # Before django_tasks_db: its `db_worker` command is push's, which survives database restarts.
+    "push",
     "django_tasks",
     "django_tasks_db",
-    "push",
 ]
 
 MIDDLEWARE = [
@@ -111,19 +112,38 @@ DATABASE_ANSWER_TIMEOUT = float(
     or (DATABASE_STATEMENT_TIMEOUT + 2 if DATABASE_STATEMENT_TIMEOUT else 0)
 )
 
+# PostgreSQL connections each app server process may hold at once for requests and its own
+# background work (a pool, Django's psycopg pool): the whole budget is servers × workers ×
+# (DATABASE_POOL_SIZE + 1 for the change feed's LISTEN) + task workers + commands, which must stay
+# under the server's max_connections (README "Deploying"). A request that finds every connection
+# busy waits up to DATABASE_ANSWER_TIMEOUT seconds for one, then answers 503 with Retry-After.
+DATABASE_POOL_SIZE = int(os.environ.get("DATABASE_POOL_SIZE", "4"))
+
 # DATABASE_URL unset: an SQLite file in the project. Production: postgres://…
 DATABASES = {
     "default": dj_database_url.parse(
         os.environ.get("DATABASE_URL") or f"sqlite:///{BASE_DIR / 'db.sqlite3'}",
-        conn_max_age=int(os.environ.get("DJANGO_CONN_MAX_AGE", "60")),
+        # No persistent connections: under ASGI each request's thread is new, and connections
+        # kept per thread piled up until PostgreSQL refused them (issue 25). PostgreSQL uses the
+        # pool instead; SQLite's connections are files.
+        conn_max_age=0,
         conn_health_checks=True,
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Wait for a writer instead of failing at once with "database is locked".
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
-    DATABASES["default"]["CONN_MAX_AGE"] = 0
 else:
+    # The pool hands out checked connections (CONN_HEALTH_CHECKS: a dead one is replaced, not
+    # reported), opens them on demand up to max_size and closes those idle for a minute beyond
+    # the one it keeps, so a quiet server holds one. Its connections come from
+    # common.postgresql, which gives each the answer deadline below.
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": 1,
+        "max_size": DATABASE_POOL_SIZE,
+        "max_idle": 60,
+        "timeout": DATABASE_ANSWER_TIMEOUT or 30,
+    }
     # Prepared statements make the small hot read queries cheaper.
     DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = 1
     # Timeouts (seconds): a database that cannot be reached or does not answer fails the request

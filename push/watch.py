@@ -75,12 +75,16 @@ class Watcher:
 
 
 async def _in_thread(function, *args):
-    """Run database work off the event loop, on a shared pool (not a thread per stream); the
-    pool's few threads keep their connections as request threads do (CONN_MAX_AGE)."""
+    """Run database work off the event loop, on a shared pool of threads (not a thread per
+    stream); each call gives its connection back to the process's connection pool when done, so
+    idle threads hold none."""
 
     def call():
         close_old_connections()
-        return function(*args)
+        try:
+            return function(*args)
+        finally:
+            close_old_connections()
 
     return await sync_to_async(call, thread_sensitive=False)()
 

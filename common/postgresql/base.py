@@ -3,7 +3,8 @@
 `statement_timeout` is enforced by the server, so a server that hangs (stopped, swapped out, a
 network that drops packets without resetting) never enforces it, and psycopg waits for an answer
 forever. Here every wait for the server gives up after DATABASE_ANSWER_TIMEOUT seconds and closes
-the connection, so the request fails fast (503) and the next one connects afresh.
+the connection, so the request fails fast (503) and the next one connects afresh. The same
+connections fill Django's connection pool (settings: OPTIONS "pool").
 """
 
 from __future__ import annotations
@@ -45,3 +46,10 @@ class _Psycopg:
 
 class DatabaseWrapper(base.DatabaseWrapper):
     Database = _Psycopg()
+
+    def __init__(self, settings_dict, *args, **kwargs):
+        pool = settings_dict.get("OPTIONS", {}).get("pool")
+        if isinstance(pool, dict):
+            # The pool opens its connections itself: with the deadline, like any other here.
+            settings_dict["OPTIONS"]["pool"] = {**pool, "connection_class": DeadlineConnection}
+        super().__init__(settings_dict, *args, **kwargs)

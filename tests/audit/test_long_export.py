@@ -83,9 +83,8 @@ def gunicorn(transactional_db, tmp_path):
     server = subprocess.Popen(
         [
             str(Path(sys.executable).with_name("gunicorn")),
-            "configconsole.asgi:application",
-            "-k",
-            "uvicorn_worker.UvicornWorker",
+            "-c",
+            "gunicorn.conf.py",
             "--workers",
             "1",
             "--timeout",

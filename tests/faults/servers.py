@@ -24,6 +24,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from dataclasses import dataclass
+from email.message import Message
 from pathlib import Path
 
 PROJECT = Path(__file__).resolve().parents[2]
@@ -189,7 +190,7 @@ class ThrowawayRedis:
 @dataclass
 class Answer:
     status: int
-    headers: dict
+    headers: Message  # names in any case: uvicorn sends them in lower case
     body: bytes
     seconds: float
 
@@ -198,7 +199,8 @@ class Answer:
 
 
 class AppServer:
-    """gunicorn with production settings (debug off) on the throwaway servers."""
+    """The deployment (gunicorn.conf.py) with production settings (debug off) on the throwaway
+    servers."""
 
     def __init__(self, postgres: ThrowawayPostgres, redis: ThrowawayRedis, **settings: str):
         self.port = free_port(APP_PORTS)
@@ -210,7 +212,6 @@ class AppServer:
             "DJANGO_SSL_REDIRECT": "0",
             "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
             "DJANGO_LOG_LEVEL": "ERROR",
-            "DJANGO_CONN_MAX_AGE": "600",
             "DATABASE_URL": postgres.url,
             "REDIS_URL": redis.url,
             "EMAIL_URL": "locmem://",
@@ -244,7 +245,8 @@ class AppServer:
                 sys.executable,
                 "-m",
                 "gunicorn",
-                "configconsole.wsgi",
+                "-c",
+                "gunicorn.conf.py",
                 "--bind",
                 f"127.0.0.1:{self.port}",
                 "--workers",
@@ -294,11 +296,11 @@ class AppServer:
         try:
             with (opener or urllib.request.build_opener()).open(request, timeout=60) as response:
                 return Answer(
-                    response.status, dict(response.headers), response.read(),
+                    response.status, response.headers, response.read(),
                     time.monotonic() - started,
                 )  # fmt: skip
         except urllib.error.HTTPError as error:
-            return Answer(error.code, dict(error.headers), error.read(), time.monotonic() - started)
+            return Answer(error.code, error.headers, error.read(), time.monotonic() - started)
 
     def signed_in(self, username: str, password: str) -> urllib.request.OpenerDirector:
         """An opener holding a signed-in session's cookies."""

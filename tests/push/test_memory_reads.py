@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from pathlib import Path
 
 import pytest
 from django.db import connection
@@ -30,6 +31,7 @@ pytestmark = [
 ]
 
 URL = "/api/v1/configs/sales-ops/custom-metrics/"
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def wait_for(condition, seconds=5.0):
@@ -132,7 +134,8 @@ def test_with_the_feed_cut_reads_ask_the_database_and_stay_correct(
 
 @pytest.fixture
 def two_app_servers(transactional_db):
-    """Two uvicorn processes on the test database, each with its own memory and listener."""
+    """Two app servers as deployed (gunicorn.conf.py, one worker each) on the test database, each
+    with its own memory and listener."""
     settings = connection.settings_dict
     database = (
         f"postgres://{settings['USER']}@{settings['HOST']}:{settings['PORT']}/{settings['NAME']}"
@@ -152,13 +155,17 @@ def two_app_servers(transactional_db):
                 [
                     sys.executable,
                     "-m",
-                    "uvicorn",
-                    "configconsole.asgi:application",
-                    "--port",
-                    str(port),
+                    "gunicorn",
+                    "-c",
+                    "gunicorn.conf.py",
+                    "--bind",
+                    f"127.0.0.1:{port}",
+                    "--workers",
+                    "1",
                     "--log-level",
                     "warning",
                 ],
+                cwd=ROOT,
                 env=environment,
             )
         )
