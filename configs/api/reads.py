@@ -191,8 +191,19 @@ def _keep_bundle(namespace: str, etag: str, body: bytes) -> None:
             _bundles_bytes -= len(dropped)
 
 
+def prepared_here(version_id: int) -> Prepared | None:
+    """The version's prepared bytes if this process holds them (no cache, no database)."""
+    with _local_lock:
+        return _local.get(version_id)
+
+
 def etag_matches(request, etag: str) -> bool:
     header = request.META.get("HTTP_IF_NONE_MATCH")  # request.headers builds a whole dict
+    return etag_header_matches(header, etag)
+
+
+def etag_header_matches(header: str | None, etag: str) -> bool:
+    """Whether an If-None-Match header's value names `etag`."""
     if not header:
         return False
     if header.strip() == "*":

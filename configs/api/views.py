@@ -22,6 +22,7 @@ from configs.api.access import (
     readable_config,
 )
 from configs.api.authentication import may_read
+from configs.api.hot import ANSWERED_HOT
 from configs.api.serializers import (
     BundleSerializer,
     ConfigDocumentSerializer,
@@ -140,6 +141,9 @@ def with_hot_path(drf_view, *, bare: bool):
         ):
             return drf_view(request, namespace=namespace, key=key)
         consumers.note(token.id, namespace, key, token.live_version_id, now)
+        scope = getattr(request, "scope", None)  # under ASGI: tell configs/api/hot.py
+        if scope is not None:
+            scope[ANSWERED_HOT] = True
         return _version_answer(request, token.live_version_id, bare)
 
     # The same endpoint to everything that inspects views: CSRF, the OpenAPI generator.

@@ -1,0 +1,159 @@
+"""The token read pipelines make all day, answered in the event loop, before Django.
+
+Under ASGI every sync view, and each middleware around it, runs through a thread hop
+(`sync_to_async`): the deployment read at a quarter of the rate sync workers reach (issue 25).
+This ASGI layer (configconsole/asgi.py puts it in front of Django) answers a warm read itself,
+from this process's memory only, with no thread, no query and no wait:
+
+- `GET /api/v1/configs/<namespace>/<key>/` and `…/value/`, no query string, a bearer token;
+- the token, its scope, its person's role and the config's live version from push.memory,
+  which the change feed keeps current and which is used only while the feed is known to be
+  healthy (so a publish is seen as soon as the feed delivers it, and a database that is down or
+  hung makes every read go to Django, which answers 503 with Retry-After);
+- the version's prepared bytes from this process (configs/api/reads.py); a matching
+  If-None-Match is a 304 without them;
+- the read noted for "Read by" (configs/consumers.py) as Django's view notes it.
+
+Anything else, and anything not yet in memory, goes to Django unchanged: its hot view
+(`with_hot_path`) answers and remembers, and the next read is answered here. Reads are limited
+(API_READ_RATE) and `last_used_at` written by Django's path only, so with a read limit set every
+read goes there.
+
+The headers are Django's own: the first time Django answers a hot read for a host and scheme,
+this layer keeps the headers its middleware sent (security policies, caching) and answers later
+reads with the same, changing only the ETag. So a host Django would refuse, or a plain-HTTP
+request it would redirect, never gets an answer here.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from django.conf import settings
+from django.utils import timezone
+
+from configs import consumers
+from configs.api import reads
+from configs.api.authentication import LAST_USED_PRECISION, may_read
+from configs.services import token_hash
+from push.memory import memory
+
+# Django's `slug` path converter, and the two addresses of configconsole/api_urls.py.
+READ = re.compile(r"/api/v1/configs/([-a-zA-Z0-9_]+)/([-a-zA-Z0-9_]+)/(value/)?")
+# The scope key Django's hot view sets when it answered a read this layer could have answered.
+ANSWERED_HOT = "config_console.hot_read"
+_SKIPPED_HEADERS = {b"etag", b"content-length"}
+_LEARNED_LIMIT = 64  # (host, scheme, proxy header) combinations; only those Django served
+
+Scope = dict[str, Any]
+Receive = Callable[[], Awaitable[dict]]
+Send = Callable[[dict], Awaitable[None]]
+
+
+def memory_answer(
+    secret: str, namespace: str, key: str, if_none_match: str | None, bare: bool
+) -> tuple[int, str, bytes] | None:
+    """(status, ETag, body) from memory alone, or None when Django must answer."""
+    if settings.API_READ_RATE or not settings.READS_FROM_MEMORY or not memory.usable():
+        return None
+    now = timezone.now()
+    token = memory.recall(token_hash(secret), namespace, key, now)
+    if token is None or not may_read(token) or token.live_version_id is None:
+        return None
+    if token.last_used_at is None or now - token.last_used_at > LAST_USED_PRECISION:
+        return None  # Django's path writes last_used_at
+    version_id = token.live_version_id
+    etag = reads.etag_for(version_id)
+    if if_none_match and reads.etag_header_matches(if_none_match, etag):
+        answer = (304, etag, b"")
+    else:
+        prepared = reads.prepared_here(version_id)
+        if prepared is None:
+            return None
+        answer = (200, etag, prepared.value if bare else prepared.document)
+    consumers.note(token.id, namespace, key, version_id, now)
+    return answer
+
+
+class HotReads:
+    """The ASGI layer described above, around Django's ASGI application."""
+
+    def __init__(self, app: Callable[[Scope, Receive, Send], Awaitable[None]]):
+        self.app = app
+        # (status, bare, host, scheme, X-Forwarded-Proto) -> the headers Django sent.
+        self.headers: dict[tuple, list[tuple[bytes, bytes]]] = {}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (
+            scope["type"] != "http"
+            or scope["method"] != "GET"
+            or scope.get("query_string")
+            or scope.get("root_path")
+        ):
+            return await self.app(scope, receive, send)
+        match = READ.fullmatch(scope["path"])
+        if match is None:
+            return await self.app(scope, receive, send)
+        authorization = host = proto = if_none_match = None
+        for name, value in scope["headers"]:
+            if name == b"authorization":
+                if authorization is not None:
+                    return await self.app(scope, receive, send)
+                authorization = value
+            elif name == b"host":
+                host = value
+            elif name == b"x-forwarded-proto":
+                proto = value
+            elif name == b"if-none-match":
+                if_none_match = value
+        if authorization is None or not authorization.startswith(b"Bearer "):
+            return await self.app(scope, receive, send)
+        namespace, key, bare = match.group(1), match.group(2), bool(match.group(3))
+        where = (bare, host, scope.get("scheme"), proto)
+        try:
+            secret = authorization[7:].decode("ascii")
+            tag = if_none_match.decode("latin-1") if if_none_match is not None else None
+        except UnicodeDecodeError:
+            return await self.app(scope, receive, send)
+        answer = memory_answer(secret, namespace, key, tag, bare)
+        if answer is not None:
+            status, etag, body = answer
+            headers = self.headers.get((status, *where))
+            if headers is not None:
+                await send(
+                    {
+                        "type": "http.response.start",
+                        "status": status,
+                        "headers": [
+                            *headers,
+                            (b"ETag", etag.encode()),
+                            *([(b"Content-Length", str(len(body)).encode())] if body else []),
+                        ],
+                    }
+                )
+                await send({"type": "http.response.body", "body": body})
+                return
+        await self.app(scope, receive, self._learning(scope, send, where))
+
+    def _learning(self, scope: Scope, send: Send, where: tuple) -> Send:
+        """`send`, keeping the headers of a hot read Django answered (see the module's doc)."""
+
+        async def learning_send(message: dict) -> None:
+            if (
+                message["type"] == "http.response.start"
+                and scope.get(ANSWERED_HOT)
+                and message["status"] in (200, 304)
+                and len(self.headers) < _LEARNED_LIMIT
+            ):
+                headers = [
+                    (name, value)
+                    for name, value in message["headers"]
+                    if name.lower() not in _SKIPPED_HEADERS
+                ]
+                if not any(name.lower() == b"set-cookie" for name, _value in headers):
+                    self.headers[(message["status"], *where)] = headers
+            await send(message)
+
+        return learning_send
