@@ -129,7 +129,7 @@ class HotReads:
                         "headers": [
                             *headers,
                             (b"ETag", etag.encode()),
-                            *([(b"Content-Length", str(len(body)).encode())] if body else []),
+                            (b"Content-Length", str(len(body)).encode()),  # 0 on a 304, as Django
                         ],
                     }
                 )

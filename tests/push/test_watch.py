@@ -8,6 +8,7 @@ import urllib.request
 from datetime import timedelta
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 
 from configs.models import Config
@@ -20,8 +21,16 @@ def watch_url(server, namespace="sales-ops"):
 
 
 def later(seconds, action):
-    """Run `action` in `seconds` (while the test waits on the stream)."""
-    timer = threading.Timer(seconds, action)
+    """Run `action` in `seconds` (while the test waits on the stream), on a thread that gives its
+    database connection back to the pool when done."""
+
+    def run():
+        try:
+            action()
+        finally:
+            connection.close()
+
+    timer = threading.Timer(seconds, run)
     timer.start()
     return timer
 

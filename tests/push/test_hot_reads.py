@@ -1,0 +1,219 @@
+"""The deployment's ASGI application answers a warm token read itself, in the event loop, with
+exactly what Django answers: the same status, body and headers, a publish or a revoke seen as
+soon as the feed tells, and the read recorded for "Read by". Anything it cannot answer from
+memory reaches Django.
+
+PostgreSQL only: memory is used only while LISTEN/NOTIFY carries the feed.
+"""
+
+import asyncio
+import json
+import os
+import time
+
+import pytest
+from asgiref.testing import ApplicationCommunicator
+from django.core.cache import cache
+
+from configconsole.asgi import application, django_application
+from configs import consumers
+from configs.api.hot import HotReads
+from configs.models import Consumer
+from configs.services import token_revoke
+from push.feed import feed
+from push.memory import memory
+from tests.push.conftest import publish_metric, read_token
+
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.skipif(
+        os.environ.get("DATABASE_URL", "").split(":")[0] not in ("postgres", "postgresql"),
+        reason="reads from memory need PostgreSQL's LISTEN/NOTIFY (run with DATABASE_URL)",
+    ),
+]
+
+URL = "/api/v1/configs/sales-ops/custom-metrics/"
+
+
+class CountingDjango:
+    """Django's ASGI application, counting the requests that reach it."""
+
+    def __init__(self):
+        self.reached = 0
+
+    async def __call__(self, scope, receive, send):
+        self.reached += 1
+        await django_application(scope, receive, send)
+
+
+def get(app, path, secret=None, **headers):
+    """(status, headers as a list of (name, value) in lower case, body) of one GET."""
+    headers = {"host": "testserver", **headers}
+    if secret:
+        headers["authorization"] = f"Bearer {secret}"
+    wire = [(name.replace("_", "-").encode(), value.encode()) for name, value in headers.items()]
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": wire,
+        "client": ("127.0.0.1", 50000),
+        "server": ("testserver", 80),
+    }
+
+    async def call():
+        communicator = ApplicationCommunicator(app, scope)
+        await communicator.send_input({"type": "http.request", "body": b""})
+        start = await communicator.receive_output(10)
+        body = b""
+        while True:
+            message = await communicator.receive_output(10)
+            body += message.get("body", b"")
+            if not message.get("more_body"):
+                break
+        await communicator.wait(1)
+        names = [(name.lower(), _policy(name.lower(), value)) for name, value in start["headers"]]
+        return start["status"], sorted(names), body
+
+    return asyncio.run(call())
+
+
+def _policy(name, value):
+    """django-csp writes the policy's directives in no fixed order: compare them as a set."""
+    if name == b"content-security-policy":
+        return b"; ".join(sorted(value.split(b"; ")))
+    return value
+
+
+def wait_for(condition, seconds=5.0):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.01)
+    return False
+
+
+@pytest.fixture
+def served(settings):
+    """The deployment's layering (HotReads in front of Django), with reads from memory on."""
+    settings.READS_FROM_MEMORY = True
+    memory.clear()
+    feed.ensure_started()
+    assert wait_for(feed.healthy)
+    django = CountingDjango()
+    yield HotReads(django), django
+    feed.stop()
+    memory.clear()
+
+
+@pytest.fixture
+def secret(alice):
+    token, secret = read_token(alice, "sales-ops")
+    time.sleep(0.5)  # the feed tells this process of the token's creation: let it arrive
+    return secret
+
+
+def test_the_deployment_puts_the_hot_reads_in_front_of_django():
+    assert isinstance(application, HotReads)
+
+
+@pytest.mark.parametrize("path", [URL, URL + "value/"])
+def test_a_warm_read_is_answered_without_django_and_as_django_answers(served, secret, path):
+    app, django = served
+    first = get(app, path, secret)  # Django answers, and the layer learns its headers
+    reached = django.reached
+
+    again = get(app, path, secret)
+
+    assert first[0] == 200
+    assert django.reached == reached  # answered in front of Django
+    assert again == first
+
+
+def test_a_warm_304_is_answered_without_django_and_as_django_answers(served, secret):
+    app, django = served
+    etag = dict(get(app, URL, secret)[1])[b"etag"].decode()
+    first = get(app, URL, secret, if_none_match=etag)
+    reached = django.reached
+
+    again = get(app, URL, secret, if_none_match=etag)
+
+    assert first[0] == 304 and first[2] == b""
+    assert django.reached == reached
+    assert again == first
+
+
+def test_a_publish_is_read_as_soon_as_the_feed_tells(served, secret, carol):
+    app, _django = served
+    get(app, URL, secret)
+    get(app, URL, secret)
+
+    published = publish_metric(carol, "signups")
+
+    def version():
+        status, _headers, body = get(app, URL, secret)
+        return status, json.loads(body)["version"]
+
+    assert wait_for(lambda: version() == (200, published.number))
+
+
+def test_a_revoked_token_is_refused_as_soon_as_the_feed_tells(served, alice):
+    app, _django = served
+    token, secret = read_token(alice, "sales-ops")
+    time.sleep(0.5)
+    get(app, URL, secret)
+    assert get(app, URL, secret)[0] == 200
+
+    token_revoke(token=token, actor=alice, reason="Leaked")
+
+    assert wait_for(lambda: get(app, URL, secret)[0] == 401)
+
+
+def test_reads_answered_in_front_of_django_are_recorded_as_consumers(served, alice):
+    app, django = served
+    token, secret = read_token(alice, "sales-ops")
+    time.sleep(0.5)
+    get(app, URL, secret)
+    consumers.flush()
+    Consumer.objects.all().delete()
+    consumers.forget()
+    cache.clear()  # what says another process wrote this read within the minute
+    reached = django.reached
+
+    get(app, URL, secret)
+    consumers.flush()
+
+    assert django.reached == reached
+    assert Consumer.objects.filter(token=token).exists()
+
+
+def test_a_host_django_refuses_is_never_answered_in_front_of_it(served, secret):
+    app, django = served
+    get(app, URL, secret)
+    reached = django.reached
+
+    status, _headers, _body = get(app, URL, secret, host="evil.example")
+
+    assert status == 400
+    assert django.reached == reached + 1
+
+
+def test_without_a_healthy_feed_every_read_goes_to_django(served, secret):
+    app, django = served
+    get(app, URL, secret)
+    get(app, URL, secret)
+    feed.stop(cut=True)
+    reached = django.reached
+    try:
+        assert get(app, URL, secret)[0] == 200
+    finally:
+        feed.stop()
+
+    assert django.reached == reached + 1
