@@ -1,7 +1,8 @@
 """The deployment: `gunicorn -c gunicorn.conf.py` on every app server (README "Deploying").
 
 One kind of worker serves everything on one port: uvicorn workers (ASGI), so a watch stream stays
-open for the cost of a coroutine and a long download streams to its end. `make run`, `make
+open for the cost of a coroutine and a long download streams to its end, and a warm token read
+is answered in the event loop from memory (configs/api/hot.py). `make run`, `make
 bench`, CI's schemathesis run and the tests that start a live server all use this file; flags
 given on the command line win over it (`--bind`, `--workers`, `--timeout`), and they only ever
 change where it listens, how many workers, and how long before a stuck one is replaced.

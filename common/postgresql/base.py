@@ -9,10 +9,32 @@ connections fill Django's connection pool (settings: OPTIONS "pool").
 
 from __future__ import annotations
 
+import threading
+import time
+
 import psycopg
 from django.conf import settings
+from django.core.signals import request_started
 from django.db.backends.postgresql import base
 from psycopg import errors
+
+# When the database last failed to answer or to give a connection, per thread: a request that met
+# a hung database once does not wait for it again (its error page, an audit row, a session save
+# would each wait as long), so a request costs at most DATABASE_ANSWER_TIMEOUT, writes included.
+# Each request starts afresh (request_started); other threads (the change feed, the consumers'
+# writer) wait DATABASE_RETRY_AFTER seconds before asking again.
+_unanswered = threading.local()
+
+
+def _note_no_answer() -> None:
+    _unanswered.at = time.monotonic()
+
+
+def _forget_no_answer(**kwargs) -> None:
+    _unanswered.at = None
+
+
+request_started.connect(_forget_no_answer, dispatch_uid="common.postgresql.forget_no_answer")
 
 
 class NoAnswer(psycopg.OperationalError):
@@ -27,6 +49,7 @@ class DeadlineConnection(psycopg.Connection):
         except errors._WaitTimeout:
             # The connection is mid-conversation: nothing more can be said on it.
             self.pgconn.finish()
+            _note_no_answer()
             raise NoAnswer(
                 f"The database did not answer within {deadline:g} s; the connection was closed."
             ) from None
@@ -53,3 +76,13 @@ class DatabaseWrapper(base.DatabaseWrapper):
             # The pool opens its connections itself: with the deadline, like any other here.
             settings_dict["OPTIONS"]["pool"] = {**pool, "connection_class": DeadlineConnection}
         super().__init__(settings_dict, *args, **kwargs)
+
+    def get_new_connection(self, conn_params):
+        at = getattr(_unanswered, "at", None)
+        if at is not None and time.monotonic() - at < settings.DATABASE_RETRY_AFTER:
+            raise NoAnswer("The database did not answer moments ago; not asking it again yet.")
+        try:
+            return super().get_new_connection(conn_params)
+        except psycopg.OperationalError:  # refused, timed out, or no pooled connection in time
+            _note_no_answer()
+            raise
