@@ -145,6 +145,9 @@ async def namespace_watch(request, namespace: str):
             )
         )
     watcher = await _authenticate(request, namespace)
+    # A signed-in person's session was read on the request's own thread, which would keep that
+    # connection for as long as the stream stays open: give it back to the pool now.
+    await sync_to_async(close_old_connections)()
     if isinstance(watcher, JsonResponse):
         return watcher
     resume = request.META.get("HTTP_LAST_EVENT_ID", "").strip()
