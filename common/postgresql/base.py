@@ -17,6 +17,7 @@ from django.conf import settings
 from django.core.signals import request_started
 from django.db.backends.postgresql import base
 from psycopg import errors
+from psycopg_pool.base import AttemptWithBackoff
 
 # When the database last failed to answer or to give a connection, per thread: a request that met
 # a hung database once does not wait for it again (its error page, an audit row, a session save
@@ -35,6 +36,14 @@ def _forget_no_answer(**kwargs) -> None:
 
 
 request_started.connect(_forget_no_answer, dispatch_uid="common.postgresql.forget_no_answer")
+
+# The pool (psycopg_pool) waits longer and longer between attempts to reconnect (1 s, doubling,
+# for up to 5 minutes): after an outage of a minute it would stay empty for another half minute
+# with PostgreSQL back, answering 503s. It has no setting for this; its class constants are the
+# knob. Try every half second instead: a refused connection costs nothing, and a hung server's
+# costs a pool thread DATABASE_CONNECT_TIMEOUT seconds, not a request.
+AttemptWithBackoff.INITIAL_DELAY = 0.5
+AttemptWithBackoff.DELAY_BACKOFF = 1.0
 
 
 class NoAnswer(psycopg.OperationalError):

@@ -129,6 +129,9 @@ def test_with_the_database_down_the_api_answers_503_json_and_pages_a_503_page(he
     browser = app.signed_in("alice", "alice-demo-2026")
 
     postgres.stop()
+    # A warm read may still be answered from memory until the change feed misses its heartbeat
+    # (within a second): nothing can be published meanwhile, so that answer is not stale.
+    assert wait_until(lambda: app.request("GET", READ, token=tokens["read"]).status == 503, 5)
     api = app.request("GET", READ, token=tokens["read"])
     page = app.request("GET", "/configs/", opener=browser)
     ready = app.request("GET", "/readyz")
@@ -167,6 +170,32 @@ def test_a_hung_database_answers_503_within_the_timeout(healthy):
     assert warm_read.status in {200, 503}
     assert warm_read.seconds < ANSWER_TIMEOUT + 2
     assert wait_until(lambda: set(reads(app, tokens["read"], 4)) == {200})
+
+
+def test_a_hung_database_costs_a_write_and_a_page_at_most_the_timeout(healthy):
+    app, postgres, _redis, tokens = healthy
+    browser = app.signed_in("alice", "alice-demo-2026")
+    current = app.request("GET", READ, token=tokens["read"]).json()
+    value = current["value"]
+    value["companies"].append({"company_id": "frozen", "timezone": "UTC"})
+    proposal = {"value": value, "base_version": current["version"], "title": "While frozen"}
+    # Every worker has connections in its pool now.
+    for _ in range(4):
+        assert app.request("GET", "/configs/", opener=browser).status == 200
+
+    postgres.freeze()
+    try:
+        write = app.request("POST", READ + "change-requests/", token=tokens["alice"], body=proposal)
+        page = app.request("GET", "/configs/", opener=browser)
+    finally:
+        postgres.thaw()
+
+    assert write.status == 503
+    assert write.headers["Retry-After"] == "5"
+    assert write.seconds < ANSWER_TIMEOUT + 1
+    assert page.status == 503
+    assert page.seconds < ANSWER_TIMEOUT + 1
+    assert wait_until(lambda: app.request("GET", "/configs/", opener=browser).status == 200)
 
 
 def _opened_and_approved(app, tokens) -> int:
