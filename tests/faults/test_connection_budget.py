@@ -67,12 +67,16 @@ def deployed():
 
 
 class BackendCounter(threading.Thread):
-    """Counts the app's backends in pg_stat_activity every few milliseconds (its own excluded)."""
+    """Counts the app's backends in pg_stat_activity every few milliseconds (its own excluded).
+
+    `most` is the highest count two samples in a row saw: when the pool replaces a connection,
+    the closed one's backend may still be listed for the moment it takes to exit."""
 
     def __init__(self, postgres: ThrowawayPostgres):
         super().__init__(daemon=True)
         self.postgres = postgres
         self.most = 0
+        self.peak = 0  # the highest single sample, for the failure message
         self.samples = 0
         self.stop = threading.Event()
 
@@ -83,12 +87,15 @@ class BackendCounter(threading.Thread):
             host="127.0.0.1", port=self.postgres.port, user="postgres", dbname="postgres",
             autocommit=True,
         ) as connection:  # fmt: skip
+            previous = 0
             while not self.stop.is_set():
                 count = connection.execute(
                     "SELECT count(*) FROM pg_stat_activity"
                     " WHERE datname = 'configconsole' AND pid <> pg_backend_pid()"
                 ).fetchone()[0]
-                self.most = max(self.most, count)
+                self.most = max(self.most, min(count, previous))
+                self.peak = max(self.peak, count)
+                previous = count
                 self.samples += 1
                 time.sleep(0.01)
 
@@ -170,4 +177,4 @@ def test_backends_stay_within_the_pool_budget_under_every_kind_of_request(deploy
         "stream": {200},
     }
     assert counter.samples > 100
-    assert 0 < counter.most <= BUDGET
+    assert 0 < counter.most <= BUDGET, f"{counter.most} backends (peak {counter.peak})"
