@@ -220,6 +220,9 @@ OIDC_RP_SIGN_ALGO = os.environ.get("OIDC_SIGN_ALGORITHM", "RS256")
 # person is known by the stable "sub" claim after that).
 OIDC_GROUPS_CLAIM = os.environ.get("OIDC_GROUPS_CLAIM", "groups")
 OIDC_USERNAME_CLAIM = os.environ.get("OIDC_USERNAME_CLAIM", "preferred_username")
+# Link a first sign-in to a person provisioned over SCIM by username when their externalId is
+# not the provider's `sub` (Entra ID): only for providers where people cannot edit that claim.
+OIDC_LINK_PROVISIONED_BY_USERNAME = os.environ.get("OIDC_LINK_PROVISIONED_BY_USERNAME") == "1"
 OIDC_USE_PKCE = True
 OIDC_USE_NONCE = True
 OIDC_STORE_ID_TOKEN = True  # the hint that ends the provider's session at sign-out

@@ -123,7 +123,7 @@ class ProviderBackend(OIDCAuthenticationBackend):
         try:
             return super().authenticate(request, **kwargs)
         except requests.HTTPError as exc:
-            body = exc.response.json() if exc.response is not None else {}
+            body = _error_body(exc.response)
             if body.get("error") == "invalid_grant":
                 raise SignInRefused(
                     f"{provider_name()} did not accept the sign-in code: it has expired or was "
@@ -278,3 +278,13 @@ def sign_out(request):
     target = provider_logout_url(request)
     auth.logout(request)
     return HttpResponseRedirect(target)
+
+
+def _error_body(response) -> dict:
+    """The provider's error answer as JSON, or {} when it sent something else (an HTML error
+    page): the sign-in is refused in words either way, never with a 500."""
+    try:
+        body = response.json() if response is not None else {}
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}

@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import User
 from django.contrib.sessions.backends.base import SessionBase
@@ -293,16 +294,19 @@ def _free_username(wanted: str) -> str:
 
 def _find_person(*, issuer: str, subject: str, username: str) -> User | None:
     """The person this sign-in is: linked before by (issuer, sub); or provisioned over SCIM with
-    this subject as externalId or this username (a local password account is never taken over
-    by a provider account of the same name)."""
+    this subject as externalId; or, only where OIDC_LINK_PROVISIONED_BY_USERNAME is on, with
+    this username. Off by default: some providers let people edit the username claim, and one
+    could then sign in as a provisioned colleague who has not signed in yet. A local password
+    account is never taken over by a provider account of the same name."""
     identity = Identity.objects.select_related("user").filter(issuer=issuer, subject=subject)
     if found := identity.first():
         return found.user
     provisioned = ProvisionedPerson.objects.select_related("user").exclude(
         user__identities__issuer=issuer
     )
+    by_username = username and settings.OIDC_LINK_PROVISIONED_BY_USERNAME
     match = provisioned.filter(external_id=subject).first() or (
-        provisioned.filter(user__username__iexact=username).first() if username else None
+        provisioned.filter(user__username__iexact=username).first() if by_username else None
     )
     return match.user if match else None
 

@@ -163,3 +163,40 @@ def test_a_provider_account_never_takes_over_a_local_account_of_the_same_name(al
     )
     assert person.pk != alice.pk
     assert person.username == "alice-2"
+
+
+def test_a_provisioned_person_is_not_taken_over_through_an_edited_username(bob, settings):
+    from identity import services
+    from identity.models import ProvisionedPerson
+
+    ProvisionedPerson.objects.create(user=bob, external_id="00u-bob")
+    person = services.person_sign_in_with_provider(
+        issuer="https://sso.example.com",
+        claims={"sub": "00u-mallory", "preferred_username": "bob"},
+        username_claim="preferred_username",
+        groups_claim="groups",
+        provider="Okta",
+    )
+    assert person.pk != bob.pk and person.username == "bob-2"
+
+    settings.OIDC_LINK_PROVISIONED_BY_USERNAME = True  # where people cannot edit the claim
+    linked = services.person_sign_in_with_provider(
+        issuer="https://login.example.net",
+        claims={"sub": "pairwise-bob", "preferred_username": "bob"},
+        username_claim="preferred_username",
+        groups_claim="groups",
+        provider="Entra ID",
+    )
+    assert linked.pk == bob.pk
+
+
+def test_a_provider_error_page_that_is_not_json_is_refused_in_words():
+    import requests
+
+    from identity.oidc import _error_body
+
+    response = requests.Response()
+    response.status_code = 502
+    response._content = b"<html>Bad gateway</html>"
+    assert _error_body(response) == {}
+    assert _error_body(None) == {}
