@@ -75,7 +75,7 @@ def config_detail(request, namespace, key):
     live = selectors.live_version(config)
     if live:
         # Who proposed it (and in which change request), besides who published and approved.
-        review_selectors.attach_history([live])
+        review_selectors.attach_history([live], user=request.user)
     form = ValueForm(config=config, initial_value=live.value if live else None)
     if form.has_form_editor:
         form.fields["value"].disabled = True
