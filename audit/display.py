@@ -20,7 +20,8 @@ _LABELS = {
     "approved_by": "Approved by",
     "effective_at": "Takes effect",
     "change_request": "Change request",
-    "value_hash": "Value fingerprint",
+    "value_hash": "Value fingerprint",  # events written before change requests were sets
+    "proposal_hash": "Proposal fingerprint",
 }
 
 

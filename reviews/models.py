@@ -24,10 +24,6 @@ from reviews.states import (
 )
 
 
-def value_hash(value) -> str:
-    return hashlib.sha256(canonical_json(value).encode()).hexdigest()
-
-
 def changes_hash(changes) -> str:
     """What an approval is for: every change of the set, as (config id, base version id,
     value), in a fixed order."""
@@ -173,7 +169,7 @@ class Change(models.Model):
     history = HistoricalRecords()
 
     class Meta:
-        ordering = ["change_request", "config__namespace__slug", "config__key"]
+        ordering = ["change_request_id", "config__namespace__slug", "config__key"]
         constraints = [
             models.UniqueConstraint(
                 fields=["change_request", "config"], name="one_change_per_config"
@@ -259,5 +255,4 @@ __all__ = [
     "SchemaChangeRequest",
     "SchemaReview",
     "changes_hash",
-    "value_hash",
 ]
