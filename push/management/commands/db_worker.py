@@ -34,9 +34,10 @@ class Worker(db_worker.Worker):
                 super().run()
                 return  # --batch or --max-tasks: the library decided it is done
             except DatabaseError as exc:
+                # For the operator's log, not for people: the error as Python shows it.
                 logger.warning(
-                    "The database failed under the task worker (%s); trying again in %.1f s.",
-                    str(exc).strip() or type(exc).__name__,
+                    "The database failed under the task worker (%r); trying again in %.1f s.",
+                    exc,
                     wait,
                 )
             # The connection may be half-dead: the next pass connects afresh.
