@@ -7,6 +7,7 @@ PostgreSQL only: memory is used only while LISTEN/NOTIFY carries the feed.
 """
 
 import asyncio
+import concurrent.futures
 import json
 import os
 import time
@@ -81,7 +82,10 @@ def get(app, path, secret=None, **headers):
         names = [(name.lower(), _policy(name.lower(), value)) for name, value in start["headers"]]
         return start["status"], sorted(names), body
 
-    return asyncio.run(call())
+    # On a thread of its own: after the browser tests, pytest-playwright's sync API keeps an
+    # event loop running on the main thread, where asyncio.run() refuses to start another.
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, call()).result()
 
 
 def _policy(name, value):
