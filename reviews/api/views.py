@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Prefetch
 from django.http import Http404
 from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema
-from rest_framework import status
+from rest_framework import serializers, status
 from rest_framework.generics import ListAPIView
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -22,11 +22,11 @@ from configs.api.access import (
     readable_config,
     token_of,
 )
-from configs.api.serializers import error_responses
+from configs.api.serializers import AnyJSONField, error_responses
 from configs.models import Version
 from reviews import services
 from reviews.api import schema_changes
-from reviews.api.schema_changes import SchemaChangeEditSerializer, SchemaChangeSerializer
+from reviews.api.schema_changes import SchemaChangeSerializer
 from reviews.api.serializers import (
     ChangeRequestSerializer,
     EditSerializer,
@@ -47,6 +47,19 @@ EITHER_KIND = PolymorphicProxySerializer(
     serializers=[ChangeRequestSerializer, SchemaChangeSerializer],
     resource_type_field_name=None,
 )
+
+
+class AnyEditSerializer(EditSerializer):
+    """What PATCH takes, for either kind, as the OpenAPI document describes it (one object, so
+    generated requests are not refused for matching both of two shapes): a config change
+    request's `value` or `changes`; a schema change request's `schema` and `values`."""
+
+    schema = AnyJSONField(required=False, help_text="A schema change request's new schema.")
+    values = serializers.DictField(
+        child=AnyJSONField(),
+        required=False,
+        help_text='A schema change request\'s new values by "namespace/key".',
+    )
 
 
 def _change_request(
@@ -204,11 +217,7 @@ class ChangeRequestDetail(APIView):
 
     @extend_schema(
         operation_id="change_request_edit",
-        request=PolymorphicProxySerializer(
-            component_name="AnyChangeRequestEdit",
-            serializers=[EditSerializer, SchemaChangeEditSerializer],
-            resource_type_field_name=None,
-        ),
+        request=AnyEditSerializer,
         responses={
             200: EITHER_KIND,
             **error_responses(400, 401, 403, 404, 409, 413, 429),
