@@ -102,7 +102,10 @@ def test_an_e_mail_that_fails_after_commit_answers_the_approval(opened, monkeypa
     assert _approval_event(opened).seq is not None  # the seal, registered before, still ran
 
 
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="kills a PostgreSQL backend")
+@pytest.mark.skipif(
+    connection.vendor != "postgresql",
+    reason="kills the connection's PostgreSQL backend: runs in the PostgreSQL pass (DATABASE_URL)",
+)
 def test_a_connection_killed_between_commit_and_seal_answers_200_with_the_approval_stored(
     opened, monkeypatch
 ):

@@ -60,7 +60,8 @@ def test_other_crashes_stay_500(alice, monkeypatch):
 
 
 needs_postgresql = pytest.mark.skipif(
-    connection.vendor != "postgresql", reason="kills a PostgreSQL backend"
+    connection.vendor != "postgresql",
+    reason="kills the connection's PostgreSQL backend: runs in the PostgreSQL pass (DATABASE_URL)",
 )
 
 
