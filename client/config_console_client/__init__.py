@@ -20,6 +20,7 @@ from .errors import (
     ServerUnreachable,
     ServerUnreachableWarning,
 )
+from .evaluation import Evaluation, EvaluationError, evaluate
 
 __all__ = [
     "MISSING",
@@ -28,6 +29,8 @@ __all__ = [
     "ConfigClient",
     "ConfigConsoleError",
     "ConfigNotFound",
+    "Evaluation",
+    "EvaluationError",
     "MissingOverride",
     "PreviewUnavailable",
     "PreviewWarning",
@@ -36,4 +39,5 @@ __all__ = [
     "ServerUnreachableWarning",
     "Watch",
     "__version__",
+    "evaluate",
 ]
