@@ -33,7 +33,9 @@ run: $(STAMP)
 		trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 		$(BIN)/gunicorn -c gunicorn.conf.py --bind 127.0.0.1:$(PORT)
 
-# axe-core for the browser tests' accessibility checks, pinned in package-lock.json.
+# npm's packages, pinned in package-lock.json: axe-core for the browser tests' accessibility
+# checks, oidc-provider for the sign-in tests, and OpenFeature's stock JavaScript SDKs and OFREP
+# providers, which tests/ofrep runs with node against a live server.
 AXE := node_modules/axe-core/axe.min.js
 $(AXE): package.json package-lock.json
 	npm ci --no-audit --no-fund

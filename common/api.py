@@ -98,7 +98,7 @@ def _api_error(request, status_code: int, detail: str):
 
 
 def is_api(request) -> bool:
-    return request.path.startswith("/api/")
+    return request.path.startswith(("/api/", "/ofrep/"))
 
 
 class JSONOnly(negotiation.DefaultContentNegotiation):

@@ -4,8 +4,10 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from rest_framework.permissions import AllowAny
 
 from common import api, faults
+from configs.api import ofrep
 from identity import oidc
 from identity import views as identity_views
+from push.ofrep import ofrep_stream
 
 urlpatterns = [
     # For load balancers and orchestrators: no sign-in, no throttling, no session.
@@ -35,6 +37,11 @@ urlpatterns = [
         name="api-docs",
     ),
     re_path(r"^api/", api.not_found),
+    # OpenFeature's Remote Evaluation Protocol: configs as flags for every OpenFeature SDK.
+    path("ofrep/v1/evaluate/flags/<str:key>", ofrep.evaluate_flag, name="ofrep_flag"),
+    path("ofrep/v1/evaluate/flags", ofrep.evaluate_flags, name="ofrep_flags"),
+    path("ofrep/v1/stream", ofrep_stream, name="ofrep_stream"),
+    re_path(r"^ofrep/", api.not_found),
     path("tokens/", include("configs.token_urls")),
     path("settings/", include("people.urls")),
     path("", include("configs.urls")),

@@ -42,6 +42,8 @@ class ReadMemory:
         self.tokens: dict[str, TokenRow] = {}  # by hash; the namespace-free part of the row
         self.scopes: dict[tuple[str, str], tuple[bool, str | None]] = {}  # (hash, namespace)
         self.configs: dict[tuple[str, str], LiveVersion] = {}
+        # by hash: the namespaces the token reads (OpenFeature's flags, configs/ofrep.py)
+        self.namespaces: dict[str, tuple[str, ...]] = {}
         self.generation = 0  # bumped by every forgetting: answers read before it are not kept
         self.epoch = -1  # the feed's connection these entries were made under
         self.subscribed = False
@@ -53,6 +55,7 @@ class ReadMemory:
             if message.get("kind") == "access":
                 self.tokens.clear()
                 self.scopes.clear()
+                self.namespaces.clear()
             else:
                 self.configs.pop((message.get("namespace"), message.get("key")), None)
 
@@ -62,6 +65,7 @@ class ReadMemory:
             self.tokens.clear()
             self.scopes.clear()
             self.configs.clear()
+            self.namespaces.clear()
 
     def usable(self) -> bool:
         if not self.subscribed:
@@ -95,9 +99,31 @@ class ReadMemory:
                 self.tokens.clear()
                 self.scopes.clear()
                 self.configs.clear()
+                self.namespaces.clear()
             self.tokens[key_hash] = replace(row, in_scope=None, role=None, live_version_id=None)
             self.scopes[(key_hash, namespace)] = (row.in_scope, row.role)
             self.configs[(namespace, key)] = live
+
+    def recall_namespaces(self, key_hash: str, now: datetime) -> tuple[TokenRow, tuple] | None:
+        """The token and the namespaces it reads, if remembered and not expired."""
+        token = self.tokens.get(key_hash)
+        namespaces = self.namespaces.get(key_hash)
+        if token is None or namespaces is None:
+            return None
+        if token.expires_at is not None and token.expires_at <= now:
+            return None
+        return token, namespaces
+
+    def remember_namespaces(self, generation: int, key_hash: str, row: TokenRow, namespaces):
+        with self._lock:
+            if generation != self.generation or self.epoch != feed.epoch:
+                return
+            if len(self.namespaces) > LIMIT:
+                self.namespaces.clear()
+            self.tokens.setdefault(
+                key_hash, replace(row, in_scope=None, role=None, live_version_id=None)
+            )
+            self.namespaces[key_hash] = tuple(namespaces)
 
 
 memory = ReadMemory()
@@ -136,3 +162,26 @@ def remembered_token(secret: str, namespace: str, key: str, now: datetime) -> To
         live = LiveVersion(token.live_version_id, _next_effective(namespace, key, now))
         memory.remember(generation, key_hash, namespace, key, token, live)
     return token
+
+
+def remembered_namespaces(secret: str, now: datetime) -> tuple[TokenRow, tuple[str, ...]]:
+    """The usable token whose secret this is and the namespaces it reads (OpenFeature's flags),
+    from memory when the feed allows; raises AuthenticationFailed as `token_row` does."""
+    from configs.ofrep import readable_namespaces
+
+    usable = settings.READS_FROM_MEMORY and memory.usable()
+    key_hash = token_hash(secret)
+    if usable:
+        kept = memory.recall_namespaces(key_hash, now)
+        if kept is not None:
+            return kept
+    generation = memory.generation
+    token = token_row(secret, None, None, now)
+    if token.last_used_at is None or now - token.last_used_at > LAST_USED_PRECISION:
+        token = replace(token, last_used_at=now)  # token_row has just written it
+    namespaces = readable_namespaces(
+        token_id=token.id, user_id=token.user_id, superuser=token.user_is_superuser
+    )
+    if usable:
+        memory.remember_namespaces(generation, key_hash, token, namespaces)
+    return token, namespaces

@@ -119,14 +119,17 @@ def _fresh_read_caches():
     from common.throttle import forget_tallies
     from configs.api.reads import forget_prepared
     from configs.consumers import forget as forget_consumers
+    from configs.ofrep import forget as forget_flags
 
     forget_prepared()
+    forget_flags()
     forget_tallies()
     forget_consumers()
     cache.clear()
     yield
     forget_consumers()
     forget_prepared()
+    forget_flags()
     forget_tallies()
     cache.clear()
 

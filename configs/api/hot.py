@@ -14,6 +14,12 @@ from this process's memory only, with no thread, no query and no wait:
   If-None-Match is a 304 without them;
 - the read noted for "Read by" (configs/consumers.py) as Django's view notes it.
 
+The same holds for OpenFeature's single evaluation, `POST /ofrep/v1/evaluate/flags/<key>`
+(configs/api/ofrep.py): the body is read here, and a warm flag whose answer needs no pattern
+match (`matches` may take up to its timeout, which would stall every request of the loop) is
+answered from memory with the bytes Django would send; anything else reaches Django with the
+body replayed.
+
 Anything else, and anything not yet in memory, goes to Django unchanged: its hot view
 (`with_hot_path`) answers and remembers, and the next read is answered here. Reads are limited
 (API_READ_RATE) and `last_used_at` written by Django's path only, so with a read limit set every
@@ -34,7 +40,7 @@ from typing import Any
 from django.conf import settings
 from django.utils import timezone
 
-from configs import consumers
+from configs import consumers, ofrep
 from configs.api import reads
 from configs.api.authentication import LAST_USED_PRECISION, may_read
 from configs.services import token_hash
@@ -42,6 +48,8 @@ from push.memory import memory
 
 # Django's `slug` path converter, and the two addresses of configconsole/api_urls.py.
 READ = re.compile(r"/api/v1/configs/([-a-zA-Z0-9_]+)/([-a-zA-Z0-9_]+)/(value/)?")
+FLAG = re.compile(r"/ofrep/v1/evaluate/flags/([^/]+)")
+FLAG_BODY_LIMIT = 64 * 1024  # a larger evaluation request goes to Django, which limits bodies
 # The scope key Django's hot view sets when it answered a read this layer could have answered.
 ANSWERED_HOT = "config_console.hot_read"
 _SKIPPED_HEADERS = {b"etag", b"content-length"}
@@ -77,6 +85,65 @@ def memory_answer(
     return answer
 
 
+def memory_evaluation(secret: str, flag_key: str, body: bytes) -> bytes | None:
+    """The OFREP answer to a single evaluation from memory alone, or None when Django must
+    answer (errors included: they are Django's to say)."""
+    if settings.API_READ_RATE or not settings.READS_FROM_MEMORY or not memory.usable():
+        return None
+    now = timezone.now()
+    key_hash = token_hash(secret)
+    kept = memory.recall_namespaces(key_hash, now)
+    if kept is None:
+        return None
+    reader, namespaces = kept
+    if reader.last_used_at is None or now - reader.last_used_at > LAST_USED_PRECISION:
+        return None  # Django's path writes last_used_at
+    try:
+        context = ofrep.parse_context(body)
+        namespace, key = ofrep.resolve(flag_key, namespaces)
+    except ofrep.FlagError:
+        return None
+    token = memory.recall(key_hash, namespace, key, now)
+    if token is None or not may_read(token) or token.live_version_id is None:
+        return None
+    flag = ofrep.kept_flag(token.live_version_id)
+    if flag is None or ofrep.matches_patterns(flag):
+        return None
+    try:
+        answer = ofrep.evaluate(flag, flag_key, context)
+    except ofrep.FlagError:
+        return None
+    consumers.note(token.id, namespace, key, flag.version_id, now)
+    return answer
+
+
+async def _whole_body(receive: Receive) -> tuple[bytes | None, list[dict]]:
+    """The request's body (None when too large or the client left) and the messages read."""
+    messages: list[dict] = []
+    size = 0
+    while True:
+        message = await receive()
+        messages.append(message)
+        if message["type"] != "http.request":
+            return None, messages
+        size += len(message.get("body", b""))
+        if size > FLAG_BODY_LIMIT:
+            return None, messages
+        if not message.get("more_body", False):
+            return b"".join(m.get("body", b"") for m in messages), messages
+
+
+def _replaying(messages: list[dict], receive: Receive) -> Receive:
+    """`receive`, giving the messages already read first."""
+
+    async def replay() -> dict:
+        if messages:
+            return messages.pop(0)
+        return await receive()
+
+    return replay
+
+
 class HotReads:
     """The ASGI layer described above, around Django's ASGI application."""
 
@@ -86,6 +153,8 @@ class HotReads:
         self.headers: dict[tuple, list[tuple[bytes, bytes]]] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "POST":
+            return await self._evaluation(scope, receive, send)
         if (
             scope["type"] != "http"
             or scope["method"] != "GET"
@@ -136,6 +205,46 @@ class HotReads:
                 await send({"type": "http.response.body", "body": body})
                 return
         await self.app(scope, receive, self._learning(scope, send, where))
+
+    async def _evaluation(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """A warm single OFREP evaluation from memory; anything else to Django, body replayed."""
+        match = FLAG.fullmatch(scope["path"])
+        if match is None or scope.get("query_string") or scope.get("root_path"):
+            return await self.app(scope, receive, send)
+        authorization = host = proto = None
+        for name, value in scope["headers"]:
+            if name == b"authorization":
+                if authorization is not None:
+                    return await self.app(scope, receive, send)
+                authorization = value
+            elif name == b"host":
+                host = value
+            elif name == b"x-forwarded-proto":
+                proto = value
+        if authorization is None or not authorization.startswith(b"Bearer "):
+            return await self.app(scope, receive, send)
+        body, messages = await _whole_body(receive)
+        receive = _replaying(messages, receive)
+        where = ("ofrep", host, scope.get("scheme"), proto)
+        headers = self.headers.get((200, *where))
+        if body is None or headers is None:
+            return await self.app(scope, receive, self._learning(scope, send, where))
+        try:
+            secret = authorization[7:].decode("ascii")
+            flag_key = match.group(1)
+        except UnicodeDecodeError:
+            return await self.app(scope, receive, send)
+        answer = memory_evaluation(secret, flag_key, body)
+        if answer is None:
+            return await self.app(scope, receive, self._learning(scope, send, where))
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [*headers, (b"Content-Length", str(len(answer)).encode())],
+            }
+        )
+        await send({"type": "http.response.body", "body": answer})
 
     def _learning(self, scope: Scope, send: Send, where: tuple) -> Send:
         """`send`, keeping the headers of a hot read Django answered (see the module's doc)."""

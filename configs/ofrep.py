@@ -1,0 +1,244 @@
+"""Configs as OpenFeature flags (OFREP v0.3): flag keys, what a context gets, and the answers.
+
+A flag is a config a token reads. Its key is `<namespace>.<key>` always (a namespace's slug has
+no dot, so the first dot splits it), and the config's bare key where the token reads exactly one
+namespace (DESIGN). A bare key from a token that reads several namespaces is not a flag, even
+where only one of them has such a config: adding a namespace to a token then never changes which
+config a key names; the answer is FLAG_NOT_FOUND naming the `<namespace>.<key>` forms it may
+have meant. The bulk answer names flags the way single evaluations accept them.
+
+Versions never change, so each version's flag (its value bytes, overrides) is read from the
+database once per process, and an answer without overrides is prepared once per flag key.
+The environment is not in `metadata`: environments do not exist yet (DESIGN says nothing of
+installations without them), so nothing is said rather than a name that may turn out wrong.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any
+
+from config_console_client import evaluation as engine
+from django.db.models import Q
+
+from configs.models import Namespace, Version
+
+STATIC = engine.STATIC
+STREAM_SALT = "config-console.ofrep-stream"  # signs the event stream's tickets
+DEFAULT_VARIANT = engine.DEFAULT_VARIANT
+KEPT_FLAGS = 20_000  # versions' flags kept per process (each holds its value's bytes)
+KEPT_ANSWERS = 20_000  # prepared answers without overrides, per (version, flag key)
+
+
+class FlagError(Exception):
+    """An evaluation that has no value: OFREP's error code, its HTTP status, and why."""
+
+    def __init__(self, code: str, details: str, status: int = 400):
+        super().__init__(details)
+        self.code, self.details, self.status = code, details, status
+
+    def body(self, key: str) -> dict[str, str]:
+        return {"key": key, "errorCode": self.code, "errorDetails": self.details}
+
+
+def flag_not_found(key: str, details: str = "") -> FlagError:
+    return FlagError(
+        "FLAG_NOT_FOUND", details or f"No flag {key!r}, or this token does not read it.", 404
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Flag:
+    """One published version, as a flag."""
+
+    version_id: int
+    namespace: str
+    key: str
+    number: int
+    value_json: str
+    overrides: tuple[dict, ...]
+
+
+def _compact(data: Any) -> str:
+    return json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+
+
+# --- Flag keys -----------------------------------------------------------------------------
+
+
+def flag_key(namespace: str, key: str, namespaces: tuple[str, ...]) -> str:
+    """How a config is named as a flag to a token reading `namespaces`."""
+    return key if len(namespaces) == 1 else f"{namespace}.{key}"
+
+
+def resolve(flag: str, namespaces: tuple[str, ...]) -> tuple[str, str]:
+    """(namespace, key) a flag key names for a token reading `namespaces`; FLAG_NOT_FOUND when
+    it names none of them (whether the config exists is asked afterwards)."""
+    namespace, dot, key = flag.partition(".")
+    if dot:
+        if namespace in namespaces and key:
+            return namespace, key
+        raise flag_not_found(flag)
+    if len(namespaces) == 1:
+        return namespaces[0], flag
+    forms = ", ".join(f"{namespace}.{flag}" for namespace in namespaces)
+    raise flag_not_found(
+        flag,
+        f"This token reads {len(namespaces)} namespaces, so flags are named "
+        f"<namespace>.<key>: one of {forms}.",
+    )
+
+
+def readable_namespaces(*, token_id: int, user_id: int, superuser: bool) -> tuple[str, ...]:
+    """The slugs of the namespaces the token reaches and its person has a role in, sorted."""
+    reached = Namespace.objects.filter(api_tokens=token_id)
+    if not superuser:
+        reached = reached.filter(Q(memberships__user_id=user_id))
+    return tuple(sorted(set(reached.values_list("slug", flat=True))))
+
+
+# --- Flags by version ------------------------------------------------------------------------
+
+_flags: OrderedDict[int, Flag] = OrderedDict()
+_answers: OrderedDict[tuple[int, str], bytes] = OrderedDict()
+_lock = threading.Lock()
+
+
+def forget() -> None:
+    """Empty this process's flags (tests reuse ids after rolling back)."""
+    with _lock:
+        _flags.clear()
+        _answers.clear()
+
+
+def _has_overrides() -> bool:
+    return any(field.name == "overrides" for field in Version._meta.concrete_fields)
+
+
+def flags_of(version_ids: list[int]) -> dict[int, Flag]:
+    """The flag of each version id: from this process, or in one query."""
+    found: dict[int, Flag] = {}
+    with _lock:
+        for version_id in version_ids:
+            kept = _flags.get(version_id)
+            if kept is not None:
+                found[version_id] = kept
+    missing = [version_id for version_id in version_ids if version_id not in found]
+    if missing:
+        columns = ["id", "number", "value_json", "config__key", "config__namespace__slug"]
+        with_overrides = _has_overrides()
+        if with_overrides:
+            columns.append("overrides")
+        rows = Version.objects.filter(pk__in=missing).values_list(*columns)
+        with _lock:
+            for row in rows:
+                overrides = tuple(row[5] or ()) if with_overrides else ()
+                flag = Flag(row[0], row[4], row[3], row[1], row[2], overrides)
+                found[flag.version_id] = _flags[flag.version_id] = flag
+            while len(_flags) > KEPT_FLAGS:
+                _flags.popitem(last=False)
+    return found
+
+
+def matches_patterns(flag: Flag) -> bool:
+    """Whether evaluating the flag may run a `matches` pattern (bounded by its timeout)."""
+    return any(
+        condition.get("op") == "matches"
+        for override in flag.overrides
+        for condition in (override.get("when") or ())
+        if isinstance(condition, dict)
+    )
+
+
+def kept_flag(version_id: int) -> Flag | None:
+    """The version's flag if this process holds it (no query)."""
+    return _flags.get(version_id)
+
+
+# --- Answers ---------------------------------------------------------------------------------
+
+
+def _metadata(flag: Flag) -> str:
+    return _compact({"namespace": flag.namespace, "version": flag.number})
+
+
+def _success(key: str, value_json: str, reason: str, variant: str, flag: Flag) -> bytes:
+    return (
+        f'{{"key":{_compact(key)},"value":{value_json},"reason":"{reason}",'
+        f'"variant":{_compact(variant)},"metadata":{_metadata(flag)}}}'
+    ).encode()
+
+
+def evaluate(flag: Flag, key: str, context: dict) -> bytes:
+    """The OFREP success body for what `context` gets of `flag`, named `key`; FlagError when it
+    gets no value (a split without the attribute it splits by)."""
+    if not flag.overrides:
+        with _lock:
+            kept = _answers.get((flag.version_id, key))
+        if kept is None:
+            kept = _success(key, flag.value_json, STATIC, DEFAULT_VARIANT, flag)
+            with _lock:
+                _answers[(flag.version_id, key)] = kept
+                while len(_answers) > KEPT_ANSWERS:
+                    _answers.popitem(last=False)
+        return kept
+    return _evaluate_overrides(flag, key, context)
+
+
+def _evaluate_overrides(flag: Flag, key: str, context: dict) -> bytes:
+    result = engine.evaluate(flag.key, json.loads(flag.value_json), list(flag.overrides), context)
+    if result.error is not None:
+        raise FlagError(result.error.code, result.error.details)
+    return _success(key, _compact(result.value), result.reason, result.variant, flag)
+
+
+def bulk_etag(flags: list[tuple[str, Flag]], context: dict, streams: bool) -> str:
+    """One tag for what the bulk answer holds: the flags' versions and names, and the context
+    when an answer depends on it."""
+    parts: list[Any] = [[key, flag.version_id] for key, flag in flags]
+    if any(flag.overrides for _key, flag in flags):
+        parts.append(context)
+    parts.append(streams)
+    digest = hashlib.sha256(_compact(parts).encode()).hexdigest()[:32]
+    return f'"o{digest}"'
+
+
+def bulk_body(flags: list[tuple[str, Flag]], context: dict, event_streams: list[dict]) -> bytes:
+    """Every flag's answer (or its error, in place), and where to hear of changes."""
+    items = []
+    for key, flag in flags:
+        try:
+            items.append(evaluate(flag, key, context))
+        except FlagError as error:
+            items.append(_compact(error.body(key)).encode())
+    tail = (
+        f',"metadata":{{}},"eventStreams":{_compact(event_streams)}}}'
+        if event_streams
+        else ',"metadata":{}}'
+    )
+    return b'{"flags":[' + b",".join(items) + b"]" + tail.encode()
+
+
+def parse_context(body: bytes) -> dict:
+    """The request's evaluation context; FlagError PARSE_ERROR or INVALID_CONTEXT."""
+    from common.jsontext import BadJSON, parse_json
+
+    if not body.strip():
+        return {}
+    try:
+        request = parse_json(body)
+    except BadJSON as exc:
+        raise FlagError("PARSE_ERROR", f"The body is not valid JSON: {exc.for_people()}") from exc
+    if not isinstance(request, dict):
+        raise FlagError("PARSE_ERROR", 'The body must be a JSON object: {"context": {…}}.')
+    context = request.get("context", {})
+    if not isinstance(context, dict):
+        raise FlagError("INVALID_CONTEXT", "context must be a JSON object of attributes.")
+    targeting_key = context.get("targetingKey")
+    if targeting_key is not None and not isinstance(targeting_key, str):
+        raise FlagError("INVALID_CONTEXT", "context.targetingKey must be a string.")
+    return context
