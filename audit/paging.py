@@ -2,17 +2,14 @@
 
 Counting every event a filter keeps reads all of them: at a million events that is most of a
 second per page. So the log is counted only up to COUNT_BOUND; beyond it the console says
-"more than 10,000" and pages through the newest COUNT_BOUND (older ones are reached by narrowing
-the dates), and the API answers the planner's estimate, flagged as one.
+"more than 10,000", and the API answers the planner's estimate, flagged as one. Pages are cut by
+keyset (common.keyset), so every page, however old, costs what the newest does.
 """
 
 from __future__ import annotations
 
 import json
-import math
-from functools import cached_property
 
-from django.core.paginator import Paginator
 from django.db import connections
 from django.db.models import QuerySet
 
@@ -41,52 +38,21 @@ def estimated_count(queryset: QuerySet) -> int | None:
     return int(plan[0]["Plan"]["Plan Rows"])
 
 
-class BoundedPaginator(Paginator):
-    """Pages through at most the first `bound` rows; `more` tells there are others."""
-
-    def __init__(self, object_list, per_page, bound: int | None = None, **kwargs):
-        super().__init__(object_list, per_page, **kwargs)
-        self.bound = COUNT_BOUND if bound is None else bound
-
-    @cached_property
-    def _counted(self) -> int:
-        return count_up_to(self.object_list, self.bound)
-
-    @cached_property
-    def more(self) -> bool:
-        return self._counted > self.bound
-
-    @cached_property
-    def count(self) -> int:
-        return min(self._counted, self.bound)
-
-    @cached_property
-    def num_pages(self) -> int:
-        if self.count == 0 and not self.allow_empty_first_page:
-            return 0
-        return max(1, math.ceil(self.count / self.per_page))
-
-
 class AuditPagination(Pagination):
-    """The API's pages ({count, next, previous, results}, the shape every list has); past
-    COUNT_BOUND events `count` is the planner's estimate, and the header `Count-Estimated: true`
-    says so (a header: the body's shape is the same for every version-1 client)."""
+    """The API's pages ({count, next, previous, results}, the shape every list has, cut by
+    keyset); past COUNT_BOUND events `count` is the planner's estimate, and the header
+    `Count-Estimated: true` says so (a header: the body's shape is the same for every version-1
+    client)."""
 
-    def paginate_queryset(self, queryset, request, view=None):
-        self.counted = count_up_to(queryset)
-        self.estimate = None
-        if self.counted > COUNT_BOUND:
-            self.estimate = max(estimated_count(queryset) or 0, self.counted)
-        return super().paginate_queryset(queryset, request, view)
-
-    def django_paginator_class(self, object_list, per_page):
-        paginator = Paginator(object_list, per_page)
-        # The count is known already (exactly, or as an estimate): do not count again.
-        paginator.count = self.estimate if self.estimate is not None else self.counted
-        return paginator
+    def count(self, queryset) -> int:
+        counted = count_up_to(queryset)
+        self.estimated = counted > COUNT_BOUND
+        if self.estimated:
+            return max(estimated_count(queryset) or 0, counted)
+        return counted
 
     def get_paginated_response(self, data):
         response = super().get_paginated_response(data)
-        if self.estimate is not None:
+        if self.estimated:
             response["Count-Estimated"] = "true"
         return response

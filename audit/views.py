@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_required
@@ -13,12 +12,11 @@ from django.shortcuts import render
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
-from audit import export, selectors
+from audit import export, paging, selectors
 from audit.display import detail_lines
 from audit.forms import AuditFilterForm
 from audit.models import AuditEvent
-from audit.paging import BoundedPaginator
-from common.pagination import page_of
+from common.keyset import page_from
 
 PAGE_SIZE = 50
 
@@ -48,20 +46,15 @@ def _filtered(request) -> tuple[AuditFilterForm, QuerySet[AuditEvent]]:
 @login_required
 def audit_log(request):
     form, events = _filtered(request)
-    page = page_of(request, events, per_page=PAGE_SIZE, paginator_class=BoundedPaginator)
-    page.object_list = list(page.object_list)
+    # Newer and older pages by keyset (common.keyset): the millionth event costs what the
+    # newest does. The count stops at COUNT_BOUND, so it costs the same on every page too.
+    page = page_from(request, events, per_page=PAGE_SIZE)
+    counted = paging.count_up_to(events)
     for event in page.object_list:
         event.lines = detail_lines(event.details)
         event.config_url = _config_url(event.namespace, event.config)
     filters = form.querystring()
     one_config = _one_config(filters)
-    older_query = ""
-    if page.paginator.more and not page.has_next() and page.object_list:
-        # Past the counted pages: the same filters, up to the day of the oldest event shown.
-        last_day = timezone.localdate(page.object_list[-1].at)
-        if filters.get("until") == last_day.isoformat():  # a day of more than the bound
-            last_day -= timedelta(days=1)
-        older_query = urlencode({**filters, "until": last_day.isoformat()})
     return render(
         request,
         "audit/log.html",
@@ -69,12 +62,13 @@ def audit_log(request):
             "page_title": f"Audit log of {'/'.join(one_config)}" if one_config else "Audit log",
             "form": form,
             "page": page,
+            "count": min(counted, paging.COUNT_BOUND),
+            "more": counted > paging.COUNT_BOUND,
             "filtered": bool(filters),
             "one_config": one_config,
             "one_config_url": _config_url(*one_config) if one_config else "",
             "querystring_base": urlencode(filters) + "&" if filters else "",
             "export_query": urlencode(filters),
-            "older_query": older_query,
         },
     )
 

@@ -95,23 +95,45 @@ def measure(client, path: str, runs: int, headers: dict | None = None, cold=None
 
 def cases(state: dict) -> list[tuple[str, str, str, dict]]:
     """(what, who, path, headers) for every page and API list."""
+    from django.utils import timezone
+
+    from audit.models import AuditEvent
+    from common.keyset import cursor_for
+    from configs.models import Version
     from reviews.models import ChangeRequest
 
     hot_ns, hot_key = state["hot_config"].split("/")
     big = state["big_namespaces"][0]
     hot = f"/configs/{hot_ns}/{hot_key}/"
-    in_review = ChangeRequest.objects.filter(config__key=hot_key, status="in_review")
+    in_review = ChangeRequest.objects.filter(changes__config__key=hot_key, status="in_review")
     open_cr = in_review.order_by("-id").first()
     api = "/api/v1"
+    # Deep pages, reached by the cursor the page before would give (keyset: no page numbers).
+    # Found here with an OFFSET once; the request itself starts from the cursor.
+    numbers = Version.objects.filter(config__namespace__slug=hot_ns, config__key=hot_key)
+    numbers = list(numbers.order_by("-number").values_list("number", flat=True)[49_999:50_000])
+    history_deep = cursor_for(numbers or [1], backwards=False)
+    event = AuditEvent.objects.order_by("-at", "-id").values_list("at", "id")[99_999:100_000]
+    audit_deep = cursor_for(list(event[0]) if event else [timezone.now(), 1], backwards=False)
+    mine = ChangeRequest.objects.filter(author__username="alice").order_by("-updated_at", "-id")
+    mine_at = mine.count() * 9 // 10
+    mine_row = list(mine.values_list("updated_at", "id")[mine_at : mine_at + 1])
+    mine_deep = cursor_for(list(mine_row[0]) if mine_row else [timezone.now(), 1], backwards=False)
     return [
         ("dashboard", "bob", "/", {}),
         ("inbox", "bob", "/changes/inbox/", {}),
         ("my changes", "alice", "/changes/mine/", {}),
+        ("my changes, nine tenths down", "alice", f"/changes/mine/?cursor={mine_deep}", {}),
         ("config list", "bob", "/configs/", {}),
         ("config list, big namespace", "bob", f"/configs/?namespace={big}", {}),
         ("config page, hot config", "bob", hot, {}),
         ("config history, hot config", "bob", f"{hot}history/", {}),
-        ("config history, hot config, page 1000", "bob", f"{hot}history/?page=1000", {}),
+        (
+            "config history, hot config, 1,000 pages down",
+            "bob",
+            f"{hot}history/?cursor={history_deep}",
+            {},
+        ),
         ("version page, hot config", "bob", f"{hot}versions/2/", {}),
         ("change request page", "bob", f"/changes/{open_cr.pk}/", {}),
         ("schema list", "bob", "/schemas/", {}),
@@ -120,7 +142,7 @@ def cases(state: dict) -> list[tuple[str, str, str, dict]]:
         ("audit log, actor=bob", "bob", "/audit/?actor=bob", {}),
         ("audit log, action=published", "bob", "/audit/?action=change_request.published", {}),
         ("audit log, namespace", "bob", f"/audit/?namespace={big}", {}),
-        ("audit log, page 2000", "bob", "/audit/?page=2000", {}),
+        ("audit log, 2,000 pages down", "bob", f"/audit/?cursor={audit_deep}", {}),
         (
             "audit log, small namespace",
             "bob",
@@ -130,7 +152,14 @@ def cases(state: dict) -> list[tuple[str, str, str, dict]]:
         ("tokens", "carol", "/tokens/", {}),
         ("API config read, hot", "token", f"{api}/configs/{hot_ns}/{hot_key}/", {}),
         ("API versions list, hot", "token", f"{api}/configs/{hot_ns}/{hot_key}/versions/", {}),
+        (
+            "API versions list, hot, 1,000 pages down",
+            "token",
+            f"{api}/configs/{hot_ns}/{hot_key}/versions/?cursor={history_deep}",
+            {},
+        ),
         ("API audit", "token", f"{api}/audit/", {}),
+        ("API audit, 2,000 pages down", "token", f"{api}/audit/?cursor={audit_deep}", {}),
         ("API audit, actor=bob", "token", f"{api}/audit/?actor=bob", {}),
         ("API change request", "token", f"{api}/change-requests/{open_cr.pk}/", {}),
         ("API bundle, big namespace", "token", f"{api}/namespaces/{big}/bundle/", {}),

@@ -17,10 +17,12 @@ from django.views import csrf, defaults
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, negotiation, pagination, parsers, status
 from rest_framework.response import Response
+from rest_framework.utils.urls import replace_query_param
 
 from common import faults
 from common.errors import DomainError
 from common.jsontext import BadJSON, parse_json
+from common.keyset import keyset_page
 from common.signals import access_refused
 
 
@@ -109,10 +111,17 @@ class JSONOnly(negotiation.DefaultContentNegotiation):
         return renderers[0], renderers[0].media_type
 
 
-class Pagination(pagination.PageNumberPagination):
+class Pagination(pagination.BasePagination):
+    """Every API list: `{count, next, previous, results}`, pages cut by keyset (common.keyset),
+    so a page far down a long list costs what the first costs. `next` and `previous` are whole
+    addresses carrying `cursor`; a client follows them and never builds one. `page_size` as
+    before. `?page=` is refused (it used to number the pages): a client counting pages would
+    otherwise read the first page again and again."""
+
     page_size = 50
     page_size_query_param = "page_size"
     max_page_size = 500
+    cursor_query_param = "cursor"
 
     def get_page_size(self, request):
         """The asked-for page size; one that is not a whole number from 1 is a 400 (DRF would
@@ -129,14 +138,73 @@ class Pagination(pagination.PageNumberPagination):
             )
         return min(int(raw), self.max_page_size)
 
+    def count(self, queryset) -> int:
+        """How many rows the list has in all (a subclass may bound or estimate it)."""
+        return queryset.order_by().count()
+
+    def paginate_queryset(self, queryset, request, view=None):
+        if request.query_params.get("page", "1") != "1":
+            raise exceptions.ValidationError(
+                {
+                    "detail": "page is not used: follow the answer's `next` and `previous` "
+                    "addresses (they carry a cursor)."
+                }
+            )
+        self.request = request
+        self.page = keyset_page(
+            queryset,
+            cursor=request.query_params.get(self.cursor_query_param) or None,
+            per_page=self.get_page_size(request),
+        )
+        self.total = self.count(queryset)
+        return self.page.object_list
+
+    def _link(self, cursor: str | None) -> str | None:
+        if cursor is None:
+            return None
+        url = self.request.build_absolute_uri()
+        return replace_query_param(url, self.cursor_query_param, cursor)
+
+    def get_paginated_response(self, data):
+        return Response(
+            {
+                "count": self.total,
+                "next": self._link(self.page.older),
+                "previous": self._link(self.page.newer),
+                "results": data,
+            }
+        )
+
+    def get_paginated_response_schema(self, schema):
+        link = {"type": ["string", "null"], "format": "uri"}
+        return {
+            "type": "object",
+            "required": ["count", "results"],
+            "properties": {
+                "count": {"type": "integer", "example": 123},
+                "next": {**link, "description": "The next page (older); null on the last."},
+                "previous": {**link, "description": "The page before; null on the first."},
+                "results": schema,
+            },
+        }
+
     def get_schema_operation_parameters(self, view):
-        parameters = super().get_schema_operation_parameters(view)
-        for parameter in parameters:
-            if parameter["name"] == self.page_size_query_param:
-                parameter["schema"] = {"type": "integer", "minimum": 1}
-            elif parameter["name"] == self.page_query_param:
-                parameter["schema"] = {"type": "integer", "minimum": 1}
-        return parameters
+        return [
+            {
+                "name": self.cursor_query_param,
+                "required": False,
+                "in": "query",
+                "description": "Where a page starts: taken from `next` or `previous`.",
+                "schema": {"type": "string"},
+            },
+            {
+                "name": self.page_size_query_param,
+                "required": False,
+                "in": "query",
+                "description": f"Results per page (at most {self.max_page_size}).",
+                "schema": {"type": "integer", "minimum": 1},
+            },
+        ]
 
 
 @csrf_exempt  # nothing here changes anything; a CSRF refusal would hide the real answer

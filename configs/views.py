@@ -16,6 +16,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from common.errors import Conflict, InvalidValue, RuleViolation
+from common.keyset import page_from
 from common.messages import in_words, refusal
 from common.pagination import page_of
 from configs import access, consumers, selectors, services, times
@@ -280,12 +281,13 @@ def _restorable(version: Version, live: Version | None, newest: Version | None) 
 @login_required
 def config_history(request, namespace, key):
     config = selectors.config_for(user=request.user, namespace=namespace, key=key)
-    # Pages are cut from the version numbers alone (the (config, number) index), then only that
-    # page's versions are read with their people and change requests: skipping to page 1,000 of a
-    # long history passes over index entries, not 50,000 joined rows.
-    numbers = config.versions.order_by("-number").values_list("number", flat=True)
-    page = page_of(request, numbers, per_page=HISTORY_PAGE_SIZE)
-    shown = list(page.object_list)
+    # Pages are cut from the version numbers alone (the (config, number) index), by keyset
+    # (common.keyset: "Older →" starts below the last number shown), then only that page's
+    # versions are read with their people and change requests: the oldest page of a long history
+    # costs what the newest does.
+    numbers = config.versions.order_by("-number").values("number")
+    page = page_from(request, numbers, per_page=HISTORY_PAGE_SIZE)
+    shown = [row["number"] for row in page.object_list]
     page.object_list = list(review_selectors.version_history(config).filter(number__in=shown))
     review_selectors.attach_history(page.object_list, user=request.user)
     live = selectors.live_version(config)
@@ -300,6 +302,8 @@ def config_history(request, namespace, key):
             "page_title": f"History of {config.name}",
             "config": config,
             "page": page,
+            "newest_page": not page.has_previous(),
+            "count": config.versions.count(),
             "live": live,
             "now": timezone.now(),
             "querystring_base": "",

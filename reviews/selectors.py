@@ -271,7 +271,7 @@ def waiting_for(user):
                 )
             )
         )
-        .order_by("created_at")
+        .order_by("created_at", "id")  # id last: the console pages by keyset
     )
 
 
@@ -314,7 +314,7 @@ def authored_by(user, *, open_only: bool = False):
     changes = _visible(user).filter(author=user)
     if open_only:
         changes = changes.filter(status__in=ChangeRequest.OPEN)
-    return changes.order_by("-updated_at")
+    return changes.order_by("-updated_at", "-id")  # id last: the console pages by keyset
 
 
 def joinable(user, config: Config) -> list[ChangeRequest]:

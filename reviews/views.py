@@ -13,6 +13,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from common.errors import Conflict, InvalidValue, RuleViolation
+from common.keyset import page_from
 from common.messages import REFUSALS, in_words, refusal
 from common.pagination import page_of
 from configs import access, times
@@ -521,6 +522,12 @@ def _page(request, items, param: str = "page"):
     return page_of(request, items, per_page=25, param=param)
 
 
+def _keyset_page(request, change_requests, param: str = "cursor"):
+    """25 change requests of a list, cut by keyset (common.keyset): the oldest page of 50,000
+    costs what the first does."""
+    return page_from(request, change_requests, per_page=25, param=param)
+
+
 # Approved and not yet published: out of the review queue, still to be done.
 READY = "Approved, ready to publish"
 
@@ -553,17 +560,17 @@ def inbox(request):
             "sections": [
                 (
                     "Waiting for my review",
-                    _page(request, selectors.waiting_for(request.user)),
+                    _keyset_page(request, selectors.waiting_for(request.user)),
                     "No change requests waiting for you.",
                 ),
                 (
                     READY,
-                    _page(request, selectors.ready_to_publish(request.user), "ready"),
+                    _keyset_page(request, selectors.ready_to_publish(request.user), "ready"),
                     "Nothing approved is waiting to be published.",
                 ),
                 (
                     "Changes I requested",
-                    _page(request, selectors.changes_i_requested(request.user), "requested"),
+                    _keyset_page(request, selectors.changes_i_requested(request.user), "requested"),
                     "You have not asked for changes on any open change request.",
                 ),
             ],
@@ -585,7 +592,7 @@ def my_changes(request):
             "sections": [
                 (
                     READY,
-                    _page(
+                    _keyset_page(
                         request,
                         selectors.ready_to_publish(request.user, authored_only=True),
                         "ready",
@@ -594,7 +601,7 @@ def my_changes(request):
                 ),
                 (
                     "My change requests",
-                    _page(request, selectors.authored_by(request.user)),
+                    _keyset_page(request, selectors.authored_by(request.user)),
                     "You have not proposed any change yet. "
                     "Open a config and choose “Edit this config”.",
                 ),

@@ -18,6 +18,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from audit.models import AuditEvent
+from common.keyset import cursor_for
 from configs.models import Config, Namespace, Version
 from reviews.models import (
     Change,
@@ -35,6 +36,9 @@ pytestmark = pytest.mark.django_db
 HOT = "/configs/data-pipelines/company-timezones/"
 API = "/api/v1"
 serial = itertools.count(1)
+# Cursors of pages past the first (common.keyset): versions below 3; events before tomorrow.
+OLDER_THAN_VERSION_3 = cursor_for([3], backwards=False)
+OLDER_THAN_TOMORROW = cursor_for([timezone.now() + timedelta(days=1), 10**9], backwards=False)
 
 
 def timezones_value(n: int) -> dict:
@@ -170,7 +174,7 @@ PAGES = [
     ("bob", "/configs/?namespace=data-pipelines"),
     ("bob", HOT),
     ("bob", HOT + "history/"),
-    ("bob", HOT + "history/?page=2"),
+    ("bob", HOT + "history/?cursor=" + OLDER_THAN_VERSION_3),
     ("bob", HOT + "versions/2/"),
     ("bob", "change request"),
     ("bob", "/schemas/"),
@@ -179,7 +183,7 @@ PAGES = [
     ("bob", "/audit/"),
     ("bob", "/audit/?actor=bob"),
     ("bob", "/audit/?action=change_request"),
-    ("bob", "/audit/?namespace=data-pipelines&page=2"),
+    ("bob", "/audit/?namespace=data-pipelines&cursor=" + OLDER_THAN_TOMORROW),
     ("bob", "/audit/export.csv?namespace=data-pipelines"),
     ("bob", "/audit/export.jsonl?namespace=data-pipelines"),
     ("carol", "/tokens/"),
@@ -203,7 +207,9 @@ def test_console_page_makes_as_many_queries_with_ten_times_the_data(
 APIS = [
     API + "/configs/data-pipelines/company-timezones/",
     API + "/configs/data-pipelines/company-timezones/versions/",
-    API + "/configs/data-pipelines/company-timezones/versions/?page_size=2&page=2",
+    API
+    + "/configs/data-pipelines/company-timezones/versions/?page_size=2&cursor="
+    + OLDER_THAN_VERSION_3,
     API + "/namespaces/data-pipelines/bundle/",
     API + "/audit/",
     API + "/audit/?actor=bob",
