@@ -75,33 +75,49 @@ def _compact(data) -> str:
     return json.dumps(data, separators=(",", ":"), ensure_ascii=False)
 
 
-def _prepare(version: Version) -> Prepared:
-    config = version.config
-    head = _compact(
-        {"namespace": config.namespace.slug, "key": config.key, "version": version.number}
-    )[:-1]
+# What a prepared version is made of, read as plain rows: building model instances (and parsing
+# each value, its schema and its schema version from JSON for nothing) made the first read of a
+# 4,000-config bundle take over a second; the stored text of the value is used as it is.
+_ROW = (
+    "id",
+    "number",
+    "value_json",
+    "effective_at",
+    "published_at",
+    "published_by__username",
+    "schema__name",
+    "schema_version__number",
+    "config__key",
+    "config__namespace__slug",
+)
+
+
+def _prepare(row: tuple) -> Prepared:
+    (pk, number, value_json, effective_at, published_at, published_by) = row[:6]
+    schema, schema_version, key, namespace = row[6:]
+    head = _compact({"namespace": namespace, "key": key, "version": number})[:-1]
     times = {
-        "effective_at": timestamp(version.effective_at),
-        "published_at": timestamp(version.published_at),
-        "published_by": version.published_by.username,
-        "schema": version.schema.name if version.schema_id else None,
-        "schema_version": version.schema_version.number if version.schema_version_id else None,
+        "effective_at": timestamp(effective_at),
+        "published_at": timestamp(published_at),
+        "published_by": published_by,
+        "schema": schema,
+        "schema_version": schema_version,
     }
     tail = _compact(times)[1:]
-    value = version.value_json.encode()
+    value = value_json.encode()
     document = f'{head},"value":'.encode() + value + b"," + tail.encode()
     entry = (
-        f'{{"version":{version.number},"value":'.encode()
+        f'{{"version":{number},"value":'.encode()
         + value
         + f',"effective_at":{_compact(times["effective_at"])}}}'.encode()
     )
-    return Prepared(etag=etag_for(version.pk), document=document, value=value, entry=entry)
+    return Prepared(etag=etag_for(pk), document=document, value=value, entry=entry)
 
 
-def _versions(ids) -> dict[int, Version]:
-    return Version.objects.select_related(
-        "config__namespace", "schema", "schema_version", "published_by"
-    ).in_bulk(ids)
+def _built(ids) -> dict[int, Prepared]:
+    """Prepared bytes of each version id, from the database: one query of plain rows."""
+    rows = Version.objects.filter(pk__in=list(ids)).values_list(*_ROW)
+    return {row[0]: _prepare(row) for row in rows}
 
 
 def _remember(prepared: dict[int, Prepared]) -> None:
@@ -137,7 +153,7 @@ def prepared_many(ids) -> dict[int, Prepared]:
         fetched = {keys[key]: value for key, value in cache.get_many(list(keys)).items()}
         to_build = [version_id for version_id in missing if version_id not in fetched]
         if to_build:
-            built = {pk: _prepare(version) for pk, version in _versions(to_build).items()}
+            built = _built(to_build)
             cache.set_many(
                 {_shared_key(pk): item for pk, item in built.items()}, timeout=SHARED_FOR
             )
