@@ -34,6 +34,11 @@ ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
 TARGETS = {"a1": 0.9, "a0": 0.8}
 TARGET_CASES = ("B", "C")
 P99_MS = 20.0
+# OpenFeature's single evaluation (E) and the evaluate endpoint (F), under the deployment, reach
+# this share of the plain token read's rate (B) (issue 24).
+EVALUATION_TARGET = 0.8
+EVALUATION_CASES = ("E", "F")
+CONTEXT = json.dumps({"context": {"targetingKey": "user-42", "company": "globex"}})
 
 
 @dataclass
@@ -44,6 +49,7 @@ class Case:
     headers: dict[str, str] = field(default_factory=dict)
     status: int = 200
     server: str = "sync"  # "sync" (gunicorn's sync workers, WSGI) or "deployed" (gunicorn.conf.py)
+    body: str | None = None  # a POST of this JSON body when set
     rates: list[float] = field(default_factory=list)
     p99s: list[float] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
@@ -58,8 +64,13 @@ class Case:
         return statistics.median(self.p99s) if self.p99s else 0.0
 
 
-def fetch(url: str, headers: dict[str, str]) -> tuple[int, dict[str, str], bytes]:
-    request = urllib.request.Request(url, headers=headers)
+def fetch(
+    url: str, headers: dict[str, str], body: str | None = None
+) -> tuple[int, dict[str, str], bytes]:
+    data = body.encode() if body is not None else None
+    if data is not None:
+        headers = {**headers, "Content-Type": "application/json"}
+    request = urllib.request.Request(url, data=data, headers=headers)
     try:
         with urllib.request.urlopen(request, timeout=10) as response:
             return response.status, dict(response.headers), response.read()
@@ -74,7 +85,10 @@ def wrk(base: str, case: Case, seconds: int) -> str:
     for name, value in case.headers.items():
         command += ["-H", f"{name}: {value}"]
     command.append(base + case.path)
-    return subprocess.run(command, check=True, capture_output=True, text=True).stdout
+    env = dict(os.environ)
+    if case.body is not None:
+        env.update(BENCH_METHOD="POST", BENCH_BODY=case.body)
+    return subprocess.run(command, check=True, capture_output=True, text=True, env=env).stdout
 
 
 def p99_ms(output: str) -> float:
@@ -110,7 +124,7 @@ def check(bases: dict[str, str], cases: dict[str, Case], body: bytes) -> list[st
     """One request per case before any load: the status each case is meant to measure."""
     problems = []
     for case in cases.values():
-        status, headers, content = fetch(bases[case.server] + case.path, case.headers)
+        status, headers, content = fetch(bases[case.server] + case.path, case.headers, case.body)
         if status != case.status:
             problems.append(f"({case.name}) {case.path} answered {status}, not {case.status}")
         elif case.name in {"a0", "a1", "b0", "b", "B"} and content != body:
@@ -150,6 +164,20 @@ def main() -> int:
         cases["B"] = Case("B", "token config read", read, dict(auth), server="deployed")
         cases["C"] = Case("C", "its 304 revalidation", read, revalidate, 304, "deployed")
         cases["D"] = Case("D", "100-config bundle", bundle, dict(auth), server="deployed")
+        namespace, key = read.strip("/").split("/")[-2:]
+        flag = f"/ofrep/v1/evaluate/flags/{namespace}.{key}"
+        cases["e"] = Case("e", "OFREP single evaluation", flag, dict(auth), body=CONTEXT)
+        cases["E"] = Case(
+            "E", "OFREP single evaluation", flag, dict(auth), server="deployed", body=CONTEXT
+        )
+        evaluate = read + "evaluate/"
+        if fetch(sync + evaluate, auth, CONTEXT)[0] == 200:
+            cases["f"] = Case("f", "evaluate endpoint", evaluate, dict(auth), body=CONTEXT)
+            cases["F"] = Case(
+                "F", "evaluate endpoint", evaluate, dict(auth), server="deployed", body=CONTEXT
+            )
+        else:
+            print(f"{evaluate} is not there yet: the evaluate endpoint (F) is not measured.")
     else:
         print(
             f"The config read {fixture['read_path']} answered {status}: the API is not there "
@@ -235,6 +263,21 @@ def main() -> int:
             )
             if not ok:
                 failed.append(f"({case.name}) p99 {case.p99:.1f} ms ≥ {P99_MS:.0f} ms")
+    if api:
+        lines.append("")
+        for name in EVALUATION_CASES:
+            case = cases.get(name)
+            if case is None:
+                lines.append(f"({name}) not measured (not there yet)")
+                continue
+            ratio = case.rate / cases["B"].rate
+            ok = ratio >= EVALUATION_TARGET
+            lines.append(
+                f"({name}) {case.title} under the deployment: {ratio:.2f}×B (the token read), "
+                f"target ≥ {EVALUATION_TARGET:.2f}×B {'PASS' if ok else 'FAIL'}"
+            )
+            if not ok:
+                failed.append(f"({name}) {ratio:.2f}×B < {EVALUATION_TARGET:.2f}×B")
     if api and cases["b0"].rate:
         lines += [
             "",

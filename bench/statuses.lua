@@ -1,6 +1,15 @@
 -- wrk script: count responses by status code, across all threads, and print them at the end
 -- as one line "statuses 200=1234 304=5" that bench/run reads.
+-- BENCH_METHOD and BENCH_BODY (from bench/load.py) make it a POST of a JSON body (OFREP).
 local threads = {}
+
+if os.getenv("BENCH_METHOD") then
+  wrk.method = os.getenv("BENCH_METHOD")
+end
+if os.getenv("BENCH_BODY") then
+  wrk.body = os.getenv("BENCH_BODY")
+  wrk.headers["Content-Type"] = "application/json"
+end
 
 function setup(thread)
   table.insert(threads, thread)

@@ -25,6 +25,7 @@ from typing import Any
 from config_console_client import evaluation as engine
 from django.db.models import Q
 
+from common.jsontext import BadJSON, parse_json
 from configs.models import Namespace, Version
 
 STATIC = engine.STATIC
@@ -113,6 +114,7 @@ def forget() -> None:
     with _lock:
         _flags.clear()
         _answers.clear()
+        _contexts.clear()
 
 
 def _has_overrides() -> bool:
@@ -223,22 +225,40 @@ def bulk_body(flags: list[tuple[str, Flag]], context: dict, event_streams: list[
     return b'{"flags":[' + b",".join(items) + b"]" + tail.encode()
 
 
+# Providers send the same few contexts again and again: their parses are kept by body (a
+# strict parse costs more than the rest of a warm evaluation). Parsed contexts are only read.
+_KEPT_CONTEXT_BYTES = 4096
+_KEPT_CONTEXTS = 4096
+_contexts: dict[bytes, dict | tuple[str, str]] = {}  # a context, or (error code, details)
+
+
 def parse_context(body: bytes) -> dict:
     """The request's evaluation context; FlagError PARSE_ERROR or INVALID_CONTEXT."""
-    from common.jsontext import BadJSON, parse_json
+    kept = _contexts.get(body)
+    if kept is None:
+        kept = _parse_context(body)
+        if len(body) <= _KEPT_CONTEXT_BYTES:
+            if len(_contexts) >= _KEPT_CONTEXTS:
+                _contexts.clear()
+            _contexts[body] = kept
+    if isinstance(kept, tuple):
+        raise FlagError(*kept)
+    return kept
 
+
+def _parse_context(body: bytes) -> dict | tuple[str, str]:
     if not body.strip():
         return {}
     try:
         request = parse_json(body)
     except BadJSON as exc:
-        raise FlagError("PARSE_ERROR", f"The body is not valid JSON: {exc.for_people()}") from exc
+        return "PARSE_ERROR", f"The body is not valid JSON: {exc.for_people()}"
     if not isinstance(request, dict):
-        raise FlagError("PARSE_ERROR", 'The body must be a JSON object: {"context": {…}}.')
+        return "PARSE_ERROR", 'The body must be a JSON object: {"context": {…}}.'
     context = request.get("context", {})
     if not isinstance(context, dict):
-        raise FlagError("INVALID_CONTEXT", "context must be a JSON object of attributes.")
+        return "INVALID_CONTEXT", "context must be a JSON object of attributes."
     targeting_key = context.get("targetingKey")
     if targeting_key is not None and not isinstance(targeting_key, str):
-        raise FlagError("INVALID_CONTEXT", "context.targetingKey must be a string.")
+        return "INVALID_CONTEXT", "context.targetingKey must be a string."
     return context

@@ -6,7 +6,7 @@ import json
 import pytest
 from django.test import Client
 
-from configs.models import Membership, Namespace
+from configs.models import Config, Membership, Namespace
 from configs.selectors import newest_version as newest
 from configs.services import config_create, token_create, token_revoke
 from tests.push.conftest import publish_metric
@@ -37,18 +37,19 @@ def welcome(carol, demo):
     config_create(namespace=sales, key="batch-size", name="Batch", value=500, actor=carol)
 
 
-def test_a_flag_is_its_config_s_live_value_with_reason_variant_and_metadata(alice, metrics):
+def test_a_flag_is_its_config_s_live_value_with_reason_variant_and_metadata(alice, demo):
+    legacy = Config.objects.get(namespace__slug="sales-ops", key="legacy-fields")  # no overrides
     _t, secret = token(alice, "sales-ops")
 
-    answer = post(FLAG + "custom-metrics", secret, {"context": {"targetingKey": "globex"}})
+    answer = post(FLAG + "legacy-fields", secret, {"context": {"targetingKey": "globex"}})
 
     assert answer.status_code == 200
     assert answer.json() == {
-        "key": "custom-metrics",
-        "value": newest(metrics).value,
+        "key": "legacy-fields",
+        "value": newest(legacy).value,
         "reason": "STATIC",
         "variant": "default",
-        "metadata": {"namespace": "sales-ops", "version": newest(metrics).number},
+        "metadata": {"namespace": "sales-ops", "version": newest(legacy).number},
     }
 
 
@@ -114,6 +115,15 @@ def test_bad_requests_are_400_with_ofrep_s_error_code(alice, demo, raw, code):
     assert answer.json()["errorCode"] == code
     assert answer.json()["key"] == "custom-metrics"
     assert answer.json()["errorDetails"]
+
+
+def test_the_same_bad_body_is_refused_every_time(alice, demo):
+    _t, secret = token(alice, "sales-ops")
+
+    answers = [post(FLAG + "custom-metrics", secret, raw='{"context": 1}') for _ in range(3)]
+
+    assert [a.status_code for a in answers] == [400, 400, 400]
+    assert {a.json()["errorCode"] for a in answers} == {"INVALID_CONTEXT"}
 
 
 def test_no_token_or_a_revoked_one_is_401_and_a_token_reading_nothing_403(alice, dave, demo):

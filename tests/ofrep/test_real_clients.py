@@ -47,13 +47,14 @@ def python_client(asgi_server, alice, flags):
 
 
 def test_python_reads_a_string_a_number_and_an_object(python_client, metrics):
-    context = EvaluationContext(targeting_key="globex", attributes={"company": "globex"})
+    context = EvaluationContext(targeting_key="acme", attributes={"company": "acme"})
 
     text = python_client.get_string_details("welcome-text", "?", context)
     number = python_client.get_integer_details("batch-size", 0, context)
     value = python_client.get_object_details("custom-metrics", {}, context)
 
     assert (text.value, text.reason, text.variant) == ("Hello", Reason.STATIC, "default")
+    assert value.variant == "default"
     assert number.value == 500
     assert value.value == newest(metrics).value
     assert value.flag_metadata == {"namespace": "sales-ops", "version": newest(metrics).number}
@@ -79,7 +80,7 @@ def test_javascript_reads_values_and_falls_back_for_a_missing_flag(
     asgi_server, alice, flags, metrics
 ):
     _token, secret = read_token(alice, "sales-ops")
-    context = {"targetingKey": "globex", "company": "globex"}
+    context = {"targetingKey": "acme", "company": "acme"}
     calls = [
         ["string", "welcome-text", "?", context],
         ["number", "batch-size", 0, context],
@@ -90,6 +91,7 @@ def test_javascript_reads_values_and_falls_back_for_a_missing_flag(
     text, number, value, missing = node("evaluate", asgi_server, secret, json.dumps(calls))
 
     assert (text["value"], text["reason"], text["variant"]) == ("Hello", "STATIC", "default")
+    assert value["variant"] == "default"
     assert number["value"] == 500
     assert value["value"] == newest(metrics).value
     assert value["flagMetadata"] == {"namespace": "sales-ops", "version": newest(metrics).number}
