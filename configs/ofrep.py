@@ -23,16 +23,18 @@ from dataclasses import dataclass
 from typing import Any
 
 from config_console_client import evaluation as engine
+from django.conf import settings
 from django.db.models import Q
 
 from common.jsontext import BadJSON, parse_json
-from configs.models import Namespace, Version
+from configs.models import Config, Namespace, Version
 
 STATIC = engine.STATIC
 STREAM_SALT = "config-console.ofrep-stream"  # signs the event stream's tickets
 DEFAULT_VARIANT = engine.DEFAULT_VARIANT
-KEPT_FLAGS = 20_000  # versions' flags kept per process (each holds its value's bytes)
-KEPT_ANSWERS = 20_000  # prepared answers without overrides, per (version, flag key)
+# Each process keeps versions' flags and prepared answers up to PREPARED_CACHE_BYTES each (a
+# count would let a few 1 MiB values take gigabytes), least recently made first out.
+ENTRY_OVERHEAD = 400  # bytes a kept entry costs beyond its value's
 
 
 class FlagError(Exception):
@@ -86,11 +88,12 @@ def resolve(flag: str, namespaces: tuple[str, ...]) -> tuple[str, str]:
         raise flag_not_found(flag)
     if len(namespaces) == 1:
         return namespaces[0], flag
-    forms = ", ".join(f"{namespace}.{flag}" for namespace in namespaces)
+    holding = Config.objects.filter(namespace__slug__in=namespaces, key=flag)
+    forms = [f"{slug}.{flag}" for slug in holding.values_list("namespace__slug", flat=True)]
     raise flag_not_found(
         flag,
-        f"This token reads {len(namespaces)} namespaces, so flags are named "
-        f"<namespace>.<key>: one of {forms}.",
+        f"This token reads {len(namespaces)} namespaces, so a flag is named <namespace>.<key>"
+        + (f": {' or '.join(sorted(forms))}." if forms else f"; none of them has {flag!r}."),
     )
 
 
@@ -106,6 +109,7 @@ def readable_namespaces(*, token_id: int, user_id: int, superuser: bool) -> tupl
 
 _flags: OrderedDict[int, Flag] = OrderedDict()
 _answers: OrderedDict[tuple[int, str], bytes] = OrderedDict()
+_sizes = {"flags": 0, "answers": 0}
 _lock = threading.Lock()
 
 
@@ -114,11 +118,16 @@ def forget() -> None:
     with _lock:
         _flags.clear()
         _answers.clear()
+        _sizes.update(flags=0, answers=0)
         _contexts.clear()
 
 
 def _has_overrides() -> bool:
     return any(field.name == "overrides" for field in Version._meta.concrete_fields)
+
+
+def _flag_size(flag: Flag) -> int:
+    return len(flag.value_json) + len(json.dumps(flag.overrides)) + ENTRY_OVERHEAD
 
 
 def flags_of(version_ids: list[int]) -> dict[int, Flag]:
@@ -135,14 +144,16 @@ def flags_of(version_ids: list[int]) -> dict[int, Flag]:
         with_overrides = _has_overrides()
         if with_overrides:
             columns.append("overrides")
-        rows = Version.objects.filter(pk__in=missing).values_list(*columns)
+        rows = list(Version.objects.filter(pk__in=missing).values_list(*columns))
         with _lock:
             for row in rows:
                 overrides = tuple(row[5] or ()) if with_overrides else ()
                 flag = Flag(row[0], row[4], row[3], row[1], row[2], overrides)
+                if flag.version_id not in _flags:
+                    _sizes["flags"] += _flag_size(flag)
                 found[flag.version_id] = _flags[flag.version_id] = flag
-            while len(_flags) > KEPT_FLAGS:
-                _flags.popitem(last=False)
+            while _sizes["flags"] > settings.PREPARED_CACHE_BYTES and _flags:
+                _sizes["flags"] -= _flag_size(_flags.popitem(last=False)[1])
     return found
 
 
@@ -184,9 +195,11 @@ def evaluate(flag: Flag, key: str, context: dict) -> bytes:
         if kept is None:
             kept = _success(key, flag.value_json, STATIC, DEFAULT_VARIANT, flag)
             with _lock:
+                if (flag.version_id, key) not in _answers:
+                    _sizes["answers"] += len(kept) + ENTRY_OVERHEAD
                 _answers[(flag.version_id, key)] = kept
-                while len(_answers) > KEPT_ANSWERS:
-                    _answers.popitem(last=False)
+                while _sizes["answers"] > settings.PREPARED_CACHE_BYTES and _answers:
+                    _sizes["answers"] -= len(_answers.popitem(last=False)[1]) + ENTRY_OVERHEAD
         return kept
     return _evaluate_overrides(flag, key, context)
 

@@ -94,3 +94,18 @@ def test_a_flag_whose_overrides_match_patterns_is_left_to_django_s_threads():
 
     assert ofrep.matches_patterns(flag(pattern))
     assert not ofrep.matches_patterns(flag(GLOBEX))
+
+
+def test_kept_flags_stay_within_the_byte_budget(settings, demo):
+    from configs.models import Version
+
+    settings.PREPARED_CACHE_BYTES = 2_000
+    ofrep.forget()
+    ids = list(Version.objects.values_list("id", flat=True))
+
+    found = ofrep.flags_of(ids)
+
+    assert len(ids) >= 4 and set(found) == set(ids)  # every flag asked for is answered
+    assert 0 < len(ofrep._flags) < len(ids)  # the oldest made room
+    assert sum(ofrep._flag_size(f) for f in ofrep._flags.values()) <= 2_000
+    assert ofrep._sizes["flags"] == sum(ofrep._flag_size(f) for f in ofrep._flags.values())
