@@ -157,8 +157,8 @@ def authentication_failed(request) -> Throttled | None:
 
 
 class TokenRateThrottle(throttling.BaseThrottle):
-    """Writes per token (or signed-in person) and per client address; reads per token only when
-    API_READ_RATE is set."""
+    """Writes per token (or signed-in person) and per client address; reads (and views marked
+    `reads_only`) per token only when API_READ_RATE is set."""
 
     def allow_request(self, request, view):
         if request.auth is not None and getattr(request.auth, "pk", None):
@@ -167,7 +167,8 @@ class TokenRateThrottle(throttling.BaseThrottle):
             who = f"u{request.user.pk}"
         else:
             return True  # refused by authentication anyway
-        if request.method in {"GET", "HEAD", "OPTIONS"}:
+        # A view that only reads over POST (an evaluation with a context) says so.
+        if request.method in {"GET", "HEAD", "OPTIONS"} or getattr(view, "reads_only", False):
             keys = [f"read:{who}"]
             per_minute = parse_rate(settings.API_READ_RATE, "API_READ_RATE")
         else:

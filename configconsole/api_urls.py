@@ -3,7 +3,7 @@
 from django.urls import path
 
 from audit.api.views import AuditLog
-from configs.api import schemas
+from configs.api import evaluate, schemas
 from configs.api import views as reads
 from configs.api.consumers import ConsumerList
 from push import watch
@@ -20,6 +20,16 @@ urlpatterns = [
         "configs/<slug:namespace>/<slug:key>/value/",
         reads.with_hot_path(reads.ConfigValueRead.as_view(), bare=True),
         name="config_value",
+    ),
+    path(
+        "configs/<slug:namespace>/<slug:key>/evaluate/",
+        evaluate.ConfigEvaluate.as_view(),
+        name="config_evaluate",
+    ),
+    path(
+        "namespaces/<slug:namespace>/evaluate/",
+        evaluate.NamespaceEvaluate.as_view(),
+        name="namespace_evaluate",
     ),
     path(
         "configs/<slug:namespace>/<slug:key>/versions/",

@@ -1,4 +1,5 @@
-"""The demo: two namespaces, three schemas, four configs and four people."""
+"""The demo: two namespaces, three schemas, four configs (one with an override for one
+customer) and four people."""
 
 from __future__ import annotations
 
@@ -57,6 +58,12 @@ def _user(username: str, password: str):
     return user
 
 
+def _overrides(key: str) -> list:
+    """A config's demo overrides (custom-metrics: one customer's own metric), or none."""
+    path = DEMO_DIR / f"{key}.overrides.json"
+    return _load(path.name) if path.exists() else []
+
+
 @transaction.atomic
 def seed() -> dict[str, str]:
     """Create whatever part of the demo is missing; returns {username: password}."""
@@ -104,6 +111,7 @@ def seed() -> dict[str, str]:
             schema=schema,
             owners=[users[username] for username in owners],
             reason="Demo data",
+            overrides=_overrides(key),
         )
 
     return {username: password for username, (_, password) in PEOPLE.items()}

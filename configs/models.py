@@ -248,6 +248,9 @@ class Version(models.Model):
     number = models.PositiveIntegerField()
     value = models.JSONField()
     value_json = models.TextField(editable=False, help_text="The value, serialized once.")
+    # Ordered rules serving other values to the contexts they match (evaluated by
+    # config_console_client.evaluation); [] when none.
+    overrides = models.JSONField(default=list, blank=True)
     effective_at = models.DateTimeField(help_text="When this version becomes the live value.")
     published_at = models.DateTimeField()
     published_by = models.ForeignKey(

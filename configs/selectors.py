@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from configs import access
 from configs.models import ApiToken, Config, Role, Schema, SchemaVersion, Version
-from configs.validation import validate_value, validator_for, value_problems
+from configs.validation import overrides_errors, validate_value, validator_for, value_problems
 
 
 def _live(now: datetime) -> QuerySet:
@@ -187,9 +187,11 @@ def tokens_visible_to(user) -> QuerySet:
     )
 
 
-def value_errors(*, config: Config, value) -> list[dict[str, str]]:
-    """Problems with `value` as the next value of `config` (empty when it is valid)."""
-    return validate_value(value, config.schema.body if config.schema is not None else None)
+def value_errors(*, config: Config, value, overrides=None) -> list[dict[str, str]]:
+    """Problems with `value` (and its `overrides`) as the next value of `config` (empty when
+    it is valid)."""
+    schema = config.schema.body if config.schema is not None else None
+    return validate_value(value, schema) + overrides_errors(overrides, schema)
 
 
 @dataclass(frozen=True)

@@ -489,3 +489,34 @@ def where_in_words(value: Any, schema: dict | None, pointer: str) -> str:
         else:
             break
     return " → ".join(words)
+
+
+MAX_OVERRIDES = 1000
+
+
+def overrides_errors(
+    overrides: Any, schema: dict | None, validator: Any | None = None
+) -> list[dict[str, str]]:
+    """Every problem with a version's overrides, as [{path, message}] under `/overrides`: their
+    shape (config_console_client.evaluation), then each value they serve under `schema`, as the
+    value is checked (size, schema, credentials); each message names the override."""
+    if overrides is None or overrides == []:
+        return []
+    from config_console_client.evaluation import overrides_problems, served_values
+
+    problems = overrides_problems(overrides)
+    if problems:
+        return problems
+    if len(overrides) > MAX_OVERRIDES:
+        return [{"path": "/overrides", "message": f"Keep at most {MAX_OVERRIDES} overrides."}]
+    ensure_not_too_large(overrides)
+    if schema is not None and validator is None:
+        validator = validator_for(schema)
+    for pointer, served in served_values(overrides):
+        number = int(pointer.split("/")[2])
+        name = overrides[number]["name"]
+        for problem in validate_value(served, schema, validator):
+            problems.append(
+                {"path": pointer + problem["path"], "message": f"{name}: {problem['message']}"}
+            )
+    return problems

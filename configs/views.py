@@ -23,6 +23,7 @@ from configs import access, consumers, selectors, services, times
 from configs.diff import diff_values, pretty_lines, sentence, sentences, show
 from configs.forms import ValueForm
 from configs.models import Config, Namespace, Role, Schema, Version
+from configs.override_words import override_sentences
 from configs.schema_diff import schema_changes
 from configs.secrets import exempt_paths
 from reviews import selectors as review_selectors
@@ -334,8 +335,13 @@ def _diff_context(config: Config, before: Version | None, after: Version) -> dic
     """What changed from version `before` (None: nothing yet) to version `after`."""
     value = before.value if before else None
     left, right = pretty_lines(value, after.value)
+    schema = config.schema.body if config.schema_id else None
+    overrides = override_sentences(
+        value, before.overrides if before else [], after.value, after.overrides, schema
+    )
     return {
-        "rows": _diff_rows(value, after.value, config.schema.body if config.schema_id else None),
+        "rows": _diff_rows(value, after.value, schema)
+        + [{"path": "/overrides", "before": "", "after": "", "sentence": s} for s in overrides],
         "left": left,
         "right": right,
         "left_title": f"Version {before.number}" if before else "Nothing (first version)",

@@ -26,13 +26,20 @@ from reviews.states import (
 
 def changes_hash(changes) -> str:
     """What an approval is for: every change of the set, as (config id, base version id,
-    value), in a fixed order."""
+    value and overrides), in a fixed order."""
     digest = hashlib.sha256()
     for config_id, base_id, value in sorted(
-        (c.config_id, c.base_version_id, canonical_json(c.value)) for c in changes
+        (c.config_id, c.base_version_id, _reviewed(c)) for c in changes
     ):
         digest.update(f"|{config_id}:{base_id}:".encode() + value.encode())
     return digest.hexdigest()
+
+
+def _reviewed(change) -> str:
+    # Without overrides, the text hashed before overrides existed: standing approvals still hold.
+    text = canonical_json(change.value)
+    overrides = getattr(change, "overrides", None)
+    return f"{text}|overrides:{canonical_json(overrides)}" if overrides else text
 
 
 class ChangeRequest(models.Model):
@@ -163,6 +170,7 @@ class Change(models.Model):
         Version, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     value = models.JSONField()
+    overrides = models.JSONField(default=list, blank=True)
     published_version = models.OneToOneField(
         Version, on_delete=models.PROTECT, null=True, blank=True, related_name="change"
     )

@@ -38,6 +38,15 @@ class Proposed:
     config: Config
     value: Any
     base_version: int | None
+    # Its overrides; None keeps those it has (the change's in an edit, else the base version's).
+    overrides: Any = None
+
+
+def _overrides(item: Proposed, kept: Change | Version | None) -> list:
+    """What a proposal's overrides are once stored."""
+    if item.overrides is not None:
+        return list(item.overrides)
+    return list(kept.overrides) if kept is not None else []
 
 
 def _with_changes(queryset: QuerySet[ChangeRequest]) -> QuerySet[ChangeRequest]:
@@ -174,7 +183,7 @@ def _check_values(proposed: Sequence[Proposed]) -> None:
     config."""
     errors = []
     for item in proposed:
-        found = value_errors(config=item.config, value=item.value)
+        found = value_errors(config=item.config, value=item.value, overrides=item.overrides)
         if len(proposed) > 1:
             found = [{"change": str(item.config), **error} for error in found]
         errors += found
@@ -182,14 +191,20 @@ def _check_values(proposed: Sequence[Proposed]) -> None:
         raise InvalidValue(errors)
 
 
-def _ensure_changes_something(base: Version | None, value, config: Config | None = None) -> None:
-    """Refuse a proposal equal to the version it is based on: there would be nothing to review."""
-    if base is not None and base.value_json == canonical_json(value):
-        where = f" of {config}" if config is not None else ""
-        raise ValidationError(
-            f"Nothing would change: the value{where} is the same as version {base.number}. "
-            "Edit the value, then propose it."
-        )
+def _ensure_changes_something(
+    base: Version | None, value, config: Config | None = None, overrides=None
+) -> None:
+    """Refuse a proposal equal to the version it is based on (its value and its overrides;
+    None: the base's): there would be nothing to review."""
+    if base is None or base.value_json != canonical_json(value):
+        return
+    if overrides is not None and canonical_json(overrides) != canonical_json(base.overrides):
+        return
+    where = f" of {config}" if config is not None else ""
+    raise ValidationError(
+        f"Nothing would change: the value{where} is the same as version {base.number}. "
+        "Edit the value, then propose it."
+    )
 
 
 def _require_text(text: str | None, what: str) -> str:
@@ -221,7 +236,9 @@ def _newest_bases(proposed: Sequence[Proposed]) -> list[Version | None]:
                 f"{item.config} is at version {newest_number}, not {item.base_version}: "
                 "reload it and make your change on the newest version."
             )
-        _ensure_changes_something(newest, item.value, item.config if len(proposed) > 1 else None)
+        _ensure_changes_something(
+            newest, item.value, item.config if len(proposed) > 1 else None, item.overrides
+        )
         bases.append(newest)
     return bases
 
@@ -238,6 +255,7 @@ def _write_changes(
                 config=item.config,
                 base_version=base,
                 value=item.value,
+                overrides=_overrides(item, base),
             )
             for item, base in zip(proposed, bases, strict=True)
         ],
@@ -267,13 +285,14 @@ def change_request_open(
     config: Config | None = None,
     value=None,
     base_version: int | None = None,
+    overrides: list | None = None,
     changes: Sequence[Proposed] = (),
     publish: bool = False,
     draft: bool = False,
     effective_at: datetime | None = None,
 ) -> ChangeRequest:
-    """Propose a set of changes (`changes`, or one: `value` for `config` based on version
-    `base_version`) and ask for review.
+    """Propose a set of changes (`changes`, or one: `value` with `overrides` for `config` based
+    on version `base_version`; overrides None: the base version's) and ask for review.
 
     With `publish`, also publish it at once when the gate allows (a namespace that needs no
     approvals); either both happen or neither. With `draft`, keep it as the author's draft:
@@ -281,7 +300,9 @@ def change_request_open(
     """
     if draft and publish:
         raise ValueError("A draft cannot be published at once: submit it for review first.")
-    proposed = list(changes) or ([Proposed(config, value, base_version)] if config else [])
+    proposed = list(changes) or (
+        [Proposed(config, value, base_version, overrides)] if config else []
+    )
     if not proposed:
         raise ValidationError("A change request needs at least one change.")
     for item in proposed:
@@ -356,11 +377,13 @@ def change_request_edit(
     change_request: ChangeRequest,
     actor,
     value=None,
+    overrides: list | None = None,
     changes: Sequence[Proposed] | None = None,
     title: str | None = None,
     description: str | None = None,
 ) -> ChangeRequest:
-    """The author's new proposal: `value` for the one config of a one-config change request,
+    """The author's new proposal: `value` and/or `overrides` (None: kept as they are) for the
+    one config of a one-config change request,
     or `changes`, the new set (configs already in it keep their base; a config added must be
     proposed on its newest version; a config left out is dropped). Every earlier approval is
     dismissed: it was for another set.
@@ -374,14 +397,21 @@ def change_request_edit(
     _ensure_allowed(change_request, "edit", "edited")
     before = {c.config_id: c for c in change_request.change_list}
     if changes is None:
-        if value is None:
+        if value is None and overrides is None:
             raise ValidationError("Give the new value.")
         if not change_request.is_single:
             raise ValidationError(
                 "This change request changes several configs: give each config's value (`changes`)."
             )
         only = change_request.change
-        changes = [Proposed(only.config, value, only.base_version_number)]
+        changes = [
+            Proposed(
+                only.config,
+                only.value if value is None else value,
+                only.base_version_number,
+                overrides,
+            )
+        ]
     proposed = list(changes)
     if not proposed:
         raise ValidationError(
@@ -397,6 +427,7 @@ def change_request_edit(
             before[item.config.pk].base_version,
             item.value,
             item.config if len(proposed) > 1 else None,
+            _overrides(item, before[item.config.pk]),
         )
     added_bases = _newest_bases(added) if added else []
     if len({p.config.pk for p in proposed}) != len(proposed):
@@ -411,10 +442,11 @@ def change_request_edit(
         dropped.delete()
     for item in kept:
         change = before[item.config.pk]
-        if change.value != item.value:
-            change.value = item.value
+        overrides = _overrides(item, change)
+        if change.value != item.value or change.overrides != overrides:
+            change.value, change.overrides = item.value, overrides
             change._history_user = actor  # type: ignore[attr-defined]
-            change.save(update_fields=["value"])
+            change.save(update_fields=["value", "overrides"])
     _write_changes(change_request, added, added_bases)
     change_request.revision += 1
     if title is not None:
@@ -444,19 +476,21 @@ def change_request_add(
     base_version: int | None,
     title: str | None = None,
     description: str | None = None,
+    overrides: list | None = None,
 ) -> ChangeRequest:
-    """Add `value` for `config` (proposed on its version `base_version`, which must be the
-    newest) to the author's change request, or replace that config's value in it: the set is
-    then reviewed and published together, and earlier approvals are dismissed."""
+    """Add `value` (with `overrides`; None: the base version's) for `config` (proposed on its
+    version `base_version`, which must be the newest) to the author's change request, or
+    replace that config's value in it: the set is then reviewed and published together, and
+    earlier approvals are dismissed."""
     proposed = [
-        Proposed(c.config, c.value, c.base_version_number)
+        Proposed(c.config, c.value, c.base_version_number, c.overrides)
         for c in change_request.change_list
         if c.config_id != config.pk
     ]
     return change_request_edit(
         change_request=change_request,
         actor=actor,
-        changes=[*proposed, Proposed(config, value, base_version)],
+        changes=[*proposed, Proposed(config, value, base_version, overrides)],
         title=title,
         description=description,
     )
@@ -471,7 +505,9 @@ def change_request_submit(*, change_request: ChangeRequest, actor) -> ChangeRequ
     _ensure_role(actor, change_request, Role.EDITOR)
     _ensure_allowed(change_request, "submit", "submitted for review")
     # The schema may have changed since the draft was saved.
-    _check_values([Proposed(c.config, c.value, None) for c in change_request.change_list])
+    _check_values(
+        [Proposed(c.config, c.value, None, c.overrides) for c in change_request.change_list]
+    )
     change_request.status = Status.IN_REVIEW
     _refresh_status(change_request)
     _save(change_request, actor, "submitted for review")
@@ -641,10 +677,15 @@ def change_request_rebase(
             + "; ".join(clashes)
             + ": merge them by hand (rebase that config with its merged value)."
         )
-    _check_values([Proposed(change.config, v, None) for change, _newest, v in plan])
+    _check_values(
+        [Proposed(change.config, v, None, change.overrides) for change, _newest, v in plan]
+    )
     for change, newest, new_value in plan:
         _ensure_changes_something(
-            newest, new_value, change.config if not change_request.is_single else None
+            newest,
+            new_value,
+            change.config if not change_request.is_single else None,
+            change.overrides,
         )
         change.base_version, change.value = newest, new_value
         change._history_user = actor  # type: ignore[attr-defined]
@@ -720,6 +761,7 @@ def _publish_all(
         version = version_publish(
             config=change.config,
             value=change.value,
+            overrides=change.overrides,
             base_number=change.base_version_number,
             actor=actor,
             reason=change_request.title,
@@ -729,7 +771,12 @@ def _publish_all(
         return {change.config_id: version}
     return versions_publish(
         changes=[
-            NewVersion(config_id=c.config_id, value=c.value, base_number=c.base_version_number)
+            NewVersion(
+                config_id=c.config_id,
+                value=c.value,
+                base_number=c.base_version_number,
+                overrides=c.overrides,
+            )
             for c in changes
         ],
         actor=actor,
@@ -872,7 +919,11 @@ def version_restore(*, version: Version, actor, reason: str) -> ChangeRequest:
         raise RuleViolation(
             f"Version {version.number} is already live: there is nothing to restore."
         )
-    if newest and newest.value_json == version.value_json:
+    if (
+        newest
+        and newest.value_json == version.value_json
+        and canonical_json(newest.overrides) == canonical_json(version.overrides)
+    ):
         raise RuleViolation(
             f"Version {version.number} has the same value as version {newest.number}, the newest "
             "one: there is nothing to restore."
@@ -881,6 +932,7 @@ def version_restore(*, version: Version, actor, reason: str) -> ChangeRequest:
         config=config,
         author=actor,
         value=version.value,
+        overrides=version.overrides,
         title=f"Restore version {version.number}",
         description=reason,
         base_version=newest.number if newest else None,

@@ -21,6 +21,7 @@ from configs import selectors as config_selectors
 from configs.diff import first_changes, pretty_lines, sentence, sentences
 from configs.forms import ValueForm
 from configs.models import Config, Role, Schema, Version, canonical_json
+from configs.override_words import override_sentences
 from configs.schema_diff import schema_in_words
 from configs.selectors import newest_version
 from reviews import previews, schema_changes, selectors, services
@@ -146,10 +147,14 @@ def _panel(request, change_request, change: Change, *, show_all: bool) -> Change
     # the side-by-side JSON is drawn on its own page when the values are big.
     json_inline = _json_size(base) + len(canonical_json(change.value)) <= SIDE_BY_SIDE_INLINE_BYTES
     left, right = pretty_lines(before, change.value) if json_inline else ([], [])
+    # Whom the overrides serve, and what changes for them, after the value's own changes.
+    for_some = override_sentences(
+        before, base.overrides if base else [], change.value, change.overrides, schema
+    )
     return ChangePanel(
         change=change,
-        sentences=[sentence(line) for line in shown],
-        total=total,
+        sentences=[sentence(line) for line in shown] + for_some,
+        total=total + len(for_some),
         json_inline=json_inline,
         left=left,
         right=right,

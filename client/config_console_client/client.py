@@ -32,6 +32,7 @@ from .errors import (
     AuthenticationError,
     ConfigConsoleError,
     ConfigNotFound,
+    ContextRefused,
     MissingOverride,
     PreviewUnavailable,
     PreviewWarning,
@@ -39,6 +40,7 @@ from .errors import (
     ServerUnreachable,
     ServerUnreachableWarning,
 )
+from .evaluation import Evaluation, evaluate
 
 DEFAULT_TTL = 30.0
 DEFAULT_TIMEOUT = 5.0
@@ -151,6 +153,14 @@ class _Unreachable(Exception):
         self.reason = reason
         self.status = status
         self.retry_after = retry_after
+
+
+def _evaluated(key: str, document: Mapping[str, Any], context: Any) -> Any:
+    """What `context` gets from a read config (a local override has no overrides: its value)."""
+    result = evaluate(key, document["value"], document.get("overrides") or [], context)
+    if result.error is not None:
+        raise ContextRefused(f"{key}: {result.error.details}", code=result.error.code)
+    return result.value
 
 
 class _NoRedirects(urllib.request.HTTPRedirectHandler):
@@ -279,18 +289,40 @@ class ConfigClient:
         *,
         version: int | None = None,
         at: datetime | str | None = None,
+        context: Mapping[str, Any] | None = None,
     ) -> Any:
-        """The config's value: live, or the numbered `version`, or the one in effect `at`.
+        """The config's value: live, or the numbered `version`, or the one in effect `at`;
+        with a `context` ({"company": "globex", "targetingKey": …}), what that context gets
+        by the config's overrides, evaluated here with the server's own rules.
 
         `default` is returned when the config does not exist (or the token cannot read it), and
-        when the server cannot be reached and no copy of the config is known.
+        when the server cannot be reached and no copy of the config is known. A context the
+        overrides cannot be evaluated for raises ContextRefused.
         """
         try:
-            return self._config(namespace, key, version, at)["value"]
+            document = self._config(namespace, key, version, at)
         except (ConfigNotFound, ServerUnreachable):  # not PreviewUnavailable: that is a mistake
             if default is MISSING:
                 raise
             return default
+        if context is None:
+            return document["value"]
+        return _evaluated(key, document, context)
+
+    def evaluate(
+        self,
+        namespace: str,
+        key: str,
+        context: Mapping[str, Any],
+        *,
+        version: int | None = None,
+        at: datetime | str | None = None,
+    ) -> Evaluation:
+        """What `context` gets from the config, and why: `Evaluation(value, variant, reason,
+        error)`, as the server's `POST …/evaluate/` answers, evaluated here from the read's
+        value and overrides (cached and revalidated like every read)."""
+        document = self._config(namespace, key, version, at)
+        return evaluate(key, document["value"], document.get("overrides") or [], context)
 
     def get_config(
         self,
@@ -311,15 +343,20 @@ class ConfigClient:
                 raise
             return default
 
-    def bundle(self, namespace: str, default: Any = MISSING) -> Any:
-        """Every config of the namespace the token can read, as `{key: value}`."""
+    def bundle(
+        self, namespace: str, default: Any = MISSING, *, context: Mapping[str, Any] | None = None
+    ) -> Any:
+        """Every config of the namespace the token can read, as `{key: value}`; with a
+        `context`, what that context gets from each."""
         try:
             configs = self._bundle(namespace)["configs"]
         except (ConfigNotFound, ServerUnreachable):
             if default is MISSING:
                 raise
             return default
-        return {key: config["value"] for key, config in configs.items()}
+        if context is None:
+            return {key: config["value"] for key, config in configs.items()}
+        return {key: _evaluated(key, config, context) for key, config in configs.items()}
 
     def get_bundle(self, namespace: str, default: Any = MISSING) -> Any:
         """The whole bundle: `{namespace, configs: {key: {version, value, effective_at}}}`."""

@@ -60,3 +60,12 @@ class ProposalRefused(ConfigConsoleError):
     def __init__(self, message: str, *, status: int | None = None, errors: list | None = None):
         super().__init__(message, status=status)
         self.errors = errors or []
+
+
+class ContextRefused(ConfigConsoleError, ValueError):
+    """A context the config's overrides cannot be evaluated for: not a mapping, or without the
+    targetingKey a split needs. `code` is OFREP's (INVALID_CONTEXT, TARGETING_KEY_MISSING)."""
+
+    def __init__(self, message: str, *, code: str):
+        super().__init__(message)
+        self.code = code

@@ -112,13 +112,23 @@ def _document(config: Config, change: Change) -> bytes:
             "change_request": _about(change),
         }
     )
-    return head[:-1] + b',"value":' + value + b"," + rest[1:]
+    return head[:-1] + b',"value":' + value + _overrides(change) + b"," + rest[1:]
+
+
+def _overrides(change: Change) -> bytes:
+    return b',"overrides":' + canonical_json(change.overrides or []).encode()
 
 
 def _entry(change: Change) -> bytes:
     value = canonical_json(change.value).encode()
     about = _compact({"change_request": _about(change)})
-    return b'{"version":null,"value":' + value + b',"effective_at":null,' + about[1:]
+    return (
+        b'{"version":null,"value":'
+        + value
+        + _overrides(change)
+        + b',"effective_at":null,'
+        + about[1:]
+    )
 
 
 def _answer(request, change_request: ChangeRequest, body: bytes) -> HttpResponse:

@@ -17,7 +17,7 @@ from threading import Lock
 from django.conf import settings
 from django.core.cache import cache
 
-from configs.models import Version
+from configs.models import Version, canonical_json
 
 # Each process keeps prepared versions and whole bundles up to a number of bytes (settings
 # PREPARED_CACHE_BYTES and BUNDLE_CACHE_BYTES), not of entries: a count would either let one
@@ -26,15 +26,17 @@ ENTRY_OVERHEAD = 400  # bytes a kept entry costs beyond its own bytes (objects, 
 # Versions never change, so this only bounds how long old versions occupy the shared cache
 # (a day after they were prepared; the next read prepares them again).
 SHARED_FOR = 24 * 3600
-BYTES_FORMAT = 2  # bump when Prepared or the bytes' shape changes
+BYTES_FORMAT = 3  # bump when Prepared or the bytes' shape changes
 
 
 @dataclass(frozen=True)
 class Prepared:
     etag: str
-    document: bytes  # {namespace, key, version, value, effective_at, published_at, ...}
+    document: bytes  # {namespace, key, version, value, overrides, effective_at, ...}
     value: bytes  # the bare value
-    entry: bytes  # {version, value, effective_at}, for bundles
+    entry: bytes  # {version, value, overrides, effective_at}, for bundles
+    overrides: bytes  # the overrides alone ([] when none), for evaluations
+    number: int  # the version's number
 
 
 _local: OrderedDict[int, Prepared] = OrderedDict()
@@ -55,7 +57,9 @@ def forget_prepared() -> None:
 
 
 def _size(item: Prepared) -> int:
-    return len(item.document) + len(item.value) + len(item.entry) + ENTRY_OVERHEAD
+    return (
+        len(item.document) + len(item.value) + len(item.entry) + len(item.overrides)
+    ) + ENTRY_OVERHEAD
 
 
 def etag_for(version_id: int) -> str:
@@ -70,7 +74,7 @@ def timestamp(value) -> str | None:
     return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
-def _compact(data) -> str:
+def compact(data) -> str:
     # The same form as Version.value_json, so an answer reads as one document.
     return json.dumps(data, separators=(",", ":"), ensure_ascii=False)
 
@@ -89,13 +93,14 @@ _ROW = (
     "schema_version__number",
     "config__key",
     "config__namespace__slug",
+    "overrides",
 )
 
 
 def _prepare(row: tuple) -> Prepared:
     (pk, number, value_json, effective_at, published_at, published_by) = row[:6]
-    schema, schema_version, key, namespace = row[6:]
-    head = _compact({"namespace": namespace, "key": key, "version": number})[:-1]
+    schema, schema_version, key, namespace, overrides_list = row[6:]
+    head = compact({"namespace": namespace, "key": key, "version": number})[:-1]
     times = {
         "effective_at": timestamp(effective_at),
         "published_at": timestamp(published_at),
@@ -103,15 +108,27 @@ def _prepare(row: tuple) -> Prepared:
         "schema": schema,
         "schema_version": schema_version,
     }
-    tail = _compact(times)[1:]
+    tail = compact(times)[1:]
     value = value_json.encode()
-    document = f'{head},"value":'.encode() + value + b"," + tail.encode()
+    overrides = canonical_json(overrides_list or []).encode()
+    document = (
+        f'{head},"value":'.encode() + value + b',"overrides":' + overrides + b"," + tail.encode()
+    )
     entry = (
         f'{{"version":{number},"value":'.encode()
         + value
-        + f',"effective_at":{_compact(times["effective_at"])}}}'.encode()
+        + b',"overrides":'
+        + overrides
+        + f',"effective_at":{compact(times["effective_at"])}}}'.encode()
     )
-    return Prepared(etag=etag_for(pk), document=document, value=value, entry=entry)
+    return Prepared(
+        etag=etag_for(pk),
+        document=document,
+        value=value,
+        entry=entry,
+        overrides=overrides,
+        number=number,
+    )
 
 
 def _built(ids) -> dict[int, Prepared]:
@@ -169,7 +186,7 @@ def prepared(version_id: int) -> Prepared:
 
 def bundle_etag(live: list[tuple[str, int]]) -> str:
     """One tag for a namespace's set of live versions: it changes when any of them does."""
-    digest = hashlib.sha256(_compact(live).encode()).hexdigest()[:32]
+    digest = hashlib.sha256(compact(live).encode()).hexdigest()[:32]
     return f'"b{digest}"'
 
 
@@ -183,8 +200,8 @@ def bundle_bytes(namespace: str, live: list[tuple[str, int]]) -> bytes:
             _bundles.move_to_end(namespace)
             return kept[1]
     items = prepared_many([version_id for _key, version_id in live])
-    parts = [_compact(key).encode() + b":" + items[version_id].entry for key, version_id in live]
-    body = f'{{"namespace":{_compact(namespace)},"configs":{{'.encode() + b",".join(parts) + b"}}"
+    parts = [compact(key).encode() + b":" + items[version_id].entry for key, version_id in live]
+    body = f'{{"namespace":{compact(namespace)},"configs":{{'.encode() + b",".join(parts) + b"}}"
     _keep_bundle(namespace, etag, body)
     return body
 

@@ -9,6 +9,19 @@ class AnyJSONField(serializers.JSONField):
     pass
 
 
+@extend_schema_field(
+    {
+        "type": "array",
+        "items": {"type": "object"},
+        "description": 'Ordered overrides: [{"name", "when": [{"attribute", "op", "values"}], '
+        '"value"} or {"name", "split": {"by", "buckets": [{"percent", "value"}]}}]; the first '
+        "that matches a context serves its value. [] when none.",
+    }
+)
+class OverridesField(serializers.JSONField):
+    pass
+
+
 class ErrorSerializer(serializers.Serializer):
     detail = serializers.CharField(help_text="What went wrong, in plain words.")
 
@@ -47,6 +60,7 @@ class ConfigDocumentSerializer(serializers.Serializer):
     key = serializers.CharField()
     version = serializers.IntegerField(allow_null=True, help_text=_NULL_IN_PREVIEW.strip())
     value = AnyJSONField()
+    overrides = OverridesField()
     effective_at = serializers.DateTimeField(allow_null=True, help_text=_NULL_IN_PREVIEW.strip())
     published_at = serializers.DateTimeField(allow_null=True, help_text=_NULL_IN_PREVIEW.strip())
     published_by = serializers.CharField(
@@ -65,6 +79,7 @@ class ConfigDocumentSerializer(serializers.Serializer):
 class BundleEntrySerializer(serializers.Serializer):
     version = serializers.IntegerField(allow_null=True, help_text=_NULL_IN_PREVIEW.strip())
     value = AnyJSONField()
+    overrides = OverridesField()
     effective_at = serializers.DateTimeField(allow_null=True, help_text=_NULL_IN_PREVIEW.strip())
     change_request = PreviewedChangeRequestSerializer(required=False, help_text=_PREVIEW_ONLY)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -19,7 +20,7 @@ from configs.models import Config, Namespace, Role, Schema, SchemaVersion, Versi
 from configs.selectors import _values_in_force_errors, newest_version, value_errors
 from configs.services._common import _unknown, _with_history_user
 from configs.signals import versions_published
-from configs.validation import validate_value, validator_for
+from configs.validation import overrides_errors, validate_value, validator_for
 
 
 @transaction.atomic
@@ -34,15 +35,17 @@ def config_create(
     schema: Schema | None = None,
     owners=(),
     reason: str = "Created",
+    overrides: list | None = None,
 ) -> Config:
-    """A new config with its first value published as version 1 (unreviewed: admins only)."""
+    """A new config with its first value (and `overrides`) published as version 1 (unreviewed:
+    admins only)."""
     access.ensure_role(actor, namespace, Role.ADMIN, "create configs")
     config = _with_history_user(
         Config(namespace=namespace, key=key, name=name, description=description, schema=schema),
         actor,
     )
     config.full_clean()
-    errors = value_errors(config=config, value=value)
+    errors = value_errors(config=config, value=value, overrides=overrides)
     if errors:
         raise InvalidValue(errors)
     config.save()
@@ -60,6 +63,7 @@ def config_create(
         config=config,
         number=1,
         value=value,
+        overrides=overrides or [],
         effective_at=now,
         published_at=now,
         published_by=actor,
@@ -228,8 +232,10 @@ def version_publish(
     reason: str = "",
     effective_at: datetime | None = None,
     bypass_reason: str = "",
+    overrides: list | None = None,
 ) -> Version:
-    """Publish `value` as the next version of `config`, if `base_number` is still the newest.
+    """Publish `value` with `overrides` (None: the newest version's) as the next version of
+    `config`, if `base_number` is still the newest.
 
     Must run inside the caller's transaction (the review gate's publish): it locks the config
     row so that two publishes racing on two servers see each other, and refuses effective times
@@ -249,7 +255,9 @@ def version_publish(
     too_early = newest and _before_predecessor(newest.number, newest.effective_at, effective_at)
     if too_early:
         raise RuleViolation(too_early)
-    errors = value_errors(config=locked, value=value)
+    if overrides is None:
+        overrides = newest.overrides if newest else []
+    errors = value_errors(config=locked, value=value, overrides=overrides)
     if errors:
         raise InvalidValue(errors)
     last_number = locked.versions.order_by("-number").values_list("number", flat=True).first() or 0
@@ -259,6 +267,7 @@ def version_publish(
                 config=locked,
                 number=last_number + 1,
                 value=value,
+                overrides=overrides,
                 effective_at=effective_at,
                 published_at=now,
                 published_by=actor,
@@ -271,11 +280,20 @@ def version_publish(
 
 @dataclass(frozen=True)
 class NewVersion:
-    """One config's next value in `versions_publish`, and the version it was based on."""
+    """One config's next value in `versions_publish`, and the version it was based on; its
+    overrides, or None to keep the newest version's (a schema change migrating values)."""
 
     config_id: int
     value: Any
     base_number: int | None
+    overrides: list | None = None
+
+
+def _decoded(overrides: Any) -> list:
+    # A JSON column read through a subquery comes back as text on some databases.
+    if isinstance(overrides, str):
+        return json.loads(overrides)
+    return overrides or []
 
 
 # How many configs a refusal of many names before counting the rest.
@@ -335,10 +353,23 @@ def versions_publish(
             newest_number=Subquery(newest.values("number")[:1]),
             newest_effective_at=Subquery(newest.values("effective_at")[:1]),
             last_number=Subquery(numbered.values("number")[:1]),  # cancelled ones too
+            newest_overrides=Subquery(newest.values("overrides")[:1]),
         )
-        .values_list("pk", "newest_number", "newest_effective_at", "last_number")
+        .values_list(
+            "pk", "newest_number", "newest_effective_at", "last_number", "newest_overrides"
+        )
     )
-    numbers = {pk: (number, at, last or 0) for pk, number, at, last in bases}
+    numbers = {}
+    kept_overrides = {}
+    for pk, number, at, last, newest_overrides in bases:
+        numbers[pk] = (number, at, last or 0)
+        kept_overrides[pk] = _decoded(newest_overrides)
+    overrides = {
+        change.config_id: change.overrides
+        if change.overrides is not None
+        else kept_overrides[change.config_id]
+        for change in changes
+    }
     schemas = {
         pk: (body, version_id)
         for pk, body, version_id in Schema.objects.filter(
@@ -379,6 +410,12 @@ def versions_publish(
                 change.value, body, validators.get(schema_id)
             )
         errors += [{"config": label, **error} for error in verdicts[schema_id, text]]
+        if overrides[change.config_id]:
+            body = schemas[schema_id][0] if schema_id is not None else None
+            problems = overrides_errors(
+                overrides[change.config_id], body, validators.get(schema_id)
+            )
+            errors += [{"config": label, **error} for error in problems]
     if errors:
         raise InvalidValue(errors)
     new_versions = []
@@ -392,6 +429,7 @@ def versions_publish(
                 number=numbers[change.config_id][2] + 1,
                 value=change.value,
                 value_json=text,
+                overrides=overrides[change.config_id],
                 effective_at=effective_at,
                 published_at=now,
                 published_by=actor,

@@ -7,7 +7,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from configs.api.reads import timestamp
-from configs.api.serializers import AnyJSONField
+from configs.api.serializers import AnyJSONField, OverridesField
 from reviews.gate import gate_for
 from reviews.models import Change, ChangeRequest, Comment, Review
 
@@ -36,6 +36,7 @@ class ChangeSerializer(serializers.ModelSerializer):
     namespace = serializers.CharField(source="config.namespace.slug")
     key = serializers.CharField(source="config.key")
     value = AnyJSONField()
+    overrides = OverridesField()
     base_version = serializers.IntegerField(source="base_version_number", allow_null=True)
     published_version = serializers.IntegerField(source="published_version.number", allow_null=True)
     migrated = serializers.SerializerMethodField(
@@ -50,6 +51,7 @@ class ChangeSerializer(serializers.ModelSerializer):
             "key",
             "base_version",
             "value",
+            "overrides",
             "migrated",
             "published_version",
         ]
@@ -68,6 +70,7 @@ class ChangeRequestSerializer(serializers.ModelSerializer):
     key = _of_the_one("The config's key")
     author = serializers.CharField(source="author.username")
     value = _of_the_one("The proposed value")
+    overrides = _of_the_one("The proposed overrides")
     base_version = _of_the_one("The version it is based on")
     published_version = _of_the_one("The version it became")
     changes = ChangeSerializer(many=True, read_only=True, source="change_list")
@@ -98,6 +101,7 @@ class ChangeRequestSerializer(serializers.ModelSerializer):
             "title",
             "description",
             "value",
+            "overrides",
             "base_version",
             "changes",
             "revision",
@@ -122,6 +126,10 @@ class ChangeRequestSerializer(serializers.ModelSerializer):
     @extend_schema_field(OpenApiTypes.ANY)
     def get_value(self, change_request):
         return change_request.value if change_request.is_single else None
+
+    @extend_schema_field(OverridesField)
+    def get_overrides(self, change_request) -> list | None:
+        return change_request.change.overrides if change_request.is_single else None
 
     def get_base_version(self, change_request) -> int | None:
         if not change_request.is_single:
@@ -157,8 +165,14 @@ class ChangeRequestSerializer(serializers.ModelSerializer):
         return request.build_absolute_uri(path) if request else path
 
 
+_OVERRIDES_KEPT = " Left out: the overrides it has now are kept; [] removes them."
+
+
 class ProposalSerializer(serializers.Serializer):
     value = AnyJSONField(help_text="The proposed value.")
+    overrides = OverridesField(
+        required=False, help_text="The proposed overrides." + _OVERRIDES_KEPT
+    )
     base_version = serializers.IntegerField(
         allow_null=True, min_value=1, help_text="The version the change is based on (the newest)."
     )
@@ -170,6 +184,9 @@ class ChangeInputSerializer(serializers.Serializer):
     namespace = serializers.SlugField()
     key = serializers.SlugField()
     value = AnyJSONField(help_text="The config's proposed value.")
+    overrides = OverridesField(
+        required=False, help_text="The config's proposed overrides." + _OVERRIDES_KEPT
+    )
     base_version = serializers.IntegerField(
         allow_null=True,
         min_value=1,
@@ -204,6 +221,11 @@ class EditSerializer(serializers.Serializer):
         help_text="The new proposed value of a one-config change request; earlier approvals "
         "are dismissed.",
     )
+    overrides = OverridesField(
+        required=False,
+        help_text="The new proposed overrides of a one-config change request; earlier "
+        "approvals are dismissed." + _OVERRIDES_KEPT,
+    )
     changes = ChangeInputSerializer(
         many=True,
         required=False,
@@ -215,8 +237,10 @@ class EditSerializer(serializers.Serializer):
     description = serializers.CharField(required=False, allow_blank=True)
 
     def validate(self, attrs):
-        if "value" in attrs and "changes" in attrs:
-            raise serializers.ValidationError("Give either `value` or `changes`, not both.")
+        if ("value" in attrs or "overrides" in attrs) and "changes" in attrs:
+            raise serializers.ValidationError(
+                "Give either `value` (and `overrides`) or `changes`, not both."
+            )
         if not attrs:
             raise serializers.ValidationError("Nothing to change: give `value` or `changes`.")
         return attrs

@@ -114,6 +114,7 @@ def _proposed(request, changes: list[dict]) -> list[services.Proposed]:
             config=readable_config(request, change["namespace"], change["key"]),
             value=change["value"],
             base_version=change.get("base_version"),
+            overrides=change.get("overrides"),
         )
         for change in changes
     ]
@@ -194,6 +195,7 @@ class ChangeRequestCreate(APIView):
             config=config,
             author=request.user,
             value=data["value"],
+            overrides=data.get("overrides"),
             title=data["title"],
             description=data["description"],
             base_version=data["base_version"],

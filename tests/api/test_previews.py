@@ -52,6 +52,7 @@ def test_preview_is_the_config_document_with_the_proposed_value(alice_reads, tim
         "key": "company-timezones",
         "version": None,
         "value": cr.value,
+        "overrides": [],
         "effective_at": None,
         "published_at": None,
         "published_by": None,

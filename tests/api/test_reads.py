@@ -53,6 +53,7 @@ def test_config_read_gives_the_live_version_with_its_facts(alice_reads, timezone
         "key": "company-timezones",
         "version": live.number,
         "value": live.value,
+        "overrides": [],
         "effective_at": live.effective_at.isoformat().replace("+00:00", "Z"),
         "published_at": live.published_at.isoformat().replace("+00:00", "Z"),
         "published_by": live.published_by.username,
@@ -245,7 +246,8 @@ def test_bundle_holds_every_live_config_of_the_namespace(alice_reads, timezones)
     live = newest(timezones)
     assert entry["version"] == live.number
     assert entry["value"] == live.value
-    assert set(entry) == {"version", "value", "effective_at"}
+    assert set(entry) == {"version", "value", "overrides", "effective_at"}
+    assert entry["overrides"] == []
 
 
 def test_session_reads_work_like_token_reads(client, alice, timezones):
