@@ -105,7 +105,14 @@ def export(directory: Path, *, namespaces: list[str] | None = None) -> ExportRes
         .live_at(timezone.now())
         .values("schema_version__number")[:1]
     )
-    configs = configs.annotate(live_schema_version=Subquery(live_schema))
+    live_overrides = (
+        Version.objects.filter(config=OuterRef("pk"))
+        .live_at(timezone.now())
+        .values("overrides")[:1]
+    )
+    configs = configs.annotate(
+        live_schema_version=Subquery(live_schema), live_overrides=Subquery(live_overrides)
+    )
     schemas = Schema.objects.order_by("name")
     if namespaces:
         # A subquery, not a join with DISTINCT: that would compare every schema's JSON body.
@@ -158,10 +165,18 @@ def export(directory: Path, *, namespaces: list[str] | None = None) -> ExportRes
                 "owners": sorted(user.get_username() for user in config.owners.all()),
                 "version": config.live_number,
                 "value": json.loads(config.live_value_json),
+                # Only where there are some: a folder exported before overrides reads the same.
+                **_overrides_field(config.live_overrides),
             },
             result,
         )
     return result
+
+
+def _overrides_field(overrides: Any) -> dict:
+    if isinstance(overrides, str):  # a JSON column read through a subquery, on some databases
+        overrides = json.loads(overrides)
+    return {"overrides": overrides} if overrides else {}
 
 
 # --- reading a folder back ----------------------------------------------------------------
@@ -195,6 +210,7 @@ class ConfigFile:
     owners: list[str]
     version: int | None  # the version the file was exported at; None = propose on the newest
     value: Any
+    overrides: list = field(default_factory=list)  # none when the file has no "overrides"
 
     @property
     def label(self) -> str:
@@ -240,6 +256,7 @@ _CONFIG_FIELDS = {
     "version": (False, _is_int_or_none, "a version number or null"),
     "schema_version": (False, _is_int_or_none, "a schema version number or null"),
     "value": (True, lambda v: True, "any JSON"),
+    "overrides": (False, lambda v: isinstance(v, list), "a list of overrides"),
 }
 
 
@@ -296,6 +313,7 @@ def _read_config(path: Path) -> ConfigFile:
         owners=sorted(set(data.get("owners", []))),
         version=data.get("version"),
         value=data["value"],
+        overrides=data.get("overrides", []),
     )
 
 

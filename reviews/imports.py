@@ -22,11 +22,18 @@ from django.db import transaction
 from common.errors import Conflict
 from common.messages import REFUSALS, in_words
 from configs import access, selectors, services, transfer
-from configs.models import Config, Namespace, Role, Schema, schema_text
+from configs.models import Config, Namespace, Role, Schema, Version, schema_text
 from reviews import schema_changes
 from reviews import services as reviews
 from reviews.gate import can_publish, gate_for
 from reviews.models import Change, ChangeRequest, SchemaChangeRequest, changes_hash
+
+
+def _same(file: transfer.ConfigFile, version: Version) -> bool:
+    """Whether the file holds the version's value and overrides."""
+    return transfer.same_value(file.value, version.value) and transfer.same_value(
+        file.overrides, version.overrides or []
+    )
 
 
 @dataclass
@@ -253,6 +260,7 @@ class _Importer:
             key=file.key,
             name=file.name,
             value=file.value,
+            overrides=file.overrides,
             actor=self.actor,
             description=file.description,
             schema=schema,
@@ -302,10 +310,10 @@ class _Importer:
             return
         live = selectors.live_version(config)
         newest = selectors.newest_version(config)
-        if live and transfer.same_value(file.value, live.value):
+        if live and _same(file, live):
             report.add("unchanged", f"{file.label}: unchanged (version {live.number})")
             return
-        if newest and transfer.same_value(file.value, newest.value):
+        if newest and _same(file, newest):
             report.add(
                 "unchanged",
                 f"{file.label}: unchanged (already scheduled as version {newest.number})",
@@ -340,7 +348,14 @@ class _Importer:
                     changes__config=config,
                     status__in=ChangeRequest.OPEN,
                     proposal_hash=changes_hash(
-                        [Change(config=config, base_version=newest, value=file.value)]
+                        [
+                            Change(
+                                config=config,
+                                base_version=newest,
+                                value=file.value,
+                                overrides=file.overrides,
+                            )
+                        ]
                     ),
                 )
                 .order_by("pk")
@@ -358,6 +373,7 @@ class _Importer:
             config=config,
             author=self.actor,
             value=file.value,
+            overrides=file.overrides,
             title=self.title,
             description=f"Imported from {file.path} with manage.py import_configs.",
             base_version=newest_number,

@@ -21,6 +21,7 @@ from common.errors import Conflict, InvalidValue, RuleViolation
 from configs import access
 from configs.diff import first_changes, merged
 from configs.models import Config, Role, Version, canonical_json
+from configs.override_words import override_sentences
 from configs.selectors import newest_version, value_errors
 from configs.services import NewVersion, version_publish, versions_publish
 from reviews import notifications
@@ -266,6 +267,19 @@ def _write_changes(
     change_request.proposal_hash = changes_hash(change_request.change_list)
 
 
+def _override_details(item: Proposed, before: Change | Version | None) -> dict:
+    """The audited overrides' changes of a one-config proposal, in words (none: nothing)."""
+    schema = item.config.schema.body if item.config.schema is not None else None
+    told = override_sentences(
+        before.value if before is not None else None,
+        before.overrides if before is not None else [],
+        item.value,
+        _overrides(item, before),
+        schema,
+    )
+    return {"override_changes": told} if told else {}
+
+
 def _diff_details(pairs: Sequence[tuple[Change | Proposed, Any, Any]]) -> dict:
     """The audited diff: of the one config, or of each config of a set."""
     if len(pairs) == 1:
@@ -340,6 +354,7 @@ def change_request_open(
                 for item, base in zip(proposed, bases, strict=True)
             ]
         ),
+        **(_override_details(proposed[0], bases[0]) if len(proposed) == 1 else {}),
         **_draft_flag(draft),
     )
     if draft:
@@ -436,6 +451,9 @@ def change_request_edit(
         (item, base.value if base else None, item.value)
         for item, base in zip(added, added_bases, strict=True)
     ]
+    told = (
+        _override_details(kept[0], before[kept[0].config.pk]) if len(proposed) == 1 and kept else {}
+    )
     dismissed = _dismiss_approvals(change_request)
     for dropped in change_request.changes.exclude(config__in=[p.config.pk for p in kept]):
         dropped._history_user = actor  # type: ignore[attr-defined]
@@ -462,6 +480,7 @@ def change_request_edit(
         revision=change_request.revision,
         dismissed_approvals=dismissed,
         **_diff_details(pairs),
+        **told,
     )
     return change_request
 

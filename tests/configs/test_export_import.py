@@ -87,6 +87,7 @@ def test_export_writes_one_file_per_namespace_schema_and_config(demo, tmp_path):
         "owners": ["carol"],
         "version": 1,
         "value": config.versions.get().value,
+        "overrides": config.versions.get().overrides,
     }
     legacy = json.loads(_config_file(directory, "sales-ops", "legacy-fields").read_text())
     assert legacy["schema"] is None
@@ -596,3 +597,43 @@ def test_import_never_rewrites_a_published_version(metrics, tmp_path):
     after = {v.pk: (v.number, v.value_json) for v in Version.objects.all()}
     assert {pk: after[pk] for pk in before} == before
     assert len(after) == len(before) + 1
+
+
+# --- overrides --------------------------------------------------------------------------------
+
+
+def test_export_keeps_a_config_s_overrides_beside_its_value(metrics, tmp_path):
+    directory = _export(tmp_path / "backup")
+
+    data = json.loads(_config_file(directory, "sales-ops", "custom-metrics").read_text())
+    plain = json.loads(_config_file(directory, "sales-ops", "legacy-fields").read_text())
+
+    assert data["overrides"] == metrics.versions.get(number=1).overrides
+    assert data["overrides"][0]["name"] == "globex"
+    assert "overrides" not in plain  # none: the file reads as it did before overrides
+
+
+def test_changed_overrides_are_imported_as_a_change_request_carrying_them(metrics, tmp_path):
+    directory = _export(tmp_path / "backup")
+
+    def for_initech_too(data):
+        data["overrides"][0]["when"][0]["values"].append("initech")
+
+    _edit(_config_file(directory, "sales-ops", "custom-metrics"), for_initech_too)
+    _import(directory, "--user", "alice")
+
+    change_request = ChangeRequest.objects.get()
+    assert change_request.config == metrics
+    assert change_request.change.overrides[0]["when"][0]["values"] == ["globex", "initech"]
+    assert change_request.value == metrics.versions.get(number=1).value
+    # Proposed once, however often the folder is imported.
+    assert "already proposed" in _import(directory, "--user", "alice")
+
+
+def test_a_file_without_overrides_proposes_removing_them(metrics, tmp_path):
+    directory = _export(tmp_path / "backup")
+    _edit(_config_file(directory, "sales-ops", "custom-metrics"), lambda d: d.pop("overrides"))
+
+    _import(directory, "--user", "alice")
+
+    assert ChangeRequest.objects.get().change.overrides == []
