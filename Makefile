@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.stamp
 PORT ?= 8000
 
-.PHONY: run test lint format bench bench-data bench-pages bench-schema bench-large-value bench-values venv
+.PHONY: run test lint format bench bench-data bench-pages bench-cold bench-schema bench-large-value bench-values venv
 
 venv: $(STAMP)
 
@@ -90,6 +90,10 @@ bench-large-value: $(STAMP)
 
 bench-pages: $(STAMP)
 	$(BIN)/python bench/pages.py
+
+# The first bundle read of a fresh worker, and the read path's memory (after bench-data).
+bench-cold: $(STAMP)
+	$(BIN)/python bench/cold.py
 
 # The largest accepted config value, timed through parsing, validation, diffing and a proposal.
 bench-values: $(STAMP)

@@ -39,3 +39,11 @@ forwarded_allow_ips = ""
 # No runtime control socket (gunicornc): several app servers on one machine (tests, `make bench`)
 # would otherwise all claim the same socket path.
 control_socket_disable = True
+
+
+def post_worker_init(worker):
+    """Before a worker takes requests: import every view and open its database pool
+    (configconsole/warmup.py), so its first request is not the one that pays for them."""
+    from configconsole.warmup import warm_up
+
+    warm_up()
