@@ -46,7 +46,11 @@ urlpatterns = [
         changes.ChangeRequestCreate.as_view(),
         name="change_request_create",
     ),
-    path("namespaces/<slug:namespace>/bundle/", reads.NamespaceBundle.as_view(), name="bundle"),
+    path(
+        "namespaces/<slug:namespace>/bundle/",
+        reads.with_hot_bundle(reads.NamespaceBundle.as_view()),
+        name="bundle",
+    ),
     path("namespaces/<slug:namespace>/watch/", watch.namespace_watch, name="watch"),
     path("audit/", AuditLog.as_view(), name="audit"),
     path("schemas/", schemas.SchemaCreate.as_view(), name="schema_create"),

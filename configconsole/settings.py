@@ -427,6 +427,10 @@ CONSUMER_FLUSH_SECONDS = float(os.environ.get("CONSUMER_FLUSH_SECONDS", "10"))
 # Token checks and live versions answered from each process's memory while the change feed
 # (PostgreSQL LISTEN/NOTIFY) is healthy; off: every token read asks the database once.
 READS_FROM_MEMORY = env_flag("READS_FROM_MEMORY", True)
+# The most entries of each kind that memory keeps (token checks, token scopes, configs' live
+# versions; a namespace's bundle weighs one per config): past it the least recently read is
+# dropped and read from the database again. 50,000 configs' entries are about 15 MB a process.
+READ_MEMORY_ENTRIES = int(os.environ.get("READ_MEMORY_ENTRIES", "50000"))
 # Webhook deliveries are queued in the database and sent by `manage.py db_worker`.
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 # Webhooks may target private, loopback and link-local addresses only when this is on.

@@ -16,6 +16,7 @@ feed takes to deliver, which is what `make bench` (f) measures.
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
 from dataclasses import dataclass, replace
 from datetime import datetime
 
@@ -23,11 +24,54 @@ from django.conf import settings
 
 from configs.api.authentication import LAST_USED_PRECISION, token_row
 from configs.api.lookup import TokenRow
+from configs.api.reads import bundle_etag
 from configs.models import ApiToken, Version
+from configs.selectors import live_version_ids
 from configs.services import token_hash
 from push.feed import feed
 
-LIMIT = 100_000  # entries of each kind; beyond it memory starts over (a crude but safe bound)
+
+class Recent(OrderedDict):
+    """A dictionary that keeps the entries read most recently, up to a bound (the setting
+    READ_MEMORY_ENTRIES, read at each insertion so tests and operators may change it): past it,
+    the least recently read entry is dropped, and its next read goes to the database, which
+    remembers it again. An entry may weigh more than one (a namespace's live versions weigh one
+    per config)."""
+
+    def __init__(self, weigh=None) -> None:
+        super().__init__()
+        self.weigh = weigh
+        self.weight = 0
+
+    def _weight_of(self, value) -> int:
+        return 1 if self.weigh is None else self.weigh(value)
+
+    def used(self, key) -> None:
+        """Mark `key` read just now (a key another thread has just dropped is no error)."""
+        try:
+            self.move_to_end(key)
+        except KeyError:
+            pass
+
+    def put(self, key, value) -> None:
+        old = self.pop(key, None)
+        if old is not None:
+            self.weight -= self._weight_of(old)
+        self[key] = value
+        self.weight += self._weight_of(value)
+        bound = settings.READ_MEMORY_ENTRIES
+        while self.weight > bound and self:
+            _key, dropped = self.popitem(last=False)
+            self.weight -= self._weight_of(dropped)
+
+    def forget(self, key) -> None:
+        old = self.pop(key, None)
+        if old is not None:
+            self.weight -= self._weight_of(old)
+
+    def clear(self) -> None:
+        super().clear()
+        self.weight = 0
 
 
 @dataclass(slots=True)
@@ -36,14 +80,25 @@ class LiveVersion:
     until: datetime | None  # when the next scheduled version takes effect
 
 
+@dataclass(frozen=True, slots=True)
+class NamespaceLive:
+    """A namespace's live versions, as its bundle lists them, and the bundle's ETag."""
+
+    live: tuple[tuple[str, int], ...]  # (config key, live version id), by key
+    etag: str
+    until: datetime | None  # when the namespace's next scheduled version takes effect
+
+
 class ReadMemory:
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self.tokens: dict[str, TokenRow] = {}  # by hash; the namespace-free part of the row
-        self.scopes: dict[tuple[str, str], tuple[bool, str | None]] = {}  # (hash, namespace)
-        self.configs: dict[tuple[str, str], LiveVersion] = {}
+        self.tokens: Recent = Recent()  # by hash: TokenRow, the namespace-free part of the row
+        self.scopes: Recent = Recent()  # (hash, namespace) -> (in scope, role)
+        self.configs: Recent = Recent()  # (namespace, key) -> LiveVersion
         # by hash: the namespaces the token reads (OpenFeature's flags, configs/ofrep.py)
-        self.namespaces: dict[str, tuple[str, ...]] = {}
+        self.namespaces: Recent = Recent()
+        # by namespace: its bundle's live versions, weighing one per config
+        self.bundles: Recent = Recent(weigh=lambda kept: len(kept.live) + 1)
         self.generation = 0  # bumped by every forgetting: answers read before it are not kept
         self.epoch = -1  # the feed's connection these entries were made under
         self.subscribed = False
@@ -57,7 +112,8 @@ class ReadMemory:
                 self.scopes.clear()
                 self.namespaces.clear()
             else:
-                self.configs.pop((message.get("namespace"), message.get("key")), None)
+                self.configs.forget((message.get("namespace"), message.get("key")))
+                self.bundles.forget(message.get("namespace"))
 
     def clear(self) -> None:
         with self._lock:
@@ -66,6 +122,7 @@ class ReadMemory:
             self.scopes.clear()
             self.configs.clear()
             self.namespaces.clear()
+            self.bundles.clear()
 
     def usable(self) -> bool:
         if not self.subscribed:
@@ -79,30 +136,69 @@ class ReadMemory:
             self.epoch = feed.epoch
         return True
 
-    def recall(self, key_hash: str, namespace: str, key: str, now: datetime) -> TokenRow | None:
+    def _reader(self, key_hash: str, namespace: str, now: datetime):
+        """The token and its scope in `namespace`, if remembered and not expired."""
         token = self.tokens.get(key_hash)
         scope = self.scopes.get((key_hash, namespace))
-        live = self.configs.get((namespace, key))
-        if token is None or scope is None or live is None:
-            return None
-        if live.until is not None and live.until <= now:
+        if token is None or scope is None:
             return None
         if token.expires_at is not None and token.expires_at <= now:
             return None
+        self.tokens.used(key_hash)
+        self.scopes.used((key_hash, namespace))
+        return token, scope
+
+    def recall(self, key_hash: str, namespace: str, key: str, now: datetime) -> TokenRow | None:
+        live = self.configs.get((namespace, key))
+        if live is None or (live.until is not None and live.until <= now):
+            return None
+        reader = self._reader(key_hash, namespace, now)
+        if reader is None:
+            return None
+        self.configs.used((namespace, key))
+        token, scope = reader
         return replace(token, in_scope=scope[0], role=scope[1], live_version_id=live.version_id)
+
+    def recall_bundle(
+        self, key_hash: str, namespace: str, now: datetime
+    ) -> tuple[TokenRow, NamespaceLive] | None:
+        """The token (with its scope in `namespace`) and the namespace's live versions."""
+        kept = self.bundles.get(namespace)
+        if kept is None or (kept.until is not None and kept.until <= now):
+            return None
+        reader = self._reader(key_hash, namespace, now)
+        if reader is None:
+            return None
+        self.bundles.used(namespace)
+        token, scope = reader
+        return replace(token, in_scope=scope[0], role=scope[1]), kept
+
+    def _remember_reader(self, key_hash: str, namespace: str, row: TokenRow) -> None:
+        self.tokens.put(key_hash, replace(row, in_scope=None, role=None, live_version_id=None))
+        self.scopes.put((key_hash, namespace), (row.in_scope, row.role))
 
     def remember(self, generation: int, key_hash, namespace, key, row: TokenRow, live) -> None:
         with self._lock:
             if generation != self.generation or self.epoch != feed.epoch:
                 return  # something changed while we asked: the answer may already be stale
-            if len(self.tokens) > LIMIT or len(self.configs) > LIMIT:
-                self.tokens.clear()
-                self.scopes.clear()
-                self.configs.clear()
-                self.namespaces.clear()
-            self.tokens[key_hash] = replace(row, in_scope=None, role=None, live_version_id=None)
-            self.scopes[(key_hash, namespace)] = (row.in_scope, row.role)
-            self.configs[(namespace, key)] = live
+            self._remember_reader(key_hash, namespace, row)
+            self.configs.put((namespace, key), live)
+
+    def remember_bundle(
+        self, generation: int, key_hash: str, namespace: str, row: TokenRow, kept: NamespaceLive
+    ) -> None:
+        with self._lock:
+            if generation != self.generation or self.epoch != feed.epoch:
+                return
+            self._remember_reader(key_hash, namespace, row)
+            self.bundles.put(namespace, kept)
+
+    def used_at(self, key_hash: str, now: datetime) -> None:
+        """Note that the token's last_used_at was written just now."""
+        with self._lock:
+            remembered = self.tokens.get(key_hash)
+            if remembered is not None:
+                self.tokens.put(key_hash, replace(remembered, last_used_at=now))
 
     def recall_namespaces(self, key_hash: str, now: datetime) -> tuple[TokenRow, tuple] | None:
         """The token and the namespaces it reads, if remembered and not expired."""
@@ -112,18 +208,19 @@ class ReadMemory:
             return None
         if token.expires_at is not None and token.expires_at <= now:
             return None
+        self.tokens.used(key_hash)
+        self.namespaces.used(key_hash)
         return token, namespaces
 
     def remember_namespaces(self, generation: int, key_hash: str, row: TokenRow, namespaces):
         with self._lock:
             if generation != self.generation or self.epoch != feed.epoch:
                 return
-            if len(self.namespaces) > LIMIT:
-                self.namespaces.clear()
-            self.tokens.setdefault(
-                key_hash, replace(row, in_scope=None, role=None, live_version_id=None)
-            )
-            self.namespaces[key_hash] = tuple(namespaces)
+            if key_hash not in self.tokens:
+                self.tokens.put(
+                    key_hash, replace(row, in_scope=None, role=None, live_version_id=None)
+                )
+            self.namespaces.put(key_hash, tuple(namespaces))
 
 
 memory = ReadMemory()
@@ -150,9 +247,7 @@ def remembered_token(secret: str, namespace: str, key: str, now: datetime) -> To
     if token is not None:
         if token.last_used_at is None or now - token.last_used_at > LAST_USED_PRECISION:
             ApiToken.objects.filter(pk=token.id).update(last_used_at=now)
-            remembered = memory.tokens.get(key_hash)
-            if remembered is not None:
-                memory.tokens[key_hash] = replace(remembered, last_used_at=now)
+            memory.used_at(key_hash, now)
         return token
     generation = memory.generation
     token = token_row(secret, namespace, key, now)
@@ -185,3 +280,39 @@ def remembered_namespaces(secret: str, now: datetime) -> tuple[TokenRow, tuple[s
     if usable:
         memory.remember_namespaces(generation, key_hash, token, namespaces)
     return token, namespaces
+
+
+def _next_effective_in(namespace: str, now: datetime) -> datetime | None:
+    return (
+        Version.objects.active()
+        .filter(config__namespace__slug=namespace, effective_at__gt=now)
+        .order_by("effective_at")
+        .values_list("effective_at", flat=True)
+        .first()
+    )
+
+
+def remembered_bundle(secret: str, namespace: str, now: datetime) -> tuple[TokenRow, NamespaceLive]:
+    """The token (its scope in `namespace`) and the namespace's live versions, from memory when
+    the feed allows, as `remembered_token` does for one config. Raises AuthenticationFailed as
+    `token_row` does; only usable tokens are ever remembered."""
+    usable = settings.READS_FROM_MEMORY and memory.usable()
+    key_hash = token_hash(secret)
+    if usable:
+        kept = memory.recall_bundle(key_hash, namespace, now)
+        if kept is not None:
+            token = kept[0]
+            if token.last_used_at is None or now - token.last_used_at > LAST_USED_PRECISION:
+                ApiToken.objects.filter(pk=token.id).update(last_used_at=now)
+                memory.used_at(key_hash, now)
+            return kept
+    generation = memory.generation
+    token = token_row(secret, namespace, None, now)
+    if token.last_used_at is None or now - token.last_used_at > LAST_USED_PRECISION:
+        token = replace(token, last_used_at=now)  # token_row has just written it
+    live = tuple(live_version_ids(namespace=namespace, at=now))
+    if not (usable and token.in_scope and (token.role is not None or token.user_is_superuser)):
+        return token, NamespaceLive(live, bundle_etag(live), None)
+    kept_live = NamespaceLive(live, bundle_etag(live), _next_effective_in(namespace, now))
+    memory.remember_bundle(generation, key_hash, namespace, token, kept_live)
+    return token, kept_live

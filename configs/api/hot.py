@@ -14,6 +14,11 @@ from this process's memory only, with no thread, no query and no wait:
   If-None-Match is a 304 without them;
 - the read noted for "Read by" (configs/consumers.py) as Django's view notes it.
 
+A namespace's bundle, `GET /api/v1/namespaces/<namespace>/bundle/`, is answered the same way:
+the namespace's live versions and the bundle's ETag from push.memory (forgotten at any change of
+one of its configs), the whole bundle's bytes from this process (configs/api/reads.py), each of
+its configs noted as read.
+
 The same holds for OpenFeature's single evaluation, `POST /ofrep/v1/evaluate/flags/<key>`
 (configs/api/ofrep.py): the body is read here, and a warm flag whose answer needs no pattern
 match (`matches` may take up to its timeout, which would stall every request of the loop) is
@@ -48,6 +53,7 @@ from push.memory import memory
 
 # Django's `slug` path converter, and the two addresses of configconsole/api_urls.py.
 READ = re.compile(r"/api/v1/configs/([-a-zA-Z0-9_]+)/([-a-zA-Z0-9_]+)/(value/)?")
+BUNDLE = re.compile(r"/api/v1/namespaces/([-a-zA-Z0-9_]+)/bundle/")
 FLAG = re.compile(r"/ofrep/v1/evaluate/flags/([^/]+)")
 FLAG_BODY_LIMIT = 64 * 1024  # a larger evaluation request goes to Django, which limits bodies
 # The scope key Django's hot view sets when it answered a read this layer could have answered.
@@ -82,6 +88,34 @@ def memory_answer(
             return None
         answer = (200, etag, prepared.value if bare else prepared.document)
     consumers.note(token.id, namespace, key, version_id, now)
+    return answer
+
+
+def memory_bundle(
+    secret: str, namespace: str, if_none_match: str | None
+) -> tuple[int, str, bytes] | None:
+    """A namespace's bundle as (status, ETag, body) from memory alone, or None when Django must
+    answer: the namespace's live versions (push.memory) and the whole bundle's bytes this
+    process keeps (configs/api/reads.py), for the ETag those versions give."""
+    if settings.API_READ_RATE or not settings.READS_FROM_MEMORY or not memory.usable():
+        return None
+    now = timezone.now()
+    kept = memory.recall_bundle(token_hash(secret), namespace, now)
+    if kept is None:
+        return None
+    token, live = kept
+    if not may_read(token):
+        return None
+    if token.last_used_at is None or now - token.last_used_at > LAST_USED_PRECISION:
+        return None  # Django's path writes last_used_at
+    if if_none_match and reads.etag_header_matches(if_none_match, live.etag):
+        answer = (304, live.etag, b"")
+    else:
+        body = reads.bundle_here(namespace, live.etag)
+        if body is None:
+            return None
+        answer = (200, live.etag, body)
+    consumers.note_live(token.id, namespace, live.live, live.etag, now)
     return answer
 
 
@@ -163,7 +197,8 @@ class HotReads:
         ):
             return await self.app(scope, receive, send)
         match = READ.fullmatch(scope["path"])
-        if match is None:
+        bundle = BUNDLE.fullmatch(scope["path"]) if match is None else None
+        if match is None and bundle is None:
             return await self.app(scope, receive, send)
         authorization = host = proto = if_none_match = None
         for name, value in scope["headers"]:
@@ -179,14 +214,19 @@ class HotReads:
                 if_none_match = value
         if authorization is None or not authorization.startswith(b"Bearer "):
             return await self.app(scope, receive, send)
-        namespace, key, bare = match.group(1), match.group(2), bool(match.group(3))
-        where = (bare, host, scope.get("scheme"), proto)
         try:
             secret = authorization[7:].decode("ascii")
             tag = if_none_match.decode("latin-1") if if_none_match is not None else None
         except UnicodeDecodeError:
             return await self.app(scope, receive, send)
-        answer = memory_answer(secret, namespace, key, tag, bare)
+        if match is not None:
+            namespace, key, bare = match.group(1), match.group(2), bool(match.group(3))
+            where: tuple = (bare, host, scope.get("scheme"), proto)
+            answer = memory_answer(secret, namespace, key, tag, bare)
+        else:
+            assert bundle is not None
+            where = ("bundle", host, scope.get("scheme"), proto)
+            answer = memory_bundle(secret, bundle.group(1), tag)
         if answer is not None:
             status, etag, body = answer
             headers = self.headers.get((status, *where))

@@ -28,7 +28,7 @@ from configs.api.serializers import (
     ConfigDocumentSerializer,
     error_responses,
 )
-from push.memory import remembered_token
+from push.memory import remembered_bundle, remembered_token
 
 ERRORS = error_responses(304, 400, 401, 404, 429)
 PINNING = [
@@ -147,6 +147,38 @@ def with_hot_path(drf_view, *, bare: bool):
         return _version_answer(request, token.live_version_id, bare)
 
     # The same endpoint to everything that inspects views: CSRF, the OpenAPI generator.
+    view.csrf_exempt = True  # type: ignore[attr-defined]
+    view.cls = drf_view.cls  # type: ignore[attr-defined]
+    view.initkwargs = drf_view.initkwargs  # type: ignore[attr-defined]
+    return view
+
+
+def with_hot_bundle(drf_view):
+    """A namespace's bundle as with_hot_path serves one config: a GET with a bearer token and no
+    parameters, from the live versions memory keeps (push.memory.remembered_bundle) and the
+    bundle's bytes this process keeps (configs/api/reads.py); the rest, every error included, to
+    the DRF view. configs/api/hot.py answers the next such read before Django."""
+
+    def view(request, namespace: str):
+        header = request.META.get("HTTP_AUTHORIZATION", "")
+        pinned = request.META.get("QUERY_STRING")
+        if request.method != "GET" or pinned or not header.startswith("Bearer "):
+            return drf_view(request, namespace=namespace)
+        now = timezone.now()
+        try:
+            token, kept = remembered_bundle(header[7:], namespace, now)
+        except AuthenticationFailed:
+            return drf_view(request, namespace=namespace)
+        if not may_read(token) or not throttle.allows(f"t{token.id}", now.timestamp()):
+            return drf_view(request, namespace=namespace)
+        consumers.note_live(token.id, namespace, kept.live, kept.etag, now)
+        scope = getattr(request, "scope", None)  # under ASGI: tell configs/api/hot.py
+        if scope is not None:
+            scope[ANSWERED_HOT] = True
+        if reads.etag_matches(request, kept.etag):
+            return _not_modified(kept.etag)
+        return _json(reads.bundle_bytes(namespace, kept.live, kept.etag), kept.etag)
+
     view.csrf_exempt = True  # type: ignore[attr-defined]
     view.cls = drf_view.cls  # type: ignore[attr-defined]
     view.initkwargs = drf_view.initkwargs  # type: ignore[attr-defined]

@@ -221,3 +221,82 @@ def test_without_a_healthy_feed_every_read_goes_to_django(served, secret):
         feed.stop()
 
     assert django.reached == reached + 1
+
+
+BUNDLE = "/api/v1/namespaces/sales-ops/bundle/"
+
+
+def test_a_warm_bundle_and_its_304_are_answered_without_django_and_as_django_answers(
+    served, secret
+):
+    app, django = served
+    first = get(app, BUNDLE, secret)  # Django answers, remembers, and the layer learns
+    etag = dict(first[1])[b"etag"].decode()
+    first_304 = get(app, BUNDLE, secret, if_none_match=etag)
+    reached = django.reached
+
+    again = get(app, BUNDLE, secret)
+    again_304 = get(app, BUNDLE, secret, if_none_match=etag)
+
+    assert first[0] == 200 and "custom-metrics" in json.loads(first[2])["configs"]
+    assert first_304[0] == 304 and first_304[2] == b""
+    assert django.reached == reached
+    assert (again, again_304) == (first, first_304)
+
+
+def test_a_publish_is_in_the_bundle_as_soon_as_the_feed_tells(served, secret, carol):
+    app, _django = served
+    get(app, BUNDLE, secret)
+    get(app, BUNDLE, secret)
+
+    published = publish_metric(carol, "signups")
+
+    def version():
+        status, _headers, body = get(app, BUNDLE, secret)
+        return status, json.loads(body)["configs"]["custom-metrics"]["version"]
+
+    assert wait_for(lambda: version() == (200, published.number))
+
+
+def test_a_revoked_token_reads_no_bundle_as_soon_as_the_feed_tells(served, alice):
+    app, _django = served
+    token, secret = read_token(alice, "sales-ops")
+    time.sleep(0.5)
+    get(app, BUNDLE, secret)
+    assert get(app, BUNDLE, secret)[0] == 200
+
+    token_revoke(token=token, actor=alice, reason="Leaked")
+
+    assert wait_for(lambda: get(app, BUNDLE, secret)[0] == 401)
+
+
+def test_a_bundle_read_in_front_of_django_is_recorded_for_each_config(served, alice):
+    app, django = served
+    token, secret = read_token(alice, "sales-ops")
+    time.sleep(0.5)
+    get(app, BUNDLE, secret)
+    consumers.flush()
+    Consumer.objects.all().delete()
+    consumers.forget()
+    cache.clear()
+    reached = django.reached
+
+    get(app, BUNDLE, secret)
+    consumers.flush()
+
+    assert django.reached == reached
+    keys = set(Consumer.objects.filter(token=token).values_list("config__key", flat=True))
+    assert "custom-metrics" in keys
+
+
+def test_past_the_bound_the_least_recently_read_is_dropped_and_read_again(served, secret, settings):
+    app, django = served
+    settings.READ_MEMORY_ENTRIES = 1  # one config's entry at most
+    other = "/api/v1/configs/sales-ops/legacy-fields/"
+    get(app, URL, secret)
+    get(app, other, secret)  # pushes custom-metrics out
+    reached = django.reached
+
+    assert get(app, URL, secret)[0] == 200  # from the database again
+    assert django.reached == reached + 1
+    assert list(memory.configs) == [("sales-ops", "custom-metrics")]
