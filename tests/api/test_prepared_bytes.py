@@ -55,6 +55,7 @@ def test_times_are_written_as_the_api_writes_them_everywhere(bob, microsecond):
                 version.schema_version.number if version.schema_version_id else None,
                 "company-timezones",
                 "data-pipelines",
+                version.overrides,
                 reads.timestamp(effective),
                 reads.timestamp(published),
             )
