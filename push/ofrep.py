@@ -153,6 +153,10 @@ async def _stream(listener: Listener, last_id: int | None):
                     yield _refetch(last_id, message.get("effective_at"))
                 continue
             if not trusted:
+                # Polling, or the listener (re)connected: events, a revoke among them, may have
+                # been missed. The table says what was published; the token is asked again.
+                if feed.epoch != epoch and not await _in_thread(listener.still_allowed):
+                    return
                 epoch = feed.epoch
                 async for chunk in catch_up():
                     written = time.monotonic()
