@@ -108,7 +108,7 @@ def readable_namespaces(*, token_id: int, user_id: int, superuser: bool) -> tupl
 # --- Flags by version ------------------------------------------------------------------------
 
 _flags: OrderedDict[int, Flag] = OrderedDict()
-_answers: OrderedDict[tuple[int, str], bytes] = OrderedDict()
+_answers: OrderedDict[tuple[int, str, str, str], bytes] = OrderedDict()
 _sizes = {"flags": 0, "answers": 0}
 _lock = threading.Lock()
 
@@ -186,29 +186,35 @@ def _success(key: str, value_json: str, reason: str, variant: str, flag: Flag) -
     ).encode()
 
 
+_VALUE = object()  # stands for the version's value: its stored text is served, never parsed
+
+
 def evaluate(flag: Flag, key: str, context: dict) -> bytes:
     """The OFREP success body for what `context` gets of `flag`, named `key`; FlagError when it
-    gets no value (a split without the attribute it splits by)."""
+    gets no value (a split by targetingKey without one).
+
+    The body depends only on the version, the key, the reason and the variant (an override's
+    name, or a split's bucket), so it is prepared once for each and kept."""
     if not flag.overrides:
+        reason, variant, value = STATIC, DEFAULT_VARIANT, _VALUE
+    else:
+        result = engine.evaluate(flag.key, _VALUE, list(flag.overrides), context)
+        if result.error is not None:
+            raise FlagError(result.error.code, result.error.details)
+        reason, variant, value = result.reason, result.variant, result.value
+    kept_as = (flag.version_id, key, reason, variant)
+    with _lock:
+        kept = _answers.get(kept_as)
+    if kept is None:
+        value_json = flag.value_json if value is _VALUE else _compact(value)
+        kept = _success(key, value_json, reason, variant, flag)
         with _lock:
-            kept = _answers.get((flag.version_id, key))
-        if kept is None:
-            kept = _success(key, flag.value_json, STATIC, DEFAULT_VARIANT, flag)
-            with _lock:
-                if (flag.version_id, key) not in _answers:
-                    _sizes["answers"] += len(kept) + ENTRY_OVERHEAD
-                _answers[(flag.version_id, key)] = kept
-                while _sizes["answers"] > settings.PREPARED_CACHE_BYTES and _answers:
-                    _sizes["answers"] -= len(_answers.popitem(last=False)[1]) + ENTRY_OVERHEAD
-        return kept
-    return _evaluate_overrides(flag, key, context)
-
-
-def _evaluate_overrides(flag: Flag, key: str, context: dict) -> bytes:
-    result = engine.evaluate(flag.key, json.loads(flag.value_json), list(flag.overrides), context)
-    if result.error is not None:
-        raise FlagError(result.error.code, result.error.details)
-    return _success(key, _compact(result.value), result.reason, result.variant, flag)
+            if kept_as not in _answers:
+                _sizes["answers"] += len(kept) + ENTRY_OVERHEAD
+            _answers[kept_as] = kept
+            while _sizes["answers"] > settings.PREPARED_CACHE_BYTES and _answers:
+                _sizes["answers"] -= len(_answers.popitem(last=False)[1]) + ENTRY_OVERHEAD
+    return kept
 
 
 def bulk_etag(flags: list[tuple[str, Flag]], context: dict, streams: bool) -> str:

@@ -9,6 +9,7 @@ from django.test import Client
 from configs.models import Config, Membership, Namespace
 from configs.selectors import newest_version as newest
 from configs.services import config_create, token_create, token_revoke
+from reviews import services as review_services
 from tests.push.conftest import publish_metric
 
 pytestmark = pytest.mark.django_db
@@ -220,3 +221,70 @@ def test_a_warm_evaluation_costs_a_fixed_number_of_queries(
     # The token and its namespaces, then the token with the config's live version.
     with django_assert_max_num_queries(3):
         assert post(FLAG + "custom-metrics", secret).status_code == 200
+
+
+@pytest.fixture
+def rollout(carol, demo):
+    """sales-ops/legacy-fields (no schema) with a 10/90 split by targetingKey."""
+    legacy = Config.objects.get(namespace__slug="sales-ops", key="legacy-fields")
+    split = {
+        "by": "targetingKey",
+        "buckets": [
+            {"percent": 10, "value": {"bucket": "new"}},
+            {"percent": 90, "value": {"bucket": "old"}},
+        ],
+    }
+    review_services.change_request_open(
+        config=legacy,
+        author=carol,
+        value=newest(legacy).value,
+        overrides=[{"name": "rollout", "split": split}],
+        base_version=newest(legacy).number,
+        title="Roll out",
+        publish=True,
+    )
+    return legacy
+
+
+def test_a_split_gives_the_same_bucket_for_the_same_key_every_time(alice, rollout):
+    _t, secret = token(alice, "sales-ops")
+    body = {"context": {"targetingKey": "customer-7"}}
+
+    answers = [post(FLAG + "legacy-fields", secret, body).json() for _ in range(3)]
+
+    assert answers[0]["reason"] == "SPLIT"
+    assert answers[0]["variant"] in ("rollout/1", "rollout/2")
+    assert answers[0]["value"] in ({"bucket": "new"}, {"bucket": "old"})
+    assert answers[1] == answers[0] == answers[2]
+    buckets = {
+        post(FLAG + "legacy-fields", secret, {"context": {"targetingKey": f"c{n}"}}).json()[
+            "variant"
+        ]
+        for n in range(40)
+    }
+    assert buckets == {"rollout/1", "rollout/2"}  # both buckets are served to someone
+
+
+def test_a_split_without_targeting_key_is_400_and_its_place_in_bulk(alice, rollout):
+    _t, secret = token(alice, "sales-ops")
+
+    single = post(FLAG + "legacy-fields", secret, {"context": {"company": "globex"}})
+    bulk = post(FLAGS, secret, {"context": {"company": "globex"}}).json()
+
+    assert single.status_code == 400
+    assert single.json()["errorCode"] == "TARGETING_KEY_MISSING"
+    by_key = {flag["key"]: flag for flag in bulk["flags"]}
+    assert by_key["legacy-fields"]["errorCode"] == "TARGETING_KEY_MISSING"
+    assert by_key["custom-metrics"]["reason"] == "TARGETING_MATCH"  # the demo's Globex override
+
+
+def test_the_bulk_etag_changes_with_a_context_that_changes_an_answer(alice, demo):
+    _t, secret = token(alice, "sales-ops")
+    acme = post(FLAGS, secret, {"context": {"company": "acme"}})
+
+    globex = post(
+        FLAGS, secret, {"context": {"company": "globex"}}, HTTP_IF_NONE_MATCH=acme["ETag"]
+    )
+
+    assert globex.status_code == 200
+    assert globex["ETag"] != acme["ETag"]
