@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import dataclass
 from datetime import datetime
@@ -203,6 +204,7 @@ class ValueInForce:
     key: str
     number: int
     value_json: str
+    overrides: list = dataclasses.field(default_factory=list)
 
     @property
     def label(self) -> str:
@@ -226,15 +228,26 @@ def values_in_force(*, configs: QuerySet, at: datetime | None = None) -> list[Va
         .filter(config__in=configs.values("pk"))
         .filter(Q(pk__in=live_ids) | (Q(effective_at__gt=now) & ~Exists(replaced_at_once)))
         .order_by("config__namespace__slug", "config__key", "number")
-        .values_list("config_id", "config__namespace__slug", "config__key", "number", "value_json")
+        .values_list(
+            "config_id",
+            "config__namespace__slug",
+            "config__key",
+            "number",
+            "value_json",
+            "overrides",
+        )
     )
-    return [ValueInForce(*row) for row in rows]
+    return [
+        ValueInForce(config_id, namespace, key, number, text, overrides or [])
+        for config_id, namespace, key, number, text, overrides in rows
+    ]
 
 
 def values_rejected(
     *, configs: QuerySet, body: dict | None
 ) -> list[tuple[ValueInForce, list[dict[str, str]]]]:
-    """[(value, errors)] for each live or scheduled value of `configs` that `body` rejects.
+    """[(value, errors)] for each live or scheduled value of `configs` that `body` rejects
+    (the value itself, or a value one of its overrides serves: errors under /overrides).
 
     One query, one validator, and each distinct value checked once: thousands of configs on
     one schema often share a handful of values."""
@@ -246,8 +259,11 @@ def values_rejected(
     for row in values_in_force(configs=configs):
         if row.value_json not in verdicts:
             verdicts[row.value_json] = value_problems(validator, json.loads(row.value_json))
-        if verdicts[row.value_json]:
-            rejected.append((row, verdicts[row.value_json]))
+        problems = verdicts[row.value_json]
+        if row.overrides:
+            problems = problems + overrides_errors(row.overrides, body, validator)
+        if problems:
+            rejected.append((row, problems))
     return rejected
 
 

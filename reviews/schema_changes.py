@@ -59,6 +59,7 @@ from configs.validation import (
     InvalidSchema,
     check_schema,
     new_value_problems,
+    overrides_errors,
     resolve,
     validator_for,
 )
@@ -157,16 +158,16 @@ def schema_change_plan(*, schema: Schema, body: dict, values: dict | None = None
         if row[0] in affected_ids
     ]
     bases = {
-        pk: (number, effective_at, text)
-        for pk, number, effective_at, text in Version.objects.filter(
+        pk: (number, effective_at, text, overrides)
+        for pk, number, effective_at, text, overrides in Version.objects.filter(
             pk__in=on_schema.values("newest_id")
-        ).values_list("pk", "number", "effective_at", "value_json")
+        ).values_list("pk", "number", "effective_at", "value_json", "overrides")
     }
     validator = validator_for(body)
     migrated: dict[str, tuple[Any, list[dict[str, str]]]] = {}
     plan = []
     for config_id, namespace, key, name, base_id in configs:
-        number, effective_at, text = bases[base_id]
+        number, effective_at, text, overrides = bases[base_id]
         label = f"{namespace}/{key}"
         if label in values:
             value = values[label]
@@ -176,6 +177,8 @@ def schema_change_plan(*, schema: Schema, body: dict, values: dict | None = None
                 value = fill_defaults(json.loads(text), body)
                 migrated[text] = (value, new_value_problems(validator, value))
             value, errors = migrated[text]
+        if overrides:  # kept by the new version: what they serve must fit the new schema too
+            errors = errors + overrides_errors(overrides, body, validator)
         plan.append(
             Affected(
                 config_id=config_id,

@@ -688,7 +688,10 @@ def change_request_rebase(
             new_value, places = merged(base, change.value, newest.value)
             if places:
                 clashes.append(f"{change.label} ({', '.join(places[:5])})")
-        plan.append((change, newest, new_value))
+        new_overrides, clash = _rebased_overrides(change, newest)
+        if clash:
+            clashes.append(f"{change.label} (its overrides)")
+        plan.append((change, newest, new_value, new_overrides))
         moves[change.label] = (change.base_version_number, newest.number if newest else None)
     if clashes:
         raise Conflict(
@@ -696,19 +699,17 @@ def change_request_rebase(
             + "; ".join(clashes)
             + ": merge them by hand (rebase that config with its merged value)."
         )
-    _check_values(
-        [Proposed(change.config, v, None, change.overrides) for change, _newest, v in plan]
-    )
-    for change, newest, new_value in plan:
+    _check_values([Proposed(change.config, v, None, o) for change, _newest, v, o in plan])
+    for change, newest, new_value, new_overrides in plan:
         _ensure_changes_something(
             newest,
             new_value,
             change.config if not change_request.is_single else None,
-            change.overrides,
+            new_overrides,
         )
-        change.base_version, change.value = newest, new_value
+        change.base_version, change.value, change.overrides = newest, new_value, new_overrides
         change._history_user = actor  # type: ignore[attr-defined]
-        change.save(update_fields=["base_version", "value"])
+        change.save(update_fields=["base_version", "value", "overrides"])
     _dismiss_approvals(change_request)
     change_request.forget_changes()
     change_request.proposal_hash = changes_hash(change_request.change_list)
@@ -731,6 +732,19 @@ def change_request_rebase(
             what=f'E-mail "review_requested" of change request {pk}',
         )
     return change_request
+
+
+def _rebased_overrides(change: Change, newest: Version | None) -> tuple[list, bool]:
+    """A change's overrides carried onto the newest version: theirs where the change kept the
+    base's, the change's where theirs kept the base's; a clash (True) where both changed them
+    differently, so no one's overrides are silently undone."""
+    if newest is None or newest.pk == change.base_version_id:
+        return change.overrides, False
+    base = canonical_json(change.base_version.overrides if change.base_version else [])
+    ours, theirs = canonical_json(change.overrides), canonical_json(newest.overrides)
+    if ours == base:
+        return list(newest.overrides), False
+    return change.overrides, theirs not in (base, ours)
 
 
 def _mark_conflicted(change_request: ChangeRequest, actor, why: str) -> None:

@@ -146,3 +146,80 @@ def test_removed_and_reordered_overrides_are_told():
     assert override_sentences(0, [a, b], 0, [b]) == [
         "For company globex: no value of their own any more (override a removed)"
     ]
+
+
+def _conflicted_by(timezones, alice, carol, bob, *, ours, theirs):
+    """carol proposes `ours` overrides (or keeps the base's: None), then alice's `theirs` is
+    published first: carol's change request is conflicted."""
+    live = newest(timezones)
+    value = copy.deepcopy(live.value)
+    value["companies"].append({"company_id": "hooli", "timezone": "UTC"})
+    mine = services.change_request_open(
+        config=timezones,
+        author=carol,
+        value=value,
+        overrides=ours,
+        base_version=live.number,
+        title="Hooli",
+    )
+    first = services.change_request_open(
+        config=timezones,
+        author=alice,
+        value=live.value,
+        overrides=theirs,
+        base_version=live.number,
+        title="Theirs",
+    )
+    services.change_request_approve(change_request=first, reviewer=bob)
+    services.change_request_publish(change_request=first, actor=bob)
+    mine.refresh_from_db()
+    assert mine.status == mine.Status.CONFLICTED
+    return mine
+
+
+def test_a_rebase_carries_overrides_published_since_instead_of_undoing_them(
+    timezones, alice, carol, bob
+):
+    theirs = [for_companies(kolkata_for_globex(timezones), "globex")]
+    mine = _conflicted_by(timezones, alice, carol, bob, ours=None, theirs=theirs)
+
+    services.change_request_rebase(change_request=mine, actor=carol)
+
+    mine.refresh_from_db()
+    assert mine.change.overrides == theirs
+    assert mine.change.value["companies"][-1]["company_id"] == "hooli"
+
+
+def test_a_rebase_refuses_when_both_sides_changed_the_overrides(timezones, alice, carol, bob):
+    from common.errors import Conflict
+
+    value = kolkata_for_globex(timezones)
+    mine = _conflicted_by(
+        timezones,
+        alice,
+        carol,
+        bob,
+        ours=[for_companies(value, "initech", name="mine")],
+        theirs=[for_companies(value, "globex", name="theirs")],
+    )
+
+    with pytest.raises(Conflict, match="its overrides"):
+        services.change_request_rebase(change_request=mine, actor=carol)
+
+
+def test_a_schema_change_that_an_override_s_value_breaks_is_refused_naming_it(metrics, carol):
+    from common.errors import InvalidValue
+    from reviews.schema_changes import schema_change_open
+
+    schema = metrics.schema
+    body = copy.deepcopy(schema.body)
+    # The demo's override for Globex sums checkout revenue in euros; say sums are gone.
+    body["properties"]["metrics"]["items"]["properties"]["kind"]["enum"].remove("sum")
+
+    with pytest.raises(InvalidValue) as refused:
+        schema_change_open(
+            schema=schema, body=body, author=carol, title="No more sums", base_version=1
+        )
+
+    paths = {(e.get("config"), e["path"]) for e in refused.value.errors}
+    assert ("sales-ops/custom-metrics", "/overrides/0/value/metrics/0/kind") in paths
