@@ -2,10 +2,12 @@
 watch streams cost.
 
 (f) Publishes sales-ops/custom-metrics 100 times through the API of the first server
-(gunicorn). For each, it times from the moment the publish transaction wrote its feed event
-until a watcher on the second server (uvicorn, ASGI) receives the `live` event, and until a
-token read looping on the second server first returns the new version (one machine, one
-clock). p50 and p99 of each; target p99 < 100 ms.
+(gunicorn). For each, it times from the commit (a bare LISTEN straight to PostgreSQL hears the
+notification, which is sent at commit) until a watcher on the second server (uvicorn, ASGI)
+receives the `live` event, and until a token read looping on the second server first returns
+the new version (one machine, one clock). p50 and p99 of each; target p99 < 100 ms. The same is
+printed from the moment the publish transaction wrote its feed event (earlier: the rest of the
+transaction runs before the commit).
 
 (g) Opens BENCH_STREAMS (1,000) watch streams on the second server, reports its resident memory
 per stream, and the token read's rate there (wrk, as in the load rounds) with and without them.
@@ -88,6 +90,30 @@ class Watcher(threading.Thread):
             return  # closed at the end of the run
 
 
+class Committed(threading.Thread):
+    """A bare LISTEN on the feed's channel, straight to PostgreSQL: when each version's
+    notification was delivered, which is its commit (a transaction's NOTIFY is sent at commit,
+    or never). From then on the publish exists for anyone who asks the database."""
+
+    def __init__(self, url: str):
+        import psycopg
+
+        super().__init__(daemon=True)
+        self.connection = psycopg.connect(url, autocommit=True)
+        self.connection.execute("LISTEN config_console_feed")
+        self.heard: dict[int, float] = {}
+        self.stop = threading.Event()
+
+    def run(self) -> None:
+        while not self.stop.is_set():
+            for notice in self.connection.notifies(timeout=0.2):
+                now = time.time()
+                message = json.loads(notice.payload)
+                if message.get("kind") == "live" and message.get("key") == "custom-metrics":
+                    self.heard.setdefault(message["version"], now)
+        self.connection.close()
+
+
 class Reader(threading.Thread):
     """Reads the config on the second server in a loop, noting when each version first shows."""
 
@@ -120,6 +146,8 @@ def committed_at(versions: list[int]) -> dict[int, float]:
 
 
 def propagation(first: str, second: str, write: str, read: str) -> list[str]:
+    committed = Committed(os.environ["DATABASE_URL"])
+    committed.start()
     watcher = Watcher(second, read)
     watcher.start()
     document = call(second, CONFIG, read)
@@ -147,11 +175,16 @@ def propagation(first: str, second: str, write: str, read: str) -> list[str]:
         ):
             time.sleep(0.001)
     reader.stop.set()
+    committed.stop.set()
     watcher.response.close()
     at = committed_at(versions)
     missing = float("inf")
     to_watcher = [watcher.arrived.get(v, missing) - at[v] for v in versions]
     to_read = [reader.first_seen.get(v, missing) - at[v] for v in versions]
+    commit = committed.heard
+    from_commit_watcher = [watcher.arrived.get(v, missing) - commit.get(v, 0) for v in versions]
+    from_commit_read = [reader.first_seen.get(v, missing) - commit.get(v, 0) for v in versions]
+    write_to_commit = [commit.get(v, missing) - at[v] for v in versions]
 
     def line(what: str, values: list[float]) -> str:
         ms = [value * 1000 for value in values]
@@ -160,14 +193,19 @@ def propagation(first: str, second: str, write: str, read: str) -> list[str]:
             f"   max {max(ms):7.1f} ms"
         )
 
-    p99 = max(percentile(to_watcher, 0.99), percentile(to_read, 0.99)) * 1000
+    p99 = max(percentile(from_commit_watcher, 0.99), percentile(from_commit_read, 0.99)) * 1000
     return [
-        f"(f) propagation over {PUBLISHES} publishes through the first server, from the publish "
-        "transaction writing its event:",
+        f"(f) propagation over {PUBLISHES} publishes through the first server, from the commit "
+        "(PostgreSQL delivering its notification to a bare listener):",
+        line("a watcher on the second server hears `live`", from_commit_watcher),
+        line("a token read on the second server returns it", from_commit_read),
+        f"  target p99 < 100 ms: {'PASS' if p99 < 100 else 'FAIL'} ({p99:.1f} ms)",
+        "  the same from the moment the publish transaction wrote its event (before the rest of",
+        "  the transaction: audit, the change request's state, the commit):",
         line("a watcher on the second server hears `live`", to_watcher),
         line("a token read on the second server returns it", to_read),
+        line("(of which: event written → commit)", write_to_commit),
         line("(for scale: the whole publish request)", publish_took),
-        f"  target p99 < 100 ms: {'PASS' if p99 < 100 else 'FAIL'} ({p99:.1f} ms)",
     ]
 
 

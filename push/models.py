@@ -55,6 +55,8 @@ class ChangeEvent(models.Model):
             "key": self.key,
             "version": self.number,
             "effective_at": _timestamp(self.effective_at),
+            # For the servers' read memory (push/memory.py); not part of the watch stream.
+            "version_id": self.version_id,
         }
         if self.kind == self.Kind.SCHEDULED:
             message["cancelled"] = self.cancelled

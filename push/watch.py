@@ -105,7 +105,7 @@ def _refused(exc: Exception) -> JsonResponse:
 
 
 def _format(message: dict) -> bytes:
-    data = {k: v for k, v in message.items() if k not in ("id", "kind", "namespace")}
+    data = {k: v for k, v in message.items() if k not in ("id", "kind", "namespace", "version_id")}
     body = json.dumps(data, separators=(",", ":"))
     return f"id: {message['id']}\nevent: {message['kind']}\ndata: {body}\n\n".encode()
 

@@ -18,6 +18,7 @@ from django.core.cache import cache
 
 from configconsole.asgi import application, django_application
 from configs import consumers
+from configs.api import reads
 from configs.api.hot import HotReads
 from configs.models import Consumer
 from configs.services import token_revoke
@@ -300,3 +301,18 @@ def test_past_the_bound_the_least_recently_read_is_dropped_and_read_again(served
     assert get(app, URL, secret)[0] == 200  # from the database again
     assert django.reached == reached + 1
     assert list(memory.configs) == [("sales-ops", "custom-metrics")]
+
+
+def test_after_a_publish_the_next_read_is_answered_from_memory_again(served, secret, carol):
+    app, django = served
+    get(app, URL, secret)
+    get(app, URL, secret)
+
+    published = publish_metric(carol, "signups")
+    # The feed tells the new live version; its bytes are prepared off the request path.
+    assert wait_for(lambda: reads.prepared_here(published.pk) is not None)
+    reached = django.reached
+    status, _headers, body = get(app, URL, secret)
+
+    assert (status, json.loads(body)["version"]) == (200, published.number)
+    assert django.reached == reached
