@@ -21,7 +21,7 @@ checks what it wrote. Prints the median and each run.
 
 Around that publish it also times what a reviewer reads of the change, through Django's test
 client and the whole middleware stack (debug off), before publishing (approved) and after
-(published): its console page (`/schema-changes/<id>/`, values 25 a page) and its API read
+(published): its console page (`/changes/<id>/`, values 25 a page) and its API read
 (`GET /api/v1/change-requests/<id>/`, every item with its value), each requested once to warm
 up and then `BENCH_SCHEMA_RUNS` times, with the queries of one request and the response's size.
 """
@@ -146,7 +146,7 @@ def open_change():
     from django.contrib.auth import get_user_model
 
     from configs.models import Schema
-    from reviews.schema_changes import schema_change_open
+    from reviews.services import schema_change_open
 
     return schema_change_open(
         schema=Schema.objects.get(name="company-timezones"),
@@ -182,7 +182,7 @@ def measure_open(runs: int) -> list[float]:
             with transaction.atomic():
                 change = open_change()
                 times.append(time.perf_counter() - started)
-                items = change.items.count()
+                items = change.changes.filter(config__isnull=False).count()
                 raise Rollback
         except Rollback:
             pass
@@ -214,7 +214,7 @@ def measure_reads(change, runs: int, when: str) -> None:
     """The change's console page and API read: median time, queries of one request, bytes."""
     console, api = readers()
     for what, client, path in [
-        ("console page", console, f"/schema-changes/{change.pk}/"),
+        ("console page", console, f"/changes/{change.pk}/"),
         ("API read", api, f"/api/v1/change-requests/{change.pk}/"),
     ]:
         try:
@@ -251,11 +251,11 @@ def measure_publish(runs: int) -> tuple[list[float], list[int], float]:
     from django.db import transaction
     from django.utils import timezone
 
-    from reviews.schema_changes import schema_change_approve, schema_change_publish
+    from reviews.services import change_request_approve, change_request_publish
 
     bob = get_user_model().objects.get(username="bob")
     change = open_change()
-    schema_change_approve(change_request=change, reviewer=bob)
+    change_request_approve(change_request=change, reviewer=bob)
     measure_reads(change, runs, "approved")
     # After the scheduled versions (3 days ahead): they are in the way of publishing now.
     effective_at = timezone.now() + timedelta(days=4)
@@ -264,14 +264,14 @@ def measure_publish(runs: int) -> tuple[list[float], list[int], float]:
         started = time.perf_counter()
         try:
             with transaction.atomic(), counting() as count:
-                schema_change_publish(change_request=change, actor=bob, effective_at=effective_at)
+                change_request_publish(change_request=change, actor=bob, effective_at=effective_at)
                 times.append(time.perf_counter() - started)
                 queries.append(count[0])
                 raise Rollback
         except Rollback:
             pass
     started = time.perf_counter()
-    schema_change_publish(change_request=change, actor=bob, effective_at=effective_at)
+    change_request_publish(change_request=change, actor=bob, effective_at=effective_at)
     committed = time.perf_counter() - started
     check_published(change, effective_at)
     measure_reads(change, runs, "published")
@@ -286,13 +286,14 @@ def check_published(change, effective_at) -> None:
     from push.models import ChangeEvent, WebhookDelivery
 
     change.refresh_from_db()
-    items = change.items.count()
+    config_changes = change.changes.filter(config__isnull=False)
+    items = config_changes.count()
     new = Version.objects.filter(effective_at=effective_at, reason=change.title)
     events = ChangeEvent.objects.filter(version__in=new, kind="scheduled").count()
     deliveries = WebhookDelivery.objects.filter(change_event__version__in=new).count()
     assert change.status == "published", change.status
     assert new.count() == items == events == deliveries, (new.count(), items, events, deliveries)
-    assert not change.items.filter(published_version__isnull=True).exists()
+    assert not config_changes.filter(published_version__isnull=True).exists()
     call_command("verify_audit", stdout=io.StringIO())
     print(
         f"committed publish wrote {items} versions, {events} change-feed events and "

@@ -7,7 +7,7 @@ from configs.api import evaluate, schemas
 from configs.api import views as reads
 from configs.api.consumers import ConsumerList
 from push import watch
-from reviews.api import authoring, schema_changes
+from reviews.api import authoring
 from reviews.api import views as changes
 
 urlpatterns = [
@@ -58,7 +58,7 @@ urlpatterns = [
     path("schemas/<slug:name>/", schemas.SchemaRead.as_view(), name="schema"),
     path(
         "schemas/<slug:name>/change-requests/",
-        schema_changes.SchemaChangeCreate.as_view(),
+        changes.SchemaChangeCreate.as_view(),
         name="schema_change_create",
     ),
     path(

@@ -21,8 +21,9 @@ from common.jsontext import BadJSON, parse_json
 from common.messages import REFUSALS, by_field
 from configs import access, services
 from configs.models import Config, Membership, Namespace, Schema, Version
+from reviews.kinds.schema import InvalidValues
 from reviews.new_configs import config_propose
-from reviews.schema_changes import InvalidValues, schema_change_open
+from reviews.services import schema_change_open
 
 
 class Refused(Exception):

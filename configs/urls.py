@@ -1,7 +1,7 @@
 from django.urls import path, register_converter
 
 from configs import authoring_views, views
-from reviews import schema_change_views
+from reviews.kinds import schema_pages
 
 app_name = "configs"
 
@@ -45,6 +45,6 @@ urlpatterns = [
     path("schemas/", views.schema_list, name="schemas"),
     path("schemas/new/", authoring_views.schema_new, name="schema_new"),
     path("schemas/<slug:name>/", views.schema_detail, name="schema"),
-    path("schemas/<slug:name>/edit/", schema_change_views.schema_edit, name="schema_edit"),
+    path("schemas/<slug:name>/edit/", schema_pages.schema_edit, name="schema_edit"),
     path("schemas/<slug:name>/history/", views.schema_history, name="schema_history"),
 ]

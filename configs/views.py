@@ -28,7 +28,7 @@ from configs.schema_diff import schema_changes
 from configs.secrets import exempt_paths
 from reviews import selectors as review_selectors
 from reviews import services as review_services
-from reviews.schema_changes import open_for_schema as open_schema_changes
+from reviews.selectors import open_for_schema
 
 PAGE_SIZE = 25
 HISTORY_PAGE_SIZE = 50
@@ -478,7 +478,7 @@ def schema_detail(request, name):
             "querystring_base": f"version={number}&" if number else "",
             "hidden_count": selectors.schema_config_count(schema) - page.paginator.count,
             "can_edit": access.can_edit_schema(request.user, schema),
-            "open_changes": open_schema_changes(schema),
+            "open_changes": open_for_schema(schema, user=request.user),
         },
     )
 

@@ -13,5 +13,3 @@ class ReviewsConfig(AppConfig):
         refuse_credentials_in(models.ChangeRequest, "title", "description")
         refuse_credentials_in(models.Review, "comment")
         refuse_credentials_in(models.Comment, "body")
-        refuse_credentials_in(models.SchemaChangeRequest, "title", "description")
-        refuse_credentials_in(models.SchemaReview, "comment")

@@ -1,6 +1,6 @@
 """What every console page's navigation shows about the person's work."""
 
-from reviews import schema_changes, selectors
+from reviews import selectors
 
 
 def navigation(request):
@@ -11,6 +11,6 @@ def navigation(request):
     def waiting_count() -> int:
         if user is None or not user.is_authenticated:
             return 0
-        return selectors.waiting_for(user).count() + schema_changes.waiting_for(user).count()
+        return selectors.waiting_for(user).count()
 
     return {"nav_waiting_count": waiting_count}

@@ -23,10 +23,10 @@ from common.errors import Conflict
 from common.messages import REFUSALS, in_words
 from configs import access, selectors, services, transfer
 from configs.models import Config, Namespace, Role, Schema, Version, schema_text
-from reviews import schema_changes
 from reviews import services as reviews
-from reviews.gate import can_publish, gate_for
-from reviews.models import Change, ChangeRequest, SchemaChangeRequest, changes_hash
+from reviews.gate import can_publish, gate_for, may_review
+from reviews.kinds import schema as schema_kind
+from reviews.models import Change, ChangeRequest, changes_hash
 
 
 def _same(file: transfer.ConfigFile, version: Version) -> bool:
@@ -106,7 +106,7 @@ class _Importer:
     # carries them for the configs it would reject.
     folder_values: dict[tuple[str, str], Any] = field(default_factory=dict)
     # Configs whose new value a schema change request of this import carries, and which.
-    carried: dict[str, SchemaChangeRequest] = field(default_factory=dict)
+    carried: dict[str, ChangeRequest] = field(default_factory=dict)
 
     def _each(self, path: Path, apply, item) -> None:
         # A savepoint per file: a refused file leaves nothing behind, and the others are still
@@ -161,8 +161,11 @@ class _Importer:
         pending = next(
             (
                 change
-                for change in schema_changes.open_for_schema(schema)
-                if schema_text(change.body) == schema_text(file.body)
+                for change in ChangeRequest.objects.filter(
+                    changes__schema=schema, status__in=ChangeRequest.OPEN
+                ).order_by("-updated_at", "-id")
+                if change.schema_change is not None
+                and schema_text(change.schema_change.body) == schema_text(file.body)
             ),
             None,
         )
@@ -174,10 +177,8 @@ class _Importer:
             )
             self._carry(pending)
             return
-        rejected = {
-            item.label for item in schema_changes.schema_change_plan(schema=schema, body=file.body)
-        }
-        change = schema_changes.schema_change_open(
+        rejected = {item.label for item in schema_kind.plan(schema=schema, body=file.body)}
+        change = reviews.schema_change_open(
             schema=schema,
             author=self.actor,
             body=file.body,
@@ -191,15 +192,16 @@ class _Importer:
             },
         )
         if self.bypass_reason is not None or self.publish:
-            configs = schema_changes.affected_configs(change)
-            gate = schema_changes.schema_gate(change, configs)
+            gate = gate_for(change)
             if self.bypass_reason is not None or (
-                gate.satisfied and schema_changes.may_review(self.actor, configs)
+                gate.satisfied and may_review(self.actor, change)
             ):
-                change = schema_changes.schema_change_publish(
+                reviews.change_request_publish(
                     change_request=change, actor=self.actor, bypass_reason=self.bypass_reason
                 )
-                version = change.published_version
+                change.forget_changes()
+                assert change.schema_change is not None
+                version = change.schema_change.published_schema_version
                 assert version is not None  # published just now
                 bypass = " (bypass)" if self.bypass_reason is not None else ""
                 report.add(
@@ -214,13 +216,15 @@ class _Importer:
         else:
             text = (
                 f"schema {file.name}: proposed in schema change #{change.pk}, with the values "
-                f"of {change.items.count()} config(s) {self._url(change)}"
+                f"of {change.changes.filter(config__isnull=False).count()} config(s) "
+                f"{self._url(change)}"
             )
         report.add("proposed", text)
 
-    def _carry(self, change: SchemaChangeRequest) -> None:
-        for item in change.items.select_related("config__namespace"):
-            self.carried[str(item.config)] = change
+    def _carry(self, change: ChangeRequest) -> None:
+        for labels in schema_kind.labels_by_namespace(change).values():
+            for label in labels:
+                self.carried[label] = change
 
     def _import_config(self, file: transfer.ConfigFile) -> None:
         namespace = Namespace.objects.filter(slug=file.namespace).first()
@@ -297,7 +301,7 @@ class _Importer:
         report = self.report
         carried_by = self.carried.get(file.label)
         if carried_by is not None:
-            item = carried_by.items.get(config=config)
+            item = carried_by.changes.get(config=config)
             if not transfer.same_value(file.value, item.value):
                 raise Conflict(
                     f"schema change #{carried_by.pk} already carries another new value of "
@@ -382,6 +386,7 @@ class _Importer:
             version = reviews.change_request_publish(
                 change_request=change_request, actor=self.actor, bypass_reason=self.bypass_reason
             )
+            assert version is not None  # a config's change request publishes a version
             report.add(
                 "published",
                 f"{file.label}: {self._would('published')} as version {version.number} (bypass)",
@@ -392,6 +397,7 @@ class _Importer:
             version = reviews.change_request_publish(
                 change_request=change_request, actor=self.actor
             )
+            assert version is not None  # a config's change request publishes a version
             report.add(
                 "published", f"{file.label}: {self._would('published')} as version {version.number}"
             )
@@ -410,5 +416,5 @@ class _Importer:
         return f"would be {done}" if self.report.dry_run else done
 
     @staticmethod
-    def _url(change_request: ChangeRequest | SchemaChangeRequest) -> str:
+    def _url(change_request: ChangeRequest) -> str:
         return settings.CONSOLE_BASE_URL.rstrip("/") + change_request.get_absolute_url()

@@ -6,12 +6,21 @@ import hashlib
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import Exists, Q
 from django.urls import reverse
 from django.utils.functional import cached_property
 from simple_history.models import HistoricalRecords
 
-from configs.models import Config, Namespace, Version, canonical_json
+from configs.models import (
+    Config,
+    Namespace,
+    OrderedJSONField,
+    Schema,
+    SchemaVersion,
+    Version,
+    canonical_json,
+    schema_text,
+)
 from reviews.numbers import ChangeRequestNumber, take_number
 from reviews.states import (
     ACTIONS,
@@ -24,13 +33,17 @@ from reviews.states import (
 )
 
 
-def changes_hash(changes) -> str:
-    """What an approval is for: every change of the set, as (config id, base version id,
-    value and overrides), in a fixed order."""
-    digest = hashlib.sha256()
-    for config_id, base_id, value in sorted(
-        (c.config_id, c.base_version_id, _reviewed(c)) for c in changes
-    ):
+def changes_hash(changes, body: dict | None = None) -> str:
+    """What an approval is for: the proposed schema (`body`, in its author's order, which the
+    form shows) when the set changes one, then every config change of the set, as (config id,
+    base version id, value and overrides), in a fixed order. `changes` are Changes or such rows
+    as tuples."""
+    digest = hashlib.sha256(schema_text(body).encode() if body is not None else b"")
+    rows = (
+        (c.config_id, c.base_version_id, _reviewed(c)) if isinstance(c, Change) else c
+        for c in changes
+    )
+    for config_id, base_id, value in sorted(row for row in rows if row[0] is not None):
         digest.update(f"|{config_id}:{base_id}:".encode() + value.encode())
     return digest.hexdigest()
 
@@ -44,8 +57,10 @@ def _reviewed(change) -> str:
 
 class ChangeRequest(models.Model):
     """A set of changes reviewed and published as one: usually one config's new value, or
-    several configs' (in one namespace or several), or a new config's first value. Approvals
-    are for the exact set (`proposal_hash`), and publishing writes every change or none."""
+    several configs' (in one namespace or several), or a new config's first value, or a
+    schema's next version with the new values of every config it would otherwise reject.
+    Approvals are for the exact set (`proposal_hash`), and publishing writes every change or
+    none."""
 
     # The states and the action table, written once (reviews/states.py) and named here too.
     Status = Status
@@ -102,8 +117,33 @@ class ChangeRequest(models.Model):
 
     @cached_property
     def change_list(self) -> list[Change]:
-        """Its changes, ordered by namespace and key (from a prefetch when there is one)."""
-        return list(self.changes.all())
+        """Its config changes, ordered by namespace and key (from a prefetch when there is
+        one). A schema change's thousands of migrated values are read as rows instead (see
+        reviews/kinds/schema.py): this is for the sets people make by hand."""
+        if (
+            hasattr(self, "_prefetched_objects_cache")
+            and "changes" in self._prefetched_objects_cache
+        ):
+            return [c for c in self.changes.all() if c.kind != Change.Kind.SCHEMA]
+        return list(
+            self.changes.exclude(kind=Change.Kind.SCHEMA).select_related(
+                "config__namespace", "config__schema", "base_version", "published_version"
+            )
+        )
+
+    @cached_property
+    def schema_change(self) -> Change | None:
+        """Its schema's change, when it changes a schema (at most one)."""
+        if (
+            hasattr(self, "_prefetched_objects_cache")
+            and "changes" in self._prefetched_objects_cache
+        ):
+            return next((c for c in self.changes.all() if c.kind == Change.Kind.SCHEMA), None)
+        return (
+            self.changes.filter(kind=Change.Kind.SCHEMA)
+            .select_related("schema", "schema_base_version", "published_schema_version")
+            .first()
+        )
 
     @property
     def change(self) -> Change:
@@ -112,7 +152,8 @@ class ChangeRequest(models.Model):
 
     @property
     def is_single(self) -> bool:
-        return len(self.change_list) == 1
+        """One config change and nothing else: the common case, with its shortcut answers."""
+        return self.schema_change is None and len(self.change_list) == 1
 
     # The one-config shortcut's fields (its API answer and its page read them): those of the
     # first change.
@@ -136,11 +177,27 @@ class ChangeRequest(models.Model):
     def published_version(self) -> Version | None:
         return self.change.published_version
 
-    @property
+    def touched_configs(self) -> models.QuerySet[Config]:
+        """The configs it changes; for a schema change that changes no value, every config
+        using its schema (their reviewers review it); for one of a schema nobody uses, none."""
+        config_changes = Change.objects.filter(change_request_id=self.pk, config__isnull=False)
+        schema_change = self.schema_change
+        return Config.objects.filter(
+            Q(pk__in=config_changes.values("config_id"))
+            | Q(
+                ~Exists(config_changes),
+                schema_id=schema_change.schema_id if schema_change else None,
+            )
+        )
+
+    @cached_property
     def namespaces(self) -> list[Namespace]:
-        """The namespaces its changes touch, by slug."""
-        seen = {c.config.namespace_id: c.config.namespace for c in self.change_list}
-        return sorted(seen.values(), key=lambda ns: ns.slug)
+        """The namespaces it touches, by slug."""
+        return list(
+            Namespace.objects.filter(pk__in=self.touched_configs().values("namespace_id")).order_by(
+                "slug"
+            )
+        )
 
     def refresh_from_db(self, *args, **kwargs) -> None:
         super().refresh_from_db(*args, **kwargs)
@@ -149,30 +206,62 @@ class ChangeRequest(models.Model):
     def forget_changes(self) -> None:
         """Read the changes again on next use (after a service rewrote them)."""
         self.__dict__.pop("change_list", None)
+        self.__dict__.pop("schema_change", None)
+        self.__dict__.pop("namespaces", None)
+        self.__dict__.pop("_touched", None)
         if hasattr(self, "_prefetched_objects_cache"):
             self._prefetched_objects_cache.pop("changes", None)
 
 
 class Change(models.Model):
-    """One config's proposed value in a change request, based on its newest version when it
-    was proposed (none for a new config's first value)."""
+    """One change of a change request: a config's proposed value, based on its newest version
+    when it was proposed (none for a new config's first value); or a schema's proposed next
+    version (`schema`, `body`, based on `schema_base_version`), whose set then also holds the
+    new value of every config the new schema would otherwise reject."""
 
     class Kind(models.TextChoices):
         CONFIG = "config", "Config change"
         NEW_CONFIG = "new_config", "New config"
+        SCHEMA = "schema", "Schema change"
 
     change_request = models.ForeignKey(
         ChangeRequest, on_delete=models.CASCADE, related_name="changes"
     )
     kind = models.CharField(max_length=12, choices=Kind.choices, default=Kind.CONFIG)
-    config = models.ForeignKey(Config, on_delete=models.PROTECT, related_name="changes")
+    # Typed as always set: a config's change always has its config, a schema's change its
+    # schema and base (the constraint `change_is_of_a_config_or_a_schema` holds it), and code
+    # reads each only on its own kind.
+    config: models.ForeignKey[Config, Config] = models.ForeignKey(
+        Config, on_delete=models.PROTECT, null=True, blank=True, related_name="changes"
+    )
     base_version = models.ForeignKey(
         Version, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
-    value = models.JSONField()
+    value = models.JSONField(null=True, blank=True)
     overrides = models.JSONField(default=list, blank=True)
     published_version = models.OneToOneField(
         Version, on_delete=models.PROTECT, null=True, blank=True, related_name="change"
+    )
+    migrated = models.BooleanField(
+        default=False,
+        help_text="A schema change's value filled in from the schema's defaults, not by a person.",
+    )
+    problems = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="What the proposed schema rejects in this value, [{path, message}]: only a "
+        "draft holds values with problems, and it cannot be submitted until none is left.",
+    )
+    # A schema change's own fields.
+    schema: models.ForeignKey[Schema, Schema] = models.ForeignKey(
+        Schema, on_delete=models.PROTECT, null=True, blank=True, related_name="changes"
+    )
+    schema_base_version: models.ForeignKey[SchemaVersion, SchemaVersion] = models.ForeignKey(
+        SchemaVersion, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    body = OrderedJSONField(null=True, blank=True, help_text="The proposed schema.")
+    published_schema_version = models.OneToOneField(
+        SchemaVersion, on_delete=models.PROTECT, null=True, blank=True, related_name="change"
     )
     history = HistoricalRecords()
 
@@ -181,17 +270,27 @@ class Change(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["change_request", "config"], name="one_change_per_config"
-            )
+            ),
+            models.UniqueConstraint(
+                fields=["change_request"],
+                condition=Q(kind="schema"),
+                name="one_schema_change_per_request",
+            ),
+            models.CheckConstraint(
+                condition=(Q(kind="schema") & Q(schema__isnull=False, config__isnull=True))
+                | (~Q(kind="schema") & Q(schema__isnull=True, config__isnull=False)),
+                name="change_is_of_a_config_or_a_schema",
+            ),
         ]
         indexes = [models.Index(fields=["config", "change_request"], name="change_config_cr_idx")]
 
     def __str__(self) -> str:
-        return f"{self.config} in #{self.change_request_id}"
+        return f"{self.label} in #{self.change_request_id}"
 
     @property
     def label(self) -> str:
-        """How errors and events name the change: "namespace/key"."""
-        return str(self.config)
+        """How errors and events name the change: "namespace/key", or "schema:<name>"."""
+        return f"schema:{self.schema.name}" if self.kind == self.Kind.SCHEMA else str(self.config)
 
     @property
     def base_version_number(self) -> int | None:
@@ -246,21 +345,11 @@ class Comment(models.Model):
         return f"{self.author} on #{self.change_request_id}"
 
 
-# Schema change requests live in their own module; importing them here registers the models.
-from reviews.schema_change_models import (  # noqa: E402
-    SchemaChangeItem,
-    SchemaChangeRequest,
-    SchemaReview,
-)
-
 __all__ = [
     "Change",
     "ChangeRequest",
     "ChangeRequestNumber",
     "Comment",
     "Review",
-    "SchemaChangeItem",
-    "SchemaChangeRequest",
-    "SchemaReview",
     "changes_hash",
 ]

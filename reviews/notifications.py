@@ -8,9 +8,10 @@ import logging
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import send_mail
-from django.db.models import Prefetch
+from django.db.models import Count, QuerySet
 
 from configs.models import Membership, Role
+from reviews.gate import touched
 from reviews.models import Change, ChangeRequest, Review
 
 logger = logging.getLogger(__name__)
@@ -33,40 +34,45 @@ def _send(subject: str, body: str, users) -> None:
 
 
 def _load(pk: int) -> ChangeRequest:
-    return (
-        ChangeRequest.objects.select_related("author")
-        .prefetch_related(
-            Prefetch(
-                "changes",
-                queryset=Change.objects.select_related("config__namespace", "published_version"),
-            )
-        )
-        .get(pk=pk)
-    )
+    return ChangeRequest.objects.select_related("author").get(pk=pk)
 
 
 def _what(cr: ChangeRequest) -> str:
-    """What the change request changes, in a subject line: one config, or how many."""
+    """What the change request changes, in a subject line: a schema, one config, or how many."""
+    if cr.schema_change is not None:
+        return f"schema {cr.schema_change.schema.name}"
     if cr.is_single:
         return str(cr.config)
     return f"{len(cr.change_list)} configs"
 
 
+def _in_every(namespaces, roles) -> QuerySet:
+    """Active people holding one of `roles` in every one of `namespaces` (in one query);
+    none given (a schema nobody uses), admins anywhere."""
+    people = get_user_model().objects.filter(is_active=True)
+    if not namespaces:
+        return people.filter(memberships__role=Role.ADMIN).distinct()
+    return (
+        people.filter(memberships__namespace__in=namespaces, memberships__role__in=roles)
+        .annotate(holding=Count("memberships", distinct=True))
+        .filter(holding=len(namespaces))
+    )
+
+
 def review_requested(pk: int) -> None:
-    """Reviewers of every namespace the set touches (not the author) are asked to review."""
+    """People who review in every namespace the set touches (not the author) are asked to
+    review: only their approvals count."""
     cr = _load(pk)
-    reviewers = get_user_model().objects.filter(is_active=True).exclude(pk=cr.author_id)
-    for namespace in cr.namespaces:
-        reviewers = reviewers.filter(
-            pk__in=Membership.objects.filter(
-                namespace=namespace, role__in=[Role.REVIEWER, Role.ADMIN]
-            ).values("user_id")
-        )
-    configs = ", ".join(change.label for change in cr.change_list)
+    reviewers = _in_every(touched(cr).namespaces, [Role.REVIEWER, Role.ADMIN]).exclude(
+        pk=cr.author_id
+    )
+    if cr.schema_change is not None:
+        what = f"schema {cr.schema_change.schema.name} and the values it changes"
+    else:
+        what = ", ".join(change.label for change in cr.change_list)
     _send(
         f"[Config Console] Review requested: {_what(cr)} — {cr.title}",
-        f"{cr.author} asks for your review of a change to {configs}:\n\n"
-        f"  {cr.title}\n\n{_link(cr)}\n",
+        f"{cr.author} asks for your review of a change to {what}:\n\n  {cr.title}\n\n{_link(cr)}\n",
         reviewers,
     )
 
@@ -97,7 +103,7 @@ def conflicted(pk: int) -> None:
     cr = _load(pk)
     _send(
         f"[Config Console] Your change to {_what(cr)} needs a rebase",
-        f'{_what(cr)} changed since "{cr.title}" was proposed. Open it to see both versions '
+        f'{_what(cr)} changed since "{cr.title}" was proposed. Open it to see what moved '
         f"and rebase:\n\n{_link(cr)}\n",
         [cr.author],
     )
@@ -105,8 +111,12 @@ def conflicted(pk: int) -> None:
 
 def published(pk: int) -> None:
     """The author hears that their change is published; owners (or else the namespace's
-    admins) hear of every bypass, config by config."""
+    admins) hear of every bypass."""
     cr = _load(pk)
+    schema_change = cr.schema_change
+    if schema_change is not None:
+        _schema_change_published(cr, schema_change)
+        return
     version = cr.published_version
     assert version is not None
     when = f"takes effect at {version.effective_at:%Y-%m-%d %H:%M %Z}"
@@ -143,3 +153,34 @@ def published(pk: int) -> None:
             f"required approvals.\n\nReason given: {version.bypass_reason}\n\n{_link(cr)}\n",
             owners or admins,
         )
+
+
+def _schema_change_published(cr: ChangeRequest, schema_change: Change) -> None:
+    """One e-mail for the schema version and its thousands of values; the admins of the
+    namespaces whose configs change hear of a bypass."""
+    version = schema_change.published_schema_version
+    assert version is not None
+    name = schema_change.schema.name
+    configs = Change.objects.filter(change_request=cr, config__isnull=False)
+    _send(
+        f"[Config Console] Published: schema {name} version {version.number}",
+        f'"{cr.title}" was published as version {version.number} of schema {name}, with the '
+        f"new value of {configs.count()} config(s).\n\n{_link(cr)}\n",
+        [cr.author],
+    )
+    bypassed = configs.exclude(published_version__bypass_reason="").first()
+    if bypassed is None or bypassed.published_version is None:
+        return
+    _send(
+        f"[Config Console] BYPASS: schema {name} change published without review",
+        f'"{cr.title}" was published without the required approvals.\n\n'
+        f"Reason given: {bypassed.published_version.bypass_reason}\n\n{_link(cr)}\n",
+        # Admins of any namespace whose configs change.
+        get_user_model()
+        .objects.filter(
+            memberships__namespace__in=touched(cr).namespaces,
+            memberships__role=Role.ADMIN,
+            is_active=True,
+        )
+        .distinct(),
+    )

@@ -10,38 +10,74 @@ from django.db.models.expressions import Combinable
 from django.http import Http404
 
 from configs import access
-from configs.models import Config, Role, Version
+from configs.models import Config, Role, Schema, Version
 from reviews.gate import approvals_of_proposal
 from reviews.models import Change, ChangeRequest, Review
 
 
 def with_changes(change_requests: QuerySet[ChangeRequest]) -> QuerySet[ChangeRequest]:
-    """`change_requests` with their changes' configs and namespaces, in one more query, without
-    the values (a list shows what each changes, not how)."""
+    """`change_requests` with the changes people made (a schema's change, config changes; not
+    the values a schema change migrates, thousands of them), their configs and namespaces, in
+    one more query, without the values (a list shows what each changes, not how)."""
     return change_requests.prefetch_related(
         Prefetch(
             "changes",
-            queryset=Change.objects.select_related("config__namespace").defer("value"),
+            queryset=Change.objects.filter(Q(kind=Change.Kind.SCHEMA) | Q(migrated=False))
+            .select_related("config__namespace", "schema")
+            .defer("value", "body", "schema__body"),
         )
     )
 
 
-def outside(namespace_ids) -> Exists:
-    """Change requests with a change outside `namespace_ids`."""
-    return Exists(
-        Change.objects.filter(change_request=OuterRef("pk")).exclude(
-            config__namespace_id__in=namespace_ids
-        )
+def _config_changes() -> QuerySet[Change]:
+    return Change.objects.filter(change_request=OuterRef("pk"), config__isnull=False)
+
+
+def _schema_users() -> QuerySet[Config]:
+    """The configs using the schema of the change request's schema change."""
+    return Config.objects.filter(schema__changes__change_request=OuterRef("pk"))
+
+
+def outside(namespace_ids) -> Q:
+    """Change requests touching a namespace outside `namespace_ids` (reviews/models.py
+    `touched_configs`, as a condition on many change requests at once)."""
+    return Q(Exists(_config_changes().exclude(config__namespace_id__in=namespace_ids))) | Q(
+        ~Exists(_config_changes()),
+        Exists(_schema_users().exclude(namespace_id__in=namespace_ids)),
     )
+
+
+def touching_none() -> Q:
+    """Change requests touching no namespace: a change of a schema nobody uses (admins
+    anywhere see and review those)."""
+    return Q(~Exists(_config_changes()), ~Exists(_schema_users()))
+
+
+def _within(user, namespace_ids) -> Q:
+    """Touching only `namespace_ids`; touching none, for admins anywhere."""
+    within = ~outside(namespace_ids)
+    if not access.is_admin_somewhere(user):
+        within &= ~touching_none()
+    return within
 
 
 def _visible(user):
     """Change requests all of whose configs `user` may see: a set that touches a namespace
     they have no role in would show its configs' names and values."""
     return with_changes(
-        ChangeRequest.objects.exclude(outside(access.visible_namespace_ids(user))).select_related(
-            "author"
-        )
+        ChangeRequest.objects.filter(_within(user, access.visible_namespace_ids(user)))
+        .select_related("author")
+        .defer("description")
+    )
+
+
+def open_for_schema(schema: Schema, *, user) -> list[ChangeRequest]:
+    """The schema's open change requests that `user` may see, newest first, with their
+    authors."""
+    return list(
+        _visible(user)
+        .filter(changes__schema=schema, status__in=ChangeRequest.OPEN)
+        .order_by("-updated_at", "-id")
     )
 
 
@@ -227,20 +263,9 @@ def for_change_request(*, user, pk: int) -> ChangeRequest:
     try:
         return (
             ChangeRequest.objects.filter(
-                ~outside(access.visible_namespace_ids(user)) | Q(author=user)
+                _within(user, access.visible_namespace_ids(user)) | Q(author=user)
             )
             .select_related("author")
-            .prefetch_related(
-                Prefetch(
-                    "changes",
-                    queryset=Change.objects.select_related(
-                        "config__namespace",
-                        "config__schema",
-                        "base_version",
-                        "published_version",
-                    ),
-                )
-            )
             .get(pk=pk)
         )
     except ChangeRequest.DoesNotExist:
@@ -256,8 +281,7 @@ def waiting_for(user):
         return ChangeRequest.objects.none()
     return (
         _visible(user)
-        .filter(status__in=ChangeRequest.AWAITING_APPROVAL)
-        .exclude(outside(reviewer_namespaces))
+        .filter(_within(user, reviewer_namespaces), status__in=ChangeRequest.AWAITING_APPROVAL)
         .exclude(author=user)
         # One review must meet all three conditions: an approval by this person that still
         # stands. (Separate conditions on the relation could each match a different review.)
@@ -284,7 +308,7 @@ def ready_to_publish(user, *, authored_only: bool = False):
     ]
     whose: Q | Combinable = Q(author=user)
     if reviewer_namespaces and not authored_only:
-        whose = Q(author=user) | ~outside(reviewer_namespaces)
+        whose = Q(author=user) | _within(user, reviewer_namespaces)
     return (
         _visible(user)
         .filter(whose, status=ChangeRequest.Status.APPROVED)

@@ -1,6 +1,8 @@
-"""The review gate. Every change to a change request is one function here, used by the console,
-the API and the management commands alike: it checks the rule, writes in one transaction,
-records the audit event and sends notifications only after commit."""
+"""The life of a change request, for every kind (config changes, new configs, a schema's change
+with the values it migrates). Every change to a change request is one function here, used by
+the console, the API and the management commands alike: it checks the rule (reviews/gate.py
+says who may), writes in one transaction, records the audit event and sends notifications only
+after commit. What only a schema change does is in reviews/kinds/schema.py."""
 
 from __future__ import annotations
 
@@ -11,7 +13,8 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Prefetch, QuerySet
+from django.db.models import QuerySet
+from django.http import Http404
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history
 
@@ -20,12 +23,21 @@ from common.after_commit import after_commit
 from common.errors import Conflict, InvalidValue, RuleViolation
 from configs import access
 from configs.diff import first_changes, merged
-from configs.models import Config, Role, Version, canonical_json
+from configs.models import Config, Role, Schema, Version, canonical_json, schema_text
 from configs.override_words import override_sentences
+from configs.secrets import is_credential_problem
 from configs.selectors import newest_version, value_errors
 from configs.services import NewVersion, version_publish, versions_publish
 from reviews import notifications
-from reviews.gate import can_publish, gate_for
+from reviews.gate import (
+    can_publish,
+    ensure_may_author,
+    ensure_may_bypass,
+    ensure_may_review,
+    gate_for,
+    may_see,
+)
+from reviews.kinds import schema as schema_kind
 from reviews.models import Change, ChangeRequest, Review, changes_hash
 
 Status = ChangeRequest.Status
@@ -50,28 +62,24 @@ def _overrides(item: Proposed, kept: Change | Version | None) -> list:
     return list(kept.overrides) if kept is not None else []
 
 
-def _with_changes(queryset: QuerySet[ChangeRequest]) -> QuerySet[ChangeRequest]:
-    return queryset.prefetch_related(
-        Prefetch(
-            "changes",
-            queryset=Change.objects.select_related(
-                "config__namespace", "config__schema", "base_version", "published_version"
-            ),
-        )
-    )
-
-
 def _lock(change_request: ChangeRequest) -> ChangeRequest:
     # Every transition re-reads the row under a lock, so two transitions never interleave.
-    return _with_changes(ChangeRequest.objects.select_for_update(of=("self",))).get(
-        pk=change_request.pk
-    )
+    # Its changes are read when needed: a schema change's thousands only as rows.
+    return ChangeRequest.objects.select_for_update(of=("self",)).get(pk=change_request.pk)
 
 
-def _ensure_role(user, change_request: ChangeRequest, role: str, doing: str | None = None):
-    """`role` in every namespace the set touches (superusers anywhere)."""
-    for namespace in change_request.namespaces:
-        access.ensure_role(user, namespace, role, doing)
+_ONLY_THE_AUTHOR = {
+    "edit": "Only the author can edit a change request.",
+    "submit": "Only the author can submit a draft for review.",
+    "rebase": "Only the author can rebase a change request.",
+}
+
+
+def _ensure_author(actor, change_request: ChangeRequest, doing: str) -> None:
+    """Only the author `doing` it, and only while they may still propose what it changes."""
+    if actor.pk != change_request.author_id:
+        raise PermissionDenied(_ONLY_THE_AUTHOR[doing])
+    ensure_may_author(actor, change_request, doing)
 
 
 def _ensure_allowed(change_request: ChangeRequest, action: str, doing: str) -> None:
@@ -98,7 +106,10 @@ def _ensure_allowed(change_request: ChangeRequest, action: str, doing: str) -> N
 
 
 def _moved(change_request: ChangeRequest) -> str:
-    """Which changes' configs moved past their base, in words ('' when none did)."""
+    """Which changes' configs (or schema) moved past their base, in words ('' when none did)."""
+    schema_change = change_request.schema_change
+    if schema_change is not None:
+        return schema_kind.moved(change_request, schema_change)
     moved = []
     for change in change_request.change_list:
         newest = newest_version(change.config)
@@ -128,8 +139,15 @@ def _audited_diff(before, after) -> dict:
     return {"diff": changes, **({"changes_in_all": total} if total > len(changes) else {})}
 
 
-# Details keyed by "namespace/key": each namespace's event keeps only its own configs'.
-_BY_CONFIG = ("diffs", "base_versions", "versions")
+# Details keyed by (or listing) "namespace/key": each namespace's event keeps only its own
+# configs'.
+_BY_CONFIG = ("diffs", "base_versions", "versions", "configs")
+
+
+def _only(value, labels: set[str]):
+    if isinstance(value, dict):
+        return {label: v for label, v in value.items() if label in labels}
+    return [label for label in value if label in labels]
 
 
 def _audit(
@@ -145,17 +163,28 @@ def _audit(
     `change` one event about that config. A draft's events say so: nobody else hears of them."""
     if change_request.is_draft:
         details.setdefault("draft", True)
-    changes = [change] if change is not None else change_request.change_list
-    by_namespace: dict[str, list[Change]] = {}
-    for one in changes:
-        by_namespace.setdefault(one.config.namespace.slug, []).append(one)
+    schema_change = change_request.schema_change
+    by_namespace: dict[str, list[str]] = {}
+    if change is not None:
+        by_namespace[change.config.namespace.slug] = [change.label]
+    elif schema_change is not None:
+        details = {"schema": schema_change.schema.name, **details}
+        # A schema nobody uses: one event, seen by superusers.
+        # Changing no value, it reaches the namespaces using the schema (their reviewers review
+        # it); a schema nobody uses, superusers.
+        by_namespace = (
+            schema_kind.labels_by_namespace(change_request)
+            or {namespace.slug: [] for namespace in change_request.namespaces}
+            or {"": []}
+        )
+    else:
+        for one in change_request.change_list:
+            by_namespace.setdefault(one.config.namespace.slug, []).append(one.label)
     event = None
-    for slug, mine in sorted(by_namespace.items()):
-        labels = {one.label for one in mine}
+    for slug, labels in sorted(by_namespace.items()):
+        mine = set(labels)
         part = {
-            key: {label: v for label, v in value.items() if label in labels}
-            if key in _BY_CONFIG
-            else value
+            key: _only(value, mine) if key in _BY_CONFIG else value
             for key, value in details.items()
         }
         if change is None and not change_request.is_single:
@@ -165,7 +194,7 @@ def _audit(
             actor=actor,
             target=change_request,
             namespace=slug,
-            config=mine[0].config.key if len(mine) == 1 else "",
+            config=labels[0].split("/", 1)[1] if len(labels) == 1 else "",
             reason=reason,
             details={"change_request": change_request.pk, **part},
         )
@@ -380,6 +409,81 @@ def _draft_flag(draft: bool) -> dict[str, Any]:
     return {"draft": True} if draft else {}
 
 
+def _schema_proposal(
+    *,
+    schema: Schema,
+    body: dict,
+    base,
+    values: dict | None,
+    draft: bool,
+) -> list[schema_kind.Affected]:
+    """Check a schema change's proposal against `base` (a schema version) and plan the values
+    it migrates; a draft may hold values still to fix, never a credential."""
+    schema_kind.check_body(body)
+    if schema_text(body) == schema_text(base.body):
+        raise ValidationError(
+            f"Nothing would change: the schema is the same as version {base.number}."
+        )
+    plan = schema_kind.plan(schema=schema, body=body, values=values)
+    schema_kind.refuse_unaffected(plan, values)
+    problems = schema_kind.invalid(plan)
+    if problems and (not draft or any(map(is_credential_problem, problems))):
+        raise schema_kind.InvalidValues(problems)
+    return plan
+
+
+@transaction.atomic
+def schema_change_open(
+    *,
+    schema: Schema,
+    author,
+    body: dict,
+    base_version: int,
+    title: str,
+    description: str = "",
+    values: dict | None = None,
+    draft: bool = False,
+) -> ChangeRequest:
+    """Propose `body` as the schema's next version, with the new value of every config it
+    would reject (`values` by "namespace/key", else migrated by the schema's defaults), and ask
+    for review; or, as a `draft`, keep it for its author alone, with values still to fix."""
+    access.ensure_can_edit_schema(author, schema)
+    title = _title(title)
+    newest = schema.versions.latest("number")
+    if newest.number != base_version:
+        raise Conflict(
+            f"Schema {schema.name} is at version {newest.number}, not {base_version}: reload "
+            "it and make your change on the newest version."
+        )
+    plan = _schema_proposal(schema=schema, body=body, base=newest, values=values, draft=draft)
+    change_request = ChangeRequest(
+        author=author,
+        title=title,
+        description=description,
+        status=Status.DRAFT if draft else Status.IN_REVIEW,
+    )
+    _save(change_request, author, title)
+    schema_kind.store(change_request, schema=schema, base=newest, body=body, plan=plan)
+    change_request.save(update_fields=["proposal_hash"])
+    _audit(
+        "change_request.opened",
+        change_request,
+        author,
+        reason=title,
+        schema_base_version=newest.number,
+        **_draft_flag(draft),
+    )
+    if not draft:
+        _refresh_status(change_request)
+        change_request.save(update_fields=["status"])
+        pk = change_request.pk
+        after_commit(
+            lambda: notifications.review_requested(pk),
+            what=f'E-mail "review_requested" of change request {pk}',
+        )
+    return change_request
+
+
 def _dismiss_approvals(change_request: ChangeRequest) -> int:
     return change_request.reviews.filter(
         dismissed_at__isnull=True, verdict=Review.Verdict.APPROVE
@@ -394,22 +498,32 @@ def change_request_edit(
     value=None,
     overrides: list | None = None,
     changes: Sequence[Proposed] | None = None,
+    body: dict | None = None,
+    values: dict[str, Any] | None = None,
     title: str | None = None,
     description: str | None = None,
 ) -> ChangeRequest:
     """The author's new proposal: `value` and/or `overrides` (None: kept as they are) for the
     one config of a one-config change request,
     or `changes`, the new set (configs already in it keep their base; a config added must be
-    proposed on its newest version; a config left out is dropped). Every earlier approval is
-    dismissed: it was for another set.
+    proposed on its newest version; a config left out is dropped); for a schema change,
+    another schema (`body`) or new values for some of its configs (`values` by "namespace/key";
+    values given before are kept for the others). Every earlier approval is dismissed: it was
+    for another set.
 
     A draft stays a draft: only `change_request_submit` sends it for review."""
     change_request = _lock(change_request)
-    if actor.pk != change_request.author_id:
-        raise PermissionDenied("Only the author can edit a change request.")
-    # Roles are read again at every step: an author demoted since opening it may not edit.
-    _ensure_role(actor, change_request, Role.EDITOR)
+    _ensure_author(actor, change_request, "edit")
     _ensure_allowed(change_request, "edit", "edited")
+    if change_request.schema_change is not None:
+        if value is not None or changes is not None:
+            raise ValidationError(
+                "A schema change carries a schema and one value per config it would reject: "
+                'give another schema, or values by "namespace/key".'
+            )
+        return _schema_change_edit(change_request, actor, body, values, title, description)
+    if body is not None or values is not None:
+        raise ValidationError("This change request changes no schema: give `value` or `changes`.")
     before = {c.config_id: c for c in change_request.change_list}
     if changes is None:
         if value is None and overrides is None:
@@ -485,6 +599,58 @@ def change_request_edit(
     return change_request
 
 
+def _schema_change_edit(
+    change_request: ChangeRequest,
+    actor,
+    body: dict | None,
+    values: dict[str, Any] | None,
+    title: str | None,
+    description: str | None,
+) -> ChangeRequest:
+    """change_request_edit's part for a schema change: its values are planned again against
+    each config's newest version."""
+    schema_change = change_request.schema_change
+    assert schema_change is not None
+    body = schema_change.body if body is None else body
+    if (
+        schema_text(body) == schema_text(schema_change.body)
+        and not values
+        and title in (None, change_request.title)
+        and description in (None, change_request.description)
+    ):
+        raise ValidationError("Nothing would change: give another schema, a value or a title.")
+    # Values given before stay for configs the new body still rejects (the plan passes over
+    # the others); values given now must each be for such a config.
+    given = schema_kind.given_values(change_request)
+    base = schema_change.schema_base_version
+    plan = _schema_proposal(
+        schema=schema_change.schema,
+        body=body,
+        base=base,
+        values={**given, **(values or {})},
+        draft=change_request.is_draft,
+    )
+    schema_kind.refuse_unaffected(plan, values)
+    dismissed = _dismiss_approvals(change_request)
+    schema_kind.store(change_request, schema=schema_change.schema, base=base, body=body, plan=plan)
+    change_request.revision += 1
+    if title is not None:
+        change_request.title = _title(title)
+    if description is not None:
+        change_request.description = description
+    _refresh_status(change_request)
+    _save(change_request, actor, "edited")
+    _audit(
+        "change_request.edited",
+        change_request,
+        actor,
+        revision=change_request.revision,
+        dismissed_approvals=dismissed,
+        configs=sorted(values or {}),
+    )
+    return change_request
+
+
 @transaction.atomic
 def change_request_add(
     *,
@@ -501,6 +667,11 @@ def change_request_add(
     version `base_version`, which must be the newest) to the author's change request, or
     replace that config's value in it: the set is then reviewed and published together, and
     earlier approvals are dismissed."""
+    if change_request.schema_change is not None:
+        raise ValidationError(
+            "A schema change holds its schema and the values it migrates: propose this "
+            "config's value in a change request of its own."
+        )
     proposed = [
         Proposed(c.config, c.value, c.base_version_number, c.overrides)
         for c in change_request.change_list
@@ -519,14 +690,18 @@ def change_request_add(
 def change_request_submit(*, change_request: ChangeRequest, actor) -> ChangeRequest:
     """The author sends their draft for review; the namespace's reviewers are asked."""
     change_request = _lock(change_request)
-    if actor.pk != change_request.author_id:
-        raise PermissionDenied("Only the author can submit a draft for review.")
-    _ensure_role(actor, change_request, Role.EDITOR)
+    _ensure_author(actor, change_request, "submit")
     _ensure_allowed(change_request, "submit", "submitted for review")
-    # The schema may have changed since the draft was saved.
-    _check_values(
-        [Proposed(c.config, c.value, None, c.overrides) for c in change_request.change_list]
-    )
+    if change_request.schema_change is not None:
+        # A draft may hold values the proposed schema rejects: every one must fit first.
+        problems = schema_kind.problems(change_request)
+        if problems:
+            raise schema_kind.InvalidValues(problems)
+    else:
+        # The schema may have changed since the draft was saved.
+        _check_values(
+            [Proposed(c.config, c.value, None, c.overrides) for c in change_request.change_list]
+        )
     change_request.status = Status.IN_REVIEW
     _refresh_status(change_request)
     _save(change_request, actor, "submitted for review")
@@ -558,12 +733,13 @@ _VERDICT_TABLE_ACTIONS: dict[str, str] = {
 def _verdict(change_request, reviewer, verdict: str, comment: str, seen_revision: int | None):
     """Record a reviewer's verdict on the set now proposed, audit it, tell the author."""
     change_request = _lock(change_request)
-    _ensure_role(reviewer, change_request, Role.REVIEWER)
+    ensure_may_review(reviewer, change_request)
     if reviewer.pk == change_request.author_id:
         raise PermissionDenied("Authors cannot review their own change.")
     if seen_revision is not None and seen_revision != change_request.revision:
         raise Conflict(
-            "The proposal changed since you opened it; read the new value, then review again."
+            "The proposal changed since you opened it; read what it proposes now, then review "
+            "again."
         )
     _ensure_allowed(change_request, _VERDICT_TABLE_ACTIONS[verdict], "reviewed")
     # The reviewer's latest verdict replaces their earlier one.
@@ -618,7 +794,8 @@ def change_request_request_changes(
 
 @transaction.atomic
 def change_request_comment(*, change_request: ChangeRequest, actor, body: str):
-    _ensure_role(actor, change_request, Role.VIEWER)
+    if not may_see(actor, change_request):
+        raise PermissionDenied("You need a role in every namespace it changes to comment.")
     body = _require_text(body, "A comment")
     comment = change_request.comments.create(author=actor, body=body)
     _audit("change_request.commented", change_request, actor, reason=body)
@@ -630,6 +807,7 @@ def change_request_withdraw(
     *, change_request: ChangeRequest, actor, reason: str = ""
 ) -> ChangeRequest:
     change_request = _lock(change_request)
+    # An author who lost their role may still take their change back.
     if actor.pk != change_request.author_id:
         raise PermissionDenied("Only the author can withdraw a change request.")
     _ensure_allowed(change_request, "withdraw", "withdrawn")
@@ -642,7 +820,7 @@ def change_request_withdraw(
 @transaction.atomic
 def change_request_reject(*, change_request: ChangeRequest, actor, reason: str) -> ChangeRequest:
     change_request = _lock(change_request)
-    _ensure_role(actor, change_request, Role.REVIEWER)
+    ensure_may_review(actor, change_request, "reject")
     if actor.pk == change_request.author_id:
         raise PermissionDenied("Withdraw your own change request instead of rejecting it.")
     reason = _require_text(reason, "A reason for rejecting")
@@ -670,13 +848,69 @@ def change_request_rebase(
     refused, naming the config and the places, so the author merges them by hand: no update is
     lost."""
     change_request = _lock(change_request)
-    if actor.pk != change_request.author_id:
-        raise PermissionDenied("Only the author can rebase a change request.")
-    _ensure_role(actor, change_request, Role.EDITOR)
+    _ensure_author(actor, change_request, "rebase")
     _ensure_allowed(change_request, "rebase", "rebased")
+    if change_request.schema_change is not None:
+        if value is not None or values:
+            raise ValidationError(
+                "A schema change is rebased as it is (values given are kept where their config "
+                "did not move): give new values with an edit afterwards."
+            )
+        details = _schema_change_rebase(change_request)
+    else:
+        details = _config_changes_rebase(change_request, actor, value, values)
+    _dismiss_approvals(change_request)
+    change_request.revision += 1
+    # A rebased draft stays a draft: only its author's submit sends it for review.
+    draft = change_request.status == Status.CONFLICTED_DRAFT
+    change_request.status = Status.DRAFT if draft else Status.IN_REVIEW
+    _refresh_status(change_request)
+    _save(change_request, actor, "rebased")
+    _audit("change_request.rebased", change_request, actor, **details)
+    if not draft:
+        pk = change_request.pk
+        after_commit(
+            lambda: notifications.review_requested(pk),
+            what=f'E-mail "review_requested" of change request {pk}',
+        )
+    return change_request
+
+
+def _schema_change_rebase(change_request: ChangeRequest) -> dict[str, Any]:
+    """Base a schema change on the schema's and configs' newest versions: values the author
+    gave are kept for configs the schema still rejects; the rest are migrated again."""
+    schema_change = change_request.schema_change
+    assert schema_change is not None
+    schema = schema_change.schema
+    plan = schema_kind.plan(
+        schema=schema, body=schema_change.body, values=schema_kind.given_values(change_request)
+    )
+    problems = schema_kind.invalid(plan)
+    if problems:
+        raise schema_kind.InvalidValues(problems)
+    newest = schema.versions.latest("number")
+    if schema_text(schema_change.body) == schema_text(newest.body):
+        raise ValidationError(
+            f"Nothing would change: schema version {newest.number} is already what this change "
+            "proposes. Withdraw it."
+        )
+    schema_kind.store(
+        change_request, schema=schema, base=newest, body=schema_change.body, plan=plan
+    )
+    return {
+        "from_version": schema_change.schema_base_version.number,
+        "to_version": newest.number,
+    }
+
+
+def _config_changes_rebase(
+    change_request: ChangeRequest, actor, value, values: dict[int, Any] | None
+) -> dict[str, Any]:
+    """change_request_rebase's part for config changes: each carried over onto its config's
+    newest version (or the author's merged value)."""
     values = dict(values or {})
     if value is not None:
-        values[change_request.change.config_id] = value
+        values[change_request.change.config.pk] = value
     plan, clashes, moves = [], [], {}
     for change in change_request.change_list:
         newest = newest_version(change.config)
@@ -710,28 +944,12 @@ def change_request_rebase(
         change.base_version, change.value, change.overrides = newest, new_value, new_overrides
         change._history_user = actor  # type: ignore[attr-defined]
         change.save(update_fields=["base_version", "value", "overrides"])
-    _dismiss_approvals(change_request)
     change_request.forget_changes()
     change_request.proposal_hash = changes_hash(change_request.change_list)
-    change_request.revision += 1
-    # A rebased draft stays a draft: only its author's submit sends it for review.
-    draft = change_request.status == Status.CONFLICTED_DRAFT
-    change_request.status = Status.DRAFT if draft else Status.IN_REVIEW
-    _refresh_status(change_request)
-    _save(change_request, actor, "rebased")
     if change_request.is_single:
         ((from_version, to_version),) = moves.values()
-        details: dict[str, Any] = {"from_version": from_version, "to_version": to_version}
-    else:
-        details = {"versions": {label: list(move) for label, move in moves.items()}}
-    _audit("change_request.rebased", change_request, actor, **details)
-    if not draft:
-        pk = change_request.pk
-        after_commit(
-            lambda: notifications.review_requested(pk),
-            what=f'E-mail "review_requested" of change request {pk}',
-        )
-    return change_request
+        return {"from_version": from_version, "to_version": to_version}
+    return {"versions": {label: list(move) for label, move in moves.items()}}
 
 
 def _rebased_overrides(change: Change, newest: Version | None) -> tuple[list, bool]:
@@ -772,7 +990,7 @@ def overtaken(change_requests: QuerySet[ChangeRequest], actor, why: str) -> None
     can no longer be published as they are. Call it inside the publishing transaction, with
     their configs locked. Locked re-reads: an edit of one of them in flight commits first and
     is kept."""
-    others = _with_changes(
+    others = (
         change_requests.select_for_update(of=("self",))
         .filter(status__in=ChangeRequest.OPEN)
         .exclude(status__in=(Status.CONFLICTED, Status.CONFLICTED_DRAFT))
@@ -801,11 +1019,11 @@ def _publish_all(
             effective_at=effective_at,
             bypass_reason=bypass_reason,
         )
-        return {change.config_id: version}
+        return {change.config.pk: version}
     return versions_publish(
         changes=[
             NewVersion(
-                config_id=c.config_id,
+                config_id=c.config.pk,
                 value=c.value,
                 base_number=c.base_version_number,
                 overrides=c.overrides,
@@ -825,9 +1043,10 @@ def change_request_publish(
     actor,
     effective_at: datetime | None = None,
     bypass_reason: str | None = None,
-) -> Version:
-    """Publish every change of the set as its config's next version, now or at
-    `effective_at`, in one transaction or not at all. Returns the (first) config's new version.
+) -> Version | None:
+    """Publish every change of the set, now or at `effective_at`, in one transaction or not at
+    all: each config's next version (and, for a schema change, the schema's). Returns the
+    (first) config's new version, if any.
 
     Checks, inside one transaction with the configs' rows locked, that the gate is satisfied (or
     an admin of every namespace it touches bypasses it with a reason) and that every base is
@@ -835,26 +1054,39 @@ def change_request_publish(
     and Conflict is raised.
     """
     conflict = None
+    first: Version | None = None
     with transaction.atomic():
         # Lock order everywhere: configs first (by id), then change requests. Publishing marks
         # the configs' other open change requests conflicted, so it must hold them before any.
-        config_ids = list(
-            Change.objects.filter(change_request=change_request).values_list("config_id", flat=True)
+        schema_change = (
+            Change.objects.filter(change_request=change_request, kind=Change.Kind.SCHEMA)
+            .select_related("schema")
+            .first()
         )
-        list(Config.objects.select_for_update().filter(pk__in=config_ids).order_by("pk"))
+        config_ids: list[int] = []
+        if schema_change is not None:
+            schema_kind.lock_configs(schema_change)
+        else:
+            config_ids = list(
+                Change.objects.filter(change_request=change_request).values_list(
+                    "config_id", flat=True
+                )
+            )
+            list(Config.objects.select_for_update().filter(pk__in=config_ids).order_by("pk"))
         change_request = _lock(change_request)
-        # A config an edit added after the first read is locked too.
-        added = [c.config_id for c in change_request.change_list if c.config_id not in config_ids]
-        if added:
-            list(Config.objects.select_for_update().filter(pk__in=added).order_by("pk"))
-            config_ids += added
-        for namespace in change_request.namespaces:
-            access.ensure_visible(actor, namespace)
+        if schema_change is None:
+            # A config an edit added after the first read is locked too.
+            added = [
+                c.config.pk for c in change_request.change_list if c.config.pk not in config_ids
+            ]
+            if added:
+                list(Config.objects.select_for_update().filter(pk__in=added).order_by("pk"))
+                config_ids += added
+        if not may_see(actor, change_request):
+            raise Http404("No such change request.")
         bypass = bypass_reason is not None
         if bypass:
-            _ensure_role(
-                actor, change_request, Role.ADMIN, "publish without the required approvals"
-            )
+            ensure_may_bypass(actor, change_request)
             bypass_reason = _require_text(bypass_reason, "A reason for the bypass")
         _ensure_allowed(change_request, "bypass" if bypass else "publish", "published")
         gate = gate_for(change_request)
@@ -864,54 +1096,33 @@ def change_request_publish(
             # did not happen. The admin's reason still goes into the published event.
             bypass, note, bypass_reason = False, bypass_reason or "", None
         if not can_publish(actor, change_request) and not bypass:
-            namespaces = ", ".join(ns.slug for ns in change_request.namespaces)
-            raise PermissionDenied(f"You need the reviewer role in {namespaces} to publish.")
+            ensure_may_review(actor, change_request, "publish")
         if not bypass and not gate.satisfied:
             raise RuleViolation("Cannot publish yet: it needs " + "; ".join(gate.missing) + ".")
+        outcome = {
+            "approved_by": [u.username for u in gate.approvers],
+            "bypass": bypass,
+            **({"note": note} if note else {}),
+        }
         try:
-            published = _publish_all(change_request, actor, effective_at, bypass_reason or "")
+            if schema_change is not None:
+                _publish_schema_change(
+                    change_request, actor, effective_at, bypass_reason, gate.missing, outcome
+                )
+            else:
+                first = _publish_config_changes(
+                    change_request,
+                    actor,
+                    config_ids,
+                    effective_at,
+                    bypass_reason,
+                    gate.missing,
+                    outcome,
+                )
         except Conflict as exc:
             conflict = exc
             _mark_conflicted(change_request, actor, exc.for_people())
         else:
-            for change in change_request.change_list:
-                change.published_version = published[change.config_id]
-                change.save(update_fields=["published_version"])
-            change_request.status = Status.PUBLISHED
-            _save(change_request, actor, "published")
-            # One event per config, as each gets its own version.
-            for change in change_request.change_list:
-                version = published[change.config_id]
-                _audit(
-                    "change_request.published",
-                    change_request,
-                    actor,
-                    reason=change_request.title,
-                    change=change,
-                    version=version.number,
-                    effective_at=version.effective_at.isoformat(),
-                    approved_by=[u.username for u in gate.approvers],
-                    bypass=bypass,
-                    **({"note": note} if note else {}),
-                )
-                if bypass:
-                    _audit(
-                        "version.bypass",
-                        change_request,
-                        actor,
-                        reason=bypass_reason or "",
-                        change=change,
-                        version=version.number,
-                        missing=gate.missing,
-                    )
-            first = published[change_request.change.config_id]
-            overtaken(
-                open_on_configs(config_ids).exclude(pk=change_request.pk),
-                actor,
-                f"Version {first.number} was published."
-                if change_request.is_single
-                else f"Change request #{change_request.pk} was published.",
-            )
             pk = change_request.pk
             after_commit(
                 lambda: notifications.published(pk),
@@ -919,7 +1130,130 @@ def change_request_publish(
             )
     if conflict:
         raise conflict
-    return published[change_request.change.config_id]
+    return first
+
+
+def _publish_config_changes(
+    change_request: ChangeRequest,
+    actor,
+    config_ids: list[int],
+    effective_at: datetime | None,
+    bypass_reason: str | None,
+    missing: list[str],
+    outcome: dict[str, Any],
+) -> Version:
+    """change_request_publish's part for config changes: one event per config, as each gets
+    its own version."""
+    published = _publish_all(change_request, actor, effective_at, bypass_reason or "")
+    for change in change_request.change_list:
+        change.published_version = published[change.config.pk]
+        change.save(update_fields=["published_version"])
+    change_request.status = Status.PUBLISHED
+    _save(change_request, actor, "published")
+    for change in change_request.change_list:
+        version = published[change.config.pk]
+        _audit(
+            "change_request.published",
+            change_request,
+            actor,
+            reason=change_request.title,
+            change=change,
+            version=version.number,
+            effective_at=version.effective_at.isoformat(),
+            **outcome,
+        )
+        if outcome["bypass"]:
+            _audit(
+                "version.bypass",
+                change_request,
+                actor,
+                reason=bypass_reason or "",
+                change=change,
+                version=version.number,
+                missing=missing,
+            )
+    first = published[change_request.change.config.pk]
+    overtaken(
+        open_on_configs(config_ids).exclude(pk=change_request.pk),
+        actor,
+        f"Version {first.number} was published."
+        if change_request.is_single
+        else f"Change request #{change_request.pk} was published.",
+    )
+    return first
+
+
+def _publish_schema_change(
+    change_request: ChangeRequest,
+    actor,
+    effective_at: datetime | None,
+    bypass_reason: str | None,
+    missing: list[str],
+    outcome: dict[str, Any],
+) -> None:
+    """change_request_publish's part for a schema change: the schema version and every
+    config's new version, with one event per namespace (a schema thousands of configs use
+    would otherwise write thousands)."""
+    schema_change = change_request.schema_change
+    assert schema_change is not None
+    why = schema_kind.moved(change_request, schema_change)
+    if why:
+        raise Conflict(f"{why} Rebase the schema change on what is there now.")
+    earliest, in_the_way = schema_kind.earliest_instant(change_request)
+    if earliest and (effective_at is None or effective_at < earliest):
+        raise RuleViolation(
+            "A scheduled version is in the way: "
+            + "; ".join(in_the_way)
+            + f". The change can take effect at {earliest:%Y-%m-%d %H:%M} UTC at the "
+            "earliest: schedule it for then."
+        )
+    version, numbers = schema_kind.publish(
+        change_request,
+        schema_change,
+        actor=actor,
+        effective_at=effective_at,
+        bypass_reason=bypass_reason or "",
+    )
+    change_request.status = Status.PUBLISHED
+    _save(change_request, actor, "published")
+    _audit(
+        "change_request.published",
+        change_request,
+        actor,
+        reason=change_request.title,
+        schema_version=version.number,
+        versions=numbers,
+        **outcome,
+    )
+    if outcome["bypass"]:
+        _audit(
+            "version.bypass",
+            change_request,
+            actor,
+            reason=bypass_reason or "",
+            schema_version=version.number,
+            versions=numbers,
+            missing=missing,
+        )
+    # Open change requests of those configs, and other changes of this schema, are based on
+    # versions now replaced (their configs and the schema are locked).
+    overtaken(
+        (
+            open_on_configs(
+                Change.objects.filter(change_request=change_request, config__isnull=False).values(
+                    "config_id"
+                )
+            )
+            | ChangeRequest.objects.filter(
+                pk__in=Change.objects.filter(schema=schema_change.schema).values(
+                    "change_request_id"
+                )
+            )
+        ).exclude(pk=change_request.pk),
+        actor,
+        f"Change request #{change_request.pk} published schema {schema_change.schema.name} "
+        f"version {version.number}.",
+    )
 
 
 @transaction.atomic

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from reviews import schema_change_views, views
+from reviews import views
 
 app_name = "reviews"
 
@@ -19,23 +19,11 @@ urlpatterns = [
     ),
     path("changes/<int:pk>/<slug:action>/", views.change_request_action, name="action"),
     path(
-        "schema-changes/<int:pk>/",
-        schema_change_views.schema_change_detail,
-        name="schema_change",
+        "changes/<int:pk>/values/<int:config_pk>/",
+        views.schema_change_value,
+        name="schema_value",
     ),
-    path(
-        "schema-changes/<int:pk>/edit/",
-        schema_change_views.schema_change_edit,
-        name="schema_change_edit",
-    ),
-    path(
-        "schema-changes/<int:pk>/values/<int:config_pk>/",
-        schema_change_views.schema_change_value,
-        name="schema_change_value",
-    ),
-    path(
-        "schema-changes/<int:pk>/<slug:action>/",
-        schema_change_views.schema_change_action,
-        name="schema_change_action",
-    ),
+    # A schema change's former addresses.
+    path("schema-changes/<int:pk>/", views.schema_change_address),
+    path("schema-changes/<int:pk>/<slug:rest>/", views.schema_change_address),
 ]

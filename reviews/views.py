@@ -24,9 +24,10 @@ from configs.models import Config, Role, Schema, Version, canonical_json
 from configs.override_words import override_sentences
 from configs.schema_diff import schema_in_words
 from configs.selectors import newest_version
-from reviews import previews, schema_changes, selectors, services
+from reviews import previews, selectors, services
 from reviews.gate import can_publish, gate_for
-from reviews.models import Change, ChangeRequest, Review, SchemaChangeRequest
+from reviews.kinds import schema_pages
+from reviews.models import Change, ChangeRequest, Review
 
 Status = ChangeRequest.Status
 
@@ -171,18 +172,20 @@ CHANGES_PER_PAGE = 20
 
 @login_required
 def change_request_detail(request, pk):
-    try:
-        change_request = selectors.for_change_request(user=request.user, pk=pk)
-    except Http404:
-        # Both kinds share their numbers: a schema change's number leads to its own page.
-        if SchemaChangeRequest.objects.filter(pk=pk).exists():
-            return redirect("reviews:schema_change", pk)
-        raise
+    change_request = selectors.for_change_request(user=request.user, pk=pk)
     return _detail_page(request, change_request)
+
+
+def schema_change_address(request, pk, rest: str = ""):
+    """A schema change's former addresses (in e-mails and audit events) lead to its change
+    request page."""
+    return redirect("reviews:edit" if rest == "edit" else "reviews:detail", pk, permanent=True)
 
 
 def _detail_page(request, change_request, *, typed=None):
     """The change request page; after a refused action, with everything the person typed."""
+    if change_request.schema_change is not None:
+        return schema_pages.schema_page(request, change_request, typed=typed)
     gate = gate_for(change_request)
     show_all = request.GET.get("changes") == "all"
     page = page_of(request, change_request.change_list, per_page=CHANGES_PER_PAGE, param="set")
@@ -334,6 +337,11 @@ def _publish(request, change_request, *, bypass: bool = False):
         effective_at=_effective_at(request),
         bypass_reason=request.POST.get("bypass_reason", "") if bypass else None,
     )
+    if version is None:
+        messages.success(
+            request, "Published: the new schema version and every config's new version."
+        )
+        return redirect(change_request)
     when = "now" if version.effective_at <= version.published_at else "on schedule"
     if not change_request.is_single:
         count = len(change_request.change_list)
@@ -486,9 +494,19 @@ def _value_form_page(request, change_request, *, rebase: bool, adding: Config | 
 
 @login_required
 def change_request_edit(request, pk):
-    return _value_form_page(
-        request, selectors.for_change_request(user=request.user, pk=pk), rebase=False
-    )
+    change_request = selectors.for_change_request(user=request.user, pk=pk)
+    if change_request.schema_change is not None:
+        return schema_pages.schema_change_edit(request, change_request)
+    return _value_form_page(request, change_request, rebase=False)
+
+
+@login_required
+def schema_change_value(request, pk, config_pk):
+    """One config's value in a schema change, fixed by its author."""
+    change_request = selectors.for_change_request(user=request.user, pk=pk)
+    if change_request.schema_change is None:
+        raise Http404("This change request changes no schema.")
+    return schema_pages.schema_change_value(request, change_request, config_pk)
 
 
 @login_required
@@ -550,7 +568,6 @@ def dashboard(request):
             "ready": selectors.ready_to_publish(request.user)[:10],
             "requested": selectors.changes_i_requested(request.user)[:10],
             "mine": selectors.authored_by(request.user, open_only=True)[:10],
-            "schema_changes": list(schema_changes.waiting_for(request.user)[:10]),
         },
     )
 
@@ -579,10 +596,6 @@ def inbox(request):
                     "You have not asked for changes on any open change request.",
                 ),
             ],
-            "schema_changes_heading": "Schema changes waiting for my review",
-            "schema_changes": _page(
-                request, schema_changes.waiting_for(request.user), "schema_changes"
-            ),
         },
     )
 
@@ -611,9 +624,5 @@ def my_changes(request):
                     "Open a config and choose “Edit this config”.",
                 ),
             ],
-            "schema_changes_heading": "My schema changes",
-            "schema_changes": _page(
-                request, schema_changes.authored_by(request.user), "schema_changes"
-            ),
         },
     )

@@ -10,7 +10,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 
 import common.jsontext
 import configs.transfer
-import reviews.schema_changes
+import reviews.kinds.schema
 from common import errors
 from common.messages import in_words, status_of
 from reviews import services
@@ -33,7 +33,7 @@ SAMPLES = {
     common.jsontext.BadJSON: common.jsontext.BadJSON("The key 'a' appears twice."),
     configs.transfer.TransferError: configs.transfer.TransferError("No namespace named x."),
     configs.transfer.BadFile: configs.transfer.BadFile(pathlib.Path("x.json"), "not JSON."),
-    reviews.schema_changes.InvalidValues: reviews.schema_changes.InvalidValues(
+    reviews.kinds.schema.InvalidValues: reviews.kinds.schema.InvalidValues(
         [{"config": "data-pipelines/company-timezones", **PROBLEMS[0]}]
     ),
     PermissionDenied: PermissionDenied("You need the reviewer role in data-pipelines."),

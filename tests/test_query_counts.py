@@ -25,8 +25,6 @@ from reviews.models import (
     ChangeRequest,
     Comment,
     Review,
-    SchemaChangeItem,
-    SchemaChangeRequest,
     changes_hash,
 )
 from tests.api.conftest import client_for, make_token
@@ -110,16 +108,20 @@ def grow(
     schema_version = hot.schema.versions.order_by("-number").first()
     for _ in range(schema_changes):
         n = next(serial)
-        change = SchemaChangeRequest.objects.create(
+        body = {**hot.schema.body, "title": f"Change {n}"}
+        cr = ChangeRequest.objects.create(author=alice, title=f"Schema change {n}")
+        Change.objects.create(
+            change_request=cr,
+            kind=Change.Kind.SCHEMA,
             schema=hot.schema,
-            base_version=schema_version,
-            body={**hot.schema.body, "title": f"Change {n}"},
-            author=alice,
-            title=f"Schema change {n}",
+            schema_base_version=schema_version,
+            body=body,
         )
-        SchemaChangeItem.objects.create(
-            change_request=change, config=hot, base_version=newest, value=newest.value
+        item = Change.objects.create(
+            change_request=cr, config=hot, base_version=newest, value=newest.value
         )
+        cr.proposal_hash = changes_hash([item], body)
+        cr.save(update_fields=["proposal_hash"])
     AuditEvent.objects.bulk_create(
         AuditEvent(
             actor=bob,
@@ -253,8 +255,8 @@ def test_a_schema_change_page_and_read_make_as_many_queries_with_ten_times_the_c
     alice, bob, carol, client
 ):
     """A schema thousands of configs use gives a schema change with thousands of values."""
-    from reviews import schema_changes
-    from tests.reviews.test_schema_changes import owner_team
+    from reviews import services as review_services
+    from tests.api.test_schema_change_addresses import owner_team
 
     hot = Config.objects.select_related("schema", "namespace").get(key="company-timezones")
 
@@ -274,7 +276,7 @@ def test_a_schema_change_page_and_read_make_as_many_queries_with_ten_times_the_c
             )
 
     def measured() -> tuple[int, int]:
-        change = schema_changes.schema_change_open(
+        change = review_services.schema_change_open(
             schema=hot.schema,
             author=carol,
             body=owner_team(hot.schema.body),
@@ -282,9 +284,9 @@ def test_a_schema_change_page_and_read_make_as_many_queries_with_ten_times_the_c
             title="Owner teams",
         )
         api = client_for(make_token(bob, "data-pipelines")[1])
-        page = queries(client, f"/schema-changes/{change.pk}/")
+        page = queries(client, f"/changes/{change.pk}/")
         read = queries(api, f"{API}/change-requests/{change.pk}/")
-        schema_changes.schema_change_withdraw(change_request=change, actor=carol)
+        review_services.change_request_withdraw(change_request=change, actor=carol)
         return page, read
 
     client.force_login(bob)
@@ -305,7 +307,7 @@ def test_a_schema_change_over_two_namespaces_makes_as_many_queries_with_ten_time
 ):
     """Publishing, the page and the API read, before and after publishing, with 3 and then 30
     configs in two namespaces of different policies (sales-ops asks for each config's owner)."""
-    from reviews import schema_changes
+    from reviews import services as review_services
     from tests.reviews.test_schema_change_gate import (
         on_the_schema,
         open_change,
@@ -323,17 +325,19 @@ def test_a_schema_change_over_two_namespaces_makes_as_many_queries_with_ten_time
             with transaction.atomic():
                 change = open_change(timezones, carol)
                 for person in (bob, grace):
-                    schema_changes.schema_change_approve(change_request=change, reviewer=person)
-                page = f"/schema-changes/{change.pk}/"
+                    review_services.change_request_approve(change_request=change, reviewer=person)
+                page = f"/changes/{change.pk}/"
                 read = f"{API}/change-requests/{change.pk}/"
                 counts["page"] = queries(client, page)
                 counts["read"] = queries(api, read)
                 with CaptureQueriesContext(connection) as publishing:
-                    schema_changes.schema_change_publish(change_request=change, actor=bob)
+                    review_services.change_request_publish(change_request=change, actor=bob)
                 counts["publish"] = len(publishing)
                 counts["page, published"] = queries(client, page)
                 counts["read, published"] = queries(api, read)
-                counts["configs"] = change.items.filter(published_version__isnull=False).count()
+                counts["configs"] = change.changes.filter(
+                    config__isnull=False, published_version__isnull=False
+                ).count()
                 raise Undo
         except Undo:
             pass

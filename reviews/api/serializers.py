@@ -9,6 +9,7 @@ from rest_framework import serializers
 from configs.api.reads import timestamp
 from configs.api.serializers import AnyJSONField, OverridesField
 from reviews.gate import gate_for
+from reviews.kinds import schema as schema_kind
 from reviews.models import Change, ChangeRequest, Comment, Review
 
 
@@ -39,7 +40,7 @@ class ChangeSerializer(serializers.ModelSerializer):
     overrides = OverridesField()
     base_version = serializers.IntegerField(source="base_version_number", allow_null=True)
     published_version = serializers.IntegerField(source="published_version.number", allow_null=True)
-    migrated = serializers.SerializerMethodField(
+    migrated = serializers.BooleanField(
         help_text="Filled in from a schema's defaults rather than by a person."
     )
 
@@ -56,8 +57,31 @@ class ChangeSerializer(serializers.ModelSerializer):
             "published_version",
         ]
 
-    def get_migrated(self, change) -> bool:
-        return False
+
+class SchemaChangeOutSerializer(serializers.Serializer):
+    """A schema's change in a change request's `changes` (the first)."""
+
+    kind = serializers.CharField()
+    schema = serializers.CharField(source="schema.name")
+    body = AnyJSONField(help_text="The proposed schema.")
+    base_version = serializers.IntegerField(source="schema_base_version.number")
+    published_version = serializers.IntegerField(
+        source="published_schema_version.number", allow_null=True, default=None
+    )
+
+
+class ChangeRowSerializer(serializers.Serializer):
+    """A config change of a schema change, read as a plain row (schema_kind.config_rows)."""
+
+    kind = serializers.CharField(default=Change.Kind.CONFIG)
+    namespace = serializers.CharField()
+    key = serializers.CharField()
+    base_version = serializers.IntegerField(source="base_number")
+    value = AnyJSONField()
+    migrated = serializers.BooleanField()
+    published_version = serializers.IntegerField(
+        source="published_number", allow_null=True, default=None
+    )
 
 
 def _of_the_one(help_text: str) -> serializers.SerializerMethodField:
@@ -73,7 +97,11 @@ class ChangeRequestSerializer(serializers.ModelSerializer):
     overrides = _of_the_one("The proposed overrides")
     base_version = _of_the_one("The version it is based on")
     published_version = _of_the_one("The version it became")
-    changes = ChangeSerializer(many=True, read_only=True, source="change_list")
+    changes = serializers.SerializerMethodField(
+        help_text='Every change of the set: a schema\'s change first ({kind: "schema", schema, '
+        "body, base_version, published_version}) when it changes one, then each config's "
+        "({kind, namespace, key, base_version, value, migrated, published_version})."
+    )
     approvals = serializers.SerializerMethodField(
         help_text="Who approved the set now proposed (standing approvals only)."
     )
@@ -87,7 +115,7 @@ class ChangeRequestSerializer(serializers.ModelSerializer):
     comments = CommentSerializer(many=True, read_only=True)
     url = serializers.SerializerMethodField(help_text="The change request in the console.")
     kind = serializers.SerializerMethodField(
-        help_text='"config": new values of configs ("schema" for a schema change request).'
+        help_text='"schema" when it changes a schema (with the values it migrates), else "config".'
     )
 
     class Meta:
@@ -132,13 +160,32 @@ class ChangeRequestSerializer(serializers.ModelSerializer):
         return change_request.change.overrides if change_request.is_single else None
 
     def get_base_version(self, change_request) -> int | None:
+        """The one config's base; of a schema change, the schema's."""
+        schema_change = change_request.schema_change
+        if schema_change is not None:
+            return schema_change.schema_base_version.number
         if not change_request.is_single:
             return None
         return change_request.change.base_version_number
 
     def get_published_version(self, change_request) -> int | None:
+        schema_change = change_request.schema_change
+        if schema_change is not None:
+            published = schema_change.published_schema_version
+            return published.number if published else None
         version = change_request.published_version if change_request.is_single else None
         return version.number if version else None
+
+    @extend_schema_field(serializers.ListField(child=serializers.DictField()))
+    def get_changes(self, change_request) -> list:
+        schema_change = change_request.schema_change
+        if schema_change is None:
+            return ChangeSerializer(change_request.change_list, many=True).data
+        # Thousands of migrated values for a busy schema: read as rows, not models.
+        return [
+            SchemaChangeOutSerializer(schema_change).data,
+            *ChangeRowSerializer(schema_kind.config_rows(change_request), many=True).data,
+        ]
 
     def get_required_approvals(self, change_request) -> int:
         return self._gate(change_request).required
@@ -157,7 +204,7 @@ class ChangeRequestSerializer(serializers.ModelSerializer):
         return self._gate(change_request).missing
 
     def get_kind(self, change_request) -> str:
-        return "config"
+        return "schema" if change_request.schema_change is not None else "config"
 
     def get_url(self, change_request) -> str:
         request = self.context.get("request")
@@ -196,12 +243,36 @@ class ChangeInputSerializer(serializers.Serializer):
     )
 
     def to_internal_value(self, data):
-        if isinstance(data, dict) and ("schema" in data or "new" in data):
+        if isinstance(data, dict) and "new" in data:
             raise serializers.ValidationError(
-                "Schema changes and new configs are proposed at /api/v1/schemas/<name>/"
-                "change-requests/ and /api/v1/namespaces/<ns>/configs/ for now, not in a set."
+                "New configs are proposed at /api/v1/namespaces/<ns>/configs/ for now, not in "
+                "a set."
             )
         return super().to_internal_value(data)
+
+
+class SchemaChangeInputSerializer(serializers.Serializer):
+    schema = serializers.SlugField(help_text="The schema's name.")
+    body = AnyJSONField(help_text="The new JSON Schema (Draft 2020-12).")
+    base_version = serializers.IntegerField(help_text="The schema version it is based on.")
+    values = serializers.DictField(
+        child=AnyJSONField(),
+        required=False,
+        default=dict,
+        help_text='New values by "namespace/key", for configs the defaults cannot migrate.',
+    )
+
+
+class AnyChangeInputSerializer(serializers.Serializer):
+    """One change of a set: a config's value, or a schema's change (`schema`, `body`)."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, dict) and "schema" in data:
+            return {"schema_change": SchemaChangeInputSerializer().run_validation(data)}
+        return ChangeInputSerializer().run_validation(data)
+
+    def to_representation(self, instance):
+        return instance
 
 
 class SetProposalSerializer(serializers.Serializer):
@@ -210,8 +281,35 @@ class SetProposalSerializer(serializers.Serializer):
     draft = serializers.BooleanField(
         required=False, default=False, help_text="Keep it as your draft: nobody reviews it yet."
     )
-    changes = ChangeInputSerializer(
-        many=True, allow_empty=False, help_text="One change per config: reviewed as one."
+    changes = AnyChangeInputSerializer(
+        many=True,
+        allow_empty=False,
+        help_text="One change per config ({namespace, key, value, base_version}), or one "
+        "schema's change ({schema, body, base_version, values?}, with the values it migrates): "
+        "reviewed as one.",
+    )
+
+    def validate_changes(self, changes):
+        schema_changes = [c for c in changes if "schema_change" in c]
+        if schema_changes and len(changes) > 1:
+            raise serializers.ValidationError(
+                "A schema's change is proposed alone (it carries the values it migrates): "
+                "propose other configs' values in a change request of their own."
+            )
+        return changes
+
+
+class SchemaChangeProposalSerializer(serializers.Serializer):
+    schema = AnyJSONField(help_text="The new JSON Schema (Draft 2020-12).")
+    base_version = serializers.IntegerField(help_text="The schema version it is based on.")
+    title = serializers.CharField(max_length=200)
+    description = serializers.CharField(required=False, allow_blank=True, default="")
+    draft = serializers.BooleanField(required=False, default=False)
+    values = serializers.DictField(
+        child=AnyJSONField(),
+        required=False,
+        default=dict,
+        help_text='New values by "namespace/key", for configs the defaults cannot migrate.',
     )
 
 
@@ -233,6 +331,13 @@ class EditSerializer(serializers.Serializer):
         help_text="The new set: configs already in it keep their base; a config left out is "
         "dropped. Earlier approvals are dismissed.",
     )
+    schema = AnyJSONField(required=False, help_text="A schema change's new schema.")
+    values = serializers.DictField(
+        child=AnyJSONField(),
+        required=False,
+        help_text='A schema change\'s new values by "namespace/key" (values given before are '
+        "kept for the others).",
+    )
     title = serializers.CharField(max_length=200, required=False)
     description = serializers.CharField(required=False, allow_blank=True)
 
@@ -241,8 +346,20 @@ class EditSerializer(serializers.Serializer):
             raise serializers.ValidationError(
                 "Give either `value` (and `overrides`) or `changes`, not both."
             )
+        if ("value" in attrs or "overrides" in attrs or "changes" in attrs) and (
+            "schema" in attrs or "values" in attrs
+        ):
+            raise serializers.ValidationError(
+                "Give a config's `value` or `changes`, or a schema change's `schema` and "
+                "`values`, not both."
+            )
         if not attrs:
-            raise serializers.ValidationError("Nothing to change: give `value` or `changes`.")
+            raise serializers.ValidationError(
+                "Nothing to change: give `value` or `changes` (of a schema change: `schema` or "
+                "`values`)."
+            )
+        if "schema" in attrs:
+            attrs["body"] = attrs.pop("schema")
         return attrs
 
 

@@ -1,16 +1,14 @@
-"""Change requests over HTTP: each endpoint is a thin view over one review service.
-
-The same addresses serve schema change requests (ids are shared between the two kinds): when an
-id names one, the endpoint hands it to reviews.api.schema_changes. A config's change request is
-looked up first, so its endpoints make no extra query."""
+"""Change requests over HTTP, of every kind (config changes, a schema's change with the values it
+migrates): each endpoint is a thin view over one review service."""
 
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError
 from django.db.models import Prefetch
 from django.http import Http404
+from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema
-from rest_framework import serializers, status
+from rest_framework import status
 from rest_framework.generics import ListAPIView
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -22,61 +20,35 @@ from configs.api.access import (
     readable_config,
     token_of,
 )
-from configs.api.serializers import AnyJSONField, error_responses
-from configs.models import Version
+from configs.api.serializers import error_responses
+from configs.models import Schema, Version
 from reviews import services
-from reviews.api import schema_changes
-from reviews.api.schema_changes import SchemaChangeSerializer
 from reviews.api.serializers import (
     ChangeRequestSerializer,
     EditSerializer,
     ProposalSerializer,
     PublishSerializer,
     RebaseSerializer,
+    SchemaChangeProposalSerializer,
     SetProposalSerializer,
     VerdictSerializer,
     VersionSerializer,
     WithdrawSerializer,
 )
-from reviews.models import Change, ChangeRequest, Review, SchemaChangeRequest
+from reviews.gate import may_see
+from reviews.models import ChangeRequest, Review
 from reviews.selectors import approvers_for_versions
 
-# Either kind, in the OpenAPI description of the endpoints both share.
-EITHER_KIND = PolymorphicProxySerializer(
-    component_name="AnyChangeRequest",
-    serializers=[ChangeRequestSerializer, SchemaChangeSerializer],
-    resource_type_field_name=None,
-)
 
-
-class AnyEditSerializer(EditSerializer):
-    """What PATCH takes, for either kind, as the OpenAPI document describes it (one object, so
-    generated requests are not refused for matching both of two shapes): a config change
-    request's `value` or `changes`; a schema change request's `schema` and `values`."""
-
-    schema = AnyJSONField(required=False, help_text="A schema change request's new schema.")
-    values = serializers.DictField(
-        child=AnyJSONField(),
-        required=False,
-        help_text='A schema change request\'s new values by "namespace/key".',
-    )
-
-
-def _change_request(
-    request, pk: int, *, own_without_role: bool = False
-) -> ChangeRequest | SchemaChangeRequest:
-    """The change request (of configs, or else of a schema), or 404 unless the request may
-    read every namespace it touches. With `own_without_role`, its author may reach it even
-    after losing their role (to withdraw it); a token must still reach the namespaces."""
+def _change_request(request, pk: int, *, own_without_role: bool = False) -> ChangeRequest:
+    """The change request, or 404 unless the request may read every namespace it touches (one
+    touching none, a change of a schema nobody uses: admins anywhere). With
+    `own_without_role`, its author may reach it even after losing their role (to withdraw it);
+    a token must still reach the namespaces."""
+    missing = "No such change request, or no access to it."
     change_request = (
         ChangeRequest.objects.select_related("author")
         .prefetch_related(
-            Prefetch(
-                "changes",
-                queryset=Change.objects.select_related(
-                    "config__namespace", "config__schema", "base_version", "published_version"
-                ).prefetch_related("config__owners"),
-            ),
             Prefetch("reviews", queryset=Review.objects.select_related("reviewer")),
             "comments__author",
         )
@@ -84,14 +56,16 @@ def _change_request(
         .first()
     )
     if change_request is None:
-        return schema_changes.find(request, pk)
-    missing = "No such change request, or no access to it."
+        raise Http404(missing)
+    namespaces = change_request.namespaces
     if own_without_role and change_request.author_id == request.user.pk:
         token = token_of(request)
-        if token is not None and not all(in_scope(token, ns) for ns in change_request.namespaces):
+        if token is not None and not all(in_scope(token, ns) for ns in namespaces):
             raise Http404(missing)
         return change_request
-    for namespace in change_request.namespaces:
+    if not namespaces and not may_see(request.user, change_request):
+        raise Http404(missing)
+    for namespace in namespaces:
         ensure_readable(request, namespace, missing)
     return change_request
 
@@ -101,7 +75,6 @@ def _answer(
 ) -> Response:
     # Read back after the service committed: the answer shows what was stored.
     change_request = _change_request(request, pk, own_without_role=own_without_role)
-    assert isinstance(change_request, ChangeRequest)
     return Response(
         ChangeRequestSerializer(change_request, context={"request": request}).data, code
     )
@@ -166,6 +139,20 @@ class ChangeRequestSetCreate(APIView):
     def post(self, request):
         ensure_can_write(request)
         data = _body(SetProposalSerializer, request)
+        first = data["changes"][0]
+        if "schema_change" in first:
+            proposed = first["schema_change"]
+            change_request = services.schema_change_open(
+                schema=get_object_or_404(Schema, name=proposed["schema"]),
+                author=request.user,
+                body=proposed["body"],
+                base_version=proposed["base_version"],
+                values=proposed["values"],
+                title=data["title"],
+                description=data["description"],
+                draft=data["draft"],
+            )
+            return _answer(request, change_request.pk, status.HTTP_201_CREATED)
         change_request = services.change_request_open(
             author=request.user,
             changes=_proposed(request, data["changes"]),
@@ -209,26 +196,22 @@ class ChangeRequestDetail(APIView):
 
     @extend_schema(
         operation_id="change_request_read",
-        responses={200: EITHER_KIND, **error_responses(400, 401, 404, 429)},
+        responses={200: ChangeRequestSerializer, **error_responses(400, 401, 404, 429)},
     )
     def get(self, request, pk: int):
         change_request = _change_request(request, pk)
-        if isinstance(change_request, SchemaChangeRequest):
-            return schema_changes.answer(request, change_request.pk)
         return Response(ChangeRequestSerializer(change_request, context={"request": request}).data)
 
     @extend_schema(
         operation_id="change_request_edit",
-        request=AnyEditSerializer,
+        request=EditSerializer,
         responses={
-            200: EITHER_KIND,
+            200: ChangeRequestSerializer,
             **error_responses(400, 401, 403, 404, 409, 413, 429),
         },
     )
     def patch(self, request, pk: int):
         change_request = _change_request(request, pk)
-        if isinstance(change_request, SchemaChangeRequest):
-            return schema_changes.edit(request, change_request)
         ensure_can_write(request)
         data = _body(EditSerializer, request)
         if "changes" in data:
@@ -243,13 +226,10 @@ class ChangeRequestApprove(APIView):
     @extend_schema(
         operation_id="change_request_approve",
         request=VerdictSerializer,
-        responses={200: EITHER_KIND, **error_responses(400, 401, 403, 404, 409, 429)},
+        responses={200: ChangeRequestSerializer, **error_responses(400, 401, 403, 404, 409, 429)},
     )
     def post(self, request, pk: int):
         change_request = _change_request(request, pk)
-        if isinstance(change_request, SchemaChangeRequest):
-            data = _body(VerdictSerializer, request)
-            return schema_changes.review(request, change_request, data, approve=True)
         ensure_can_write(request)
         data = _body(VerdictSerializer, request)
         services.change_request_approve(
@@ -267,13 +247,10 @@ class ChangeRequestRequestChanges(APIView):
     @extend_schema(
         operation_id="change_request_request_changes",
         request=VerdictSerializer,
-        responses={200: EITHER_KIND, **error_responses(400, 401, 403, 404, 409, 429)},
+        responses={200: ChangeRequestSerializer, **error_responses(400, 401, 403, 404, 409, 429)},
     )
     def post(self, request, pk: int):
         change_request = _change_request(request, pk)
-        if isinstance(change_request, SchemaChangeRequest):
-            data = _body(VerdictSerializer, request)
-            return schema_changes.review(request, change_request, data, approve=False)
         ensure_can_write(request)
         data = _body(VerdictSerializer, request)
         services.change_request_request_changes(
@@ -296,7 +273,7 @@ class ChangeRequestPublish(APIView):
         responses={
             200: PolymorphicProxySerializer(
                 component_name="PublishedChange",
-                serializers=[VersionSerializer, SchemaChangeSerializer],
+                serializers=[VersionSerializer, ChangeRequestSerializer],
                 resource_type_field_name=None,
             ),
             **error_responses(400, 401, 403, 404, 409, 429),
@@ -304,9 +281,6 @@ class ChangeRequestPublish(APIView):
     )
     def post(self, request, pk: int):
         change_request = _change_request(request, pk)
-        if isinstance(change_request, SchemaChangeRequest):
-            data = _body(PublishSerializer, request)
-            return schema_changes.publish(request, change_request, data)
         ensure_can_write(request)
         data = _body(PublishSerializer, request)
         version = services.change_request_publish(
@@ -315,7 +289,7 @@ class ChangeRequestPublish(APIView):
             effective_at=data.get("effective_at"),
             bypass_reason=data.get("bypass_reason"),
         )
-        if not change_request.is_single:
+        if version is None or not change_request.is_single:
             # A set answers with itself: each change names the version it became.
             return _answer(request, pk)
         version = Version.objects.select_related("published_by", "change").get(pk=version.pk)
@@ -329,13 +303,10 @@ class ChangeRequestWithdraw(APIView):
     @extend_schema(
         operation_id="change_request_withdraw",
         request=WithdrawSerializer,
-        responses={200: EITHER_KIND, **error_responses(400, 401, 403, 404, 409, 429)},
+        responses={200: ChangeRequestSerializer, **error_responses(400, 401, 403, 404, 409, 429)},
     )
     def post(self, request, pk: int):
         change_request = _change_request(request, pk, own_without_role=True)
-        if isinstance(change_request, SchemaChangeRequest):
-            data = _body(WithdrawSerializer, request)
-            return schema_changes.withdraw(request, change_request, data)
         ensure_can_write(request)
         data = _body(WithdrawSerializer, request)
         services.change_request_withdraw(
@@ -355,11 +326,13 @@ class ChangeRequestRebase(APIView):
     )
     def post(self, request, pk: int):
         change_request = _change_request(request, pk)
-        if isinstance(change_request, SchemaChangeRequest):
-            return schema_changes.rebase(request, change_request)
         ensure_can_write(request)
         data = _body(RebaseSerializer, request)
-        by_label = {change.label: change.config_id for change in change_request.change_list}
+        by_label = (
+            {change.label: change.config.pk for change in change_request.change_list}
+            if data["values"] and change_request.schema_change is None
+            else {}
+        )
         unknown = sorted(set(data["values"]) - set(by_label))
         if unknown:
             raise ValidationError(
@@ -372,3 +345,32 @@ class ChangeRequestRebase(APIView):
             values={by_label[label]: value for label, value in data["values"].items()},
         )
         return _answer(request, pk)
+
+
+class SchemaChangeCreate(APIView):
+    """Propose a schema's next version with the new values of the configs it would reject: a
+    change request like any other (`POST /api/v1/change-requests/` takes the same)."""
+
+    @extend_schema(
+        operation_id="schema_change_create",
+        request=SchemaChangeProposalSerializer,
+        responses={
+            201: ChangeRequestSerializer,
+            **error_responses(400, 401, 403, 404, 409, 413, 429),
+        },
+    )
+    def post(self, request, name: str):
+        ensure_can_write(request)
+        schema = get_object_or_404(Schema, name=name)
+        data = _body(SchemaChangeProposalSerializer, request)
+        change_request = services.schema_change_open(
+            schema=schema,
+            author=request.user,
+            body=data["schema"],
+            base_version=data["base_version"],
+            title=data["title"],
+            description=data["description"],
+            values=data["values"],
+            draft=data["draft"],
+        )
+        return _answer(request, change_request.pk, status.HTTP_201_CREATED)

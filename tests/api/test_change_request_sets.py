@@ -227,14 +227,34 @@ def test_the_one_config_shortcut_keeps_its_answer_and_adds_changes(alice_writes,
     assert [c["key"] for c in body["changes"]] == ["company-timezones"]
 
 
-def test_a_schema_change_in_a_set_is_refused_with_where_to_propose_it(alice_writes):
-    response = alice_writes.post(
-        "/api/v1/change-requests/",
-        {"title": "x", "changes": [{"schema": "company-timezones", "body": {}, "base_version": 1}]},
-        format="json",
+def test_a_schema_change_is_proposed_at_the_change_requests_address_too(carol, timezones):
+    schema = timezones.schema
+    body = {**schema.body, "properties": {**schema.body["properties"], "note": {"type": "string"}}}
+    _token, secret = make_token(carol, "data-pipelines", "sales-ops", write=True)
+    change = {"schema": schema.name, "body": body, "base_version": 1}
+
+    response = client_for(secret).post(
+        "/api/v1/change-requests/", {"title": "A note", "changes": [change]}, format="json"
     )
+
+    assert response.status_code == 201, response.json()
+    answer = response.json()
+    assert answer["kind"] == "schema"
+    assert answer["changes"][0]["kind"] == "schema"
+    assert answer["changes"][0]["schema"] == schema.name
+    assert answer["changes"][0]["body"] == body
+
+
+def test_a_schema_change_mixed_with_config_changes_is_400(alice_writes, timezones, warehouses):
+    mixed = onboarding(timezones, warehouses)
+    mixed["changes"].append(
+        {"schema": timezones.schema.name, "body": {"type": "object"}, "base_version": 1}
+    )
+
+    response = alice_writes.post("/api/v1/change-requests/", mixed, format="json")
+
     assert response.status_code == 400
-    assert "/api/v1/schemas/" in str(response.json())
+    assert "proposed alone" in str(response.json())
 
 
 def test_a_preview_of_the_second_config_of_a_set(alice_writes, timezones, warehouses):

@@ -96,3 +96,52 @@ def test_a_refusal_in_the_console_is_audited_like_one_through_the_api(
     assert denied.actor == bob
     assert denied.namespace == "data-pipelines"
     assert "access.denied" in actions_seen_by(carol)
+
+
+def _regional_timezones(sales_ops, timezones, carol):
+    """A sales-ops config on the company-timezones schema."""
+    return config_create(
+        namespace=sales_ops,
+        key="regional-timezones",
+        name="Regional timezones",
+        value=newest(timezones).value,
+        schema=timezones.schema,
+        actor=carol,
+    )
+
+
+def test_a_schema_change_request_reaches_the_members_of_each_namespace_whose_configs_change(
+    timezones, sales_ops, carol, bob, olga, victor
+):
+    from tests.api.test_schema_change_addresses import open_change
+
+    _regional_timezones(sales_ops, timezones, carol)
+
+    change = open_change(timezones, carol)
+
+    # As for a config change request: one event per namespace, naming only its configs.
+    opened = AuditEvent.objects.filter(action="change_request.opened", target_id=str(change.pk))
+    assert sorted((e.namespace, e.details["changes"]) for e in opened) == [
+        ("data-pipelines", ["data-pipelines/company-timezones"]),
+        ("sales-ops", ["sales-ops/regional-timezones"]),
+    ]
+    assert {e.details["schema"] for e in opened} == {"company-timezones"}
+    for someone in (olga, victor, bob):
+        assert "change_request.opened" in actions_seen_by(someone)
+
+
+def test_a_schema_change_request_that_changes_no_value_reaches_the_namespaces_using_it(
+    timezones, sales_ops, carol, olga, victor
+):
+    """Their reviewers review it (every config using the schema is touched), so they hear of
+    it as of any change request they review."""
+    from tests.api.test_schema_change_addresses import open_change
+
+    _regional_timezones(sales_ops, timezones, carol)
+    body = copy.deepcopy(timezones.schema.body)
+    body["properties"]["note"] = {"type": "string", "title": "Note"}
+
+    open_change(timezones, carol, body=body)
+
+    assert "change_request.opened" in actions_seen_by(olga)
+    assert "change_request.opened" in actions_seen_by(victor)

@@ -6,7 +6,7 @@ import pytest
 
 from audit.models import AuditEvent
 from configs.models import Config, Membership, Namespace, Role, Schema
-from reviews.models import SchemaChangeRequest
+from reviews.models import ChangeRequest
 
 METRICS_SCHEMA = "custom-metrics"
 
@@ -285,16 +285,22 @@ def test_a_schema_edit_opens_a_schema_change_for_review_never_a_save(admin_clien
 
     response = admin_client.post(change_url(schema), data)
 
-    [change] = SchemaChangeRequest.objects.filter(schema=schema)
+    [change] = ChangeRequest.objects.filter(changes__schema=schema)
     assert response.status_code == 302
     assert response["Location"] == change.get_absolute_url()
-    assert (change.body, change.author, change.title) == (body, root, "Metrics may name their unit")
-    assert change.status == "in_review"
+    assert (change.schema_change.body, change.author, change.title) == (
+        body,
+        root,
+        "Metrics may name their unit",
+    )
+    # Its configs need no approval (sales-ops), so, as for a config's change request, it is
+    # approved at once; it is still not published.
+    assert change.status == "approved"
     schema.refresh_from_db()
     assert "unit" not in schema.body["properties"]
     assert schema.versions.count() == 1
     assert events("schema.changed") == []
-    assert [e.actor for e in events("schema_change.opened")] == [root]
+    assert [e.actor for e in events("change_request.opened")] == [root]
 
 
 def test_a_schema_edit_rejecting_values_no_default_fixes_is_refused_naming_config_and_path(
@@ -313,7 +319,7 @@ def test_a_schema_edit_rejecting_values_no_default_fixes_is_refused_naming_confi
     assert "sales-ops/custom-metrics at /metrics:" in errors
     schema.refresh_from_db()
     assert "maxItems" not in schema.body["properties"]["metrics"]
-    assert not SchemaChangeRequest.objects.exists()
+    assert not ChangeRequest.objects.exists()
     assert events("schema.changed") == []
 
 

@@ -18,8 +18,8 @@ from django.core.management.base import CommandError
 
 from audit.models import AuditEvent
 from configs.models import Config, Schema, Version
-from reviews import schema_changes
-from reviews.models import ChangeRequest, SchemaChangeRequest
+from reviews import services as review_services
+from reviews.models import Change, ChangeRequest
 from tests.api.conftest import client_for, make_token
 
 pytestmark = pytest.mark.django_db
@@ -203,9 +203,10 @@ def nothing_kept(piece: str) -> bool:
         json.dumps(v, ensure_ascii=False) for v in Version.objects.values_list("value", flat=True)
     ]
     for cr in ChangeRequest.objects.all():
-        texts += [json.dumps(cr.value, ensure_ascii=False), cr.title, cr.description]
-    for sc in SchemaChangeRequest.objects.all():
-        texts += [json.dumps(sc.body, ensure_ascii=False), sc.title, sc.description]
+        texts += [cr.title, cr.description]
+    # Every change of every kind: a config's proposed value, a schema's proposed body.
+    for value, body in Change.objects.values_list("value", "body"):
+        texts += [json.dumps(value, ensure_ascii=False), json.dumps(body, ensure_ascii=False)]
     texts += [
         json.dumps(s, ensure_ascii=False) for s in Schema.objects.values_list("body", flat=True)
     ]
@@ -275,7 +276,7 @@ def through_a_schema_change(value):
     for key, data in value.items():
         body["properties"][key] = {"default": data, "examples": [data]}
     try:
-        schema_changes.schema_change_open(
+        review_services.schema_change_open(
             schema=config.schema, author=carol, body=body, base_version=1, title="New fields"
         )
     except ValidationError as refused:

@@ -11,7 +11,7 @@ from django.urls import reverse
 
 from configs import services
 from configs.models import Namespace
-from reviews import schema_changes
+from reviews import services as review_services
 from tests.api.conftest import client_for, make_token
 
 # jsonb would order the properties billing, timezone, company_id, and billing's own vat,
@@ -205,7 +205,7 @@ def test_a_schema_change_and_its_edit_page_show_the_proposed_schema_as_written(c
     config = settings_config(carol)
     body = json.loads(json.dumps(SETTINGS_SCHEMA))
     body["properties"]["billing"]["required"] = ["vat"]
-    change = schema_changes.schema_change_open(
+    change = review_services.schema_change_open(
         schema=config.schema,
         author=carol,
         body=body,
@@ -216,7 +216,7 @@ def test_a_schema_change_and_its_edit_page_show_the_proposed_schema_as_written(c
     client.force_login(carol)
 
     page = client.get(change.get_absolute_url()).content.decode()
-    editable = client.get(reverse("reviews:schema_change_edit", args=[change.pk])).content.decode()
+    editable = client.get(reverse("reviews:edit", args=[change.pk])).content.decode()
 
     assert html.escape(json.dumps(body, indent=2)) in page
     assert shown_body(editable) == json.dumps(body, indent=2)

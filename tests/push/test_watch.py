@@ -160,15 +160,30 @@ def test_under_wsgi_the_stream_is_refused_so_clients_poll(live_server):
 def test_a_schema_change_arrives_as_one_live_event_per_config_in_order(
     asgi_server, alice, bob, carol
 ):
-    from reviews import schema_changes
-    from tests.reviews.test_schema_change_bulk_publish import add_configs, approved_change
+    from configs.models import Namespace
+    from configs.services import config_create
+    from reviews import services as review_services
+    from tests.api.test_schema_change_addresses import open_change
 
     timezones = Config.objects.get(key="company-timezones")
-    configs = sorted([timezones, *add_configs(timezones, carol, 3)], key=lambda c: c.pk)
-    change = approved_change(timezones, carol, bob)
+    namespace = Namespace.objects.get(slug="data-pipelines")
+    more = [
+        config_create(
+            namespace=namespace,
+            key=f"tz-{n:03d}",
+            name=f"Timezones {n}",
+            value={"companies": [{"company_id": f"company-{n}", "timezone": "UTC"}]},
+            actor=carol,
+            schema=timezones.schema,
+        )
+        for n in range(3)
+    ]
+    configs = sorted([timezones, *more], key=lambda c: c.pk)
+    change = open_change(timezones, carol)
+    review_services.change_request_approve(change_request=change, reviewer=bob)
     _, secret = read_token(alice, "data-pipelines")
     stream = Stream(watch_url(asgi_server, "data-pipelines"), secret)
-    later(0.3, lambda: schema_changes.schema_change_publish(change_request=change, actor=bob))
+    later(0.3, lambda: review_services.change_request_publish(change_request=change, actor=bob))
 
     events = [stream.next_event() for _ in configs]
 

@@ -108,3 +108,26 @@ def test_schema_change_requests_are_renumbered_after_config_change_requests(old_
     assert ChangeRequestNumber.objects.count() == 5
     # The next number, of either kind, comes after every one taken.
     assert ChangeRequestNumber.objects.create(kind="config").pk > renumbered[1].pk
+
+    # On to the newest release: each schema change request is now the change request of its
+    # new number, with its schema's change, its config's change and its review.
+    executor = MigrationExecutor(connection)
+    executor.loader.build_graph()
+    executor.migrate(executor.loader.graph.leaf_nodes())
+    from reviews.models import ChangeRequest as Now
+
+    assert Now.objects.count() == 5
+    moved = {cr.pk: cr for cr in Now.objects.filter(pk__in=[c.pk for c in renumbered])}
+    assert [moved[c.pk].title for c in renumbered] == ["Schema change 0", "Schema change 1"]
+    for cr in moved.values():
+        assert (cr.schema_change.kind, cr.schema_change.schema.name) == ("schema", "s")
+        assert cr.schema_change.body == {"type": "object"}
+    assert moved[renumbered[0].pk].change_list == []
+    assert [(c.kind, c.config.key, c.value) for c in moved[renumbered[1].pk].change_list] == [
+        ("config", "c", {"owner": "data"})
+    ]
+    assert moved[renumbered[1].pk].reviews.get().verdict == "approve"
+    # The config change requests kept their numbers and are not schema changes.
+    assert all(
+        cr.schema_change is None for cr in Now.objects.filter(pk__in=[c.pk for c in config_changes])
+    )

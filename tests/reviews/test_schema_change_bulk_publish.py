@@ -24,8 +24,8 @@ from push import feed as change_feed
 from push.models import ChangeEvent, WebhookDelivery
 from push.services import webhook_create
 from push.tasks import queue_deliveries
-from reviews import schema_changes
-from tests.reviews.test_schema_changes import open_change
+from reviews import services as review_services
+from tests.reviews.test_schema_changes import items, open_change
 
 pytestmark = pytest.mark.django_db
 
@@ -48,7 +48,7 @@ def add_configs(timezones, carol, count, start=0):
 
 def approved_change(timezones, carol, bob):
     change = open_change(timezones, carol)
-    schema_changes.schema_change_approve(change_request=change, reviewer=bob)
+    review_services.change_request_approve(change_request=change, reviewer=bob)
     return change
 
 
@@ -75,8 +75,8 @@ def test_every_config_gets_its_version_event_and_delivery(
 ):
     configs = [timezones, *add_configs(timezones, carol, 5)]
     change = approved_change(timezones, carol, bob)
-    items = {i.config_id: i.value for i in change.items.all()}
-    assert set(items) == {c.pk for c in configs}
+    values = {i.config_id: i.value for i in items(change).all()}
+    assert set(values) == {c.pk for c in configs}
     start = change_feed.latest_id()
     default_task_backend.results.clear()
     heard = []
@@ -84,30 +84,40 @@ def test_every_config_gets_its_version_event_and_delivery(
     try:
         with django_capture_on_commit_callbacks(execute=True):
             before = timezone.now()
-            schema_changes.schema_change_publish(change_request=change, actor=bob)
+            review_services.change_request_publish(change_request=change, actor=bob)
     finally:
         change_feed.feed.unsubscribe(heard.append)
 
     change.refresh_from_db()
-    schema_version = change.published_version
+    schema_version = change.schema_change.published_schema_version
     assert (change.status, schema_version.number) == ("published", 2)
     published = {}
     for config in configs:
         version = selectors.live_version(config)
         assert version.number == 2
-        assert version.value == items[config.pk]
+        assert version.value == values[config.pk]
         assert version.published_by == bob
         assert version.reason == "Every company has an owner team"
         assert before <= version.effective_at == version.published_at <= timezone.now()
         assert (version.schema_id, version.schema_version) == (timezones.schema_id, schema_version)
         assert version.bypass_reason == ""
         published[str(config)] = version.number
-    assert dict(change.items.values_list("config_id", "published_version__number")) == {
+    assert dict(items(change).values_list("config_id", "published_version__number")) == {
         c.pk: published[str(c)] for c in configs
     }
-    # One audit event names every config and its new version, as before; the chain holds.
-    event = AuditEvent.objects.get(action="schema_change.published")
-    assert (event.actor, event.details["configs"]) == (bob, published)
+    # One audit event per namespace (all of them are in data-pipelines) names every config
+    # and its new version; the chain holds.
+    event = AuditEvent.objects.get(action="change_request.published")
+    assert (event.actor, event.namespace, event.details["versions"]) == (
+        bob,
+        "data-pipelines",
+        published,
+    )
+    assert (event.details["change_request"], event.details["schema"]) == (
+        change.pk,
+        "company-timezones",
+    )
+    assert event.details["schema_version"] == 2
     out = io.StringIO()
     call_command("verify_audit", stdout=out)  # the event was sealed at commit
     assert "chain intact" in out.getvalue()
@@ -136,7 +146,7 @@ def test_a_schema_change_scheduled_for_later_schedules_every_config(carol, bob, 
     change = approved_change(timezones, carol, bob)
     start = change_feed.latest_id()
 
-    schema_changes.schema_change_publish(change_request=change, actor=bob, effective_at=later)
+    review_services.change_request_publish(change_request=change, actor=bob, effective_at=later)
 
     for config in configs:
         newest, live = selectors.newest_version(config), selectors.live_version(config)
@@ -153,7 +163,7 @@ def test_an_admin_s_bypass_marks_every_config_version_with_the_reason(carol, tim
     configs = [timezones, *add_configs(timezones, carol, 3)]
     change = open_change(timezones, carol)  # not approved
 
-    schema_changes.schema_change_publish(
+    review_services.change_request_publish(
         change_request=change, actor=carol, bypass_reason="Dashboards are down"
     )
 
@@ -176,14 +186,14 @@ def test_one_config_moving_conflicts_the_whole_change_and_writes_nothing(
     start = change_feed.latest_id()
 
     with pytest.raises(Conflict, match=f"{moved} moved past version 1"):
-        schema_changes.schema_change_publish(change_request=change, actor=bob)
+        review_services.change_request_publish(change_request=change, actor=bob)
 
     change.refresh_from_db()
     assert change.status == "conflicted"
     assert newest_versions(configs) == before
     assert timezones.schema.versions.count() == 1
     assert not ChangeEvent.objects.filter(id__gt=start).exists()
-    assert not change.items.filter(published_version__isnull=False).exists()
+    assert not items(change).filter(published_version__isnull=False).exists()
 
 
 def test_a_failure_after_the_versions_are_written_leaves_nothing(
@@ -193,14 +203,14 @@ def test_a_failure_after_the_versions_are_written_leaves_nothing(
     change = approved_change(timezones, carol, bob)
     before = newest_versions(configs)
     start = change_feed.latest_id()
-    published = AuditEvent.objects.filter(action="schema_change.published")
+    published = AuditEvent.objects.filter(action="change_request.published")
 
     def fail(events, **kwargs):
         raise RuntimeError("the database went away")
 
     monkeypatch.setattr(deliveries, "enqueue_for", fail)
     with pytest.raises(RuntimeError):
-        schema_changes.schema_change_publish(change_request=change, actor=bob)
+        review_services.change_request_publish(change_request=change, actor=bob)
 
     change.refresh_from_db()
     assert change.status == "approved"
@@ -324,17 +334,17 @@ def queries_to_publish(timezones, carol, bob) -> tuple[int, list[str]]:
         with transaction.atomic():
             change = approved_change(timezones, carol, bob)
             with CaptureQueriesContext(connection) as queries:
-                schema_changes.schema_change_publish(change_request=change, actor=bob)
-            items = change.items.count()
+                review_services.change_request_publish(change_request=change, actor=bob)
+            count = items(change).count()
             events = ChangeEvent.objects.filter(
-                version__in=change.items.values("published_version")
+                version__in=items(change).values("published_version")
             )
             deliveries = WebhookDelivery.objects.filter(change_event__in=events)
-            assert deliveries.count() == events.count() == items
+            assert deliveries.count() == events.count() == count
             raise Undo
     except Undo:
         pass
-    return items, [query["sql"] for query in queries.captured_queries]
+    return count, [query["sql"] for query in queries.captured_queries]
 
 
 def test_publishing_takes_as_many_queries_for_30_configs_as_for_3(carol, bob, timezones, hooked):

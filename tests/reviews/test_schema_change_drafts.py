@@ -10,10 +10,10 @@ from django.core.exceptions import PermissionDenied, ValidationError
 
 from audit.models import AuditEvent
 from configs import selectors
-from reviews import schema_changes
-from reviews.schema_changes import InvalidValues
+from reviews import services as review_services
+from reviews.kinds.schema import InvalidValues
 from tests.api.conftest import client_for, make_token
-from tests.reviews.test_schema_changes import open_change, owner_team
+from tests.reviews.test_schema_changes import items, open_change, opened_for, owner_team
 
 LABEL = "data-pipelines/company-timezones"
 
@@ -36,14 +36,14 @@ def test_a_draft_keeps_values_still_to_fix_and_asks_nobody(
         draft = open_draft(timezones, carol)
 
     assert draft.status == "draft"
-    item = draft.items.get()
+    item = items(draft).get()
     assert item.problems[0] == {
         "path": "/companies/0/owner_team",
         "message": "Owner team is required.",
     }
     assert mailoutbox == []
     with pytest.raises(InvalidValues, match="would reject the value of " + LABEL):
-        schema_changes.schema_change_submit(change_request=draft, actor=carol)
+        review_services.change_request_submit(change_request=draft, actor=carol)
 
 
 def test_a_fixed_draft_is_submitted_and_reviewers_are_asked(
@@ -51,41 +51,43 @@ def test_a_fixed_draft_is_submitted_and_reviewers_are_asked(
 ):
     draft = open_draft(timezones, carol)
 
-    schema_changes.schema_change_edit(
+    review_services.change_request_edit(
         change_request=draft, actor=carol, values={LABEL: with_owner_team(timezones)}
     )
     draft.refresh_from_db()
-    assert draft.items.get().problems == []
+    assert items(draft).get().problems == []
     assert draft.status == "draft"
     with django_capture_on_commit_callbacks(execute=True):
-        schema_changes.schema_change_submit(change_request=draft, actor=carol)
+        review_services.change_request_submit(change_request=draft, actor=carol)
 
     draft.refresh_from_db()
     assert draft.status == "in_review"
     assert any("Review requested" in m.subject and bob.email in m.to for m in mailoutbox)
     assert [
         e.action
-        for e in AuditEvent.objects.filter(action__startswith="schema_change.").order_by("pk")
+        for e in AuditEvent.objects.filter(
+            action__startswith="change_request.", details__change_request=draft.pk
+        ).order_by("pk")
     ] == [
-        "schema_change.opened",
-        "schema_change.edited",
-        "schema_change.submitted",
+        "change_request.opened",
+        "change_request.edited",
+        "change_request.submitted",
     ]
 
 
 def test_an_edit_in_review_dismisses_approvals_and_keeps_values_given_before(carol, bob, timezones):
     body = owner_team(timezones.schema.body, None)
     change = open_change(timezones, carol, body=body, values={LABEL: with_owner_team(timezones)})
-    schema_changes.schema_change_approve(change_request=change, reviewer=bob)
+    review_services.change_request_approve(change_request=change, reviewer=bob)
     change.refresh_from_db()
     assert change.status == "approved"
 
     body["properties"]["companies"]["items"]["properties"]["owner_team"]["maxLength"] = 20
-    schema_changes.schema_change_edit(change_request=change, actor=carol, body=body)
+    review_services.change_request_edit(change_request=change, actor=carol, body=body)
 
     change.refresh_from_db()
     assert (change.status, change.revision) == ("in_review", 2)
-    assert change.items.get().value == with_owner_team(timezones)  # kept, not migrated again
+    assert items(change).get().value == with_owner_team(timezones)  # kept, not migrated again
     assert change.reviews.filter(dismissed_at__isnull=True).count() == 0
 
 
@@ -98,10 +100,10 @@ def test_an_edit_in_review_that_leaves_a_value_invalid_is_refused(carol, timezon
     )
 
     with pytest.raises(InvalidValues):
-        schema_changes.schema_change_edit(
+        review_services.change_request_edit(
             change_request=change, actor=carol, values={LABEL: with_owner_team(timezones, 7)}
         )
-    assert change.items.get().value == with_owner_team(timezones)
+    assert items(change).get().value == with_owner_team(timezones)
 
 
 @pytest.mark.parametrize("who", ["bob", "alice"])
@@ -110,16 +112,16 @@ def test_only_the_author_edits_or_submits(request, carol, timezones, who):
     other = request.getfixturevalue(who)
 
     with pytest.raises(PermissionDenied):
-        schema_changes.schema_change_edit(change_request=draft, actor=other, values={})
+        review_services.change_request_edit(change_request=draft, actor=other, values={})
     with pytest.raises(PermissionDenied):
-        schema_changes.schema_change_submit(change_request=draft, actor=other)
+        review_services.change_request_submit(change_request=draft, actor=other)
 
 
 def test_an_edit_back_to_the_old_schema_changes_nothing_and_is_refused(carol, timezones):
     draft = open_draft(timezones, carol)
 
     with pytest.raises(ValidationError, match="Nothing would change"):
-        schema_changes.schema_change_edit(
+        review_services.change_request_edit(
             change_request=draft, actor=carol, body=timezones.schema.body
         )
 
@@ -138,24 +140,24 @@ def test_carol_saves_a_draft_fixes_the_value_in_its_form_and_submits(client, car
             "draft": "1",
         },
     )
-    draft = timezones.schema.change_requests.get()
-    assert saved["Location"] == f"/schema-changes/{draft.pk}/"
+    draft = opened_for(timezones)
+    assert saved["Location"] == f"/changes/{draft.pk}/"
     page = client.get(saved["Location"]).content.decode()
     assert "Draft — not yet sent for review." in page
     assert "1 config still needs a value the new schema accepts" in page
     assert "Owner team is required." in page
     assert "Submit for review" not in page
-    fix = f"/schema-changes/{draft.pk}/values/{timezones.pk}/"
+    fix = f"/changes/{draft.pk}/values/{timezones.pk}/"
     assert fix in page
 
     form_page = client.get(fix).content.decode()
     assert 'name="fix1-value"' in form_page
     client.post(fix, {f"value:{LABEL}": json.dumps(with_owner_team(timezones))})
-    page = client.get(f"/schema-changes/{draft.pk}/").content.decode()
+    page = client.get(f"/changes/{draft.pk}/").content.decode()
     assert "needs a fix" not in page
     assert "Submit for review" in page
 
-    client.post(f"/schema-changes/{draft.pk}/submit/")
+    client.post(f"/changes/{draft.pk}/submit/")
     draft.refresh_from_db()
     assert draft.status == "in_review"
 
@@ -163,20 +165,20 @@ def test_carol_saves_a_draft_fixes_the_value_in_its_form_and_submits(client, car
 def test_a_bad_value_on_the_fix_page_is_named_and_nothing_is_saved(client, carol, timezones):
     draft = open_draft(timezones, carol)
     client.force_login(carol)
-    fix = f"/schema-changes/{draft.pk}/values/{timezones.pk}/"
+    fix = f"/changes/{draft.pk}/values/{timezones.pk}/"
 
     page = client.post(fix, {f"value:{LABEL}": '{"companies": ['}).content.decode()
 
     assert "errornote" in page
     assert "{&quot;companies&quot;: [" in page  # what was typed is kept
-    assert draft.items.get().problems != []
+    assert items(draft).get().problems != []
 
 
 def test_only_the_author_reaches_the_fix_page(client, carol, bob, timezones):
     draft = open_draft(timezones, carol)
     client.force_login(bob)
 
-    assert client.get(f"/schema-changes/{draft.pk}/values/{timezones.pk}/").status_code == 403
+    assert client.get(f"/changes/{draft.pk}/values/{timezones.pk}/").status_code == 403
 
 
 def test_the_api_edits_a_schema_change_at_the_change_request_address(carol, bob, timezones):
@@ -197,7 +199,13 @@ def test_the_api_edits_a_schema_change_at_the_change_request_address(carol, bob,
     assert edited.status_code == 200, edited.json()
     assert edited.json()["revision"] == 2
     assert edited.json()["title"] == "Owner teams, sales"
-    assert edited.json()["items"][0]["value"]["companies"][0]["owner_team"] == "sales"
+    schema, config = edited.json()["changes"]
+    assert (schema["kind"], config["kind"], config["key"]) == (
+        "schema",
+        "config",
+        "company-timezones",
+    )
+    assert config["value"]["companies"][0]["owner_team"] == "sales"
     refused = api.patch(
         f"/api/v1/change-requests/{change.pk}/",
         {"values": {LABEL: with_owner_team(timezones, 7)}},
@@ -214,10 +222,10 @@ def test_carol_edits_the_schema_of_her_change_in_review_and_bob_must_approve_aga
 
     body = owner_team(timezones.schema.body, None)
     change = open_change(timezones, carol, body=body, values={LABEL: with_owner_team(timezones)})
-    schema_changes.schema_change_approve(change_request=change, reviewer=bob)
+    review_services.change_request_approve(change_request=change, reviewer=bob)
     client.force_login(carol)
-    edit = f"/schema-changes/{change.pk}/edit/"
-    assert f'href="{edit}"' in client.get(f"/schema-changes/{change.pk}/").content.decode()
+    edit = f"/changes/{change.pk}/edit/"
+    assert f'href="{edit}"' in client.get(f"/changes/{change.pk}/").content.decode()
     page = client.get(edit).content.decode()
     assert "Saving dismisses the approvals" in page
     assert "owner_team" in page  # the proposed schema, not the live one
@@ -227,22 +235,23 @@ def test_carol_edits_the_schema_of_her_change_in_review_and_bob_must_approve_aga
     assert "your value fits" in checked  # the value carol gave before is kept
     saved = client.post(edit, _edit_form(timezones, body, submit=1))
 
-    assert saved["Location"] == f"/schema-changes/{change.pk}/"
+    assert saved["Location"] == f"/changes/{change.pk}/"
     change.refresh_from_db()
     assert (change.status, change.revision) == ("in_review", 2)
-    assert change.body["properties"]["companies"]["items"]["properties"]["owner_team"] == {
+    proposed = change.schema_change.body
+    assert proposed["properties"]["companies"]["items"]["properties"]["owner_team"] == {
         "type": "string",
         "title": "Owner team",
         "maxLength": 20,
     }
-    assert change.items.get().value == with_owner_team(timezones)
+    assert items(change).get().value == with_owner_team(timezones)
 
 
 def test_only_the_author_edits_a_schema_change_in_the_console(client, carol, bob, timezones):
     change = open_change(timezones, carol)
     client.force_login(bob)
 
-    assert client.get(f"/schema-changes/{change.pk}/edit/").status_code == 403
+    assert client.get(f"/changes/{change.pk}/edit/").status_code == 403
 
 
 def test_publishing_a_schema_change_conflicts_open_change_requests_of_its_configs(
@@ -259,14 +268,16 @@ def test_publishing_a_schema_change_conflicts_open_change_requests_of_its_config
         base_version=1,
     )
     change = open_change(timezones, carol)
-    schema_changes.schema_change_approve(change_request=change, reviewer=bob)
+    review_services.change_request_approve(change_request=change, reviewer=bob)
 
-    schema_changes.schema_change_publish(change_request=change, actor=bob)
+    review_services.change_request_publish(change_request=change, actor=bob)
 
     proposal.refresh_from_db()
     assert proposal.status == "conflicted"
     event = AuditEvent.objects.get(action="change_request.conflicted")
-    assert f"Schema change #{change.pk} published a new version" in event.reason
+    assert event.reason == (
+        f"Change request #{change.pk} published schema company-timezones version 2."
+    )
 
 
 def test_a_new_field_order_alone_is_a_schema_change_and_says_so(client, carol, bob, timezones):
@@ -276,12 +287,12 @@ def test_a_new_field_order_alone_is_a_schema_change_and_says_so(client, carol, b
 
     change = open_change(timezones, carol, body=body)
 
-    assert change.items.count() == 0  # every value still fits
+    assert items(change).count() == 0  # every value still fits
     client.force_login(bob)
     page = client.get(change.get_absolute_url()).content.decode()
     order = ", ".join(node.get("title", key) for key, node in item["properties"].items())
     assert f"Companies → item: fields in a new order: {order}" in page
     with pytest.raises(ValidationError, match="Nothing would change"):
-        schema_changes.schema_change_edit(
+        review_services.change_request_edit(
             change_request=change, actor=carol, body=timezones.schema.body
         )

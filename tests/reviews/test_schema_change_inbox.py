@@ -5,8 +5,9 @@ import pytest
 
 from configs import selectors, services
 from configs.models import Membership, Namespace, Role
-from reviews import schema_changes
-from tests.reviews.test_schema_changes import open_change
+from reviews import selectors as review_selectors
+from reviews import services as review_services
+from tests.reviews.test_schema_changes import items, open_change
 
 pytestmark = pytest.mark.django_db
 
@@ -23,14 +24,23 @@ def test_a_reviewer_finds_a_schema_change_in_their_reviews_until_they_approve_it
 
     for path in ("/changes/inbox/", "/"):
         page = client.get(path).content.decode()
-        assert "Schema changes waiting for my review" in page
+        # One inbox for every kind: no section of its own.
+        assert "Waiting for my review" in page
+        assert "Schema changes waiting" not in page
         assert change.get_absolute_url() in page
         assert "Every company has an owner team" in page
 
-    schema_changes.schema_change_approve(change_request=change, reviewer=bob)
+    review_services.change_request_approve(change_request=change, reviewer=bob)
 
-    assert change.get_absolute_url() not in client.get("/changes/inbox/").content.decode()
-    assert change.get_absolute_url() not in client.get("/").content.decode()
+    # Approved, it leaves the reviews waiting for bob and waits to be published, as any
+    # change request does.
+    inbox = dict(
+        (title, rows) for title, rows, _empty in client.get("/changes/inbox/").context["sections"]
+    )
+    assert change not in list(inbox["Waiting for my review"])
+    dashboard = client.get("/").context
+    assert change not in dashboard["waiting"]
+    assert change in dashboard["ready"]
 
 
 def test_its_author_and_people_who_cannot_approve_it_do_not_find_it(
@@ -41,7 +51,12 @@ def test_its_author_and_people_who_cannot_approve_it_do_not_find_it(
     for person in (carol, alice):  # its author; an editor
         client.force_login(person)
         assert change.get_absolute_url() not in client.get("/changes/inbox/").content.decode()
-        assert change.get_absolute_url() not in client.get("/").content.decode()
+        assert change not in client.get("/").context["waiting"]
+    # Its author finds it among her own open changes, as any change request of hers.
+    client.force_login(carol)
+    assert list(client.get("/").context["mine"]) == [change]
+    client.force_login(alice)
+    assert change.get_absolute_url() not in client.get("/").content.decode()
 
 
 def test_a_reviewer_of_only_some_affected_namespaces_is_not_asked(
@@ -59,11 +74,11 @@ def test_a_reviewer_of_only_some_affected_namespaces_is_not_asked(
     Membership.objects.create(user=frank, namespace=timezones.namespace, role=Role.REVIEWER)
     root = django_user_model.objects.create_superuser("root", email="root@example.com")
     change = open_change(timezones, carol)
-    assert change.items.count() == 2
+    assert items(change).count() == 2
 
-    assert list(schema_changes.waiting_for(frank)) == []
-    assert list(schema_changes.waiting_for(bob)) == [change]
-    assert list(schema_changes.waiting_for(root)) == [change]
+    assert list(review_selectors.waiting_for(frank)) == []
+    assert list(review_selectors.waiting_for(bob)) == [change]
+    assert list(review_selectors.waiting_for(root)) == [change]
 
 
 def test_reviewers_of_every_affected_namespace_are_emailed_when_it_opens(
@@ -86,9 +101,9 @@ def test_the_author_is_emailed_on_approval_and_on_publish(
     change = open_change(timezones, carol)
 
     with django_capture_on_commit_callbacks(execute=True):
-        schema_changes.schema_change_approve(change_request=change, reviewer=bob, comment="Fine")
+        review_services.change_request_approve(change_request=change, reviewer=bob, comment="Fine")
     with django_capture_on_commit_callbacks(execute=True):
-        schema_changes.schema_change_publish(change_request=change, actor=bob)
+        review_services.change_request_publish(change_request=change, actor=bob)
 
     assert recipients(mailoutbox) == [["carol@example.com"], ["carol@example.com"]]
     approved, published = mailoutbox

@@ -12,9 +12,10 @@ from audit.models import AuditEvent
 from common.errors import Conflict, RuleViolation
 from configs import selectors, services
 from configs.models import Config, Membership, Namespace, Role
-from reviews import schema_changes
 from reviews import services as review_services
-from reviews.schema_changes import InvalidValues, fill_defaults
+from reviews.kinds import schema as schema_kind
+from reviews.kinds.schema import InvalidValues, fill_defaults
+from reviews.models import ChangeRequest
 from tests.api.conftest import client_for, make_token
 from tests.values import with_company
 
@@ -30,7 +31,7 @@ def owner_team(body, default="data"):
 
 
 def open_change(timezones, author, body=None, **kwargs):
-    return schema_changes.schema_change_open(
+    return review_services.schema_change_open(
         schema=timezones.schema,
         author=author,
         body=body or owner_team(timezones.schema.body),
@@ -38,6 +39,16 @@ def open_change(timezones, author, body=None, **kwargs):
         title="Every company has an owner team",
         **kwargs,
     )
+
+
+def items(change_request):
+    """A schema change's config changes (the values it migrates or the author gave)."""
+    return change_request.changes.filter(config__isnull=False)
+
+
+def opened_for(timezones):
+    """The one change request that changes the timezones schema."""
+    return ChangeRequest.objects.get(changes__schema=timezones.schema)
 
 
 def refreshed(config):
@@ -55,13 +66,13 @@ def test_defaults_fill_new_required_fields_at_every_depth(timezones):
 def test_a_schema_change_with_a_default_migrates_every_affected_value(carol, bob, timezones):
     change = open_change(timezones, carol)
 
-    item = change.items.get()
+    item = items(change).get()
     assert (item.config, item.base_version.number, item.migrated) == (timezones, 1, True)
     assert all(c["owner_team"] == "data" for c in item.value["companies"])
     assert change.status == "in_review"
 
-    schema_changes.schema_change_approve(change_request=change, reviewer=bob)
-    schema_changes.schema_change_publish(change_request=change, actor=bob)
+    review_services.change_request_approve(change_request=change, reviewer=bob)
+    review_services.change_request_publish(change_request=change, actor=bob)
 
     timezones = refreshed(timezones)
     live = selectors.live_version(timezones)
@@ -70,7 +81,11 @@ def test_a_schema_change_with_a_default_migrates_every_affected_value(carol, bob
     assert timezones.schema.body["properties"]["companies"]["items"]["required"][-1] == "owner_team"
     assert {c["owner_team"] for c in live.value["companies"]} == {"data"}
     actions = set(AuditEvent.objects.values_list("action", flat=True))
-    assert {"schema_change.opened", "schema_change.approved", "schema_change.published"} <= actions
+    # A schema change is a change request: its events are change requests' (webhooks fire).
+    assert {"change_request.opened", "change_request.approved", "change_request.published"} <= (
+        actions
+    )
+    assert not any(action.startswith("schema_change.") for action in actions)
 
 
 def test_without_a_default_the_change_is_refused_naming_the_config_and_paths(carol, timezones):
@@ -95,7 +110,7 @@ def test_a_value_given_by_the_author_fixes_what_the_defaults_cannot(carol, timez
         values={"data-pipelines/company-timezones": value},
     )
 
-    item = change.items.get()
+    item = items(change).get()
     assert (item.value, item.migrated) == (value, False)
 
 
@@ -124,12 +139,12 @@ def test_only_reviewers_in_every_affected_namespace_count(carol, bob, timezones,
     frank = django_user_model.objects.create_user("frank")
     Membership.objects.create(user=frank, namespace=timezones.namespace, role=Role.REVIEWER)
     change = open_change(timezones, carol)
-    assert change.items.count() == 2
+    assert items(change).count() == 2
 
-    with pytest.raises(PermissionDenied, match="every namespace"):
-        schema_changes.schema_change_approve(change_request=change, reviewer=frank)
-    schema_changes.schema_change_approve(change_request=change, reviewer=bob)
-    schema_changes.schema_change_publish(change_request=change, actor=bob)
+    with pytest.raises(PermissionDenied, match="reviewer role in data-pipelines, sales-ops"):
+        review_services.change_request_approve(change_request=change, reviewer=frank)
+    review_services.change_request_approve(change_request=change, reviewer=bob)
+    review_services.change_request_publish(change_request=change, actor=bob)
 
     assert selectors.live_version(other).number == 2
 
@@ -138,14 +153,14 @@ def test_it_cannot_be_published_without_approval_nor_by_its_author(carol, bob, t
     change = open_change(timezones, carol)
 
     with pytest.raises(RuleViolation, match="1 more approval"):
-        schema_changes.schema_change_publish(change_request=change, actor=bob)
+        review_services.change_request_publish(change_request=change, actor=bob)
     with pytest.raises(PermissionDenied):
-        schema_changes.schema_change_approve(change_request=change, reviewer=carol)
+        review_services.change_request_approve(change_request=change, reviewer=carol)
 
 
 def test_one_config_moving_past_its_base_conflicts_the_whole_change(carol, alice, bob, timezones):
     change = open_change(timezones, carol)
-    schema_changes.schema_change_approve(change_request=change, reviewer=bob)
+    review_services.change_request_approve(change_request=change, reviewer=bob)
     meanwhile = review_services.change_request_open(
         config=timezones,
         author=alice,
@@ -157,19 +172,19 @@ def test_one_config_moving_past_its_base_conflicts_the_whole_change(carol, alice
     review_services.change_request_publish(change_request=meanwhile, actor=bob)
 
     with pytest.raises(Conflict, match="moved past version 1"):
-        schema_changes.schema_change_publish(change_request=change, actor=bob)
+        review_services.change_request_publish(change_request=change, actor=bob)
 
     change.refresh_from_db()
     assert change.status == "conflicted"
     assert refreshed(timezones).schema.versions.count() == 1  # nothing was written
     assert selectors.live_version(timezones).number == 2
 
-    rebased = schema_changes.schema_change_rebase(change_request=change, actor=carol)
-    item = rebased.items.get()
+    rebased = review_services.change_request_rebase(change_request=change, actor=carol)
+    item = items(rebased).get()
     assert item.base_version.number == 2
     assert "hooli" in {c["company_id"] for c in item.value["companies"]}
-    schema_changes.schema_change_approve(change_request=rebased, reviewer=bob)
-    schema_changes.schema_change_publish(change_request=rebased, actor=bob)
+    review_services.change_request_approve(change_request=rebased, reviewer=bob)
+    review_services.change_request_publish(change_request=rebased, actor=bob)
     assert selectors.live_version(timezones).number == 3
 
 
@@ -185,36 +200,36 @@ def test_a_scheduled_version_in_the_way_is_named_with_the_earliest_instant(carol
     review_services.change_request_approve(change_request=scheduled, reviewer=bob)
     review_services.change_request_publish(change_request=scheduled, actor=bob, effective_at=later)
     change = open_change(timezones, carol)
-    schema_changes.schema_change_approve(change_request=change, reviewer=bob)
+    review_services.change_request_approve(change_request=change, reviewer=bob)
 
     with pytest.raises(RuleViolation) as refused:
-        schema_changes.schema_change_publish(change_request=change, actor=bob)
+        review_services.change_request_publish(change_request=change, actor=bob)
     assert "company-timezones version 2" in str(refused.value)
     assert f"{later:%Y-%m-%d %H:%M}" in str(refused.value)
 
-    schema_changes.schema_change_publish(change_request=change, actor=bob, effective_at=later)
+    review_services.change_request_publish(change_request=change, actor=bob, effective_at=later)
     newest = selectors.newest_version(timezones)
     assert (newest.number, newest.effective_at) == (3, later)
 
 
 def test_a_withdrawn_change_cannot_be_published(carol, bob, timezones):
     change = open_change(timezones, carol)
-    schema_changes.schema_change_withdraw(change_request=change, actor=carol)
+    review_services.change_request_withdraw(change_request=change, actor=carol)
 
     with pytest.raises(RuleViolation, match="withdrawn"):
-        schema_changes.schema_change_publish(change_request=change, actor=bob)
+        review_services.change_request_publish(change_request=change, actor=bob)
 
 
 def test_publishing_is_all_or_nothing(carol, bob, timezones, monkeypatch):
     change = open_change(timezones, carol)
-    schema_changes.schema_change_approve(change_request=change, reviewer=bob)
+    review_services.change_request_approve(change_request=change, reviewer=bob)
 
     def fail(**kwargs):
         raise RuntimeError("the database went away")
 
-    monkeypatch.setattr(schema_changes, "versions_publish", fail)
+    monkeypatch.setattr(schema_kind, "versions_publish", fail)
     with pytest.raises(RuntimeError):
-        schema_changes.schema_change_publish(change_request=change, actor=bob)
+        review_services.change_request_publish(change_request=change, actor=bob)
 
     assert refreshed(timezones).schema.versions.count() == 1
     change.refresh_from_db()
@@ -236,10 +251,18 @@ def test_the_api_runs_a_schema_change_from_proposal_to_publish(carol, bob, timez
     )
     assert opened.status_code == 201, opened.json()
     answer = opened.json()
-    assert answer["status"] == "in_review"
-    assert [(i["namespace"], i["key"], i["base_version"]) for i in answer["items"]] == [
-        ("data-pipelines", "company-timezones", 1)
+    assert (answer["status"], answer["kind"]) == ("in_review", "schema")
+    schema, *configs = answer["changes"]
+    assert (schema["kind"], schema["schema"], schema["base_version"]) == (
+        "schema",
+        "company-timezones",
+        1,
+    )
+    assert schema["body"] == body
+    assert [(c["kind"], c["namespace"], c["key"], c["base_version"]) for c in configs] == [
+        ("config", "data-pipelines", "company-timezones", 1)
     ]
+    assert "items" not in answer
     pk = answer["id"]
 
     approved = _writer(bob).post(f"/api/v1/change-requests/{pk}/approve/", {})
@@ -247,7 +270,9 @@ def test_the_api_runs_a_schema_change_from_proposal_to_publish(carol, bob, timez
 
     assert approved.json()["status"] == "approved"
     assert published.status_code == 200
-    assert published.json()["items"][0]["published_version"] == 2
+    assert published.json()["status"] == "published"
+    assert published.json()["published_version"] == 2  # the schema's
+    assert [c["published_version"] for c in published.json()["changes"]] == [2, 2]
     read = client_for(make_token(bob, "data-pipelines")[1]).get(
         "/api/v1/configs/data-pipelines/company-timezones/"
     )
@@ -329,8 +354,8 @@ def test_editing_a_schema_in_the_console_proposes_a_change_never_a_save(client, 
         "/schemas/company-timezones/edit/", _edit_form(timezones, body, submit=1)
     )
     assert submitted.status_code == 302
-    change = timezones.schema.change_requests.get()
-    assert submitted["Location"] == f"/schema-changes/{change.pk}/"
+    change = opened_for(timezones)
+    assert submitted["Location"] == f"/changes/{change.pk}/"
     assert refreshed(timezones).schema.versions.count() == 1
 
 
@@ -353,7 +378,7 @@ def test_a_value_the_defaults_cannot_fix_is_fixed_in_the_same_change(client, car
     )
 
     assert submitted.status_code == 302
-    assert timezones.schema.change_requests.get().items.get().value == value
+    assert items(opened_for(timezones)).get().value == value
 
 
 def test_bob_reviews_the_schema_and_the_values_on_one_page_and_publishes(
@@ -362,11 +387,11 @@ def test_bob_reviews_the_schema_and_the_values_on_one_page_and_publishes(
     change = open_change(timezones, carol)
     client.force_login(bob)
 
-    page = client.get(f"/schema-changes/{change.pk}/").content.decode()
+    page = client.get(f"/changes/{change.pk}/").content.decode()
     assert "new required field Owner team" in page
     assert "Owner team: added data" in page or "owner_team" in page
-    client.post(f"/schema-changes/{change.pk}/approve/")
-    client.post(f"/schema-changes/{change.pk}/publish/")
+    client.post(f"/changes/{change.pk}/approve/")
+    client.post(f"/changes/{change.pk}/publish/")
 
     change.refresh_from_db()
     assert change.status == "published"
@@ -377,7 +402,7 @@ def test_people_without_a_role_do_not_see_schema_changes(client, carol, erin, ti
     change = open_change(timezones, carol)
     client.force_login(erin)
 
-    assert client.get(f"/schema-changes/{change.pk}/").status_code == 404
+    assert client.get(f"/changes/{change.pk}/").status_code == 404
 
 
 def test_the_schema_page_lists_its_open_schema_changes(client, carol, dave, timezones):
@@ -386,7 +411,7 @@ def test_the_schema_page_lists_its_open_schema_changes(client, carol, dave, time
 
     page = client.get("/schemas/company-timezones/").content.decode()
 
-    assert f"/schema-changes/{change.pk}/" in page
+    assert f"/changes/{change.pk}/" in page
     assert "Every company has an owner team" in page
 
 
@@ -420,4 +445,148 @@ def test_a_value_the_defaults_cannot_fix_is_fixed_in_its_form_of_the_new_schema(
     )
 
     assert submitted.status_code == 302
-    assert timezones.schema.change_requests.get().items.get().value == value
+    assert items(opened_for(timezones)).get().value == value
+
+
+# The rules every change request follows, schema changes included (they drifted apart before).
+
+
+def _open_config_change(timezones, author):
+    return review_services.change_request_open(
+        config=timezones,
+        author=author,
+        value=with_company(timezones, "hooli"),
+        title="Add hooli",
+        base_version=1,
+    )
+
+
+def _open(kind, timezones, carol):
+    if kind == "schema":
+        return open_change(timezones, carol)
+    return _open_config_change(timezones, carol)
+
+
+@pytest.mark.parametrize("kind", ["schema", "config"])
+def test_a_reviewer_who_lost_the_role_neither_counts_nor_blocks(kind, carol, bob, timezones):
+    from reviews.gate import gate_for
+
+    change = _open(kind, timezones, carol)
+    review_services.change_request_request_changes(
+        change_request=change, reviewer=bob, comment="Not yet"
+    )
+    change.refresh_from_db()
+    assert [u.username for u in gate_for(change).blockers] == ["bob"]
+
+    Membership.objects.filter(user=bob, namespace=timezones.namespace).update(role=Role.EDITOR)
+    change.refresh_from_db()
+    gate = gate_for(change)
+    assert (gate.blockers, gate.approvers) == ([], [])
+
+
+@pytest.mark.parametrize("kind", ["schema", "config"])
+def test_a_demoted_author_may_neither_edit_nor_rebase_nor_submit(kind, carol, timezones):
+    change = _open(kind, timezones, carol)
+    Membership.objects.filter(user=carol).update(role=Role.VIEWER)
+    change.refresh_from_db()
+    carol = type(carol).objects.get(pk=carol.pk)  # her next request reads her roles again
+
+    edit = (
+        {"title": "Another title"}
+        if kind == "schema"
+        else {"value": with_company(timezones, "globex")}
+    )
+    with pytest.raises(PermissionDenied):
+        review_services.change_request_edit(change_request=change, actor=carol, **edit)
+    with pytest.raises(PermissionDenied):
+        review_services.change_request_rebase(change_request=change, actor=carol)
+    with pytest.raises(PermissionDenied):
+        review_services.change_request_submit(change_request=change, actor=carol)
+    # Taking it back stays hers.
+    review_services.change_request_withdraw(change_request=change, actor=carol)
+
+
+def test_a_schema_change_title_must_be_one_line(carol, timezones):
+    with pytest.raises(ValidationError):
+        review_services.schema_change_open(
+            schema=timezones.schema,
+            author=carol,
+            body=owner_team(timezones.schema.body),
+            base_version=1,
+            title="Owner teams\nand more",
+        )
+    change = open_change(timezones, carol)
+    with pytest.raises(ValidationError):
+        review_services.change_request_edit(
+            change_request=change, actor=carol, title="Owner teams\nand more"
+        )
+
+
+def test_a_conflicted_schema_change_emails_its_author(
+    carol, alice, bob, timezones, mailoutbox, django_capture_on_commit_callbacks
+):
+    change = open_change(timezones, carol)
+    review_services.change_request_approve(change_request=change, reviewer=bob)
+    meanwhile = _open_config_change(timezones, alice)
+    review_services.change_request_approve(change_request=meanwhile, reviewer=bob)
+
+    # Publishing a value of one of its configs conflicts it: its author hears (alice hears
+    # that hers is published).
+    with django_capture_on_commit_callbacks(execute=True):
+        review_services.change_request_publish(change_request=meanwhile, actor=bob)
+
+    change.refresh_from_db()
+    assert change.status == "conflicted"
+    to_carol = [m for m in mailoutbox if m.to == ["carol@example.com"]]
+    assert [m.subject for m in to_carol] == [
+        "[Config Console] Your change to schema company-timezones needs a rebase"
+    ]
+    assert change.get_absolute_url() in to_carol[0].body
+    with pytest.raises(Conflict):
+        review_services.change_request_publish(change_request=change, actor=bob)
+
+
+def test_a_schema_change_is_rejected_by_a_reviewer_of_every_namespace_it_touches(
+    carol, bob, timezones, django_user_model
+):
+    services.config_create(
+        namespace=Namespace.objects.get(slug="sales-ops"),
+        key="tz-copy",
+        name="Copy",
+        value=selectors.live_version(timezones).value,
+        actor=carol,
+        schema=timezones.schema,
+    )
+    frank = django_user_model.objects.create_user("frank")
+    Membership.objects.create(user=frank, namespace=timezones.namespace, role=Role.REVIEWER)
+    change = open_change(timezones, carol)
+
+    with pytest.raises(PermissionDenied, match="data-pipelines, sales-ops"):
+        review_services.change_request_reject(change_request=change, actor=frank, reason="No")
+    review_services.change_request_reject(change_request=change, actor=bob, reason="Not now")
+
+    change.refresh_from_db()
+    assert change.status == "rejected"
+    events = AuditEvent.objects.filter(action="change_request.rejected")
+    # One event per namespace whose configs change: each namespace's members see theirs.
+    assert sorted(events.values_list("namespace", flat=True)) == ["data-pipelines", "sales-ops"]
+    assert {e.reason for e in events} == {"Not now"}
+    with pytest.raises(RuleViolation):
+        review_services.change_request_publish(change_request=change, actor=bob)
+
+
+def test_a_schema_change_s_events_reach_the_members_of_its_namespaces(carol, dave, erin, timezones):
+    from audit import selectors as audit_selectors
+
+    change = open_change(timezones, carol)
+
+    event = AuditEvent.objects.get(action="change_request.opened")
+    assert (event.namespace, event.details["change_request"], event.details["schema"]) == (
+        "data-pipelines",
+        change.pk,
+        "company-timezones",
+    )
+    assert event.details["changes"] == ["data-pipelines/company-timezones"]
+    # dave, a viewer of data-pipelines, sees it; erin, with no role, does not.
+    assert event in audit_selectors.filtered_events(user=dave)
+    assert event not in audit_selectors.filtered_events(user=erin)

@@ -1,5 +1,7 @@
-"""Console pages for schema change requests: propose (edit the schema, see the form it makes and
-which configs it affects, fix what its defaults cannot), review on one page, publish."""
+"""The console's pages that only a schema change has: propose one (edit the schema, see the form
+it makes and which configs it affects, fix what its defaults cannot), fix one config's value in
+it, and the part of the change request page that shows it (the page, its actions and its
+address are the change request's: reviews/views.py)."""
 
 from __future__ import annotations
 
@@ -9,9 +11,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Case, When
-from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_POST
 
 from common.errors import Conflict, InvalidValue, RuleViolation
 from common.jsontext import BadJSON, parse_json
@@ -22,8 +22,10 @@ from configs.diff import sentences
 from configs.forms import SchemaForm, ValueForm, prune_blanks
 from configs.models import Schema, schema_text
 from configs.schema_diff import schema_changes
-from reviews import schema_changes as changes
-from reviews.models import SchemaChangeRequest
+from reviews import services as changes
+from reviews.gate import can_publish, gate_for, may_bypass, may_review
+from reviews.kinds import schema as schema_kind
+from reviews.models import Change, ChangeRequest
 
 VALUE_FIELD = "value:"
 # Affected configs listed on the edit page (those needing a fix first); a schema thousands of
@@ -85,28 +87,30 @@ def schema_edit(request, name):
     return _proposal_page(request, schema)
 
 
-@login_required
-def schema_change_edit(request, pk):
+def schema_change_edit(request, change: ChangeRequest):
     """The author changes their open schema change: the schema, its values, why."""
-    change, _configs = _visible(request, pk)
     if request.user.pk != change.author_id or not change.allows("edit"):
         raise PermissionDenied("Only the author of an open schema change can edit it.")
-    return _proposal_page(request, change.schema, change)
+    assert change.schema_change is not None
+    return _proposal_page(request, change.schema_change.schema, change)
 
 
-def _proposal_page(request, schema: Schema, change: SchemaChangeRequest | None = None):
+def _proposal_page(request, schema: Schema, change: ChangeRequest | None = None):
     """The schema as JSON, the form it makes, and every config it would reject with its new
     value: to propose a schema change, or (`change`) to edit one."""
     name = schema.name
     editing = change is not None
-    newest = change.base_version if change else schema.versions.order_by("-number").first()
+    proposed = change.schema_change if change else None
+    newest = (
+        proposed.schema_base_version if proposed else schema.versions.order_by("-number").first()
+    )
     form = SchemaForm(request.POST or None, schema=schema)
-    if change and not form.is_bound:
+    if proposed and not form.is_bound:
         form.initial.update(
-            body=json.dumps(change.body, indent=2, ensure_ascii=False), reason=change.title
+            body=json.dumps(proposed.body, indent=2, ensure_ascii=False), reason=change.title
         )
     # Values the author gave before, kept unless given again here.
-    given = {str(i.config): i.value for i in change.items.filter(migrated=False)} if change else {}
+    given = schema_kind.given_values(change) if change else {}
     plan, words, preview, typed_errors = None, None, None, {}
     if request.method == "POST" and form.is_valid():
         body = form.cleaned_data["body"]
@@ -131,7 +135,7 @@ def _proposal_page(request, schema: Schema, change: SchemaChangeRequest | None =
             form.add_error("body", "Nothing would change: the schema is as it was.")
         else:
             # The plan passes over values given before for configs no longer rejected.
-            plan = changes.schema_change_plan(schema=schema, body=body, values={**given, **values})
+            plan = schema_kind.plan(schema=schema, body=body, values={**given, **values})
             words = schema_changes(newest.body, body)
             sample = plan[0].value if plan else None
             preview = ValueForm(schema=body, initial_value=sample, label=schema.title or name)
@@ -145,7 +149,7 @@ def _proposal_page(request, schema: Schema, change: SchemaChangeRequest | None =
                 values = {k: v for k, v in values.items() if k in {i.label for i in plan}}
                 try:
                     if change:
-                        changes.schema_change_edit(
+                        changes.change_request_edit(
                             change_request=change,
                             actor=request.user,
                             body=body,
@@ -199,87 +203,64 @@ _SAVED = {
 }
 
 
-def _visible(request, pk: int) -> tuple[SchemaChangeRequest, changes.AffectedConfigs]:
-    """The schema change, and the configs it changes (which namespaces it is seen from)."""
-    change = get_object_or_404(
-        SchemaChangeRequest.objects.select_related("schema", "author"), pk=pk
-    )
-    configs = changes.affected_configs(change)
-    visible = set(access.visible_namespace_ids(request.user))
-    if not (
-        request.user.is_superuser
-        or change.author_id == request.user.pk
-        or any(namespace.pk in visible for namespace in configs.namespaces)
-    ):
-        raise Http404("No such schema change request.")
-    return change, configs
-
-
-@login_required
-def schema_change_detail(request, pk):
-    change, configs = _visible(request, pk)
-    return _detail_page(request, change, configs)
-
-
 ITEMS_PER_PAGE = 25
 
 
-def _detail_page(
-    request,
-    change: SchemaChangeRequest,
-    configs: changes.AffectedConfigs | None = None,
-    *,
-    typed: dict | None = None,
-):
-    """The schema change page; after a refused action, with everything the person typed.
+def schema_page(request, change: ChangeRequest, *, typed: dict | None = None):
+    """The change request page of a schema change; after a refused action, with everything
+    the person typed.
 
     Its values are listed a page at a time, those still to fix first: a schema thousands of
-    configs use gives thousands of them. The page is cut from the items' ids alone, then only
-    its items are read with their configs and versions (sorting thousands of whole rows with
+    configs use gives thousands of them. The page is cut from the changes' ids alone, then only
+    its changes are read with their configs and versions (sorting thousands of whole rows with
     their values took most of the page's time)."""
-    configs = changes.affected_configs(change) if configs is None else configs
-    gate = changes.schema_gate(change, configs)
+    proposed = change.schema_change
+    assert proposed is not None
+    gate = gate_for(change)
+    config_changes = Change.objects.filter(change_request=change, config__isnull=False)
     in_order = (
-        change.items.alias(fits=Case(When(problems=[], then=True), default=False))
+        config_changes.alias(fits=Case(When(problems=[], then=True), default=False))
         .order_by("fits", "config__namespace__slug", "config__key")
         .values_list("pk", flat=True)
     )
     items = page_of(request, in_order, per_page=ITEMS_PER_PAGE, param="values")
-    shown = change.items.select_related(
+    shown = config_changes.select_related(
         "config__namespace", "base_version", "published_version"
     ).in_bulk(list(items.object_list))
     items.object_list = [shown[pk] for pk in items.object_list]
     for item in items:
-        item.sentences = sentences(item.base_version.value, item.value, change.body)
+        item.sentences = sentences(item.base_version.value, item.value, proposed.body)
     user = request.user
-    reviewer = changes.may_review(user, configs) and user.pk != change.author_id
     is_author = user.pk == change.author_id
-    earliest, in_the_way = changes.earliest_instant(change)
-    to_fix = change.items.exclude(problems=[]).count() if change.is_draft else 0
+    reviewer = may_review(user, change) and not is_author
+    earliest, in_the_way = schema_kind.earliest_instant(change)
+    to_fix = config_changes.exclude(problems=[]).count() if change.is_draft else 0
     bypassed = next((i.published_version.bypass_reason for i in items if i.published_version), "")
     return render(
         request,
         "reviews/schema_change.html",
         {
-            "page_title": f"Schema change #{change.pk}: {change.title}",
+            "page_title": f"#{change.pk} {change.title}",
             "change": change,
+            "sc": proposed,
             "items": items,
-            "words": schema_changes(change.base_version.body, change.body),
-            "schema_json": json.dumps(change.body, indent=2, ensure_ascii=False),
+            "words": schema_changes(proposed.schema_base_version.body, proposed.body),
+            "schema_json": json.dumps(proposed.body, indent=2, ensure_ascii=False),
             "gate": gate,
             "can_review": reviewer and change.allows("approve"),
             # An approval already standing for this exact proposal is not offered again.
             "approved": any(u.pk == user.pk for u in gate.approvers),
             "can_publish": change.allows("publish")
-            and (changes.may_review(user, configs) or is_author)
+            and can_publish(user, change)
             and gate.satisfied,
             # Nothing to bypass once the approvals are there: publishing is then the way.
             "can_bypass": change.allows("bypass")
             and not gate.satisfied
-            and changes.may_bypass(user, configs),
+            and may_bypass(user, change),
             "can_withdraw": is_author and change.allows("withdraw"),
             "can_edit": is_author and change.allows("edit"),
             "can_submit": is_author and change.allows("submit") and not to_fix,
+            "can_reject": reviewer and change.allows("reject"),
             "to_fix": to_fix,
             "can_rebase": is_author and change.allows("rebase"),
             "earliest": earliest,
@@ -291,79 +272,28 @@ def _detail_page(
     )
 
 
-def _publish(change: SchemaChangeRequest, request, *, bypass: bool = False):
-    return changes.schema_change_publish(
-        change_request=change,
-        actor=request.user,
-        effective_at=times.publish_time(request.POST.get("effective_at", "")),
-        bypass_reason=request.POST.get("bypass_reason", "") if bypass else None,
-    )
-
-
-ACTIONS = {
-    "approve": lambda c, r: changes.schema_change_approve(
-        change_request=c, reviewer=r.user, comment=r.POST.get("comment", "")
-    ),
-    "request-changes": lambda c, r: changes.schema_change_request_changes(
-        change_request=c, reviewer=r.user, comment=r.POST.get("comment", "")
-    ),
-    "withdraw": lambda c, r: changes.schema_change_withdraw(change_request=c, actor=r.user),
-    "submit": lambda c, r: changes.schema_change_submit(change_request=c, actor=r.user),
-    "rebase": lambda c, r: changes.schema_change_rebase(change_request=c, actor=r.user),
-    "publish": _publish,
-    "bypass": lambda c, r: _publish(c, r, bypass=True),
-}
-DONE = {
-    "approve": "You approved this schema change.",
-    "request-changes": "You asked for changes.",
-    "withdraw": "The schema change was withdrawn.",
-    "submit": "Your schema change was submitted for review.",
-    "rebase": "The schema change was rebased on the newest versions; it needs review again.",
-    "publish": "Published: the new schema version and every config's new version.",
-    "bypass": "Published without the required approvals: the admins are told of the bypass.",
-}
-# What a person may have typed into an action's form, kept when the action is refused.
-TYPED_FIELDS = ("comment", "bypass_reason", "effective_at")
-
-
-@login_required
-@require_POST
-def schema_change_action(request, pk, action):
-    change, _configs = _visible(request, pk)
-    if action not in ACTIONS:
-        raise Http404("No such action.")
-    try:
-        ACTIONS[action](change, request)
-    except REFUSALS as exc:
-        messages.error(request, refusal(request, exc))
-        typed = {name: request.POST.get(name, "") for name in TYPED_FIELDS}
-        if any(value.strip() for value in typed.values()):
-            change.refresh_from_db()
-            return _detail_page(request, change, typed={**typed, "action": action})
-    else:
-        messages.success(request, DONE[action])
-    return redirect(change)
-
-
-@login_required
-def schema_change_value(request, pk, config_pk):
+def schema_change_value(request, change: ChangeRequest, config_pk: int):
     """One config's value inside a schema change, in that config's form drawn from the new
     schema (or as raw JSON): its author fixes or changes it here."""
-    change, _configs = _visible(request, pk)
+    proposed = change.schema_change
+    assert proposed is not None
     item = get_object_or_404(
-        change.items.select_related("config__namespace", "base_version"), config_id=config_pk
+        Change.objects.filter(change_request=change).select_related(
+            "config__namespace", "base_version"
+        ),
+        config_id=config_pk,
     )
     if request.user.pk != change.author_id or not change.allows("edit"):
         raise PermissionDenied("Only the author of an open schema change can change its values.")
     label = str(item.config)
-    form = _fix_form(change.body, 1, item.value, item.config.name, data=request.POST or None)
+    form = _fix_form(proposed.body, 1, item.value, item.config.name, data=request.POST or None)
     error = ""
     if request.method == "POST":
-        values, errors = _given_values(request, change.body)
+        values, errors = _given_values(request, proposed.body)
         error = errors.get(label, "")
         if not error and label in values:
             try:
-                changes.schema_change_edit(
+                changes.change_request_edit(
                     change_request=change, actor=request.user, values={label: values[label]}
                 )
             except REFUSALS as exc:
