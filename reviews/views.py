@@ -20,14 +20,14 @@ from configs import access, times
 from configs import selectors as config_selectors
 from configs.diff import first_changes, pretty_lines, sentence, sentences
 from configs.forms import ValueForm
-from configs.models import Config, Role, Schema, Version, canonical_json
+from configs.models import Config, Schema, Version, canonical_json
 from configs.override_words import override_sentences
 from configs.schema_diff import schema_in_words
 from configs.selectors import newest_version
 from reviews import previews, selectors, services
-from reviews.gate import can_publish, gate_for
+from reviews.gate import can_publish, gate_for, may_author, may_bypass, may_review
 from reviews.kinds import schema_pages
-from reviews.models import Change, ChangeRequest, Review
+from reviews.models import Change, ChangeRequest
 
 Status = ChangeRequest.Status
 
@@ -36,19 +36,15 @@ def _schema(config: Config):
     return config.schema.body if config.schema_id else None
 
 
-def _has_role_everywhere(user, change_request, role: str) -> bool:
-    return all(access.has_role(user, ns, role) for ns in change_request.namespaces)
-
-
 def _actions(user, change_request, gate) -> dict[str, bool]:
     """The actions this person may take now; the page offers only these (services still check).
 
-    Which state allows what comes from the change request's action table; who may act is the
-    services' rule, mirrored here only to hide buttons that would be refused."""
+    Which state allows what comes from the change request's action table; who may act from
+    reviews/gate.py, the rules the services apply."""
     is_author = user.pk == change_request.author_id
-    is_reviewer = _has_role_everywhere(user, change_request, Role.REVIEWER)
+    is_reviewer = may_review(user, change_request)
     # An author demoted since proposing may still withdraw, but not change or send it.
-    is_editing_author = is_author and _has_role_everywhere(user, change_request, Role.EDITOR)
+    is_editing_author = is_author and may_author(user, change_request)
     allows = change_request.allows
     return {
         "review": allows("approve") and is_reviewer and not is_author,
@@ -57,14 +53,10 @@ def _actions(user, change_request, gate) -> dict[str, bool]:
         "withdraw": allows("withdraw") and is_author,
         "reject": allows("reject") and is_reviewer and not is_author,
         "publish": allows("publish") and can_publish(user, change_request) and gate.satisfied,
-        "bypass": allows("bypass")
-        and _has_role_everywhere(user, change_request, Role.ADMIN)
-        and not gate.satisfied,
+        "bypass": allows("bypass") and may_bypass(user, change_request) and not gate.satisfied,
         "rebase": allows("rebase") and is_editing_author,
         # An approval already standing for this exact proposal is not offered again.
-        "approved": change_request.reviews.filter(
-            reviewer_id=user.pk, verdict=Review.Verdict.APPROVE, dismissed_at__isnull=True
-        ).exists(),
+        "approved": any(u.pk == user.pk for u in gate.approvers),
         "comment": allows("comment"),
     }
 

@@ -448,6 +448,36 @@ def test_a_value_the_defaults_cannot_fix_is_fixed_in_its_form_of_the_new_schema(
     assert items(opened_for(timezones)).get().value == value
 
 
+def test_a_fixed_value_checked_as_fitting_is_kept_when_submitted(client, carol, timezones):
+    """After "Check", a value the author fixed reads "your value fits": the page carries it on
+    to "Submit for review" (it used to be lost there, and the change refused as invalid)."""
+    import html
+    import json
+    import re
+
+    client.force_login(carol)
+    body = owner_team(timezones.schema.body, default=None)
+    value = copy.deepcopy(selectors.live_version(timezones).value)
+    for company in value["companies"]:
+        company["owner_team"] = "growth"
+    field = "value:data-pipelines/company-timezones"
+    checked = client.post(
+        "/schemas/company-timezones/edit/",
+        _edit_form(timezones, body, check=1, **{field: json.dumps(value)}),
+    ).content.decode()
+    assert "your value fits" in checked
+    carried = re.search(rf'name="{re.escape(field)}" value="([^"]*)"', checked)
+    assert carried is not None
+
+    submitted = client.post(
+        "/schemas/company-timezones/edit/",
+        _edit_form(timezones, body, submit=1, **{field: html.unescape(carried.group(1))}),
+    )
+
+    assert submitted.status_code == 302
+    assert items(opened_for(timezones)).get().value == value
+
+
 # The rules every change request follows, schema changes included (they drifted apart before).
 
 
