@@ -234,7 +234,7 @@ def store(
         with connection.cursor() as cursor:
             with cursor.cursor.copy(
                 f"COPY {table} (change_request_id, kind, config_id, base_version_id, value, "
-                "migrated, problems) FROM STDIN"
+                "migrated, problems, overrides) FROM STDIN"
             ) as copy_in:
                 for (config_id, base_id, text), item in zip(rows, plan, strict=True):
                     copy_in.write_row(
@@ -246,6 +246,9 @@ def store(
                             text,
                             item.migrated,
                             json.dumps(item.errors, ensure_ascii=False),
+                            # The config keeps its overrides (publishing leaves them as they
+                            # are); the plan checked them against the new schema.
+                            "[]",
                         )
                     )
     else:

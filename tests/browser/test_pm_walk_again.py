@@ -14,7 +14,7 @@ from configs.inference import infer_schema
 from configs.models import Config, Namespace
 from configs.selectors import newest_version
 from reviews.new_configs import config_propose
-from reviews.schema_changes import schema_change_open
+from reviews.services import schema_change_open
 from reviews.services import change_request_approve, change_request_open, change_request_publish
 from tests.browser.axe import serious_violations
 from tests.browser.conftest import log_in

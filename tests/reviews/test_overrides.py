@@ -209,7 +209,7 @@ def test_a_rebase_refuses_when_both_sides_changed_the_overrides(timezones, alice
 
 def test_a_schema_change_that_an_override_s_value_breaks_is_refused_naming_it(metrics, carol):
     from common.errors import InvalidValue
-    from reviews.schema_changes import schema_change_open
+    from reviews.services import schema_change_open
 
     schema = metrics.schema
     body = copy.deepcopy(schema.body)

@@ -251,8 +251,6 @@ def test_an_edit_racing_the_publish_of_another_change_is_never_lost(demo):
 
 def test_a_config_publish_racing_a_schema_change_publish_leaves_exactly_one(demo):
     from configs.models import Schema
-    from reviews import schema_changes
-    from reviews.models import SchemaChangeRequest
 
     alice, bob, carol = user("alice"), user("bob"), user("carol")
     for round_ in range(ROUNDS // 4):
@@ -262,14 +260,14 @@ def test_a_config_publish_racing_a_schema_change_publish_leaves_exactly_one(demo
         item = body["properties"]["companies"]["items"]
         item["properties"][f"team_{round_}"] = {"type": "string", "default": "data"}
         item["required"] = [*item["required"], f"team_{round_}"]
-        schema_change = schema_changes.schema_change_open(
+        schema_change = services.schema_change_open(
             schema=schema,
             author=carol,
             body=body,
             base_version=schema.versions.order_by("-number").first().number,
             title=f"Team {round_}",
         )
-        schema_changes.schema_change_approve(change_request=schema_change, reviewer=bob)
+        services.change_request_approve(change_request=schema_change, reviewer=bob)
         base = newest(config)
         value = with_company(base.value, f"racer-{round_}")
         teams = schema.body["properties"]["companies"]["items"]["required"]
@@ -281,8 +279,8 @@ def test_a_config_publish_racing_a_schema_change_publish_leaves_exactly_one(demo
         before = Version.objects.filter(config=config).count()
 
         def publish_schema(pk=schema_change.pk):
-            return schema_changes.schema_change_publish(
-                change_request=SchemaChangeRequest.objects.get(pk=pk), actor=user("bob")
+            return services.change_request_publish(
+                change_request=ChangeRequest.objects.get(pk=pk), actor=user("bob")
             )
 
         outcomes = at_once(publisher(change.pk, "bob"), publish_schema)
