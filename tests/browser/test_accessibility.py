@@ -10,8 +10,7 @@ from configs.models import Config, Namespace
 from configs.selectors import newest_version
 from push.models import WebhookDelivery
 from push.services import webhook_create
-from reviews.services import schema_change_open
-from reviews.services import change_request_open
+from reviews.services import change_request_open, schema_change_open
 from tests.browser.axe import serious_violations
 from tests.browser.conftest import log_in
 

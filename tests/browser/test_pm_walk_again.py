@@ -14,8 +14,12 @@ from configs.inference import infer_schema
 from configs.models import Config, Namespace
 from configs.selectors import newest_version
 from reviews.new_configs import config_propose
-from reviews.services import schema_change_open
-from reviews.services import change_request_approve, change_request_open, change_request_publish
+from reviews.services import (
+    change_request_approve,
+    change_request_open,
+    change_request_publish,
+    schema_change_open,
+)
 from tests.browser.axe import serious_violations
 from tests.browser.conftest import log_in
 from tests.browser.test_accessibility import open_proposal
