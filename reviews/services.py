@@ -580,6 +580,21 @@ def change_request_edit(
             change._history_user = actor  # type: ignore[attr-defined]
             change.save(update_fields=["value", "overrides"])
     _write_changes(change_request, added, added_bases)
+    return _edited(
+        change_request, actor, title, description, dismissed, **_diff_details(pairs), **told
+    )
+
+
+def _edited(
+    change_request: ChangeRequest,
+    actor,
+    title: str | None,
+    description: str | None,
+    dismissed: int,
+    **details,
+) -> ChangeRequest:
+    """An edit's end, for every kind: the next revision, its title and description, where it
+    stands now, and the audit event."""
     change_request.revision += 1
     if title is not None:
         change_request.title = _title(title)
@@ -593,8 +608,7 @@ def change_request_edit(
         actor,
         revision=change_request.revision,
         dismissed_approvals=dismissed,
-        **_diff_details(pairs),
-        **told,
+        **details,
     )
     return change_request
 
@@ -633,22 +647,9 @@ def _schema_change_edit(
     schema_kind.refuse_unaffected(plan, values)
     dismissed = _dismiss_approvals(change_request)
     schema_kind.store(change_request, schema=schema_change.schema, base=base, body=body, plan=plan)
-    change_request.revision += 1
-    if title is not None:
-        change_request.title = _title(title)
-    if description is not None:
-        change_request.description = description
-    _refresh_status(change_request)
-    _save(change_request, actor, "edited")
-    _audit(
-        "change_request.edited",
-        change_request,
-        actor,
-        revision=change_request.revision,
-        dismissed_approvals=dismissed,
-        configs=sorted(values or {}),
+    return _edited(
+        change_request, actor, title, description, dismissed, configs=sorted(values or {})
     )
-    return change_request
 
 
 @transaction.atomic

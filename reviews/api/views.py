@@ -142,17 +142,9 @@ class ChangeRequestSetCreate(APIView):
         first = data["changes"][0]
         if "schema_change" in first:
             proposed = first["schema_change"]
-            change_request = services.schema_change_open(
-                schema=get_object_or_404(Schema, name=proposed["schema"]),
-                author=request.user,
-                body=proposed["body"],
-                base_version=proposed["base_version"],
-                values=proposed["values"],
-                title=data["title"],
-                description=data["description"],
-                draft=data["draft"],
+            return _schema_change_opened(
+                request, proposed["schema"], {**data, **proposed, "schema": proposed["body"]}
             )
-            return _answer(request, change_request.pk, status.HTTP_201_CREATED)
         change_request = services.change_request_open(
             author=request.user,
             changes=_proposed(request, data["changes"]),
@@ -361,16 +353,20 @@ class SchemaChangeCreate(APIView):
     )
     def post(self, request, name: str):
         ensure_can_write(request)
-        schema = get_object_or_404(Schema, name=name)
-        data = _body(SchemaChangeProposalSerializer, request)
-        change_request = services.schema_change_open(
-            schema=schema,
-            author=request.user,
-            body=data["schema"],
-            base_version=data["base_version"],
-            title=data["title"],
-            description=data["description"],
-            values=data["values"],
-            draft=data["draft"],
-        )
-        return _answer(request, change_request.pk, status.HTTP_201_CREATED)
+        return _schema_change_opened(request, name, _body(SchemaChangeProposalSerializer, request))
+
+
+def _schema_change_opened(request, name: str, data: dict) -> Response:
+    """Open a change of schema `name` (`data`: its new body as `schema`, base_version, values,
+    title, description, draft) and answer with it."""
+    change_request = services.schema_change_open(
+        schema=get_object_or_404(Schema, name=name),
+        author=request.user,
+        body=data["schema"],
+        base_version=data["base_version"],
+        title=data["title"],
+        description=data["description"],
+        values=data["values"],
+        draft=data["draft"],
+    )
+    return _answer(request, change_request.pk, status.HTTP_201_CREATED)
