@@ -250,7 +250,8 @@ class Version(models.Model):
     value_json = models.TextField(editable=False, help_text="The value, serialized once.")
     # Ordered rules serving other values to the contexts they match (evaluated by
     # config_console_client.evaluation); [] when none.
-    overrides = models.JSONField(default=list, blank=True)
+    # Rows written without it (COPY, a bulk load) have none: the database default.
+    overrides = models.JSONField(default=list, db_default=[], blank=True)
     effective_at = models.DateTimeField(help_text="When this version becomes the live value.")
     published_at = models.DateTimeField()
     published_by = models.ForeignKey(

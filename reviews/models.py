@@ -238,7 +238,7 @@ class Change(models.Model):
         Version, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     value = models.JSONField(null=True, blank=True)
-    overrides = models.JSONField(default=list, blank=True)
+    overrides = models.JSONField(default=list, db_default=[], blank=True)
     published_version = models.OneToOneField(
         Version, on_delete=models.PROTECT, null=True, blank=True, related_name="change"
     )

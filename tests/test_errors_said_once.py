@@ -9,6 +9,8 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 
 import common.jsontext
+import common.keyset
+import configs.api.evaluate
 import configs.transfer
 import reviews.kinds.schema
 from common import errors
@@ -35,6 +37,10 @@ SAMPLES = {
     configs.transfer.BadFile: configs.transfer.BadFile(pathlib.Path("x.json"), "not JSON."),
     reviews.kinds.schema.InvalidValues: reviews.kinds.schema.InvalidValues(
         [{"config": "data-pipelines/company-timezones", **PROBLEMS[0]}]
+    ),
+    common.keyset.BadCursor: common.keyset.BadCursor(),
+    configs.api.evaluate.ContextRefused: configs.api.evaluate.ContextRefused(
+        "The context must be a JSON object.", "INVALID_CONTEXT"
     ),
     PermissionDenied: PermissionDenied("You need the reviewer role in data-pipelines."),
     ValidationError: ValidationError("A comment saying what to change is required."),
