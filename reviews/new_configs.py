@@ -6,7 +6,9 @@ come here, so there is no path to a config without this one's version 1 rules.""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -15,7 +17,7 @@ from configs import services as config_services
 from configs.models import Config, Namespace, Schema
 from configs.validation import InvalidSchema, check_schema
 from reviews.models import ChangeRequest
-from reviews.services import change_request_open
+from reviews.services import Proposed, change_request_open
 
 
 @dataclass
@@ -94,3 +96,52 @@ def config_propose(
         publish=not config.needs_review,
     )
     return NewConfig(config=config, change_request=change_request)
+
+
+@dataclass(frozen=True)
+class NewInSet:
+    """A config to create with its first value inside a set of changes."""
+
+    namespace: Namespace
+    key: str
+    name: str
+    value: Any
+    schema: Schema | None = None
+    owners: Sequence | None = None
+
+
+@transaction.atomic
+def set_propose(
+    *,
+    author,
+    title: str,
+    description: str = "",
+    draft: bool = False,
+    changes: Sequence[Proposed] = (),
+    new: Sequence[NewInSet] = (),
+) -> ChangeRequest:
+    """Propose a set that also creates configs (each with its first value, reviewed with the
+    rest): the configs are added, with no version, and their values join the set. Everything
+    or nothing: a refused set takes its new configs back with it."""
+    created = [
+        Proposed(
+            config_services.config_add(
+                namespace=item.namespace,
+                key=item.key,
+                name=item.name,
+                actor=author,
+                schema=item.schema,
+                owners=item.owners,
+            ),
+            item.value,
+            None,
+        )
+        for item in new
+    ]
+    return change_request_open(
+        author=author,
+        title=title,
+        description=description,
+        changes=[*changes, *created],
+        draft=draft,
+    )

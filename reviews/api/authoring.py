@@ -34,6 +34,23 @@ class NewConfigSerializer(serializers.Serializer):
     title = serializers.CharField(max_length=200, help_text="Why, in one line.")
 
 
+def schema_and_owners(data: dict) -> tuple[Schema | None, list | None]:
+    """A new config's schema (by name) and owners (by username), or 400 naming what is
+    unknown."""
+    schema = None
+    if data["schema"]:
+        schema = Schema.objects.filter(name=data["schema"]).first()
+        if schema is None:
+            raise ValidationError({"schema": [f"No schema is named {data['schema']!r}."]})
+    owners = None
+    if data["owners"] is not None:
+        owners = list(get_user_model().objects.filter(username__in=data["owners"]))
+        unknown = sorted(set(data["owners"]) - {u.username for u in owners})
+        if unknown:
+            raise ValidationError({"owners": [f"No such person: {', '.join(unknown)}."]})
+    return schema, owners
+
+
 class NewConfigAnswerSerializer(serializers.Serializer):
     namespace = serializers.CharField()
     key = serializers.CharField()
@@ -63,17 +80,7 @@ class NewConfig(APIView):
         body = NewConfigSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         data = body.validated_data
-        schema = None
-        if data["schema"]:
-            schema = Schema.objects.filter(name=data["schema"]).first()
-            if schema is None:
-                raise ValidationError({"schema": [f"No schema is named {data['schema']!r}."]})
-        owners = None
-        if data["owners"] is not None:
-            owners = list(get_user_model().objects.filter(username__in=data["owners"]))
-            unknown = sorted(set(data["owners"]) - {u.username for u in owners})
-            if unknown:
-                raise ValidationError({"owners": [f"No such person: {', '.join(unknown)}."]})
+        schema, owners = schema_and_owners(data)
         created = config_propose(
             namespace=found,
             key=data["key"],

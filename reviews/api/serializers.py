@@ -242,14 +242,6 @@ class ChangeInputSerializer(serializers.Serializer):
         "with no version yet). Required for a config new to the change request.",
     )
 
-    def to_internal_value(self, data):
-        if isinstance(data, dict) and "new" in data:
-            raise serializers.ValidationError(
-                "New configs are proposed at /api/v1/namespaces/<ns>/configs/ for now, not in "
-                "a set."
-            )
-        return super().to_internal_value(data)
-
 
 class SchemaChangeInputSerializer(serializers.Serializer):
     schema = serializers.SlugField(help_text="The schema's name.")
@@ -263,12 +255,36 @@ class SchemaChangeInputSerializer(serializers.Serializer):
     )
 
 
+class NewConfigFieldsSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=200)
+    schema = serializers.CharField(
+        required=False, allow_null=True, default=None, help_text="A schema name, or null."
+    )
+    owners = serializers.ListField(
+        child=serializers.CharField(),
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="Usernames; the creator when left out.",
+    )
+
+
+class NewConfigInputSerializer(serializers.Serializer):
+    namespace = serializers.SlugField()
+    key = serializers.SlugField(max_length=100, help_text="A slug, unique in the namespace.")
+    value = AnyJSONField(help_text="Its first value.")
+    new = NewConfigFieldsSerializer(help_text="The config to create with it.")
+
+
 class AnyChangeInputSerializer(serializers.Serializer):
-    """One change of a set: a config's value, or a schema's change (`schema`, `body`)."""
+    """One change of a set: a config's value, a new config's first value (`new`), or a
+    schema's change (`schema`, `body`)."""
 
     def to_internal_value(self, data):
         if isinstance(data, dict) and "schema" in data:
             return {"schema_change": SchemaChangeInputSerializer().run_validation(data)}
+        if isinstance(data, dict) and "new" in data:
+            return {"new_config": NewConfigInputSerializer().run_validation(data)}
         return ChangeInputSerializer().run_validation(data)
 
     def to_representation(self, instance):
@@ -284,9 +300,9 @@ class SetProposalSerializer(serializers.Serializer):
     changes = AnyChangeInputSerializer(
         many=True,
         allow_empty=False,
-        help_text="One change per config ({namespace, key, value, base_version}), or one "
-        "schema's change ({schema, body, base_version, values?}, with the values it migrates): "
-        "reviewed as one.",
+        help_text="One change per config ({namespace, key, value, base_version}; a config to "
+        "create: {namespace, key, value, new: {name, schema?, owners?}}), or one schema's change "
+        "({schema, body, base_version, values?}, with the values it migrates): reviewed as one.",
     )
 
     def validate_changes(self, changes):

@@ -21,8 +21,9 @@ from configs.api.access import (
     token_of,
 )
 from configs.api.serializers import error_responses
-from configs.models import Schema, Version
+from configs.models import Namespace, Schema, Version
 from reviews import services
+from reviews.api.authoring import schema_and_owners
 from reviews.api.serializers import (
     ChangeRequestSerializer,
     EditSerializer,
@@ -37,6 +38,7 @@ from reviews.api.serializers import (
 )
 from reviews.gate import may_see
 from reviews.models import ChangeRequest, Review
+from reviews.new_configs import NewInSet, set_propose
 from reviews.selectors import approvers_for_versions
 
 
@@ -93,6 +95,24 @@ def _proposed(request, changes: list[dict]) -> list[services.Proposed]:
     ]
 
 
+def _new_in_set(request, change: dict) -> NewInSet:
+    """A config to create in a set: in a namespace the request may read."""
+    missing = "No such namespace, or no access to it."
+    namespace = Namespace.objects.filter(slug=change["namespace"]).first()
+    if namespace is None:
+        raise Http404(missing)
+    ensure_readable(request, namespace, missing)
+    schema, owners = schema_and_owners(change["new"])
+    return NewInSet(
+        namespace=namespace,
+        key=change["key"],
+        name=change["new"]["name"],
+        value=change["value"],
+        schema=schema,
+        owners=owners,
+    )
+
+
 def _body(serializer_class, request):
     serializer = serializer_class(data=request.data)
     serializer.is_valid(raise_exception=True)
@@ -145,9 +165,12 @@ class ChangeRequestSetCreate(APIView):
             return _schema_change_opened(
                 request, proposed["schema"], {**data, **proposed, "schema": proposed["body"]}
             )
-        change_request = services.change_request_open(
+        change_request = set_propose(
             author=request.user,
-            changes=_proposed(request, data["changes"]),
+            changes=_proposed(request, [c for c in data["changes"] if "new_config" not in c]),
+            new=[
+                _new_in_set(request, c["new_config"]) for c in data["changes"] if "new_config" in c
+            ],
             title=data["title"],
             description=data["description"],
             draft=data["draft"],

@@ -274,3 +274,78 @@ def test_a_preview_of_the_second_config_of_a_set(alice_writes, timezones, wareho
     ).json()
     assert "hooli" in str(bundle["configs"]["company-timezones"]["value"])
     assert "hooli" in str(bundle["configs"]["warehouse-connections"]["value"])
+
+
+def hooli_config(value=None):
+    return {
+        "namespace": "data-pipelines",
+        "key": "hooli-settings",
+        "value": {"region": "eu"} if value is None else value,
+        "new": {"name": "Hooli settings", "schema": None},
+    }
+
+
+def test_a_set_creates_a_config_with_its_first_value_reviewed_with_the_rest(
+    alice_writes, bob_writes, timezones
+):
+    proposal = {
+        "title": "Onboard hooli",
+        "changes": [
+            {
+                "namespace": "data-pipelines",
+                "key": "company-timezones",
+                "value": with_company(timezones, "hooli"),
+                "base_version": 1,
+            },
+            hooli_config(),
+        ],
+    }
+
+    opened = alice_writes.post("/api/v1/change-requests/", proposal, format="json")
+
+    assert opened.status_code == 201, opened.json()
+    kinds = {c["key"]: c["kind"] for c in opened.json()["changes"]}
+    assert kinds == {"company-timezones": "config", "hooli-settings": "new_config"}
+    # Pipelines get 404 until it is published.
+    assert alice_writes.get("/api/v1/configs/data-pipelines/hooli-settings/").status_code == 404
+    url = f"/api/v1/change-requests/{opened.json()['id']}/"
+    bob_writes.post(url + "approve/", {}, format="json")
+    published = bob_writes.post(url + "publish/", {}, format="json")
+    assert published.status_code == 200, published.json()
+    read = alice_writes.get("/api/v1/configs/data-pipelines/hooli-settings/").json()
+    assert (read["version"], read["value"]) == (1, {"region": "eu"})
+    assert newest(timezones).number == 2
+
+
+def test_a_refused_set_creates_no_config(alice_writes, timezones):
+    proposal = {
+        "title": "Onboard hooli",
+        "changes": [
+            {
+                "namespace": "data-pipelines",
+                "key": "company-timezones",
+                "value": {"companies": "not a list"},
+                "base_version": 1,
+            },
+            hooli_config(),
+        ],
+    }
+
+    response = alice_writes.post("/api/v1/change-requests/", proposal, format="json")
+
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["change"] == "data-pipelines/company-timezones"
+    assert not Config.objects.filter(key="hooli-settings").exists()
+
+
+def test_a_new_config_in_a_set_with_an_unknown_schema_is_400_naming_it(alice_writes):
+    change = hooli_config()
+    change["new"]["schema"] = "no-such-schema"
+
+    response = alice_writes.post(
+        "/api/v1/change-requests/", {"title": "x", "changes": [change]}, format="json"
+    )
+
+    assert response.status_code == 400
+    assert "no-such-schema" in str(response.json())
+    assert not Config.objects.filter(key="hooli-settings").exists()
