@@ -425,3 +425,40 @@ def test_a_change_request_across_namespaces_is_sent_to_each_namespaces_webhooks(
         ("data-pipelines", "company-timezones", change.pk),
         ("sales-ops", "custom-metrics", change.pk),
     ]
+
+
+def test_a_schema_change_is_sent_like_any_change_request(receiver, alice, bob, carol, queued):
+    """A schema change's life reaches the webhooks of the namespaces whose configs change (it
+    sent none before it was a change request)."""
+    pipelines = Namespace.objects.get(slug="data-pipelines")
+    hook(
+        pipelines,
+        receiver.url,
+        carol,
+        events=["change_request.opened", "change_request.approved", "change_request.published"],
+    )
+    timezones = Config.objects.get(namespace=pipelines, key="company-timezones")
+    body = copy.deepcopy(timezones.schema.body)
+    item = body["properties"]["companies"]["items"]
+    item["properties"]["owner_team"] = {"type": "string", "default": "data"}
+    item["required"] = [*item["required"], "owner_team"]
+
+    change = review_services.schema_change_open(
+        schema=timezones.schema,
+        author=carol,
+        body=body,
+        base_version=timezones.schema.versions.latest("number").number,
+        title="Every company has an owner team",
+    )
+    review_services.change_request_approve(change_request=change, reviewer=bob)
+    review_services.change_request_publish(change_request=change, actor=bob)
+
+    sent = [
+        (d.event, json.loads(d.body)["change_request"], json.loads(d.body)["namespace"])
+        for d in WebhookDelivery.objects.order_by("created_at", "id")
+    ]
+    assert sent == [
+        ("change_request.opened", change.pk, "data-pipelines"),
+        ("change_request.approved", change.pk, "data-pipelines"),
+        ("change_request.published", change.pk, "data-pipelines"),
+    ]
