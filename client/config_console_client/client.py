@@ -391,6 +391,7 @@ class ConfigClient:
                     document["configs"][key] = {
                         "version": None,
                         "value": proposal["value"],
+                        "overrides": proposal.get("overrides", []),
                         "effective_at": None,
                         "change_request": proposal.get("change_request"),
                     }

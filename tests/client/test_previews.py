@@ -151,3 +151,28 @@ def test_the_argument_wins_over_the_environment_for_the_same_config(
         configs = ConfigClient(live_server.url, token, previews={TIMEZONES: proposal.pk})
 
     assert configs.previews == {TIMEZONES: proposal.pk, "sales-ops/custom-metrics": 5}
+
+
+def test_a_proposal_s_overrides_are_evaluated_in_a_preview(make_client, timezones, alice):
+    value = newest(timezones).value
+    special = copy.deepcopy(value)
+    special["companies"][0]["timezone"] = "UTC"
+    override = {
+        "name": "globex",
+        "when": [{"attribute": "company", "op": "in", "values": ["globex"]}],
+        "value": special,
+    }
+    proposal = review_services.change_request_open(
+        config=timezones,
+        author=alice,
+        value=value,
+        overrides=[override],
+        title="Globex sees Acme in UTC",
+        base_version=1,
+    )
+    configs = make_client(previews={"data-pipelines/company-timezones": proposal.pk})
+
+    globex = {"company": "globex"}
+    assert configs.get("data-pipelines", "company-timezones", context=globex) == special
+    assert configs.get("data-pipelines", "company-timezones", context={"company": "x"}) == value
+    assert configs.bundle("data-pipelines", context=globex)["company-timezones"] == special
