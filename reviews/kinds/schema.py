@@ -31,10 +31,10 @@ from datetime import datetime
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import connection
 from django.db.models import F, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
+from common.bulk import copy_rows
 from common.errors import InvalidValue
 from configs.models import Config, Schema, SchemaVersion, Version, canonical_json
 from configs.selectors import values_rejected
@@ -226,47 +226,37 @@ def store(
         body=body,
     )
     rows = [(i.config_id, i.base_id, canonical_json(i.value)) for i in plan]
-    if connection.vendor == "postgresql":
-        # COPY: a schema thousands of configs use gets thousands of changes, and building a
-        # model per change and binding each value of a multi-row INSERT cost seconds there.
-        # No history rows for these: the audit events name them, and the set is rewritten whole.
-        table = Change._meta.db_table
-        with connection.cursor() as cursor:
-            with cursor.cursor.copy(
-                f"COPY {table} (change_request_id, kind, config_id, base_version_id, value, "
-                "migrated, problems, overrides) FROM STDIN"
-            ) as copy_in:
-                for (config_id, base_id, text), item in zip(rows, plan, strict=True):
-                    copy_in.write_row(
-                        (
-                            change_request.pk,
-                            Change.Kind.CONFIG,
-                            config_id,
-                            base_id,
-                            text,
-                            item.migrated,
-                            json.dumps(item.errors, ensure_ascii=False),
-                            # The config keeps its overrides (publishing leaves them as they
-                            # are); the plan checked them against the new schema.
-                            "[]",
-                        )
-                    )
-    else:
-        Change.objects.bulk_create(
-            [
-                Change(
-                    change_request=change_request,
-                    kind=Change.Kind.CONFIG,
-                    config_id=i.config_id,
-                    base_version_id=i.base_id,
-                    value=i.value,
-                    migrated=i.migrated,
-                    problems=i.errors,
-                )
-                for i in plan
-            ],
-            batch_size=1000,
-        )
+    # As plain rows (COPY on PostgreSQL): a schema thousands of configs use gets thousands of
+    # changes, and building a model for each cost seconds. No history rows for these: the audit
+    # events name them, and the set is rewritten whole.
+    copy_rows(
+        Change,
+        [
+            "change_request_id",
+            "kind",
+            "config_id",
+            "base_version_id",
+            "value",
+            "migrated",
+            "problems",
+            "overrides",
+        ],
+        (
+            (
+                change_request.pk,
+                Change.Kind.CONFIG,
+                config_id,
+                base_id,
+                text,
+                item.migrated,
+                json.dumps(item.errors, ensure_ascii=False),
+                # The config keeps its overrides (publishing leaves them as they are); the plan
+                # checked them against the new schema.
+                "[]",
+            )
+            for (config_id, base_id, text), item in zip(rows, plan, strict=True)
+        ),
+    )
     change_request.forget_changes()
     change_request.proposal_hash = changes_hash(rows, body)
 
