@@ -620,3 +620,40 @@ def test_a_schema_change_s_events_reach_the_members_of_its_namespaces(carol, dav
     # dave, a viewer of data-pipelines, sees it; erin, with no role, does not.
     assert event in audit_selectors.filtered_events(user=dave)
     assert event not in audit_selectors.filtered_events(user=erin)
+
+
+def test_a_change_of_a_schema_nobody_uses_is_for_admins_anywhere_alike(
+    client, carol, bob, dave, demo
+):
+    """Its inbox entry, its page and its API answer agree (they used to disagree: listed in an
+    admin's inbox, 404 on the page, 200 from the API): admins anywhere see and review it,
+    nobody else sees it."""
+    from configs.models import Membership, Namespace, Role
+    from configs.services import schema_create
+    from tests.api.conftest import client_for
+
+    schema = schema_create(
+        name="unused", body={"type": "object", "properties": {}}, actor=carol, title="Unused"
+    )
+    change = review_services.schema_change_open(
+        schema=schema,
+        author=carol,
+        body={"type": "object", "properties": {"note": {"type": "string"}}},
+        base_version=1,
+        title="A note",
+    )
+    other_admin = bob
+    Membership.objects.filter(user=bob).delete()
+    Membership.objects.create(
+        user=bob, namespace=Namespace.objects.get(slug="sales-ops"), role=Role.ADMIN
+    )
+    api = client_for()
+
+    for person, sees in ((other_admin, True), (dave, False)):
+        client.force_login(person)
+        api.force_authenticate(person)
+        page = client.get(f"/changes/{change.pk}/")
+        inbox = client.get("/changes/inbox/").content.decode()
+        answer = api.get(f"/api/v1/change-requests/{change.pk}/")
+        assert (page.status_code, answer.status_code) == ((200, 200) if sees else (404, 404))
+        assert (f"/changes/{change.pk}/" in inbox) is sees
