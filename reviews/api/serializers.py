@@ -155,7 +155,8 @@ class ChangeRequestSerializer(serializers.ModelSerializer):
     def get_value(self, change_request):
         return change_request.value if change_request.is_single else None
 
-    @extend_schema_field(OverridesField)
+    # Null for several configs, so the schema says so (OverridesField alone is never null).
+    @extend_schema_field({"type": "array", "items": {"type": "object"}, "nullable": True})
     def get_overrides(self, change_request) -> list | None:
         return change_request.change.overrides if change_request.is_single else None
 
