@@ -14,14 +14,22 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django_jsonform.forms.fields import JSONFormField
 from django_jsonform.utils import ErrorMap
+from django_jsonform.widgets import JSONFormWidget
 
 from common.errors import InvalidValue
 from common.jsontext import BadJSON, parse_json
 from configs import times
 from configs.inference import infer_schema
 from configs.models import Config, Namespace, Schema, key_validator
+from configs.override_words import OPERATOR_CHOICES
 from configs.pointers import child_schema, resolve
-from configs.validation import InvalidSchema, check_schema, validate_value, where_in_words
+from configs.validation import (
+    InvalidSchema,
+    check_schema,
+    overrides_errors,
+    validate_value,
+    where_in_words,
+)
 
 
 def json_from_text(text: str):
@@ -123,6 +131,65 @@ class SchemaValueField(JSONFormField):
         """Validation happens in ValueForm.clean with the project's one validator."""
 
 
+# Offered for a condition's attribute besides those the config's overrides already name: the
+# customer, and OpenFeature's targeting key.
+COMMON_ATTRIBUTES = ("company", "targetingKey")
+
+
+def _map_served(overrides: list, change) -> list:
+    """A copy of `overrides` with `change(value, name, bucket)` applied to every value they
+    serve: an override's value (bucket None), and each bucket's of a split. Anything that is
+    not an override's shape is left for the validator to name."""
+    mapped = []
+    for override in overrides:
+        if not isinstance(override, dict):
+            mapped.append(override)
+            continue
+        override = dict(override)
+        name = override.get("name")
+        if "value" in override:
+            override["value"] = change(override["value"], name, None)
+        split = override.get("split")
+        if isinstance(split, dict) and isinstance(split.get("buckets"), list):
+            override["split"] = {
+                **split,
+                "buckets": [
+                    {**b, "value": change(b["value"], name, n)}
+                    if isinstance(b, dict) and "value" in b
+                    else b
+                    for n, b in enumerate(split["buckets"])
+                ],
+            }
+        mapped.append(override)
+    return mapped
+
+
+def _served_by_name(overrides: list) -> dict:
+    """Each value `overrides` serve, by (override name, bucket number or None)."""
+    found: dict = {}
+
+    def keep(value, name, bucket):
+        found[(name, bucket)] = value
+        return value
+
+    _map_served(overrides, keep)
+    return found
+
+
+def _override_slot(rest: list[str]) -> tuple[str, str | None]:
+    """Where, next to its override, a problem at /overrides/N/<rest> is shown: the slot
+    ("override", "name", "condition", "split", "bucket") and which condition or bucket."""
+    if rest[:1] == ["when"] and len(rest) > 1:
+        return "condition", rest[1]
+    if rest[:2] == ["split", "buckets"] and len(rest) > 2:
+        return "bucket", rest[2]
+    if rest[:1] == ["split"]:
+        return "split", None
+    if rest[:1] == ["name"]:
+        return "name", None
+    return "override", None
+
+
 class ValueForm(forms.Form):
     EDITORS = [("form", "Form"), ("raw", "Raw JSON")]
 
@@ -156,9 +223,12 @@ class ValueForm(forms.Form):
         initial_value=None,
         schema: dict | None = None,
         label: str = "",
+        initial_overrides: list | None = None,
+        with_overrides: bool = False,
         **kwargs,
     ):
-        """The editor for `config`'s value, or (no config yet) for a value of `schema`."""
+        """The editor for `config`'s value, or (no config yet) for a value of `schema`; with
+        `with_overrides`, also for its overrides (`initial_overrides`: those it has now)."""
         super().__init__(*args, **kwargs)
         self.config = config
         if config is not None:
@@ -182,6 +252,115 @@ class ValueForm(forms.Form):
             # Free-form JSON (no schema, or one the form cannot draw): raw editing only.
             self.fields["editor"].initial = "raw"
             self.initial["editor"] = "raw"
+        self.initial_overrides = list(initial_overrides or [])
+        # Where each override's problems are shown beside it: {number: {slot: …}}.
+        self.override_problems: dict[int, dict] = {}
+        if with_overrides:
+            self._add_override_fields()
+
+    def _add_override_fields(self) -> None:
+        # The JSON travels in one field: typed by hand without JavaScript, written by the
+        # overrides editor (static/console/console.js) with it, which says so in
+        # `overrides_editor` ("form": its values are as the schema form types them).
+        self.fields["overrides"] = forms.CharField(
+            label="Values for some customers (overrides, as JSON)",
+            required=False,
+            strip=False,
+            help_text='A list such as [{"name": "globex", "when": [{"attribute": "company", '
+            '"op": "in", "values": ["globex"]}], "value": …}]. The first override that matches '
+            "a customer gives them its value; everyone else gets the value above.",
+            widget=forms.Textarea(
+                attrs={"rows": 8, "class": "vLargeTextField overrides-json", "spellcheck": "false"}
+            ),
+        )
+        self.fields["overrides_editor"] = forms.ChoiceField(
+            choices=[("form", "Form"), ("raw", "Raw JSON")],
+            widget=forms.HiddenInput,
+            required=False,
+            initial="raw",
+        )
+        if not self.is_bound:
+            self.initial["overrides"] = json.dumps(
+                self.initial_overrides, indent=2, ensure_ascii=False
+            )
+
+    @property
+    def edits_overrides(self) -> bool:
+        return "overrides" in self.fields
+
+    def _typed_overrides(self):
+        """The overrides proposed, as they are to be stored; None: the form does not edit them
+        (they are kept as they are)."""
+        if not self.edits_overrides or "overrides" not in self.data:
+            return None
+        text = self.cleaned_data.get("overrides") or ""
+        if not text.strip():
+            return []
+        try:
+            overrides = parse_json(text)
+        except BadJSON as exc:
+            self.add_error("overrides", exc.for_people())
+            return None
+        if not isinstance(overrides, list):
+            return overrides  # the validator says what they must be
+        from_form = self.cleaned_data.get("overrides_editor") == "form" and self.has_form_editor
+        earlier = _served_by_name(self.initial_overrides)
+
+        def typed(value, name, bucket):
+            if from_form:
+                value = prune_blanks(value, self.schema)
+            before = earlier.get((name, bucket), self.before)
+            return times.from_typing(value, self.schema, before=before)
+
+        return _map_served(overrides, typed)
+
+    def overrides_for_editor(self) -> list | None:
+        """The overrides as the editor shows them (what was typed, after an error), or None when
+        the JSON typed cannot be shown there."""
+        if not self.is_bound:
+            overrides = self.initial_overrides
+            from_form = False
+        else:
+            try:
+                overrides = parse_json(self.data.get("overrides") or "[]")
+            except BadJSON:
+                return None
+            from_form = self.data.get("overrides_editor") == "form"
+        if not isinstance(overrides, list) or not all(isinstance(o, dict) for o in overrides):
+            return None
+        if from_form:
+            return overrides
+        return _map_served(overrides, lambda v, _n, _b: times.for_typing(v, self.schema))
+
+    def overrides_editor_data(self) -> dict:
+        """What the overrides editor in the browser starts from."""
+        used = []
+        for override in self.initial_overrides:
+            if not isinstance(override, dict):
+                continue
+            for condition in override.get("when") or []:
+                if isinstance(condition, dict) and isinstance(condition.get("attribute"), str):
+                    used.append(condition["attribute"])
+            split = override.get("split")
+            if isinstance(split, dict) and isinstance(split.get("by"), str):
+                used.append(split["by"])
+        return {
+            "overrides": self.overrides_for_editor(),
+            "problems": {str(n): slots for n, slots in self.override_problems.items()},
+            "attributes": list(dict.fromkeys([*used, *COMMON_ATTRIBUTES])),
+            "operators": OPERATOR_CHOICES,
+            "form_editor": self.has_form_editor,
+        }
+
+    def override_value_prototype(self) -> str:
+        """The schema form once more, for the editor to copy for each value an override serves
+        (django-jsonform draws every copy put on the page; `__prefix__` ones it leaves)."""
+        if not self.has_form_editor:
+            return ""
+        widget = JSONFormWidget(schema=self.fields["value"].widget.schema)
+        return widget.render(
+            "override-value-__prefix__", json.dumps(None), attrs={"id": "override-value-__prefix__"}
+        )
 
     @property
     def has_form_editor(self) -> bool:
@@ -189,6 +368,8 @@ class ValueForm(forms.Form):
 
     def clean(self):
         cleaned = super().clean()
+        overrides = self._typed_overrides()
+        cleaned["new_overrides"] = self.typed_overrides = overrides
         editor = cleaned.get("editor") or "form"
         if editor == "form" and self.has_form_editor:
             if "value" in self.errors:
@@ -204,12 +385,69 @@ class ValueForm(forms.Form):
         self.typed_value = value
         try:
             self.problems = validate_value(value, self.schema)
+            if overrides is not None:
+                self.problems += overrides_errors(overrides, self.schema)
         except InvalidValue as exc:  # too large to check
             self.problems = exc.errors
         if self.problems:
             self._show_problems(editor)
         cleaned["new_value"] = value
         return cleaned
+
+    def _override(self, number: str) -> dict:
+        overrides = getattr(self, "typed_overrides", None)
+        if not isinstance(overrides, list) or not number.isdigit() or int(number) >= len(overrides):
+            return {}
+        found = overrides[int(number)]
+        return found if isinstance(found, dict) else {}
+
+    def _override_where(self, path: str) -> str:
+        """Where an override's problem is, for people: "Values for some customers → globex →
+        Companies → acme"."""
+        parts = _pointer_parts(path)[1:]
+        if not parts:
+            return "Values for some customers"
+        override = self._override(parts[0])
+        words = ["Values for some customers", str(override.get("name") or f"override {parts[0]}")]
+        rest = parts[1:]
+        served, inside = None, []
+        if rest[:1] == ["value"]:
+            served, inside = override.get("value"), rest[1:]
+        elif rest[:2] == ["split", "buckets"] and rest[3:4] == ["value"] and rest[2].isdigit():
+            buckets = (override.get("split") or {}).get("buckets") or []
+            number = int(rest[2])
+            bucket = buckets[number] if number < len(buckets) else {}
+            words.append(str(bucket.get("name") or f"variant {number + 1}"))
+            served, inside = bucket.get("value"), rest[4:]
+        if inside:
+            pointer = "".join("/" + p.replace("~", "~0").replace("/", "~1") for p in inside)
+            inner = where_in_words(served, self.schema, pointer)
+            if inner:
+                words.append(inner)
+        return " → ".join(words)
+
+    def _place_override_problem(self, problem: dict) -> None:
+        """File a problem beside its override for the editor: under the condition, variant or
+        field it is about, and inside the schema form of the value it is in."""
+        parts = _pointer_parts(problem["path"])[1:]
+        if not parts or not parts[0].isdigit():
+            return
+        slots = self.override_problems.setdefault(
+            int(parts[0]),
+            {"override": [], "name": [], "condition": {}, "split": [], "bucket": {}},
+        )
+        rest = parts[1:]
+        slot, which = _override_slot(rest)
+        message = problem["message"]
+        if which is None:
+            slots[slot].append(message)
+        else:
+            slots[slot].setdefault(which, []).append(message)
+        if rest[:1] == ["value"]:
+            slots.setdefault("value_errors", ErrorMap()).append(coords=rest[1:], msg=message)
+        elif rest[:2] == ["split", "buckets"] and rest[3:4] == ["value"]:
+            errors = slots.setdefault("bucket_value_errors", {}).setdefault(rest[2], ErrorMap())
+            errors.append(coords=rest[4:], msg=message)
 
     def set_problems(self, problems: list[dict[str, str]]) -> None:
         """Show errors found later (by the service) the same way as our own."""
@@ -220,12 +458,21 @@ class ValueForm(forms.Form):
         # Each problem also says where it is in people's words ("Companies → Globex Corp!").
         value = getattr(self, "typed_value", None)
         self.problems = [
-            {**p, "where": where_in_words(value, self.schema, p.get("path", ""))}
+            {
+                **p,
+                "where": self._override_where(p["path"])
+                if p.get("path", "").startswith("/overrides")
+                else where_in_words(value, self.schema, p.get("path", "")),
+            }
             for p in self.problems
         ]
+        for_value = [p for p in self.problems if not p.get("path", "").startswith("/overrides")]
+        for problem in self.problems:
+            if problem.get("path", "").startswith("/overrides/"):
+                self._place_override_problem(problem)
         if editor == "form" and self.has_form_editor:
             errors = ErrorMap()
-            for problem in self.problems:
+            for problem in for_value:
                 errors.append(coords=_pointer_parts(problem["path"]), msg=problem["message"])
             self.fields["value"].widget.add_error(errors)
         count = len(self.problems)

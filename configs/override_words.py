@@ -24,6 +24,35 @@ _OPS = {
 }
 
 
+# The operators as the console's editor offers them, in the order it lists them (every operator
+# of config_console_client.evaluation, named for people who do not read JSON), with what the
+# values box expects.
+OPERATOR_CHOICES: list[dict[str, str]] = [
+    {"op": "in", "words": "is one of", "help": "Separate several with commas."},
+    {"op": "not_in", "words": "is not one of", "help": "Separate several with commas."},
+    {"op": "equals", "words": "equals", "help": "Separate several with commas: any one matches."},
+    {"op": "starts_with", "words": "starts with", "help": "Separate several with commas."},
+    {"op": "ends_with", "words": "ends with", "help": "Separate several with commas."},
+    {"op": "matches", "words": "matches pattern", "help": "A regular expression, e.g. ^acme-"},
+    {"op": "lt", "words": "is less than", "help": "A number."},
+    {"op": "lte", "words": "is at most", "help": "A number."},
+    {"op": "gt", "words": "is more than", "help": "A number."},
+    {"op": "gte", "words": "is at least", "help": "A number."},
+    {"op": "semver_lt", "words": "version is before", "help": "A version such as 1.4.0."},
+    {"op": "semver_gte", "words": "version is at or after", "help": "A version such as 1.4.0."},
+    {
+        "op": "before",
+        "words": "date is before",
+        "help": "A date and time in UTC, such as 2026-12-01T00:00:00Z.",
+    },
+    {
+        "op": "after",
+        "words": "date is after",
+        "help": "A date and time in UTC, such as 2026-12-01T00:00:00Z.",
+    },
+]
+
+
 def _attribute(name: str, many: bool) -> str:
     words = "id" if name == "targetingKey" else name.replace("_", " ").replace("-", " ")
     if not many:

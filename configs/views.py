@@ -117,16 +117,28 @@ def config_edit(request, namespace, key):
     needs_review = config.needs_review
     preview = None
     takes_effect = None
+    before = base.value if base else None
+    overrides_before = base.overrides if base else []
     if request.method == "POST":
-        before = base.value if base else None
-        form = ValueForm(request.POST, config=config, initial_value=before)
+        form = ValueForm(
+            request.POST,
+            config=config,
+            initial_value=before,
+            initial_overrides=overrides_before,
+            with_overrides=True,
+        )
         if form.is_valid():
             value = form.cleaned_data["new_value"]
+            overrides = form.cleaned_data["new_overrides"]
             base_number = form.cleaned_data["base_version"]
-            changes = sentences(
-                base.value if base else None,
+            schema = config.schema.body if config.schema_id else None
+            # What changes for everyone, then for the customers the overrides serve.
+            changes = sentences(before, value, schema) + override_sentences(
+                before,
+                overrides_before,
                 value,
-                config.schema.body if config.schema_id else None,
+                overrides_before if overrides is None else overrides,
+                schema,
             )
             # A draft is kept for later, so it needs no preview; without review there is
             # nothing to keep a draft from, and the change is published on confirmation.
@@ -152,12 +164,14 @@ def config_edit(request, namespace, key):
                             config=config,
                             value=value,
                             base_version=base_number,
+                            overrides=overrides,
                         )
                     else:
                         change_request = review_services.change_request_open(
                             config=config,
                             author=request.user,
                             value=value,
+                            overrides=overrides,
                             title=form.cleaned_data["title"],
                             description=form.cleaned_data["description"],
                             base_version=base_number,
@@ -204,13 +218,21 @@ def config_edit(request, namespace, key):
                     preview = changes
                     data = request.POST.copy()
                     data["confirmed"] = "1"
-                    form = ValueForm(data, config=config, initial_value=before)
+                    form = ValueForm(
+                        data,
+                        config=config,
+                        initial_value=before,
+                        initial_overrides=overrides_before,
+                        with_overrides=True,
+                    )
                     form.is_valid()
     else:
         form = ValueForm(
             config=config,
-            initial_value=base.value if base else None,
+            initial_value=before,
             initial={"base_version": base.number if base else None},
+            initial_overrides=overrides_before,
+            with_overrides=True,
         )
     return render(
         request,

@@ -419,15 +419,20 @@ def _value_form_page(request, change_request, *, rebase: bool, adding: Config | 
     if adding is not None:
         config, base = adding, newest_version(adding)
         initial_value = base.value if base else None
+        initial_overrides = base.overrides if base else []
     else:
         change = _change_of(request, change_request)
         config, base, initial_value = change.config, change.base_version, change.value
+        initial_overrides = change.overrides
     newest = newest_version(config)
     form = ValueForm(
         request.POST or None,
         config=config,
         initial_value=initial_value,
         initial={"title": change_request.title, "description": change_request.description},
+        # A rebase carries the overrides over by itself (services._rebased_overrides).
+        initial_overrides=initial_overrides,
+        with_overrides=not rebase,
     )
     if request.method == "POST" and form.is_valid():
         value = form.cleaned_data["new_value"]
@@ -444,6 +449,7 @@ def _value_form_page(request, change_request, *, rebase: bool, adding: Config | 
                     actor=request.user,
                     config=config,
                     value=value,
+                    overrides=form.cleaned_data["new_overrides"],
                     base_version=base.number if base else None,
                     title=form.cleaned_data["title"],
                     description=form.cleaned_data["description"],

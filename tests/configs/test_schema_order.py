@@ -79,7 +79,9 @@ def test_the_edit_form_shows_the_demo_timezones_fields_in_the_authors_order(
 
     page = client.get("/configs/data-pipelines/company-timezones/edit/").content.decode()
 
-    (schema,) = form_schemas(page)
+    # The value's form, and the same form again for the values of overrides.
+    schema, for_overrides = form_schemas(page)
+    assert for_overrides == schema
     company = schema["properties"]["companies"]["items"]
     assert field_titles(company) == ["Company ID", "Timezone", "Switch over at"]
 
@@ -90,7 +92,8 @@ def test_the_edit_form_shows_fields_and_nested_fields_in_the_authors_order(clien
 
     page = client.get("/configs/sales-ops/company-settings/edit/").content.decode()
 
-    (schema,) = form_schemas(page)
+    schema, for_overrides = form_schemas(page)
+    assert for_overrides == schema
     assert field_titles(schema) == ["Company ID", "Timezone", "Billing"]
     assert field_titles(schema["properties"]["billing"]) == BILLING_TITLES
 
@@ -142,7 +145,8 @@ def test_a_config_started_from_an_example_keeps_the_examples_order_in_its_form(c
     assert created.status_code == 302
 
     page = client.get("/configs/sales-ops/acme-settings/edit/").content.decode()
-    (schema,) = form_schemas(page)
+    schema, for_overrides = form_schemas(page)
+    assert for_overrides == schema
     assert field_titles(schema) == ["Company ID", "Timezone", "Billing"]
 
 
