@@ -231,11 +231,13 @@ def bulk_etag(flags: list[tuple[str, Flag]], context: dict, streams: bool) -> st
 def bulk_body(flags: list[tuple[str, Flag]], context: dict, event_streams: list[dict]) -> bytes:
     """Every flag's answer (or its error, in place), and where to hear of changes."""
     items = []
-    for key, flag in flags:
-        try:
-            items.append(evaluate(flag, key, context))
-        except FlagError as error:
-            items.append(_compact(error.body(key)).encode())
+    # Every flag's patterns share one budget (see configs/api/evaluate.py).
+    with engine.pattern_budget(engine.REQUEST_PATTERN_SECONDS):
+        for key, flag in flags:
+            try:
+                items.append(evaluate(flag, key, context))
+            except FlagError as error:
+                items.append(_compact(error.body(key)).encode())
     tail = (
         f',"metadata":{{}},"eventStreams":{_compact(event_streams)}}}'
         if event_streams

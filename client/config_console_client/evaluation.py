@@ -14,10 +14,13 @@ them). A context without the attribute never matches a condition on it.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import hashlib
 import math
 import re
-from collections.abc import Callable, Mapping
+import time
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -28,6 +31,12 @@ except ImportError:  # pragma: no cover - the client without `regex` installed
     _regex = None
 
 PATTERN_TIMEOUT_SECONDS = 0.1
+# All the `matches` of one evaluation share this much time: ten patterns that each stop just
+# short of their own timeout would otherwise hold a worker for a second. Once it is spent, the
+# patterns left do not match (as one that times out does not).
+EVALUATION_PATTERN_SECONDS = 0.1
+# …and those of a request evaluating many configs at once (a namespace, OFREP's bulk).
+REQUEST_PATTERN_SECONDS = 0.5
 MAX_PATTERN_LENGTH = 500
 TARGETING_KEY = "targetingKey"
 
@@ -63,9 +72,34 @@ class Evaluation:
     error: EvaluationError | None = None
 
 
+# When the patterns of the evaluation (or of the whole request: `pattern_budget`) must be done.
+_deadline: contextvars.ContextVar[float | None] = contextvars.ContextVar(
+    "pattern_deadline", default=None
+)
+
+
+@contextlib.contextmanager
+def pattern_budget(seconds: float) -> Iterator[None]:
+    """Let every `matches` inside share `seconds` (or what is left of an enclosing budget, if
+    that is less): for one evaluation, or for a request that evaluates many configs."""
+    deadline = time.monotonic() + seconds
+    outer = _deadline.get()
+    token = _deadline.set(deadline if outer is None else min(outer, deadline))
+    try:
+        yield
+    finally:
+        _deadline.reset(token)
+
+
 def evaluate(key: str, value: Any, overrides: list[dict], context: dict) -> Evaluation:
     """What `context` gets from the config `key` whose value is `value` with `overrides`: the
-    first override that matches serves its value, otherwise `value`."""
+    first override that matches serves its value, otherwise `value`. Its `matches` patterns
+    share EVALUATION_PATTERN_SECONDS in all."""
+    with pattern_budget(EVALUATION_PATTERN_SECONDS):
+        return _evaluate(key, value, overrides, context)
+
+
+def _evaluate(key: str, value: Any, overrides: list[dict], context: dict) -> Evaluation:
     if not isinstance(context, Mapping):
         return _error(value, INVALID_CONTEXT, "The context must be a JSON object.")
     targeting_key = context.get(TARGETING_KEY)
@@ -209,8 +243,14 @@ def _matches(actual: str, pattern: str) -> bool:
         return False
     if _regex is None:  # pragma: no cover - the client without `regex` installed
         return re.search(pattern, actual) is not None
+    timeout = PATTERN_TIMEOUT_SECONDS
+    deadline = _deadline.get()
+    if deadline is not None:
+        timeout = min(timeout, deadline - time.monotonic())
+        if timeout <= 0:
+            return False  # the evaluation's time for patterns is spent
     try:
-        return _regex.search(pattern, actual, timeout=PATTERN_TIMEOUT_SECONDS) is not None
+        return _regex.search(pattern, actual, timeout=timeout) is not None
     except TimeoutError:
         return False  # a pattern that cannot decide in time does not match
 

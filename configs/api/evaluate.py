@@ -12,7 +12,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from config_console_client.evaluation import INVALID_CONTEXT, Evaluation, evaluate
+from config_console_client.evaluation import (
+    INVALID_CONTEXT,
+    REQUEST_PATTERN_SECONDS,
+    Evaluation,
+    evaluate,
+    pattern_budget,
+)
 from django.http import HttpResponse
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
@@ -145,9 +151,12 @@ class NamespaceEvaluate(APIView):
         live = selectors.live_version_ids(namespace=namespace)
         prepared = reads.prepared_many([version_id for _key, version_id in live])
         parts = []
-        for key, version_id in live:
-            _result, body = _answer(key, prepared[version_id], context)
-            parts.append(reads.compact(key).encode() + b":" + body)
+        # The namespace's patterns share one budget: a namespace of many configs with slow
+        # patterns cannot hold the worker for a budget per config.
+        with pattern_budget(REQUEST_PATTERN_SECONDS):
+            for key, version_id in live:
+                _result, body = _answer(key, prepared[version_id], context)
+                parts.append(reads.compact(key).encode() + b":" + body)
         consumers.note_bundle(request, namespace, live)
         body = (
             b'{"namespace":'

@@ -84,6 +84,65 @@ def test_a_catastrophic_pattern_gives_up_instead_of_hanging():
     assert answer.reason == "DEFAULT"
 
 
+def _slow_patterns(count: int) -> list[dict]:
+    return [
+        {
+            "name": f"slow-{n}",
+            "when": [{"attribute": "c", "op": "matches", "value": "^(a|aa)+$"}],
+            "value": n,
+        }
+        for n in range(count)
+    ]
+
+
+class _Clock:
+    """time.monotonic for the engine, where each pattern search takes `cost` seconds."""
+
+    def __init__(self, cost: float):
+        self.now, self.cost, self.searches = 1000.0, cost, []
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def search(self, pattern, text, timeout):
+        self.searches.append(timeout)
+        self.now += min(self.cost, timeout)
+        return None
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    from config_console_client import evaluation
+
+    fake = _Clock(cost=0.06)
+    monkeypatch.setattr(evaluation.time, "monotonic", fake.monotonic)
+    monkeypatch.setattr(evaluation._regex, "search", fake.search)
+    return fake
+
+
+def test_the_patterns_of_one_evaluation_share_one_budget(clock):
+    # Ten slow patterns, each stopping short of its own timeout: together they may not hold the
+    # worker for ten of them. The first two spend the evaluation's budget; the rest are not
+    # tried, and do not match.
+    answer = evaluate("k", 0, _slow_patterns(10), {"c": "a" * 30 + "!"})
+
+    assert answer.reason == "DEFAULT"
+    assert len(clock.searches) == 2
+    assert clock.searches[0] == pytest.approx(0.1)
+    assert clock.searches[1] == pytest.approx(0.04)  # what was left of the budget
+
+
+def test_a_request_evaluating_many_configs_shares_one_budget(clock):
+    from config_console_client.evaluation import pattern_budget
+
+    with pattern_budget(0.2):
+        for key in range(10):
+            evaluate(f"k{key}", 0, _slow_patterns(1), {"c": "a" * 30 + "!"})
+
+    # Each evaluation has 0.1 s at most, and all of them 0.2 s: four searches, not ten.
+    assert len(clock.searches) == 4
+
+
 @pytest.mark.parametrize(
     ("overrides", "path", "words"),
     [
