@@ -21,7 +21,7 @@ from common.jsontext import BadJSON, parse_json
 from configs import times
 from configs.inference import infer_schema
 from configs.models import Config, Namespace, Schema, key_validator
-from configs.override_words import OPERATOR_CHOICES
+from configs.override_words import OPERATOR_CHOICES, whom
 from configs.pointers import child_schema, resolve
 from configs.validation import (
     InvalidSchema,
@@ -344,8 +344,11 @@ class ValueForm(forms.Form):
             split = override.get("split")
             if isinstance(split, dict) and isinstance(split.get("by"), str):
                 used.append(split["by"])
+        overrides = self.overrides_for_editor()
         return {
-            "overrides": self.overrides_for_editor(),
+            "overrides": overrides,
+            # Whom each is for, in words: what a folded override shows.
+            "summaries": [whom(o) for o in overrides or []],
             "problems": {str(n): slots for n, slots in self.override_problems.items()},
             "attributes": list(dict.fromkeys([*used, *COMMON_ATTRIBUTES])),
             "operators": OPERATOR_CHOICES,

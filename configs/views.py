@@ -145,7 +145,9 @@ def config_edit(request, namespace, key):
             draft = needs_review and "draft" in request.POST
             if not changes:
                 form.add_error(
-                    None, "Nothing has changed yet: edit the value, then review your change."
+                    None,
+                    "Nothing has changed yet: edit the value or the values for some "
+                    "customers, then review your change.",
                 )
             elif (form.cleaned_data["confirmed"] or draft) and "back" not in request.POST:
                 try:

@@ -153,12 +153,14 @@
     });
   }
 
-  function labelInputs(root) {
+  // Every copy of the form on a page (the value's, and one per value an override serves) names
+  // its inputs alike: each copy's ids start with its own prefix.
+  function labelInputs(root, prefix) {
     root.querySelectorAll(".rjf-form-row-inner label").forEach(function (label) {
       var group = label.parentElement.querySelector(".rjf-input-group");
       var input = group && group.querySelector("input, select, textarea");
       if (!input) return;
-      if (!input.id) input.id = "f-" + (input.name || "").replace(/[^A-Za-z0-9_-]+/g, "-");
+      if (!input.id) input.id = (prefix || "f-") + (input.name || "").replace(/[^A-Za-z0-9_-]+/g, "-");
       if (label.htmlFor !== input.id) label.htmlFor = input.id;
       var described = [];
       group.querySelectorAll(".rjf-help-text, .rjf-error-text").forEach(function (help, n) {
@@ -226,21 +228,541 @@
     bar.hidden = !bar.children.length;
   }
 
-  document.querySelectorAll("[data-django-jsonform-container]").forEach(function (container) {
-    labelInputs(container);
+  function enhance(container, prefix) {
+    labelInputs(container, prefix);
     followAdds(container);
-    var editable = !container.closest(".readonly-form");
+    // The shortcuts bar is the value's; an override's copy of the form has none.
+    var editable = !container.closest(".readonly-form") && !prefix;
     if (editable) shortcuts(container);
     new MutationObserver(function () {
-      labelInputs(container);
+      labelInputs(container, prefix);
       if (editable) shortcuts(container);
     }).observe(container, { childList: true, subtree: true, characterData: true });
     container.addEventListener("input", function () { nameRows(container); });
+  }
+
+  document.querySelectorAll("[data-django-jsonform-container]").forEach(function (container) {
+    enhance(container);
   });
+  window.consoleEnhanceJsonForm = enhance;
   // A page showing a new token's secret answers the form that made it. Turning its history
   // entry into a plain visit means a reload shows the list, never resends the form (which
   // would make a second token).
   if (document.querySelector(".token-secret") && window.history.replaceState) {
     window.history.replaceState(null, "", window.location.href);
   }
+})();
+
+// "Values for some customers": the overrides, edited in words. Each override is a rule (a name,
+// conditions picked as attribute, operator and values, and the value in the same schema form as
+// the config's) or a percentage split (variants with a name, a percentage and a value). The
+// editor keeps each override as the JSON it stands for, changing only what is edited, and writes
+// the list into the overrides box (which works on its own without JavaScript) when the form is
+// sent. Problems the server found come back beside the override, condition or variant.
+(function () {
+  "use strict";
+  var root = document.querySelector("[data-overrides]");
+  var dataNode = document.getElementById("overrides-data");
+  if (!root || !dataNode) return;
+  var data = JSON.parse(dataNode.textContent);
+  // JSON typed in the box that the editor cannot show stays in the box, with its error.
+  if (!Array.isArray(data.overrides)) return;
+  var form = root.closest("form");
+  var box = root.querySelector("textarea.overrides-json");
+  var mode = root.querySelector('input[name="overrides_editor"]');
+  var list = root.querySelector("[data-overrides-list]");
+  var template = document.getElementById("override-value-template");
+  var operators = {};
+  data.operators.forEach(function (o) { operators[o.op] = o; });
+  var NUMBERS = { lt: 1, lte: 1, gt: 1, gte: 1 };
+  var serial = 0;
+  var items = [];
+
+  function clone(value) { return value === undefined ? undefined : JSON.parse(JSON.stringify(value)); }
+
+  function el(tag, attrs, children) {
+    var node = document.createElement(tag);
+    Object.keys(attrs || {}).forEach(function (key) {
+      if (key === "text") node.textContent = attrs[key];
+      else if (key === "className") node.className = attrs[key];
+      else node.setAttribute(key, attrs[key]);
+    });
+    (children || []).forEach(function (child) { if (child) node.appendChild(child); });
+    return node;
+  }
+
+  function errors(messages, id) {
+    var shown = el("ul", { className: "errorlist", id: id });
+    (messages || []).forEach(function (m) { shown.appendChild(el("li", { text: m })); });
+    shown.hidden = !shown.children.length;
+    return shown;
+  }
+
+  function describe(input, ids) {
+    var found = ids.filter(function (id) {
+      var node = document.getElementById(id);
+      return node && !node.hidden;
+    });
+    if (found.length) input.setAttribute("aria-describedby", found.join(" "));
+    else input.removeAttribute("aria-describedby");
+  }
+
+  function field(id, label, input, help) {
+    input.id = id;
+    var row = el("div", { className: "override-field" }, [el("label", { for: id, text: label }), input]);
+    if (help) {
+      row.appendChild(el("div", { className: "help", id: id + "-help", text: help }));
+      input.setAttribute("aria-describedby", id + "-help");
+    }
+    return row;
+  }
+
+  function button(text, onClick, className) {
+    var b = el("button", { type: "button", className: "button " + (className || ""), text: text });
+    b.addEventListener("click", onClick);
+    return b;
+  }
+
+  // What the config's value is now in its editor: where a new override's value starts.
+  function currentValue() {
+    var editor = document.querySelector('input[name="editor"]');
+    var hidden = document.getElementById("id_value");
+    var raw = document.querySelector("textarea.raw-json");
+    try {
+      if (hidden && hidden.value && (!editor || editor.value !== "raw")) return JSON.parse(hidden.value);
+      if (raw && raw.value.trim()) return JSON.parse(raw.value);
+    } catch (e) { /* fall through: start empty */ }
+    return null;
+  }
+
+  // One value an override serves: the schema form once more, or a JSON box without a schema.
+  function valueEditor(uid, label, value, errorMap) {
+    var heading = el("p", { className: "override-value-label", id: uid + "-label", text: label });
+    var wrap = el("div", { className: "override-value", role: "group", "aria-labelledby": uid + "-label" }, [heading]);
+    if (!data.form_editor || !template) {
+      var text = el("textarea", { rows: "8", className: "vLargeTextField", spellcheck: "false" });
+      text.value = JSON.stringify(value, null, 2);
+      wrap.appendChild(field(uid + "-json", label + " (JSON)", text));
+      var problem = errors([], uid + "-json-error");
+      wrap.appendChild(problem);
+      heading.hidden = true;
+      wrap.removeAttribute("role");
+      return {
+        node: wrap,
+        focus: function () { text.focus(); },
+        read: function () {
+          try {
+            problem.hidden = true;
+            return { value: JSON.parse(text.value) };
+          } catch (e) {
+            problem.textContent = "";
+            problem.appendChild(el("li", { text: label + ": this is not valid JSON (" + e.message + ")." }));
+            problem.hidden = false;
+            return { problem: text };
+          }
+        },
+      };
+    }
+    var holder = document.createElement("div");
+    holder.innerHTML = template.innerHTML.replace(/__prefix__/g, uid);
+    var input = holder.querySelector("textarea[data-django-jsonform]");
+    var container = holder.querySelector("[data-django-jsonform-container]");
+    var config = JSON.parse(input.getAttribute("data-django-jsonform"));
+    config.data = JSON.stringify(value === undefined ? null : value);
+    config.errorMap = errorMap || {};
+    input.setAttribute("data-django-jsonform", JSON.stringify(config));
+    input.removeAttribute("name"); // sent inside the overrides' JSON, not on its own
+    container.setAttribute("aria-label", label);
+    while (holder.firstChild) wrap.appendChild(holder.firstChild);
+    if (window.consoleEnhanceJsonForm) window.consoleEnhanceJsonForm(container, "f-" + uid + "-");
+    return {
+      node: wrap,
+      focus: function () {
+        var first = container.querySelector("input, select, textarea, button");
+        if (first) first.focus();
+      },
+      read: function () {
+        // The form writes its data into the hidden box once drawn; until then it is the start.
+        try { return { value: input.value ? JSON.parse(input.value) : value }; } catch (e) { return { value: value }; }
+      },
+    };
+  }
+
+  function nameOf(item) {
+    var name = (item.model.name || "").trim();
+    return name || "override " + (items.indexOf(item) + 1);
+  }
+
+  // -- Conditions: attribute, operator, values ------------------------------------------------
+
+  function valuesText(condition) {
+    var values = "values" in condition ? condition.values : [condition.value];
+    if (!Array.isArray(values)) values = [values];
+    if (condition.op === "matches") return values.length ? String(values[0]) : "";
+    return values.map(function (v) { return v === undefined || v === null ? "" : String(v); }).join(", ");
+  }
+
+  function readValues(condition, text) {
+    var values;
+    if (condition.op === "matches") values = text ? [text] : [];
+    else values = text.split(",").map(function (v) { return v.trim(); }).filter(function (v) { return v !== ""; });
+    if (NUMBERS[condition.op]) {
+      values = values.map(function (v) { return /^-?\d+(\.\d+)?([eE][-+]?\d+)?$/.test(v) ? Number(v) : v; });
+    }
+    if ("value" in condition && !("values" in condition) && values.length === 1) {
+      condition.value = values[0];
+    } else {
+      delete condition.value;
+      condition.values = values;
+    }
+  }
+
+  function conditionRow(item, condition, problems) {
+    var uid = item.uid + "-c" + (serial++);
+    var attribute = el("input", { type: "text", className: "vTextField", list: "override-attributes", autocomplete: "off" });
+    attribute.value = condition.attribute || "";
+    attribute.addEventListener("input", function () { condition.attribute = attribute.value.trim(); });
+    var op = el("select");
+    data.operators.forEach(function (o) { op.appendChild(el("option", { value: o.op, text: o.words })); });
+    if (!operators[condition.op]) condition.op = "in";
+    op.value = condition.op;
+    var values = el("input", { type: "text", className: "vTextField" });
+    values.value = valuesText(condition);
+    var help = el("div", { className: "help", id: uid + "-values-help" });
+    var problem = errors(problems, uid + "-error");
+    function explain() {
+      help.textContent = operators[condition.op].help;
+      describe(values, [uid + "-values-help", uid + "-error"]);
+    }
+    values.addEventListener("input", function () { readValues(condition, values.value); });
+    op.addEventListener("change", function () {
+      condition.op = op.value;
+      readValues(condition, values.value);
+      explain();
+    });
+    var row = el("div", { className: "override-condition", role: "group" }, [
+      field(uid + "-attribute", "Attribute", attribute),
+      field(uid + "-op", "Operator", op),
+      field(uid + "-values", "Values", values),
+    ]);
+    values.parentNode.appendChild(help);
+    var remove = button("Remove condition", function () {
+      var at = item.conditions.indexOf(entry);
+      item.conditions.splice(at, 1);
+      item.model.when.splice(at, 1);
+      row.remove();
+      renumber(item);
+      var next = item.conditions[at] || item.conditions[at - 1];
+      (next ? next.attribute : item.addCondition).focus();
+    }, "override-remove");
+    row.appendChild(remove);
+    row.appendChild(problem);
+    explain();
+    var entry = { row: row, attribute: attribute, remove: remove };
+    return entry;
+  }
+
+  function renumber(item) {
+    item.conditions.forEach(function (c, n) {
+      c.row.setAttribute("aria-label", "Condition " + (n + 1) + " of " + nameOf(item));
+      c.remove.textContent = "Remove condition " + (n + 1);
+      // A value for some customers says whom it is for: its last condition stays.
+      c.remove.hidden = item.model.split === undefined && item.conditions.length === 1;
+    });
+  }
+
+  // -- Split: variants with a name, a percentage and a value ------------------------------------
+
+  function percentOf(bucket) {
+    return typeof bucket.percent === "number" && isFinite(bucket.percent) ? bucket.percent : NaN;
+  }
+
+  function splitTotal(item) {
+    var total = 0;
+    var missing = false;
+    item.model.split.buckets.forEach(function (b) {
+      var p = percentOf(b);
+      if (isNaN(p)) missing = true; else total += p;
+    });
+    total = Math.round(total * 1e6) / 1e6;
+    var ok = !missing && total === 100;
+    item.total.textContent = missing
+      ? "Give each variant a percentage from 0 to 100."
+      : ok ? "The percentages add up to 100%."
+      : "The percentages add up to " + total + "%: they must add up to 100%.";
+    item.total.className = ok ? "help split-total" : "errorlist split-total";
+    return ok;
+  }
+
+  function variantRow(item, bucket, problems, errorMap) {
+    var uid = item.uid + "-v" + (serial++);
+    var name = el("input", { type: "text", className: "vTextField" });
+    name.value = bucket.name || "";
+    name.addEventListener("input", function () {
+      if (name.value.trim()) bucket.name = name.value.trim(); else delete bucket.name;
+      relabel();
+    });
+    var percent = el("input", { type: "number", min: "0", max: "100", step: "any", className: "vIntegerField" });
+    percent.value = bucket.percent === undefined ? "" : String(bucket.percent);
+    percent.addEventListener("input", function () {
+      bucket.percent = percent.value === "" ? null : Number(percent.value);
+      splitTotal(item);
+    });
+    var editor = valueEditor(uid + "-value", "Value for this variant", bucket.value, errorMap);
+    var row = el("div", { className: "override-variant", role: "group" }, [
+      field(uid + "-name", "Variant name", name, "Optional; OpenFeature names the variant by it."),
+      field(uid + "-percent", "Percentage", percent),
+      editor.node,
+    ]);
+    var problem = errors(problems, uid + "-error");
+    var remove = button("Remove variant", function () {
+      var at = item.variants.indexOf(entry);
+      item.variants.splice(at, 1);
+      item.model.split.buckets.splice(at, 1);
+      row.remove();
+      relabelAll();
+      splitTotal(item);
+      var next = item.variants[at] || item.variants[at - 1];
+      (next ? next.name : item.addVariant).focus();
+    }, "override-remove");
+    row.appendChild(remove);
+    row.appendChild(problem);
+    var entry = { row: row, name: name, percent: percent, editor: editor, bucket: bucket, remove: remove };
+    function relabel() {
+      var n = item.variants.indexOf(entry) + 1;
+      var called = bucket.name || "variant " + n;
+      row.setAttribute("aria-label", "Variant " + called + " of " + nameOf(item));
+      remove.textContent = "Remove variant " + called;
+    }
+    function relabelAll() { item.variants.forEach(function (v) { v.relabel(); }); }
+    entry.relabel = relabel;
+    return entry;
+  }
+
+  // -- One override ------------------------------------------------------------------------------
+
+  // An override is folded to a line in words ("Override 1: globex. For company globex") unless
+  // it is new or has a problem, so the keyboard passes a config's many overrides in a few steps.
+  function overrideCard(model, problems, summary, open) {
+    problems = problems || {};
+    var item = { model: model, uid: "override-" + (serial++), conditions: [], variants: [], summary: summary };
+    var isSplit = model.split !== undefined;
+    var card = el("div", { className: "module override-card", "data-override": "", role: "group", "aria-labelledby": item.uid + "-title" });
+    var details = el("details");
+    if (open) details.open = true;
+    var title = el("span", { className: "override-title" });
+    var words = el("span", { className: "override-whom" });
+    details.appendChild(el("summary", { id: item.uid + "-title" }, [title, words]));
+    var body = el("div", { className: "override-body" });
+    details.appendChild(body);
+    card.appendChild(details);
+    body.appendChild(errors(problems.override, item.uid + "-error"));
+    var name = el("input", { type: "text", className: "vTextField", maxlength: "100" });
+    name.value = model.name || "";
+    var nameRow = field(item.uid + "-name", "Name", name, isSplit
+      ? "Reviewers read it; OpenFeature reports it with the variant's name."
+      : "Reviewers read it; OpenFeature reports it as the variant.");
+    nameRow.appendChild(errors(problems.name, item.uid + "-name-error"));
+    describe(name, [item.uid + "-name-help", item.uid + "-name-error"]);
+    body.appendChild(nameRow);
+    item.name = name;
+
+    // Conditions: who gets it (a split may narrow whom it splits, too).
+    if (!Array.isArray(model.when)) model.when = isSplit ? [] : [{ attribute: "company", op: "in", values: [] }];
+    var conditions = el("fieldset", { className: "override-conditions" }, [
+      el("legend", { text: isSplit ? "Only for (optional; every condition must match)" : "Who gets this value (every condition must match)" }),
+    ]);
+    // Once its conditions are edited, the words the server wrote for it no longer hold.
+    conditions.addEventListener("input", function () { item.summary = ""; });
+    conditions.addEventListener("change", function () { item.summary = ""; });
+    var conditionProblems = problems.condition || {};
+    model.when.forEach(function (c, n) {
+      var entry = conditionRow(item, c, conditionProblems[String(n)]);
+      item.conditions.push(entry);
+      conditions.appendChild(entry.row);
+    });
+    item.addCondition = button("Add a condition", function () {
+      var c = { attribute: "", op: "in", values: [] };
+      model.when.push(c);
+      item.summary = "";
+      var entry = conditionRow(item, c, []);
+      item.conditions.push(entry);
+      conditions.insertBefore(entry.row, item.addCondition);
+      relabel();
+      entry.attribute.focus();
+    });
+    conditions.appendChild(item.addCondition);
+    body.appendChild(conditions);
+
+    if (!isSplit) {
+      item.value = valueEditor(item.uid + "-value", "Value for them", model.value, problems.value_errors);
+      body.appendChild(item.value.node);
+    } else {
+      var by = el("input", { type: "text", className: "vTextField", list: "override-attributes", autocomplete: "off" });
+      by.value = model.split.by || "targetingKey";
+      by.addEventListener("input", function () { model.split.by = by.value.trim(); item.summary = ""; });
+      body.appendChild(field(item.uid + "-by", "Split by (attribute)", by,
+        "Each customer stays in one variant: a stable hash of this attribute and the config's key."));
+      var variants = el("fieldset", { className: "override-variants" }, [
+        el("legend", { text: "Variants (the percentages must add up to 100)" }),
+      ]);
+      if (!Array.isArray(model.split.buckets)) model.split.buckets = [];
+      var bucketProblems = problems.bucket || {};
+      var bucketErrors = problems.bucket_value_errors || {};
+      model.split.buckets.forEach(function (b, n) {
+        var entry = variantRow(item, b, bucketProblems[String(n)], bucketErrors[String(n)]);
+        item.variants.push(entry);
+        variants.appendChild(entry.row);
+      });
+      item.addVariant = button("Add a variant", function () {
+        var b = { percent: null, value: currentValue() };
+        model.split.buckets.push(b);
+        var entry = variantRow(item, b, [], {});
+        item.variants.push(entry);
+        variants.insertBefore(entry.row, item.addVariant);
+        item.variants.forEach(function (v) { v.relabel(); });
+        splitTotal(item);
+        entry.name.focus();
+      });
+      variants.appendChild(item.addVariant);
+      item.total = el("p", { "aria-live": "polite", id: item.uid + "-total" });
+      variants.appendChild(item.total);
+      variants.appendChild(errors(problems.split, item.uid + "-split-error"));
+      body.appendChild(variants);
+    }
+
+    var up = button("Move up", function () { move(item, -1, up); });
+    var down = button("Move down", function () { move(item, 1, down); });
+    var remove = button("Remove", function () { removeOverride(item); }, "override-remove");
+    card.appendChild(el("p", { className: "override-actions" }, [up, down, remove]));
+    item.card = card;
+    item.details = details;
+    item.up = up;
+    item.down = down;
+    item.remove = remove;
+    item.title = title;
+    item.words = words;
+    item.toggle = details.querySelector("summary");
+    name.addEventListener("input", function () {
+      model.name = name.value;
+      relabel();
+    });
+    return item;
+  }
+
+  function relabel() {
+    items.forEach(function (item, n) {
+      var called = nameOf(item);
+      item.title.textContent = "Override " + (n + 1) + (item.model.name ? ": " + item.model.name : "") +
+        (item.model.split !== undefined ? " (percentage split)" : "");
+      item.words.textContent = item.summary ? ". " + item.summary : "";
+      item.up.textContent = "Move " + called + " up";
+      item.down.textContent = "Move " + called + " down";
+      item.remove.textContent = "Remove " + called;
+      // Only moves there is room for are offered.
+      item.up.hidden = n === 0;
+      item.down.hidden = n === items.length - 1;
+      renumber(item);
+      item.variants.forEach(function (v) { v.relabel(); });
+      if (item.total) splitTotal(item);
+    });
+    root.querySelector("[data-overrides-empty]").hidden = items.length > 0;
+  }
+
+  function move(item, step, pressed) {
+    var at = items.indexOf(item);
+    var to = at + step;
+    if (to < 0 || to >= items.length) return;
+    items.splice(at, 1);
+    items.splice(to, 0, item);
+    if (step < 0) list.insertBefore(item.card, items[to + 1].card);
+    else list.insertBefore(item.card, items[to - 1].card.nextSibling);
+    relabel();
+    (pressed.hidden ? (step < 0 ? item.down : item.up) : pressed).focus();
+  }
+
+  function removeOverride(item) {
+    var at = items.indexOf(item);
+    items.splice(at, 1);
+    item.card.remove();
+    relabel();
+    var next = items[at] || items[at - 1];
+    (next ? next.toggle : root.querySelector("[data-add-override]")).focus();
+  }
+
+  function add(model, problems, summary, open) {
+    var item = overrideCard(model, problems, summary, open);
+    items.push(item);
+    list.appendChild(item.card);
+    return item;
+  }
+
+  // -- What is sent ------------------------------------------------------------------------------
+
+  function built() {
+    var overrides = [];
+    var problem = null;
+    items.forEach(function (item) {
+      var model = clone(item.model);
+      if (item.value) {
+        var read = item.value.read();
+        if (read.problem) {
+          item.details.open = true;
+          problem = problem || read.problem;
+        } else {
+          model.value = read.value;
+        }
+      }
+      if (item.variants.length || model.split) {
+        item.variants.forEach(function (v, n) {
+          var readBucket = v.editor.read();
+          if (readBucket.problem) {
+            item.details.open = true;
+            problem = problem || readBucket.problem;
+          }
+          else model.split.buckets[n].value = readBucket.value;
+        });
+        if (!splitTotal(item)) {
+          item.details.open = true;
+          problem = problem || (item.variants.length ? item.variants[0].percent : item.addVariant);
+        }
+      }
+      overrides.push(model);
+    });
+    return { overrides: overrides, problem: problem };
+  }
+
+  form.addEventListener("submit", function (event) {
+    var sent = built();
+    // "Keep editing" sends what there is, whatever it holds; the other buttons check first.
+    var checking = !(event.submitter && event.submitter.hasAttribute("formnovalidate"));
+    if (sent.problem && checking) {
+      event.preventDefault();
+      sent.problem.focus();
+      return;
+    }
+    box.value = JSON.stringify(sent.overrides);
+    mode.value = "form";
+  });
+
+  root.querySelector("[data-overrides-raw]").hidden = true;
+  root.querySelector("[data-overrides-add]").hidden = false;
+  root.querySelectorAll("[data-add-override]").forEach(function (b) {
+    b.addEventListener("click", function () {
+      var model = b.getAttribute("data-add-override") === "split"
+        ? { name: "", split: { by: "targetingKey", buckets: [
+            { name: "control", percent: 50, value: currentValue() },
+            { name: "new", percent: 50, value: currentValue() },
+          ] } }
+        : { name: "", when: [{ attribute: "company", op: "in", values: [] }], value: currentValue() };
+      var item = add(model, {}, "", true);
+      relabel();
+      item.name.focus();
+    });
+  });
+  data.overrides.forEach(function (model, n) {
+    var problems = data.problems[String(n)];
+    add(model, problems, data.summaries[n], !!problems);
+  });
+  relabel();
 })();

@@ -169,7 +169,7 @@ def test_3_alice_adds_a_metric_with_the_keyboard_alone(page, live_server, demo):
     keys.tab_to("Add metric")
     keys.press("Enter")
     # The new row's first field, in the order the schema's author wrote them.
-    expect(page.get_by_label("Metric name").last).to_be_focused()
+    expect(page.locator("#panel-form").get_by_label("Metric name").last).to_be_focused()
     keys.fill_row(
         {
             "Metric name": ("type", "refund_rate"),

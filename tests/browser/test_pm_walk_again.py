@@ -104,7 +104,7 @@ def test_8_alice_adds_a_metric_from_the_dashboard_with_the_keyboard_alone(page, 
     keys.press("Enter")
     keys.tab_to("Add metric")
     keys.press("Enter")
-    expect(page.get_by_label("Metric name").last).to_be_focused()
+    expect(page.locator("#panel-form").get_by_label("Metric name").last).to_be_focused()
     step("to a new metric")
     keys.fill_row(
         {
