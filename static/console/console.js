@@ -298,9 +298,10 @@
     return shown;
   }
 
-  function describe(input, ids) {
+  // Tie an input to its help and its problems (found in `scope`: it may not be on the page yet).
+  function describe(input, ids, scope) {
     var found = ids.filter(function (id) {
-      var node = document.getElementById(id);
+      var node = scope.querySelector("#" + CSS.escape(id));
       return node && !node.hidden;
     });
     if (found.length) input.setAttribute("aria-describedby", found.join(" "));
@@ -432,7 +433,7 @@
     var problem = errors(problems, uid + "-error");
     function explain() {
       help.textContent = operators[condition.op].help;
-      describe(values, [uid + "-values-help", uid + "-error"]);
+      describe(values, [uid + "-values-help", uid + "-error"], row);
     }
     values.addEventListener("input", function () { readValues(condition, values.value); });
     op.addEventListener("change", function () {
@@ -563,7 +564,7 @@
       ? "Reviewers read it; OpenFeature reports it with the variant's name."
       : "Reviewers read it; OpenFeature reports it as the variant.");
     nameRow.appendChild(errors(problems.name, item.uid + "-name-error"));
-    describe(name, [item.uid + "-name-help", item.uid + "-name-error"]);
+    describe(name, [item.uid + "-name-help", item.uid + "-name-error"], nameRow);
     body.appendChild(nameRow);
     item.name = name;
 

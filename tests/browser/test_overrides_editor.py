@@ -40,6 +40,7 @@ def test_alice_gives_globex_and_initech_their_own_value_with_the_keyboard_alone(
     expect(page.locator(":focus")).to_have_value("in")  # "is one of"
     page.keyboard.press("Tab")
     assert focused(page) == "Values"
+    expect(page.locator(":focus")).to_have_accessible_description("Separate several with commas.")
     page.keyboard.type("globex, initech")
     card = page.locator("[data-override]")
     expect(card.locator(".override-title")).to_have_text("Override 1: globex-and-initech")
