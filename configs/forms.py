@@ -270,7 +270,12 @@ class ValueForm(forms.Form):
             '"op": "in", "values": ["globex"]}], "value": …}]. The first override that matches '
             "a customer gives them its value; everyone else gets the value above.",
             widget=forms.Textarea(
-                attrs={"rows": 8, "class": "vLargeTextField overrides-json", "spellcheck": "false"}
+                attrs={
+                    "rows": 8,
+                    "class": "vLargeTextField overrides-json",
+                    "spellcheck": "false",
+                    "aria-describedby": "overrides-help",
+                }
             ),
         )
         self.fields["overrides_editor"] = forms.ChoiceField(

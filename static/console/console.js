@@ -350,7 +350,6 @@
       wrap.removeAttribute("role");
       return {
         node: wrap,
-        focus: function () { text.focus(); },
         read: function () {
           try {
             problem.hidden = true;
@@ -378,10 +377,6 @@
     if (window.consoleEnhanceJsonForm) window.consoleEnhanceJsonForm(container, "f-" + uid + "-");
     return {
       node: wrap,
-      focus: function () {
-        var first = container.querySelector("input, select, textarea, button");
-        if (first) first.focus();
-      },
       read: function () {
         // The form writes its data into the hidden box once drawn; until then it is the start.
         try { return { value: input.value ? JSON.parse(input.value) : value }; } catch (e) { return { value: value }; }
@@ -504,7 +499,7 @@
       relabel();
     });
     var percent = el("input", { type: "number", min: "0", max: "100", step: "any", className: "vIntegerField" });
-    percent.value = bucket.percent === undefined ? "" : String(bucket.percent);
+    percent.value = bucket.percent === undefined || bucket.percent === null ? "" : String(bucket.percent);
     percent.addEventListener("input", function () {
       bucket.percent = percent.value === "" ? null : Number(percent.value);
       splitTotal(item);
