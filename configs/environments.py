@@ -43,10 +43,18 @@ _known: tuple[Env, ...] = ()
 _read_at = 0.0
 
 
+def _model():
+    """The Environment model, looked up rather than imported: configs.models imports this
+    module (a version's default environment), so importing it back would make a circle."""
+    from django.apps import apps
+
+    return apps.get_model("configs", "Environment")
+
+
 def ensure_defaults() -> None:
     """Create the default environments when there are none (a new installation, or a test
     database just emptied)."""
-    from configs.models import Environment
+    Environment = _model()
 
     if not Environment.objects.exists():
         Environment.objects.bulk_create(
@@ -66,20 +74,32 @@ def every() -> tuple[Env, ...]:
     global _known, _read_at
     if time.monotonic() - _read_at < FRESH_FOR and _known:
         return _known
-    from configs.models import Environment
+    Environment = _model()
 
-    with _lock:
-        rows = tuple(
-            Env(pk, name, title, position)
-            for pk, name, title, position in Environment.objects.order_by(
-                "position", "id"
-            ).values_list("pk", "name", "title", "position")
+    # Read without holding the lock: a thread waiting for it may hold the pool's last connection
+    # while the reader waits for one (two threads reading at once cost one query more).
+    rows = tuple(
+        Env(pk, name, title, position)
+        for pk, name, title, position in Environment.objects.order_by("position", "id").values_list(
+            "pk", "name", "title", "position"
         )
-        if not rows:
-            ensure_defaults()
-            return every()
+    )
+    if not rows:
+        ensure_defaults()
+        return every()
+    with _lock:
         _known, _read_at = rows, time.monotonic()
     return rows
+
+
+def default_id_if_known() -> int | None:
+    """The default environment's id as this process knows it, without asking the database; None
+    when it has not read the environments within FRESH_FOR seconds. For answers made from memory
+    alone, in the server's event loop, where no query may run (push/memory.py)."""
+    known = _known
+    if known and time.monotonic() - _read_at < FRESH_FOR:
+        return known[-1].id
+    return None
 
 
 def default() -> Env:

@@ -6,6 +6,7 @@ import dataclasses
 import json
 from dataclasses import dataclass
 from datetime import datetime
+from typing import cast
 
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery, TextField, Value
 from django.db.models.functions import Coalesce, Concat, Lower, Replace
@@ -14,7 +15,15 @@ from django.utils import timezone
 
 from configs import access, environments
 from configs.environments import Env
-from configs.models import ApiToken, Config, Role, Schema, SchemaVersion, Version
+from configs.models import (
+    ApiToken,
+    Config,
+    Role,
+    Schema,
+    SchemaVersion,
+    Version,
+    VersionQuerySet,
+)
 from configs.validation import overrides_errors, validate_value, validator_for, value_problems
 
 
@@ -24,9 +33,11 @@ def _live(now: datetime, environment: Env | None = None) -> QuerySet:
     ).live_at(now)
 
 
-def versions_of(config: Config, environment: Env | None = None) -> QuerySet:
+def versions_of(config: Config, environment: Env | None = None) -> VersionQuerySet:
     """`config`'s line of versions in `environment` (default: the default environment)."""
-    return config.versions.filter(environment_id=environments.id_of(environment))
+    return cast(
+        VersionQuerySet, config.versions.filter(environment_id=environments.id_of(environment))
+    )
 
 
 def config_list(

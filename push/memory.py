@@ -171,7 +171,10 @@ class ReadMemory:
         if reader is None:
             return None
         token, scope = reader
-        place = (namespace, key, _environment_of(token))
+        environment_id = _environment_known(token)
+        if environment_id is None:
+            return None
+        place = (namespace, key, environment_id)
         live = self.configs.get(place)
         if live is None or (live.until is not None and live.until <= now):
             return None
@@ -187,7 +190,10 @@ class ReadMemory:
         if reader is None:
             return None
         token, scope = reader
-        place = (namespace, _environment_of(token))
+        environment_id = _environment_known(token)
+        if environment_id is None:
+            return None
+        place = (namespace, environment_id)
         kept = self.bundles.get(place)
         if kept is None or (kept.until is not None and kept.until <= now):
             return None
@@ -264,6 +270,15 @@ def _prepare_soon(version_id: int) -> None:
 def _environment_of(token: TokenRow) -> int:
     """The environment a token reads: its own, or the default one."""
     return token.environment_id if token.environment_id is not None else environments.default().id
+
+
+def _environment_known(token: TokenRow) -> int | None:
+    """The environment a token reads, without a query (recall runs in the server's event loop,
+    where none may run); None when the default one is not known here just now: Django answers,
+    and reads the environments again."""
+    if token.environment_id is not None:
+        return token.environment_id
+    return environments.default_id_if_known()
 
 
 def _next_effective(namespace: str, key: str, environment_id: int, now: datetime):

@@ -348,9 +348,11 @@ def change_request_open(
     publish: bool = False,
     draft: bool = False,
     effective_at: datetime | None = None,
+    environment: Env | None = None,
 ) -> ChangeRequest:
     """Propose a set of changes (`changes`, or one: `value` with `overrides` for `config` based
-    on version `base_version`; overrides None: the base version's) and ask for review.
+    on version `base_version` in `environment` (None: the default one); overrides None: the base
+    version's) and ask for review.
 
     With `publish`, also publish it at once when the gate allows (a namespace that needs no
     approvals); either both happen or neither. With `draft`, keep it as the author's draft:
@@ -359,7 +361,7 @@ def change_request_open(
     if draft and publish:
         raise ValueError("A draft cannot be published at once: submit it for review first.")
     proposed = list(changes) or (
-        [Proposed(config, value, base_version, overrides)] if config else []
+        [Proposed(config, value, base_version, overrides, environment)] if config else []
     )
     if not proposed:
         raise ValidationError("A change request needs at least one change.")

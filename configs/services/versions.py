@@ -476,7 +476,7 @@ def versions_publish(
         raise Conflict("A config was changed by someone else at the same moment.") from exc
     # Bulk inserts send no post_save: the change feed and webhooks hear of them from here.
     versions_published.send(sender=Version, versions=created)
-    return {(version.config_id, version.environment_id): version for version in created}
+    return {change.line: version for change, version in zip(changes, created, strict=True)}
 
 
 @transaction.atomic

@@ -17,7 +17,7 @@ from common.errors import Conflict, InvalidValue, RuleViolation
 from common.jsontext import BadJSON, parse_json
 from common.messages import REFUSALS, in_words, refusal
 from common.pagination import page_of
-from configs import access, services, times
+from configs import access, environments, services, times
 from configs.diff import sentences
 from configs.forms import SchemaForm, ValueForm, prune_blanks
 from configs.models import Schema, schema_text
@@ -234,7 +234,12 @@ def schema_page(request, change: ChangeRequest, *, typed: dict | None = None):
     is_author = user.pk == change.author_id
     reviewer = may_review(user, change) and not is_author
     earliest, in_the_way = schema_kind.earliest_instant(change)
-    to_fix = config_changes.exclude(problems=[]).count() if change.is_draft else 0
+    # Configs, not changes: a config's value in each environment is a change of its own.
+    to_fix = (
+        config_changes.exclude(problems=[]).values("config_id").distinct().count()
+        if change.is_draft
+        else 0
+    )
     bypassed = next((i.published_version.bypass_reason for i in items if i.published_version), "")
     return render(
         request,
@@ -277,10 +282,12 @@ def schema_change_value(request, change: ChangeRequest, config_pk: int):
     schema (or as raw JSON): its author fixes or changes it here."""
     proposed = change.schema_change
     assert proposed is not None
+    # The config's value in the default environment; the value given here also fixes the
+    # config's values in the other environments that the new schema still rejects.
     item = get_object_or_404(
-        Change.objects.filter(change_request=change).select_related(
-            "config__namespace", "base_version"
-        ),
+        Change.objects.filter(
+            change_request=change, environment_id=environments.default().id
+        ).select_related("config__namespace", "base_version"),
         config_id=config_pk,
     )
     if request.user.pk != change.author_id or not change.allows("edit"):
@@ -292,10 +299,19 @@ def schema_change_value(request, change: ChangeRequest, config_pk: int):
         values, errors = _given_values(request, proposed.body)
         error = errors.get(label, "")
         if not error and label in values:
+            still_to_fix = (
+                Change.objects.filter(change_request=change, config_id=config_pk)
+                .exclude(environment_id=item.environment_id)
+                .exclude(problems=[])
+                .values_list("environment_id", flat=True)
+            )
+            given = {label: values[label]}
+            given.update(
+                (environments.labelled(label, environment_id), values[label])
+                for environment_id in still_to_fix
+            )
             try:
-                changes.change_request_edit(
-                    change_request=change, actor=request.user, values={label: values[label]}
-                )
+                changes.change_request_edit(change_request=change, actor=request.user, values=given)
             except REFUSALS as exc:
                 error = refusal(request, exc)
             else:
