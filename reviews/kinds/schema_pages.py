@@ -11,6 +11,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Case, When
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 
 from common.errors import Conflict, InvalidValue, RuleViolation
@@ -282,17 +283,22 @@ def schema_change_value(request, change: ChangeRequest, config_pk: int):
     schema (or as raw JSON): its author fixes or changes it here."""
     proposed = change.schema_change
     assert proposed is not None
-    # The config's value in the default environment; the value given here also fixes the
-    # config's values in the other environments that the new schema still rejects.
-    item = get_object_or_404(
-        Change.objects.filter(
-            change_request=change, environment_id=environments.default().id
-        ).select_related("config__namespace", "base_version"),
-        config_id=config_pk,
+    # The config's value in the default environment (or, when only others change, in the
+    # first of them); the value given here also fixes the config's values in the other
+    # environments that the new schema still rejects.
+    default = environments.default().id
+    item = min(
+        Change.objects.filter(change_request=change, config_id=config_pk).select_related(
+            "config__namespace", "base_version"
+        ),
+        key=lambda c: (c.environment_id != default, environments.by_id(c.environment_id).position),
+        default=None,
     )
+    if item is None:
+        raise Http404("No such config in this schema change.")
     if request.user.pk != change.author_id or not change.allows("edit"):
         raise PermissionDenied("Only the author of an open schema change can change its values.")
-    label = str(item.config)
+    label = item.label
     form = _fix_form(proposed.body, 1, item.value, item.config.name, data=request.POST or None)
     error = ""
     if request.method == "POST":
@@ -307,7 +313,7 @@ def schema_change_value(request, change: ChangeRequest, config_pk: int):
             )
             given = {label: values[label]}
             given.update(
-                (environments.labelled(label, environment_id), values[label])
+                (environments.labelled(str(item.config), environment_id), values[label])
                 for environment_id in still_to_fix
             )
             try:
