@@ -69,6 +69,79 @@ class Membership(models.Model):
         return f"{self.user} is {self.role} in {self.namespace}"
 
 
+class Environment(models.Model):
+    """Where values are used (development, staging, production…): one ordered list for the whole
+    installation. Each config has its own line of versions in each; promotion goes from one
+    environment to a later one; the last is the default (configs/environments.py)."""
+
+    name = models.CharField(max_length=100, unique=True, validators=[key_validator])
+    title = models.CharField(max_length=200, blank=True)
+    position = models.PositiveSmallIntegerField(
+        default=0, help_text="Promotion order: earlier environments first; the last is the default."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["position", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def label(self) -> str:
+        return self.title or self.name.capitalize()
+
+
+def default_environment_id() -> int:
+    """The default environment's id: what versions, tokens and changes made without naming one
+    belong to."""
+    from configs import environments
+
+    return environments.default().id
+
+
+class ReviewPolicy(models.Model):
+    """A namespace's review policy in one environment, or one config's there (`config` set).
+    Each field left empty falls back: the config's in that environment, the namespace's in that
+    environment, the config's own setting, the namespace's (configs/policies.py)."""
+
+    namespace = models.ForeignKey(Namespace, on_delete=models.CASCADE, related_name="policies")
+    environment = models.ForeignKey(Environment, on_delete=models.CASCADE, related_name="policies")
+    config = models.ForeignKey(
+        "Config", on_delete=models.CASCADE, null=True, blank=True, related_name="policies"
+    )
+    required_approvals = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="Approvals a change needs here (0 = publish directly)."
+    )
+    owner_approval_required = models.BooleanField(
+        null=True, blank=True, help_text="One of the config's owners must approve here."
+    )
+    bypass_allowed = models.BooleanField(
+        null=True,
+        blank=True,
+        help_text="Whether those with the right may publish without the approvals here.",
+    )
+    history = HistoricalRecords()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["namespace", "environment"],
+                condition=models.Q(config__isnull=True),
+                name="one_policy_per_namespace_environment",
+            ),
+            models.UniqueConstraint(
+                fields=["config", "environment"],
+                condition=models.Q(config__isnull=False),
+                name="one_policy_per_config_environment",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.config or self.namespace} in {self.environment}"
+
+
 class OrderedJSONField(models.JSONField):
     """A JSONField kept as JSON text on every database, so objects keep their keys in the order
     they were written.
@@ -245,6 +318,10 @@ class Version(models.Model):
     """One published value of a config. Never edited; only a scheduled one can be cancelled."""
 
     config = models.ForeignKey(Config, on_delete=models.PROTECT, related_name="versions")
+    # Each config has its own line of versions, numbered from 1, in each environment.
+    environment = models.ForeignKey(
+        Environment, on_delete=models.PROTECT, default=default_environment_id, related_name="+"
+    )
     number = models.PositiveIntegerField()
     value = models.JSONField()
     value_json = models.TextField(editable=False, help_text="The value, serialized once.")
@@ -294,18 +371,22 @@ class Version(models.Model):
     class Meta:
         # By the config's id, not "config": that would sort through the config's own ordering
         # (namespace slug, key), a join that keeps the (config, number) index from being used.
-        ordering = ["config_id", "-number"]
+        ordering = ["config_id", "environment_id", "-number"]
         constraints = [
-            models.UniqueConstraint(fields=["config", "number"], name="version_number_unique")
+            models.UniqueConstraint(
+                fields=["config", "environment", "number"], name="version_number_unique"
+            )
         ]
         indexes = [
-            models.Index(fields=["config", "effective_at"], name="version_effective_idx"),
+            models.Index(
+                fields=["config", "environment", "effective_at"], name="version_effective_idx"
+            ),
             # The versions that count (not cancelled), by number: counts and lists of a config's
             # versions read this index alone, and the live version is its first entry in effect.
             # (effective_at and id are carried in the index, so finding the live versions of a
             # namespace of thousands of configs never reads the versions themselves.)
             models.Index(
-                fields=["config", "number"],
+                fields=["config", "environment", "number"],
                 include=["effective_at", "id"],
                 condition=models.Q(cancelled_at__isnull=True),
                 name="version_active_idx",
@@ -359,6 +440,14 @@ class ApiToken(models.Model):
     namespaces = models.ManyToManyField(Namespace, related_name="api_tokens")
     can_write = models.BooleanField(
         default=False, help_text="Write tokens may propose, review and publish as their user."
+    )
+    environment = models.ForeignKey(
+        Environment,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="api_tokens",
+        help_text="The environment it reads (and may only read); empty: the default one.",
     )
     created_at = models.DateTimeField(auto_now_add=True)
     created_by = models.ForeignKey(

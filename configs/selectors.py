@@ -6,25 +6,52 @@ import dataclasses
 import json
 from dataclasses import dataclass
 from datetime import datetime
+from typing import cast
 
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery, TextField, Value
 from django.db.models.functions import Coalesce, Concat, Lower, Replace
 from django.http import Http404
 from django.utils import timezone
 
-from configs import access
-from configs.models import ApiToken, Config, Role, Schema, SchemaVersion, Version
+from configs import access, environments
+from configs.environments import Env
+from configs.models import (
+    ApiToken,
+    Config,
+    Role,
+    Schema,
+    SchemaVersion,
+    Version,
+    VersionQuerySet,
+)
 from configs.validation import overrides_errors, validate_value, validator_for, value_problems
 
 
-def _live(now: datetime) -> QuerySet:
-    return Version.objects.filter(config=OuterRef("pk")).live_at(now)
+def _live(now: datetime, environment: Env | None = None) -> QuerySet:
+    return Version.objects.filter(
+        config=OuterRef("pk"), environment_id=environments.id_of(environment)
+    ).live_at(now)
 
 
-def config_list(*, user, query: str = "", namespace: str = "", owner: str = "") -> QuerySet:
-    """Configs in the namespaces `user` may see, each with its live version's number and author."""
+def versions_of(config: Config, environment: Env | None = None) -> VersionQuerySet:
+    """`config`'s line of versions in `environment` (default: the default environment)."""
+    return cast(
+        VersionQuerySet, config.versions.filter(environment_id=environments.id_of(environment))
+    )
+
+
+def config_list(
+    *,
+    user,
+    query: str = "",
+    namespace: str = "",
+    owner: str = "",
+    environment: Env | None = None,
+) -> QuerySet:
+    """Configs in the namespaces `user` may see, each with its live version's number and author
+    in `environment`."""
     now = timezone.now()
-    live = _live(now)
+    live = _live(now, environment)
     configs = (
         Config.objects.filter(namespace_id__in=access.visible_namespace_ids(user))
         .select_related("namespace", "schema")
@@ -85,10 +112,13 @@ def _matching(configs: QuerySet, query: str) -> QuerySet:
     return configs.filter(Q(searched_text__contains=whole) | every_word)
 
 
-def with_live_values(configs: QuerySet, at: datetime | None = None) -> QuerySet:
+def with_live_values(
+    configs: QuerySet, at: datetime | None = None, environment: Env | None = None
+) -> QuerySet:
     """`configs`, each with `live_number` and `live_value_json` (its live version's serialized
-    value), or None for both when it has no live version yet; in the configs' own query."""
-    live = _live(at or timezone.now())
+    value in `environment`), or None for both when it has no live version yet; in the configs'
+    own query."""
+    live = _live(at or timezone.now(), environment)
     return configs.annotate(
         live_number=Subquery(live.values("number")[:1]),
         live_value_json=Subquery(live.values("value_json")[:1]),
@@ -125,31 +155,45 @@ def editable_config(user, label: str) -> Config:
         raise Http404("No such config that you may change.") from None
 
 
-def live_version(config: Config, at: datetime | None = None) -> Version | None:
-    return config.versions.live_at(at or timezone.now()).select_related("published_by").first()
+def live_version(
+    config: Config, at: datetime | None = None, environment: Env | None = None
+) -> Version | None:
+    return (
+        versions_of(config, environment)
+        .live_at(at or timezone.now())
+        .select_related("published_by")
+        .first()
+    )
 
 
-def scheduled_versions(config: Config) -> list[Version]:
+def scheduled_versions(config: Config, environment: Env | None = None) -> list[Version]:
     """Versions published to take effect later, soonest first."""
     return list(
-        config.versions.active()
+        versions_of(config, environment)
+        .active()
         .filter(effective_at__gt=timezone.now())
         .select_related("published_by")
         .order_by("number")
     )
 
 
-def earliest_effective_at(config: Config) -> datetime | None:
+def earliest_effective_at(config: Config, environment: Env | None = None) -> datetime | None:
     """The earliest time a new version may take effect, when a scheduled one stands in the way
     (effective times never go backwards); None when it may take effect now."""
-    newest = newest_version(config)
+    newest = newest_version(config, environment)
     if newest is None or newest.effective_at <= timezone.now():
         return None
     return newest.effective_at
 
 
-def recent_versions(config: Config, limit: int = 10) -> list[Version]:
-    return list(config.versions.select_related("published_by", "cancelled_by")[:limit])
+def recent_versions(
+    config: Config, limit: int = 10, environment: Env | None = None
+) -> list[Version]:
+    return list(
+        versions_of(config, environment)
+        .select_related("published_by", "cancelled_by")
+        .order_by("-number")[:limit]
+    )
 
 
 def schemas_with_usage(*, user=None) -> QuerySet:
@@ -162,10 +206,12 @@ def schemas_with_usage(*, user=None) -> QuerySet:
     return schemas.annotate(visible_count=Count("configs", filter=visible))
 
 
-def live_version_ids(*, namespace: str, at: datetime | None = None) -> list[tuple[str, int]]:
-    """[(config key, id of its live version)] for the namespace's configs that have one, by key,
-    in one query."""
-    live = _live(at or timezone.now())
+def live_version_ids(
+    *, namespace: str, at: datetime | None = None, environment: Env | None = None
+) -> list[tuple[str, int]]:
+    """[(config key, id of its live version in `environment`)] for the namespace's configs that
+    have one, by key, in one query."""
+    live = _live(at or timezone.now(), environment)
     return list(
         Config.objects.filter(namespace__slug=namespace)
         .annotate(live_id=Subquery(live.values("id")[:1]))
@@ -205,29 +251,40 @@ class ValueInForce:
     number: int
     value_json: str
     overrides: list = dataclasses.field(default_factory=list)
+    environment_id: int | None = None
 
     @property
     def label(self) -> str:
-        return f"{self.namespace}/{self.key} v{self.number}"
+        place = environments.labelled(f"{self.namespace}/{self.key}", self.environment_id)
+        return f"{place} v{self.number}"
 
 
 def values_in_force(*, configs: QuerySet, at: datetime | None = None) -> list[ValueInForce]:
-    """The live value and every scheduled value of `configs`, in one query.
+    """The live value and every scheduled value of `configs`, in every environment, in one
+    query per environment.
 
     A scheduled version replaced by a later one taking effect at the same instant is never live,
     so it is left out."""
     now = at or timezone.now()
-    live_ids = configs.annotate(live_id=Subquery(_live(now).values("id")[:1])).values("live_id")
+    live_ids: list = []
+    for env in environments.every():
+        live_ids.append(
+            configs.annotate(live_id=Subquery(_live(now, env).values("id")[:1])).values("live_id")
+        )
+    in_force = Q()
+    for ids in live_ids:
+        in_force |= Q(pk__in=ids)
     replaced_at_once = Version.objects.active().filter(
         config=OuterRef("config"),
+        environment=OuterRef("environment"),
         number__gt=OuterRef("number"),
         effective_at=OuterRef("effective_at"),
     )
     rows = (
         Version.objects.active()
         .filter(config__in=configs.values("pk"))
-        .filter(Q(pk__in=live_ids) | (Q(effective_at__gt=now) & ~Exists(replaced_at_once)))
-        .order_by("config__namespace__slug", "config__key", "number")
+        .filter(in_force | (Q(effective_at__gt=now) & ~Exists(replaced_at_once)))
+        .order_by("config__namespace__slug", "config__key", "environment__position", "number")
         .values_list(
             "config_id",
             "config__namespace__slug",
@@ -235,11 +292,12 @@ def values_in_force(*, configs: QuerySet, at: datetime | None = None) -> list[Va
             "number",
             "value_json",
             "overrides",
+            "environment_id",
         )
     )
     return [
-        ValueInForce(config_id, namespace, key, number, text, overrides or [])
-        for config_id, namespace, key, number, text, overrides in rows
+        ValueInForce(config_id, namespace, key, number, text, overrides or [], env_id)
+        for config_id, namespace, key, number, text, overrides, env_id in rows
     ]
 
 
@@ -280,9 +338,10 @@ def _values_in_force_errors(*, config: Config, body: dict | None) -> dict[str, l
     return {row.label: errors for row, errors in rejected}
 
 
-def newest_version(config: Config) -> Version | None:
-    """The newest version that was not cancelled, live or scheduled: what changes build on."""
-    return config.versions.active().order_by("-number").first()
+def newest_version(config: Config, environment: Env | None = None) -> Version | None:
+    """The newest version in `environment` that was not cancelled, live or scheduled: what
+    changes build on."""
+    return versions_of(config, environment).active().order_by("-number").first()
 
 
 def schema_version(*, name: str, number: int | None = None) -> SchemaVersion | None:

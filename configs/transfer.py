@@ -26,7 +26,7 @@ from django.utils import timezone
 
 from common.errors import DomainError
 from common.jsontext import BadJSON, parse_json
-from configs import selectors
+from configs import environments, selectors
 from configs.models import Config, Namespace, Schema, SchemaVersion, Version, canonical_json
 
 NAMESPACES_DIR = "namespaces"
@@ -101,12 +101,12 @@ def export(directory: Path, *, namespaces: list[str] | None = None) -> ExportRes
     )
     # …and the schema version the live value was checked against, in the same query.
     live_schema = (
-        Version.objects.filter(config=OuterRef("pk"))
+        Version.objects.filter(config=OuterRef("pk"), environment_id=environments.default().id)
         .live_at(timezone.now())
         .values("schema_version__number")[:1]
     )
     live_overrides = (
-        Version.objects.filter(config=OuterRef("pk"))
+        Version.objects.filter(config=OuterRef("pk"), environment_id=environments.default().id)
         .live_at(timezone.now())
         .values("overrides")[:1]
     )

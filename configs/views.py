@@ -280,7 +280,7 @@ def _open_changes_for(user, config) -> dict:
 @require_POST
 def version_cancel(request, namespace, key, number):
     config = selectors.config_for(user=request.user, namespace=namespace, key=key)
-    version = get_object_or_404(config.versions, number=number)
+    version = get_object_or_404(selectors.versions_of(config), number=number)
     try:
         services.version_cancel(
             version=version, actor=request.user, reason=request.POST.get("reason", "")
@@ -310,7 +310,7 @@ def config_history(request, namespace, key):
     # (common.keyset: "Older →" starts below the last number shown), then only that page's
     # versions are read with their people and change requests: the oldest page of a long history
     # costs what the newest does.
-    numbers = config.versions.order_by("-number").values("number")
+    numbers = selectors.versions_of(config).order_by("-number").values("number")
     page = page_from(request, numbers, per_page=HISTORY_PAGE_SIZE)
     shown = [row["number"] for row in page.object_list]
     page.object_list = list(review_selectors.version_history(config).filter(number__in=shown))
@@ -328,7 +328,7 @@ def config_history(request, namespace, key):
             "config": config,
             "page": page,
             "newest_page": not page.has_previous(),
-            "count": config.versions.count(),
+            "count": selectors.versions_of(config).count(),
             "live": live,
             "now": timezone.now(),
             "querystring_base": "",
@@ -380,8 +380,10 @@ def version_compare(request, namespace, key):
     if not raw_from or not raw_to:
         messages.info(request, "Pick two versions to compare, then press Compare.")
         return redirect("configs:history", config.namespace.slug, config.key)
-    from_version = get_object_or_404(config.versions, number=_version_number(raw_from))
-    to_version = get_object_or_404(config.versions, number=_version_number(raw_to))
+    from_version = get_object_or_404(
+        selectors.versions_of(config), number=_version_number(raw_from)
+    )
+    to_version = get_object_or_404(selectors.versions_of(config), number=_version_number(raw_to))
     live = selectors.live_version(config)
     newest = selectors.newest_version(config)
     can_edit = access.has_role(request.user, config.namespace, Role.EDITOR)
@@ -403,9 +405,13 @@ def version_compare(request, namespace, key):
 @login_required
 def version_detail(request, namespace, key, number):
     config = selectors.config_for(user=request.user, namespace=namespace, key=key)
-    version = get_object_or_404(config.versions.select_related("published_by"), number=number)
+    version = get_object_or_404(
+        selectors.versions_of(config).select_related("published_by"), number=number
+    )
     review_selectors.attach_history([version], user=request.user)
-    previous = config.versions.active().filter(number__lt=number).order_by("-number").first()
+    previous = (
+        selectors.versions_of(config).active().filter(number__lt=number).order_by("-number").first()
+    )
     live = selectors.live_version(config)
     newest = selectors.newest_version(config)
     can_edit = access.has_role(request.user, config.namespace, Role.EDITOR)
@@ -429,7 +435,7 @@ def version_detail(request, namespace, key, number):
 @require_POST
 def version_restore(request, namespace, key, number):
     config = selectors.config_for(user=request.user, namespace=namespace, key=key)
-    version = get_object_or_404(config.versions, number=number)
+    version = get_object_or_404(selectors.versions_of(config), number=number)
     try:
         change_request = review_services.version_restore(
             version=version, actor=request.user, reason=request.POST.get("reason", "")

@@ -97,6 +97,7 @@ def _event(version: Version, namespace: str, key: str, kind: str, cancelled: boo
         kind=kind,
         namespace=namespace,
         key=key,
+        environment_id=version.environment_id,
         version_id=version.pk,
         number=version.number,
         effective_at=version.effective_at,

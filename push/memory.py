@@ -24,6 +24,7 @@ from datetime import datetime
 from django.conf import settings
 from django.db import DatabaseError, connection
 
+from configs import environments
 from configs.api.authentication import LAST_USED_PRECISION, token_row
 from configs.api.lookup import TokenRow
 from configs.api.reads import bundle_etag, prepared_many
@@ -96,10 +97,10 @@ class ReadMemory:
         self._lock = threading.Lock()
         self.tokens: Recent = Recent()  # by hash: TokenRow, the namespace-free part of the row
         self.scopes: Recent = Recent()  # (hash, namespace) -> (in scope, role)
-        self.configs: Recent = Recent()  # (namespace, key) -> LiveVersion
+        self.configs: Recent = Recent()  # (namespace, key, environment id) -> LiveVersion
         # by hash: the namespaces the token reads (OpenFeature's flags, configs/ofrep.py)
         self.namespaces: Recent = Recent()
-        # by namespace: its bundle's live versions, weighing one per config
+        # by (namespace, environment id): its bundle's live versions, weighing one per config
         self.bundles: Recent = Recent(weigh=lambda kept: len(kept.live) + 1)
         self.generation = 0  # bumped by every forgetting: answers read before it are not kept
         self.epoch = -1  # the feed's connection these entries were made under
@@ -114,10 +115,11 @@ class ReadMemory:
                 self.scopes.clear()
                 self.namespaces.clear()
             else:
-                place = (message.get("namespace"), message.get("key"))
+                environment_id = message.get("environment_id")
+                place = (message.get("namespace"), message.get("key"), environment_id)
                 kept = self.configs.get(place)
                 self.configs.forget(place)
-                self.bundles.forget(message.get("namespace"))
+                self.bundles.forget((message.get("namespace"), environment_id))
                 version_id = message.get("version_id")
                 if (
                     message.get("kind") == "live"
@@ -165,28 +167,37 @@ class ReadMemory:
         return token, scope
 
     def recall(self, key_hash: str, namespace: str, key: str, now: datetime) -> TokenRow | None:
-        live = self.configs.get((namespace, key))
-        if live is None or (live.until is not None and live.until <= now):
-            return None
         reader = self._reader(key_hash, namespace, now)
         if reader is None:
             return None
-        self.configs.used((namespace, key))
         token, scope = reader
+        environment_id = _environment_known(token)
+        if environment_id is None:
+            return None
+        place = (namespace, key, environment_id)
+        live = self.configs.get(place)
+        if live is None or (live.until is not None and live.until <= now):
+            return None
+        self.configs.used(place)
         return replace(token, in_scope=scope[0], role=scope[1], live_version_id=live.version_id)
 
     def recall_bundle(
         self, key_hash: str, namespace: str, now: datetime
     ) -> tuple[TokenRow, NamespaceLive] | None:
-        """The token (with its scope in `namespace`) and the namespace's live versions."""
-        kept = self.bundles.get(namespace)
-        if kept is None or (kept.until is not None and kept.until <= now):
-            return None
+        """The token (with its scope in `namespace`) and the namespace's live versions in the
+        token's environment."""
         reader = self._reader(key_hash, namespace, now)
         if reader is None:
             return None
-        self.bundles.used(namespace)
         token, scope = reader
+        environment_id = _environment_known(token)
+        if environment_id is None:
+            return None
+        place = (namespace, environment_id)
+        kept = self.bundles.get(place)
+        if kept is None or (kept.until is not None and kept.until <= now):
+            return None
+        self.bundles.used(place)
         return replace(token, in_scope=scope[0], role=scope[1]), kept
 
     def _remember_reader(self, key_hash: str, namespace: str, row: TokenRow) -> None:
@@ -198,7 +209,7 @@ class ReadMemory:
             if generation != self.generation or self.epoch != feed.epoch:
                 return  # something changed while we asked: the answer may already be stale
             self._remember_reader(key_hash, namespace, row)
-            self.configs.put((namespace, key), live)
+            self.configs.put((namespace, key, _environment_of(row)), live)
 
     def remember_bundle(
         self, generation: int, key_hash: str, namespace: str, row: TokenRow, kept: NamespaceLive
@@ -207,7 +218,7 @@ class ReadMemory:
             if generation != self.generation or self.epoch != feed.epoch:
                 return
             self._remember_reader(key_hash, namespace, row)
-            self.bundles.put(namespace, kept)
+            self.bundles.put((namespace, _environment_of(row)), kept)
 
     def used_at(self, key_hash: str, now: datetime) -> None:
         """Note that the token's last_used_at was written just now."""
@@ -256,10 +267,29 @@ def _prepare_soon(version_id: int) -> None:
     _preparer.submit(prepare)
 
 
-def _next_effective(namespace: str, key: str, now: datetime) -> datetime | None:
+def _environment_of(token: TokenRow) -> int:
+    """The environment a token reads: its own, or the default one."""
+    return token.environment_id if token.environment_id is not None else environments.default().id
+
+
+def _environment_known(token: TokenRow) -> int | None:
+    """The environment a token reads, without a query (recall runs in the server's event loop,
+    where none may run); None when the default one is not known here just now: Django answers,
+    and reads the environments again."""
+    if token.environment_id is not None:
+        return token.environment_id
+    return environments.default_id_if_known()
+
+
+def _next_effective(namespace: str, key: str, environment_id: int, now: datetime):
     return (
         Version.objects.active()
-        .filter(config__namespace__slug=namespace, config__key=key, effective_at__gt=now)
+        .filter(
+            config__namespace__slug=namespace,
+            config__key=key,
+            environment_id=environment_id,
+            effective_at__gt=now,
+        )
         .order_by("effective_at")
         .values_list("effective_at", flat=True)
         .first()
@@ -284,7 +314,8 @@ def remembered_token(secret: str, namespace: str, key: str, now: datetime) -> To
     if token.last_used_at is None or now - token.last_used_at > LAST_USED_PRECISION:
         token = replace(token, last_used_at=now)  # token_row has just written it
     if token.in_scope and (token.role is not None or token.user_is_superuser):
-        live = LiveVersion(token.live_version_id, _next_effective(namespace, key, now))
+        until = _next_effective(namespace, key, _environment_of(token), now)
+        live = LiveVersion(token.live_version_id, until)
         memory.remember(generation, key_hash, namespace, key, token, live)
     return token
 
@@ -312,10 +343,12 @@ def remembered_namespaces(secret: str, now: datetime) -> tuple[TokenRow, tuple[s
     return token, namespaces
 
 
-def _next_effective_in(namespace: str, now: datetime) -> datetime | None:
+def _next_effective_in(namespace: str, environment_id: int, now: datetime) -> datetime | None:
     return (
         Version.objects.active()
-        .filter(config__namespace__slug=namespace, effective_at__gt=now)
+        .filter(
+            config__namespace__slug=namespace, environment_id=environment_id, effective_at__gt=now
+        )
         .order_by("effective_at")
         .values_list("effective_at", flat=True)
         .first()
@@ -340,9 +373,10 @@ def remembered_bundle(secret: str, namespace: str, now: datetime) -> tuple[Token
     token = token_row(secret, namespace, None, now)
     if token.last_used_at is None or now - token.last_used_at > LAST_USED_PRECISION:
         token = replace(token, last_used_at=now)  # token_row has just written it
-    live = tuple(live_version_ids(namespace=namespace, at=now))
+    env = environments.by_id(_environment_of(token))
+    live = tuple(live_version_ids(namespace=namespace, at=now, environment=env))
     if not (usable and token.in_scope and (token.role is not None or token.user_is_superuser)):
         return token, NamespaceLive(live, bundle_etag(live), None)
-    kept_live = NamespaceLive(live, bundle_etag(live), _next_effective_in(namespace, now))
+    kept_live = NamespaceLive(live, bundle_etag(live), _next_effective_in(namespace, env.id, now))
     memory.remember_bundle(generation, key_hash, namespace, token, kept_live)
     return token, kept_live

@@ -8,7 +8,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from configs.models import Version
+from configs import environments
+from configs.models import Environment, Version
 
 
 class ChangeEvent(models.Model):
@@ -24,6 +25,10 @@ class ChangeEvent(models.Model):
     kind = models.CharField(max_length=20, choices=Kind.choices)
     namespace = models.CharField(max_length=100)
     key = models.CharField(max_length=100)
+    # The version's environment (empty on events from before environments: the default one's).
+    environment = models.ForeignKey(
+        Environment, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
     version = models.ForeignKey(Version, on_delete=models.PROTECT, related_name="+")
     number = models.PositiveIntegerField()
     effective_at = models.DateTimeField()
@@ -53,10 +58,12 @@ class ChangeEvent(models.Model):
             "kind": self.kind,
             "namespace": self.namespace,
             "key": self.key,
+            "environment": environments.by_id(self.environment_id).name,
             "version": self.number,
             "effective_at": _timestamp(self.effective_at),
             # For the servers' read memory (push/memory.py); not part of the watch stream.
             "version_id": self.version_id,
+            "environment_id": environments.id_of(environments.by_id(self.environment_id)),
         }
         if self.kind == self.Kind.SCHEDULED:
             message["cancelled"] = self.cancelled

@@ -33,7 +33,7 @@ from rest_framework.exceptions import (
 )
 
 from common.messages import in_words, status_of
-from configs import access
+from configs import access, environments
 from configs.api.authentication import may_read, token_row
 from configs.models import Namespace
 from push import feed as change_feed
@@ -53,6 +53,13 @@ class Watcher:
     secret: str | None
     user_id: int | None
     expires_at: datetime | None = None
+    # The environment whose events it hears: the token's, else the default one. Events of the
+    # default environment do not name it, as before there were environments.
+    environment_id: int | None = None
+    names_environment: bool = False
+
+    def hears(self, message: dict) -> bool:
+        return message.get("environment_id") == self.environment_id
 
     def still_allowed(self) -> bool:
         """Whether the token or person may still read the namespace (asks the database)."""
@@ -104,8 +111,19 @@ def _refused(exc: Exception) -> JsonResponse:
     return response
 
 
-def _format(message: dict) -> bytes:
-    data = {k: v for k, v in message.items() if k not in ("id", "kind", "namespace", "version_id")}
+def _environment(environment_id: int | None) -> tuple[int, bool]:
+    """The id of the environment a watcher hears (`environment_id`, or the default one), and
+    whether its events name it (outside the default environment)."""
+    env = environments.by_id(environment_id)
+    return env.id, env.id != environments.default().id
+
+
+UNSAID = ("id", "kind", "namespace", "version_id", "environment_id")
+
+
+def _format(message: dict, watcher: Watcher) -> bytes:
+    unsaid = UNSAID if watcher.names_environment else (*UNSAID, "environment")
+    data = {k: v for k, v in message.items() if k not in unsaid}
     body = json.dumps(data, separators=(",", ":"))
     return f"id: {message['id']}\nevent: {message['kind']}\ndata: {body}\n\n".encode()
 
@@ -124,6 +142,9 @@ async def _authenticate(request, namespace: str) -> Watcher | JsonResponse:
         if not may_read(token):
             return _refused(NotFound(NO_NAMESPACE))
         watcher.expires_at = token.expires_at
+        watcher.environment_id, watcher.names_environment = await _in_thread(
+            _environment, token.environment_id
+        )
         return watcher
     user = await request.auser()
     if not user.is_authenticated:
@@ -131,6 +152,7 @@ async def _authenticate(request, namespace: str) -> Watcher | JsonResponse:
     watcher = Watcher(namespace=namespace, secret=None, user_id=user.pk)
     if not await _in_thread(watcher.still_allowed):
         return _refused(NotFound(NO_NAMESPACE))
+    watcher.environment_id, watcher.names_environment = await _in_thread(_environment, None)
     return watcher
 
 
@@ -171,7 +193,9 @@ async def _stream(watcher: Watcher, last_id: int | None):
     inbox: asyncio.Queue[dict] = asyncio.Queue()
 
     def hear(message: dict) -> None:
-        if message.get("kind") == "access" or message.get("namespace") == watcher.namespace:
+        if message.get("kind") == "access" or (
+            message.get("namespace") == watcher.namespace and watcher.hears(message)
+        ):
             loop.call_soon_threadsafe(inbox.put_nowait, message)
 
     feed.ensure_started()
@@ -187,7 +211,8 @@ async def _stream(watcher: Watcher, last_id: int | None):
             nonlocal last_id
             for message in await _in_thread(change_feed.events_after, last_id, watcher.namespace):
                 last_id = message["id"]
-                yield _format(message)
+                if watcher.hears(message):
+                    yield _format(message, watcher)
 
         async for chunk in catch_up():
             yield chunk
@@ -213,7 +238,7 @@ async def _stream(watcher: Watcher, last_id: int | None):
                 if message["id"] > last_id:
                     last_id = message["id"]
                     written = time.monotonic()
-                    yield _format(message)
+                    yield _format(message, watcher)
                 continue
             if not trusted:
                 # Polling, or the listener reconnected (events may have been missed): the

@@ -185,10 +185,12 @@ class _Importer:
             base_version=schema.versions.latest("number").number,
             title=self.title,
             description=f"Imported from {file.path} with manage.py import_configs.",
+            # The folder holds one value a config, its default environment's: it also stands
+            # for the config's value in any other environment the new schema rejects.
             values={
-                label: value
-                for (name, label), value in self.folder_values.items()
-                if name == file.name and label in rejected
+                label: self.folder_values[file.name, label.partition("@")[0]]
+                for label in rejected
+                if (file.name, label.partition("@")[0]) in self.folder_values
             },
         )
         if self.bypass_reason is not None or self.publish:
@@ -216,7 +218,7 @@ class _Importer:
         else:
             text = (
                 f"schema {file.name}: proposed in schema change #{change.pk}, with the values "
-                f"of {change.changes.filter(config__isnull=False).count()} config(s) "
+                f"of {_configs_in(change)} config(s) "
                 f"{self._url(change)}"
             )
         report.add("proposed", text)
@@ -418,3 +420,9 @@ class _Importer:
     @staticmethod
     def _url(change_request: ChangeRequest) -> str:
         return settings.CONSOLE_BASE_URL.rstrip("/") + change_request.get_absolute_url()
+
+
+def _configs_in(change: ChangeRequest) -> int:
+    """How many configs a schema change gives values to (it has a change for each config in
+    each environment)."""
+    return change.changes.filter(config__isnull=False).values("config_id").distinct().count()

@@ -11,8 +11,10 @@ from django.urls import reverse
 from django.utils.functional import cached_property
 from simple_history.models import HistoricalRecords
 
+from configs import environments
 from configs.models import (
     Config,
+    Environment,
     Namespace,
     OrderedJSONField,
     Schema,
@@ -44,6 +46,8 @@ def changes_hash(changes, body: dict | None = None) -> str:
         for c in changes
     )
     for config_id, base_id, value in sorted(row for row in rows if row[0] is not None):
+        # A base version names its environment; a change without one (a new config) is for
+        # every environment.
         digest.update(f"|{config_id}:{base_id}:".encode() + value.encode())
     return digest.hexdigest()
 
@@ -234,6 +238,11 @@ class Change(models.Model):
     config: models.ForeignKey[Config, Config] = models.ForeignKey(
         Config, on_delete=models.PROTECT, null=True, blank=True, related_name="changes"
     )
+    # The environment whose line of versions a config change continues; empty for a schema's
+    # change and for a new config, whose first value is published in every environment.
+    environment = models.ForeignKey(
+        Environment, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
     base_version = models.ForeignKey(
         Version, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
@@ -266,10 +275,16 @@ class Change(models.Model):
     history = HistoricalRecords()
 
     class Meta:
-        ordering = ["change_request_id", "config__namespace__slug", "config__key"]
+        ordering = [
+            "change_request_id",
+            "config__namespace__slug",
+            "config__key",
+            "environment__position",
+        ]
         constraints = [
             models.UniqueConstraint(
-                fields=["change_request", "config"], name="one_change_per_config"
+                fields=["change_request", "config", "environment"],
+                name="one_change_per_config_environment",
             ),
             models.UniqueConstraint(
                 fields=["change_request"],
@@ -289,12 +304,29 @@ class Change(models.Model):
 
     @property
     def label(self) -> str:
-        """How errors and events name the change: "namespace/key", or "schema:<name>"."""
-        return f"schema:{self.schema.name}" if self.kind == self.Kind.SCHEMA else str(self.config)
+        """How errors and events name the change: "namespace/key" ("namespace/key@environment"
+        outside the default environment), or "schema:<name>"."""
+        if self.kind == self.Kind.SCHEMA:
+            return f"schema:{self.schema.name}"
+        return environments.labelled(str(self.config), self.environment_id)
 
     @property
     def base_version_number(self) -> int | None:
         return self.base_version.number if self.base_version_id else None
+
+    @property
+    def env(self) -> environments.Env | None:
+        """The environment of a config change; None for a schema's change or a new config's
+        (every environment), which continue no line of their own."""
+        if self.environment_id is None:
+            return None
+        return environments.by_id(self.environment_id)
+
+    @property
+    def line(self) -> tuple[int, int]:
+        """(config id, environment id): the line of versions a config change continues (a new
+        config's: the default environment's, as every other environment's starts with it)."""
+        return (self.config_id, environments.id_of(self.env))
 
 
 class Review(models.Model):

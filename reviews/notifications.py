@@ -165,7 +165,9 @@ def _schema_change_published(cr: ChangeRequest, schema_change: Change) -> None:
     _send(
         f"[Config Console] Published: schema {name} version {version.number}",
         f'"{cr.title}" was published as version {version.number} of schema {name}, with the '
-        f"new value of {configs.count()} config(s).\n\n{_link(cr)}\n",
+        # configs, not changes: each config has a change in each environment
+        f"new value of {configs.values('config_id').distinct().count()} config(s)."
+        f"\n\n{_link(cr)}\n",
         [cr.author],
     )
     bypassed = configs.exclude(published_version__bypass_reason="").first()

@@ -11,6 +11,7 @@ from django.http import Http404
 
 from configs import access
 from configs.models import Config, Role, Schema, Version
+from configs.selectors import versions_of
 from reviews.gate import approvals_of_proposal
 from reviews.models import Change, ChangeRequest, Review
 
@@ -145,9 +146,8 @@ def version_history(config: Config) -> QuerySet:
 
     Without the values: a page of fifty large values would be read only to be thrown away."""
     return (
-        config.versions.select_related(
-            "published_by", "cancelled_by", "change__change_request__author"
-        )
+        versions_of(config)
+        .select_related("published_by", "cancelled_by", "change__change_request__author")
         .defer("value", "value_json")
         .order_by("-number")
     )
@@ -211,12 +211,12 @@ def contributors(config: Config, window: int | None = None) -> list[Contributor]
         return people.setdefault(username, Contributor(username=username))
 
     window = CONTRIBUTORS_WINDOW if window is None else window
-    newest = config.versions.order_by("-number").values_list("number", flat=True).first() or 0
+    newest = versions_of(config).order_by("-number").values_list("number", flat=True).first() or 0
     cutoff = max(0, newest - window)
-    window_versions = config.versions.filter(number__gt=cutoff).values("id")
+    window_versions = versions_of(config).filter(number__gt=cutoff).values("id")
     changes = ChangeRequest.objects.filter(changes__config=config)
     if cutoff:
-        start = config.versions.filter(number=cutoff + 1).values("published_at")
+        start = versions_of(config).filter(number=cutoff + 1).values("published_at")
         changes = changes.filter(created_at__gte=start)
     proposed = (
         changes.values("author__username")
@@ -246,7 +246,8 @@ def contributors(config: Config, window: int | None = None) -> list[Contributor]
         entry = person(approval["reviewer__username"])
         entry.approved, entry.last_approved = approval["n"], approval["last"]
     published = (
-        config.versions.filter(number__gt=cutoff)
+        versions_of(config)
+        .filter(number__gt=cutoff)
         .values("published_by__username")
         .annotate(n=Count("pk"), last=Max("published_at"))
         .order_by()

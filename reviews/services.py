@@ -13,7 +13,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history
@@ -21,12 +21,13 @@ from simple_history.utils import bulk_create_with_history
 from audit.services import record
 from common.after_commit import after_commit
 from common.errors import Conflict, InvalidValue, RuleViolation
-from configs import access
+from configs import access, environments
 from configs.diff import first_changes, merged
+from configs.environments import Env
 from configs.models import Config, Role, Schema, Version, canonical_json, schema_text
 from configs.override_words import override_sentences
 from configs.secrets import is_credential_problem
-from configs.selectors import newest_version, value_errors
+from configs.selectors import live_version, newest_version, value_errors
 from configs.services import NewVersion, version_publish, versions_publish
 from reviews import notifications
 from reviews.gate import (
@@ -53,6 +54,16 @@ class Proposed:
     base_version: int | None
     # Its overrides; None keeps those it has (the change's in an edit, else the base version's).
     overrides: Any = None
+    # The environment whose line of versions it continues (None: the default environment).
+    environment: Env | None = None
+
+    @property
+    def line(self) -> tuple[int, int]:
+        return (self.config.pk, environments.id_of(self.environment))
+
+    @property
+    def label(self) -> str:
+        return environments.labelled(str(self.config), self.line[1])
 
 
 def _overrides(item: Proposed, kept: Change | Version | None) -> list:
@@ -112,11 +123,11 @@ def _moved(change_request: ChangeRequest) -> str:
         return schema_kind.moved(change_request, schema_change)
     moved = []
     for change in change_request.change_list:
-        newest = newest_version(change.config)
+        newest = newest_version(change.config, change.env)
         if (newest.pk if newest else None) != change.base_version_id:
             base = change.base_version.number if change.base_version else None
             moved.append(
-                f"{change.config} is now at version {newest.number if newest else None}; "
+                f"{change.label} is now at version {newest.number if newest else None}; "
                 f"this change was based on version {base}."
             )
     return " ".join(moved)
@@ -254,16 +265,18 @@ def _title(title: str | None) -> str:
 
 def _newest_bases(proposed: Sequence[Proposed]) -> list[Version | None]:
     """Each proposal's base: its config's newest version, which must be the one it names."""
-    configs = [item.config.pk for item in proposed]
-    if len(set(configs)) != len(configs):
-        raise ValidationError("A change request changes each config once: a config is repeated.")
+    lines = [item.line for item in proposed]
+    if len(set(lines)) != len(lines):
+        raise ValidationError(
+            "A change request changes each config once in each environment: a config is repeated."
+        )
     bases = []
     for item in proposed:
-        newest = newest_version(item.config)
+        newest = newest_version(item.config, item.environment)
         newest_number = newest.number if newest else None
         if item.base_version != newest_number:
             raise Conflict(
-                f"{item.config} is at version {newest_number}, not {item.base_version}: "
+                f"{item.label} is at version {newest_number}, not {item.base_version}: "
                 "reload it and make your change on the newest version."
             )
         _ensure_changes_something(
@@ -283,6 +296,8 @@ def _write_changes(
                 change_request=change_request,
                 kind=Change.Kind.CONFIG if base is not None else Change.Kind.NEW_CONFIG,
                 config=item.config,
+                # A new config's first value is for every environment.
+                environment_id=item.line[1] if base is not None else None,
                 base_version=base,
                 value=item.value,
                 overrides=_overrides(item, base),
@@ -333,9 +348,11 @@ def change_request_open(
     publish: bool = False,
     draft: bool = False,
     effective_at: datetime | None = None,
+    environment: Env | None = None,
 ) -> ChangeRequest:
     """Propose a set of changes (`changes`, or one: `value` with `overrides` for `config` based
-    on version `base_version`; overrides None: the base version's) and ask for review.
+    on version `base_version` in `environment` (None: the default one); overrides None: the base
+    version's) and ask for review.
 
     With `publish`, also publish it at once when the gate allows (a namespace that needs no
     approvals); either both happen or neither. With `draft`, keep it as the author's draft:
@@ -344,7 +361,7 @@ def change_request_open(
     if draft and publish:
         raise ValueError("A draft cannot be published at once: submit it for review first.")
     proposed = list(changes) or (
-        [Proposed(config, value, base_version, overrides)] if config else []
+        [Proposed(config, value, base_version, overrides, environment)] if config else []
     )
     if not proposed:
         raise ValidationError("A change request needs at least one change.")
@@ -524,7 +541,7 @@ def change_request_edit(
         return _schema_change_edit(change_request, actor, body, values, title, description)
     if body is not None or values is not None:
         raise ValidationError("This change request changes no schema: give `value` or `changes`.")
-    before = {c.config_id: c for c in change_request.change_list}
+    before = {c.line: c for c in change_request.change_list}
     if changes is None:
         if value is None and overrides is None:
             raise ValidationError("Give the new value.")
@@ -539,6 +556,7 @@ def change_request_edit(
                 only.value if value is None else value,
                 only.base_version_number,
                 overrides,
+                only.env,
             )
         ]
     proposed = list(changes)
@@ -549,31 +567,31 @@ def change_request_edit(
     for item in proposed:
         access.ensure_role(actor, item.config.namespace, Role.EDITOR)
     _check_values(proposed)
-    kept = [p for p in proposed if p.config.pk in before]
-    added = [p for p in proposed if p.config.pk not in before]
+    kept = [p for p in proposed if p.line in before]
+    added = [p for p in proposed if p.line not in before]
     for item in kept:
         _ensure_changes_something(
-            before[item.config.pk].base_version,
+            before[item.line].base_version,
             item.value,
             item.config if len(proposed) > 1 else None,
-            _overrides(item, before[item.config.pk]),
+            _overrides(item, before[item.line]),
         )
     added_bases = _newest_bases(added) if added else []
-    if len({p.config.pk for p in proposed}) != len(proposed):
+    if len({p.line for p in proposed}) != len(proposed):
         raise ValidationError("A change request changes each config once: a config is repeated.")
-    pairs = [(item, before[item.config.pk].value, item.value) for item in kept] + [
+    pairs = [(item, before[item.line].value, item.value) for item in kept] + [
         (item, base.value if base else None, item.value)
         for item, base in zip(added, added_bases, strict=True)
     ]
-    told = (
-        _override_details(kept[0], before[kept[0].config.pk]) if len(proposed) == 1 and kept else {}
-    )
+    told = _override_details(kept[0], before[kept[0].line]) if len(proposed) == 1 and kept else {}
     dismissed = _dismiss_approvals(change_request)
-    for dropped in change_request.changes.exclude(config__in=[p.config.pk for p in kept]):
-        dropped._history_user = actor  # type: ignore[attr-defined]
-        dropped.delete()
+    kept_lines = {item.line for item in kept}
+    for dropped in change_request.change_list:
+        if dropped.line not in kept_lines:
+            dropped._history_user = actor  # type: ignore[attr-defined]
+            dropped.delete()
     for item in kept:
-        change = before[item.config.pk]
+        change = before[item.line]
         overrides = _overrides(item, change)
         if change.value != item.value or change.overrides != overrides:
             change.value, change.overrides = item.value, overrides
@@ -663,6 +681,7 @@ def change_request_add(
     title: str | None = None,
     description: str | None = None,
     overrides: list | None = None,
+    environment: Env | None = None,
 ) -> ChangeRequest:
     """Add `value` (with `overrides`; None: the base version's) for `config` (proposed on its
     version `base_version`, which must be the newest) to the author's change request, or
@@ -673,15 +692,16 @@ def change_request_add(
             "A schema change holds its schema and the values it migrates: propose this "
             "config's value in a change request of its own."
         )
+    adding = Proposed(config, value, base_version, overrides, environment)
     proposed = [
-        Proposed(c.config, c.value, c.base_version_number, c.overrides)
+        Proposed(c.config, c.value, c.base_version_number, c.overrides, c.env)
         for c in change_request.change_list
-        if c.config_id != config.pk
+        if c.line != adding.line
     ]
     return change_request_edit(
         change_request=change_request,
         actor=actor,
-        changes=[*proposed, Proposed(config, value, base_version, overrides)],
+        changes=[*proposed, adding],
         title=title,
         description=description,
     )
@@ -701,7 +721,10 @@ def change_request_submit(*, change_request: ChangeRequest, actor) -> ChangeRequ
     else:
         # The schema may have changed since the draft was saved.
         _check_values(
-            [Proposed(c.config, c.value, None, c.overrides) for c in change_request.change_list]
+            [
+                Proposed(c.config, c.value, None, c.overrides, c.env)
+                for c in change_request.change_list
+            ]
         )
     change_request.status = Status.IN_REVIEW
     _refresh_status(change_request)
@@ -914,7 +937,7 @@ def _config_changes_rebase(
         values[change_request.change.config.pk] = value
     plan, clashes, moves = [], [], {}
     for change in change_request.change_list:
-        newest = newest_version(change.config)
+        newest = newest_version(change.config, change.env)
         new_value = change.value
         if change.config_id in values:
             new_value = values[change.config_id]
@@ -934,7 +957,9 @@ def _config_changes_rebase(
             + "; ".join(clashes)
             + ": merge them by hand (rebase that config with its merged value)."
         )
-    _check_values([Proposed(change.config, v, None, o) for change, _newest, v, o in plan])
+    _check_values(
+        [Proposed(change.config, v, None, o, change.env) for change, _newest, v, o in plan]
+    )
     for change, newest, new_value, new_overrides in plan:
         _ensure_changes_something(
             newest,
@@ -980,9 +1005,23 @@ def _mark_conflicted(change_request: ChangeRequest, actor, why: str) -> None:
 
 
 def open_on_configs(config_ids) -> QuerySet[ChangeRequest]:
-    """Change requests with a change to any of `config_ids` (a list or a subquery)."""
+    """Change requests with a change to any of `config_ids` (a list or a subquery), in any
+    environment."""
     return ChangeRequest.objects.filter(
         pk__in=Change.objects.filter(config_id__in=config_ids).values("change_request_id")
+    )
+
+
+def open_on_lines(lines: Sequence[tuple[int, int]]) -> QuerySet[ChangeRequest]:
+    """Change requests with a change to any of `lines` ((config id, environment id)), or a new
+    config's first value (for every environment) of one of those configs."""
+    touching = Q(pk__in=[])
+    for config_id, environment_id in set(lines):
+        touching |= Q(config_id=config_id) & (
+            Q(environment_id=environment_id) | Q(environment__isnull=True)
+        )
+    return ChangeRequest.objects.filter(
+        pk__in=Change.objects.filter(touching).values("change_request_id")
     )
 
 
@@ -1005,10 +1044,11 @@ def _publish_all(
     actor,
     effective_at: datetime | None,
     bypass_reason: str,
-) -> dict[int, Version]:
-    """Every change's new version, by config id, or nothing (Conflict when a base moved)."""
+) -> dict[tuple[int, int], Version]:
+    """Every change's new version, by line (config id, environment id), or nothing (Conflict
+    when a base moved). A new config's first value is published in every environment."""
     changes = change_request.change_list
-    if change_request.is_single:
+    if change_request.is_single and changes[0].kind == Change.Kind.CONFIG:
         change = changes[0]
         version = version_publish(
             config=change.config,
@@ -1019,8 +1059,10 @@ def _publish_all(
             reason=change_request.title,
             effective_at=effective_at,
             bypass_reason=bypass_reason,
+            environment=change.env,
         )
-        return {change.config.pk: version}
+        return {change.line: version}
+    every = [env.id for env in environments.every()]
     return versions_publish(
         changes=[
             NewVersion(
@@ -1028,8 +1070,10 @@ def _publish_all(
                 value=c.value,
                 base_number=c.base_version_number,
                 overrides=c.overrides,
+                environment_id=environment_id,
             )
             for c in changes
+            for environment_id in ([c.line[1]] if c.kind == Change.Kind.CONFIG else every)
         ],
         actor=actor,
         reason=change_request.title,
@@ -1147,12 +1191,12 @@ def _publish_config_changes(
     its own version."""
     published = _publish_all(change_request, actor, effective_at, bypass_reason or "")
     for change in change_request.change_list:
-        change.published_version = published[change.config.pk]
+        change.published_version = published[change.line]
         change.save(update_fields=["published_version"])
     change_request.status = Status.PUBLISHED
     _save(change_request, actor, "published")
     for change in change_request.change_list:
-        version = published[change.config.pk]
+        version = published[change.line]
         _audit(
             "change_request.published",
             change_request,
@@ -1173,9 +1217,9 @@ def _publish_config_changes(
                 version=version.number,
                 missing=missing,
             )
-    first = published[change_request.change.config.pk]
+    first = published[change_request.change_list[0].line]
     overtaken(
-        open_on_configs(config_ids).exclude(pk=change_request.pk),
+        open_on_lines(list(published)).exclude(pk=change_request.pk),
         actor,
         f"Version {first.number} was published."
         if change_request.is_single
@@ -1271,13 +1315,14 @@ def version_restore(*, version: Version, actor, reason: str) -> ChangeRequest:
     access.ensure_role(actor, config.namespace, Role.EDITOR, "restore a version")
     reason = _require_text(reason, "A reason for restoring this version")
     version = config.versions.get(pk=version.pk)
+    env = environments.by_id(version.environment_id)
     if version.cancelled_at:
         raise RuleViolation(
             f"Version {version.number} was cancelled before it took effect, so there is no "
             "earlier state to go back to. To propose its value again, edit the config."
         )
-    newest = newest_version(config)
-    live = config.versions.live_at(timezone.now()).first()
+    newest = newest_version(config, env)
+    live = live_version(config, environment=env)
     if live and live.pk == version.pk:
         if newest is not None and newest.pk != version.pk:
             raise RuleViolation(
@@ -1304,6 +1349,7 @@ def version_restore(*, version: Version, actor, reason: str) -> ChangeRequest:
         title=f"Restore version {version.number}",
         description=reason,
         base_version=newest.number if newest else None,
+        environment=env,
     )
     record(
         "version.restored",

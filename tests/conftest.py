@@ -110,6 +110,21 @@ def browser_type_launch_args(browser_type_launch_args):
 
 
 @pytest.fixture(autouse=True)
+def _environments_known_for_the_whole_test(monkeypatch):
+    """Read the environments afresh for each test, then keep them for all of it.
+
+    A process reads them again every few seconds (configs/environments.py): on a busy machine
+    that re-read would fall inside one of two measurements a query-count test compares. A test
+    that changes them is seen at once all the same (the model's signals forget them)."""
+    from configs import environments
+
+    monkeypatch.setattr(environments, "FRESH_FOR", 3600.0)
+    environments.forget()
+    yield
+    environments.forget()
+
+
+@pytest.fixture(autouse=True)
 def _fresh_read_caches():
     """Forget the API's prepared answers and throttle counts around every test.
 

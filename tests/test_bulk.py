@@ -7,6 +7,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from common.bulk import copy_rows, insert_all
+from configs import environments
 from configs.models import Config, Version, canonical_json
 from push.models import ChangeEvent, Webhook, WebhookDelivery
 
@@ -82,13 +83,25 @@ def test_rows_given_as_database_values_read_back_as_models(bob):
     configs = list(Config.objects.order_by("pk"))[:2]
     values = [{"quote": 'it\'s "quoted"\n\ttabbed \\ ünïcode'}, [None, 1.5]]
     columns = ["config_id", "number", "value", "value_json", "effective_at", "published_at"]
-    columns += ["published_by_id", "reason", "bypass_reason"]
+    columns += ["published_by_id", "reason", "bypass_reason", "environment_id"]
+    environment = environments.default().id
 
     copy_rows(
         Version,
         columns,
         [
-            (c.pk, 60, canonical_json(v), canonical_json(v), now, now, bob.pk, "Rows", "")
+            (
+                c.pk,
+                60,
+                canonical_json(v),
+                canonical_json(v),
+                now,
+                now,
+                bob.pk,
+                "Rows",
+                "",
+                environment,
+            )
             for c, v in zip(configs, values, strict=True)
         ],
     )
@@ -103,7 +116,10 @@ def test_rows_that_clash_are_an_integrity_error(bob):
     now = timezone.now()
     config = Config.objects.order_by("pk").first()
     columns = ["config_id", "number", "value", "value_json", "effective_at", "published_at"]
-    columns += ["published_by_id", "reason", "bypass_reason"]
+    columns += ["published_by_id", "reason", "bypass_reason", "environment_id"]
+    environment = environments.default().id
 
     with pytest.raises(IntegrityError), transaction.atomic():
-        copy_rows(Version, columns, [(config.pk, 1, "1", "1", now, now, bob.pk, "", "")])
+        copy_rows(
+            Version, columns, [(config.pk, 1, "1", "1", now, now, bob.pk, "", "", environment)]
+        )

@@ -20,6 +20,7 @@ from django.utils import timezone
 from audit.models import AuditEvent
 from common.keyset import cursor_for
 from configs.models import Config, Namespace, Version
+from configs.selectors import versions_of
 from reviews.models import (
     Change,
     ChangeRequest,
@@ -73,7 +74,7 @@ def grow(
             published_at=now,
             published_by=bob,
         )
-    newest = hot.versions.order_by("-number").first()
+    newest = versions_of(hot).order_by("-number").first()
     for number in range(newest.number + 1, newest.number + 1 + versions):
         newest = Version.objects.create(
             config=hot,
@@ -151,6 +152,20 @@ def large(alice, bob):
         bob=bob,
         schema_changes=20,
     )
+
+
+def statements(sqls: list[str]) -> list[str]:
+    """`sqls`, each bulk insert counted once. SQLite takes at most 999 parameters a statement,
+    so Django splits an insert of many rows (a version of each config in each environment) into
+    several statements; PostgreSQL's is one COPY whatever the rows (and it counts every
+    statement: an insert made row by row would still show there)."""
+    kept: list[str] = []
+    for sql in sqls:
+        table = sql.split(" (", 1)[0] if sql.startswith("INSERT INTO ") else None
+        if connection.vendor == "sqlite" and table and kept and kept[-1].startswith(table + " ("):
+            continue
+        kept.append(sql)
+    return kept
 
 
 def queries(client, path: str) -> int:
@@ -337,12 +352,15 @@ def test_a_schema_change_over_two_namespaces_makes_as_many_queries_with_ten_time
                 counts["read"] = queries(api, read)
                 with CaptureQueriesContext(connection) as publishing:
                     review_services.change_request_publish(change_request=change, actor=bob)
-                counts["publish"] = len(publishing)
+                counts["publish"] = len(statements([q["sql"] for q in publishing]))
                 counts["page, published"] = queries(client, page)
                 counts["read, published"] = queries(api, read)
-                counts["configs"] = change.changes.filter(
-                    config__isnull=False, published_version__isnull=False
-                ).count()
+                counts["configs"] = (
+                    change.changes.filter(config__isnull=False, published_version__isnull=False)
+                    .values("config_id")
+                    .distinct()
+                    .count()
+                )
                 raise Undo
         except Undo:
             pass

@@ -17,6 +17,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.db import InterfaceError, OperationalError, connection
 
+from configs import environments
 from configs.models import ApiToken, Config, Membership, Namespace, Version
 
 # What every request needs to know about the token and its user, in this order.
@@ -29,6 +30,7 @@ CORE = [
     "t.revoked_at",
     "u.is_active",
     "u.is_superuser",
+    "t.environment_id",
 ]
 
 
@@ -44,6 +46,7 @@ class TokenRow:
     revoked_at: datetime | None
     user_is_active: bool
     user_is_superuser: bool
+    environment_id: int | None  # the environment it reads; None: the default one
     in_scope: bool | None = None
     role: str | None = None
     live_version_id: int | None = None
@@ -61,6 +64,7 @@ class TokenRow:
             "expires_at": self.expires_at,
             "last_used_at": self.last_used_at,
             "revoked_at": self.revoked_at,
+            "environment_id": self.environment_id,
         }
         # from_db() takes the values in the model's field order; the others stay deferred.
         names = [f.attname for f in ApiToken._meta.concrete_fields if f.attname in known]
@@ -101,6 +105,7 @@ def _statement(with_namespace: bool, with_config: bool, whole_user: bool) -> str
             f"(SELECT v.id FROM {Version._meta.db_table} v WHERE v.config_id = ("
             f"SELECT c.id FROM {Config._meta.db_table} c JOIN {namespaces} n"
             " ON n.id = c.namespace_id WHERE n.slug = %(namespace)s AND c.key = %(key)s)"
+            " AND v.environment_id = COALESCE(t.environment_id, %(default_environment)s)"
             " AND v.cancelled_at IS NULL AND v.effective_at <= %(now)s"
             " ORDER BY v.number DESC LIMIT 1)"
         )
@@ -165,7 +170,13 @@ def token_lookup(
     `whole_user` also reads every column of the user, for `TokenRow.token_model()`."""
     with_namespace = bool(namespace)
     with_config = with_namespace and bool(key)
-    params = {"hash": key_hash, "namespace": namespace, "key": key, "now": now}
+    params = {
+        "hash": key_hash,
+        "namespace": namespace,
+        "key": key,
+        "now": now,
+        "default_environment": environments.default().id,
+    }
     row = _fetch_one(_statement(with_namespace, with_config, whole_user), params)
     if row is None:
         return None

@@ -71,7 +71,9 @@ def _pinned_version(request, namespace: str, key: str) -> int:
             raise ValidationError(
                 {"detail": f"version must be a whole number from 1, not {number!r}."}
             )
-        version = config.versions.active().filter(number=int(number)).values("id").first()
+        version = (
+            selectors.versions_of(config).active().filter(number=int(number)).values("id").first()
+        )
         if version is None:
             raise Http404(f"{config} has no version {number}.")
         return version["id"]
@@ -88,7 +90,7 @@ def _pinned_version(request, namespace: str, key: str) -> int:
                 f"e.g. 2026-05-01T09:00:00Z, not {at[:64]!r}."
             }
         )
-    version = config.versions.live_at(instant).values("id").first()
+    version = selectors.versions_of(config).live_at(instant).values("id").first()
     if version is None:
         raise Http404(f"{config} had no live version at {reads.timestamp(instant)}.")
     return version["id"]

@@ -15,7 +15,8 @@ from django.utils import timezone
 from audit.services import record
 from common.bulk import insert_all
 from common.errors import Conflict, InvalidValue, RuleViolation, SchemaInUse
-from configs import access, times
+from configs import access, environments, times
+from configs.environments import Env
 from configs.models import Config, Namespace, Role, Schema, SchemaVersion, Version, canonical_json
 from configs.selectors import _values_in_force_errors, newest_version, value_errors
 from configs.services._common import _unknown, _with_history_user
@@ -37,8 +38,8 @@ def config_create(
     reason: str = "Created",
     overrides: list | None = None,
 ) -> Config:
-    """A new config with its first value (and `overrides`) published as version 1 (unreviewed:
-    admins only)."""
+    """A new config with its first value (and `overrides`) published as version 1 in every
+    environment (unreviewed: admins only)."""
     access.ensure_role(actor, namespace, Role.ADMIN, "create configs")
     config = _with_history_user(
         Config(namespace=namespace, key=key, name=name, description=description, schema=schema),
@@ -59,16 +60,18 @@ def config_create(
         details={"schema": schema.name if schema else None},
     )
     now = timezone.now()
-    Version.objects.create(
-        config=config,
-        number=1,
-        value=value,
-        overrides=overrides or [],
-        effective_at=now,
-        published_at=now,
-        published_by=actor,
-        reason=reason,
-    )
+    for env in environments.every():
+        Version.objects.create(
+            config=config,
+            environment_id=env.id,
+            number=1,
+            value=value,
+            overrides=overrides or [],
+            effective_at=now,
+            published_at=now,
+            published_by=actor,
+            reason=reason,
+        )
     return config
 
 
@@ -233,9 +236,11 @@ def version_publish(
     effective_at: datetime | None = None,
     bypass_reason: str = "",
     overrides: list | None = None,
+    environment: Env | None = None,
 ) -> Version:
     """Publish `value` with `overrides` (None: the newest version's) as the next version of
-    `config`, if `base_number` is still the newest.
+    `config` in `environment` (default: the default one), if `base_number` is still the newest
+    there.
 
     Must run inside the caller's transaction (the review gate's publish): it locks the config
     row so that two publishes racing on two servers see each other, and refuses effective times
@@ -248,8 +253,9 @@ def version_publish(
         # Read after the lock, in its own statement: a schema change published while this
         # publish waited for the config is seen, so the value is checked against the new body.
         locked.schema = Schema.objects.get(pk=locked.schema_id)
-    newest = newest_version(locked)
-    _ensure_base(config, newest.number if newest else None, base_number)
+    newest = newest_version(locked, environment)
+    label = environments.labelled(str(config), environments.id_of(environment))
+    _ensure_base(label, newest.number if newest else None, base_number)
     now = timezone.now()
     effective_at = _effective_time(effective_at, now)
     too_early = newest and _before_predecessor(newest.number, newest.effective_at, effective_at)
@@ -260,11 +266,18 @@ def version_publish(
     errors = value_errors(config=locked, value=value, overrides=overrides)
     if errors:
         raise InvalidValue(errors)
-    last_number = locked.versions.order_by("-number").values_list("number", flat=True).first() or 0
+    last_number = (
+        locked.versions.filter(environment_id=environments.id_of(environment))
+        .order_by("-number")
+        .values_list("number", flat=True)
+        .first()
+        or 0
+    )
     try:
         with transaction.atomic():
             return Version.objects.create(
                 config=locked,
+                environment_id=environments.id_of(environment),
                 number=last_number + 1,
                 value=value,
                 overrides=overrides,
@@ -275,18 +288,27 @@ def version_publish(
                 bypass_reason=bypass_reason,
             )
     except IntegrityError as exc:  # a racing publish took the number (backstop to the row lock)
-        raise Conflict(f"{config} was changed by someone else at the same moment.") from exc
+        raise Conflict(f"{label} was changed by someone else at the same moment.") from exc
 
 
 @dataclass(frozen=True)
 class NewVersion:
-    """One config's next value in `versions_publish`, and the version it was based on; its
-    overrides, or None to keep the newest version's (a schema change migrating values)."""
+    """One config's next value in one environment (None: the default one) in
+    `versions_publish`, and the version it was based on; its overrides, or None to keep the
+    newest version's (a schema change migrating values)."""
 
     config_id: int
     value: Any
     base_number: int | None
     overrides: list | None = None
+    environment_id: int | None = None
+
+    @property
+    def line(self) -> tuple[int, int]:
+        """The line of versions it continues: (config id, environment id)."""
+        if self.environment_id is None:
+            return (self.config_id, environments.default().id)
+        return (self.config_id, self.environment_id)
 
 
 def _decoded(overrides: Any) -> list:
@@ -312,12 +334,13 @@ def versions_publish(
     reason: str = "",
     effective_at: datetime | None = None,
     bypass_reason: str = "",
-) -> dict[int, Version]:
-    """Publish each change as its config's next version, all at `effective_at` (default now),
-    with `version_publish`'s rules for each: every base must still be the newest version (else
-    Conflict, and nothing is published), no effective time goes back before its predecessor's,
-    and every value fits its config's schema, size limit and credentials check. Returns the new
-    versions by config id; `bypass_reason` marks each as published without its approvals.
+) -> dict[tuple[int, int], Version]:
+    """Publish each change as the next version of its config in its environment, all at
+    `effective_at` (default now), with `version_publish`'s rules for each: every base must
+    still be the newest version (else Conflict, and nothing is published), no effective time
+    goes back before its predecessor's, and every value fits its config's schema, size limit
+    and credentials check. Returns the new versions by line, (config id, environment id);
+    `bypass_reason` marks each as published without its approvals.
 
     For the thousands of configs a schema change migrates at once, in a number of queries that
     does not grow with them: one to lock the configs, one for their newest versions, one for
@@ -329,9 +352,10 @@ def versions_publish(
         raise RuntimeError("versions_publish must run inside a transaction.")
     if not changes:
         return {}
-    ids = [change.config_id for change in changes]
-    if len(set(ids)) != len(ids):
-        raise ValueError("versions_publish takes one change per config.")
+    lines = [change.line for change in changes]
+    if len(set(lines)) != len(lines):
+        raise ValueError("versions_publish takes one change per config and environment.")
+    ids = sorted({change.config_id for change in changes})
     # In id order, as a schema change publish locks them: two bulk publishes never deadlock.
     locked = {
         pk: (f"{namespace}/{key}", schema_id)
@@ -344,30 +368,37 @@ def versions_publish(
     if missing:
         raise Config.DoesNotExist(f"No config with id {min(missing)}.")
     # Read after the lock, in their own statements (as version_publish does): versions and
-    # schema versions committed by publishes this one waited for are seen.
-    newest = Version.objects.active().filter(config=OuterRef("pk")).order_by("-number")
-    numbered = Version.objects.filter(config=OuterRef("pk")).order_by("-number")
-    bases = (
-        Config.objects.filter(pk__in=ids)
-        .annotate(
-            newest_number=Subquery(newest.values("number")[:1]),
-            newest_effective_at=Subquery(newest.values("effective_at")[:1]),
-            last_number=Subquery(numbered.values("number")[:1]),  # cancelled ones too
-            newest_overrides=Subquery(newest.values("overrides")[:1]),
-        )
-        .values_list(
-            "pk", "newest_number", "newest_effective_at", "last_number", "newest_overrides"
-        )
-    )
+    # schema versions committed by publishes this one waited for are seen. One query per
+    # environment the changes are in.
     numbers = {}
     kept_overrides = {}
-    for pk, number, at, last, newest_overrides in bases:
-        numbers[pk] = (number, at, last or 0)
-        kept_overrides[pk] = _decoded(newest_overrides)
+    for env_id in sorted({env_id for _, env_id in lines}):
+        line = {"config": OuterRef("pk"), "environment_id": env_id}
+        newest = Version.objects.active().filter(**line).order_by("-number")
+        numbered = Version.objects.filter(**line).order_by("-number")
+        bases = (
+            Config.objects.filter(pk__in=[pk for pk, env in lines if env == env_id])
+            .annotate(
+                newest_number=Subquery(newest.values("number")[:1]),
+                newest_effective_at=Subquery(newest.values("effective_at")[:1]),
+                last_number=Subquery(numbered.values("number")[:1]),  # cancelled ones too
+                newest_overrides=Subquery(newest.values("overrides")[:1]),
+            )
+            .values_list(
+                "pk", "newest_number", "newest_effective_at", "last_number", "newest_overrides"
+            )
+        )
+        for pk, number, at, last, newest_overrides in bases:
+            numbers[pk, env_id] = (number, at, last or 0)
+            kept_overrides[pk, env_id] = _decoded(newest_overrides)
     overrides = {
-        change.config_id: change.overrides
+        change.line: change.overrides
         if change.overrides is not None
-        else kept_overrides[change.config_id]
+        else kept_overrides[change.line]
+        for change in changes
+    }
+    labels = {
+        change.line: environments.labelled(locked[change.config_id][0], change.line[1])
         for change in changes
     }
     schemas = {
@@ -385,14 +416,13 @@ def versions_publish(
         .values_list("pk", "body", "newest_version_id")
     }
     for change in changes:
-        label = locked[change.config_id][0]
-        _ensure_base(label, numbers[change.config_id][0], change.base_number)
+        _ensure_base(labels[change.line], numbers[change.line][0], change.base_number)
     now = timezone.now()
     effective_at = _effective_time(effective_at, now)
     too_early = [
-        f"{locked[change.config_id][0]}: {problem}"
+        f"{labels[change.line]}: {problem}"
         for change in changes
-        if (problem := _before_predecessor(*numbers[change.config_id][:2], effective_at))
+        if (problem := _before_predecessor(*numbers[change.line][:2], effective_at))
     ]
     if too_early:
         raise RuleViolation(_named(too_early))
@@ -401,7 +431,8 @@ def versions_publish(
     texts = []
     errors = []
     for change in changes:
-        label, schema_id = locked[change.config_id]
+        label = labels[change.line]
+        schema_id = locked[change.config_id][1]
         text = canonical_json(change.value)
         texts.append(text)
         if (schema_id, text) not in verdicts:
@@ -410,11 +441,9 @@ def versions_publish(
                 change.value, body, validators.get(schema_id)
             )
         errors += [{"config": label, **error} for error in verdicts[schema_id, text]]
-        if overrides[change.config_id]:
+        if overrides[change.line]:
             body = schemas[schema_id][0] if schema_id is not None else None
-            problems = overrides_errors(
-                overrides[change.config_id], body, validators.get(schema_id)
-            )
+            problems = overrides_errors(overrides[change.line], body, validators.get(schema_id))
             errors += [{"config": label, **error} for error in problems]
     if errors:
         raise InvalidValue(errors)
@@ -426,10 +455,11 @@ def versions_publish(
         new_versions.append(
             Version(
                 config_id=change.config_id,
-                number=numbers[change.config_id][2] + 1,
+                environment_id=change.line[1],
+                number=numbers[change.line][2] + 1,
                 value=change.value,
                 value_json=text,
-                overrides=overrides[change.config_id],
+                overrides=overrides[change.line],
                 effective_at=effective_at,
                 published_at=now,
                 published_by=actor,
@@ -446,7 +476,7 @@ def versions_publish(
         raise Conflict("A config was changed by someone else at the same moment.") from exc
     # Bulk inserts send no post_save: the change feed and webhooks hear of them from here.
     versions_published.send(sender=Version, versions=created)
-    return {version.config_id: version for version in created}
+    return {change.line: version for change, version in zip(changes, created, strict=True)}
 
 
 @transaction.atomic
@@ -461,7 +491,7 @@ def version_cancel(*, version: Version, actor, reason: str = "") -> Version:
         raise RuleViolation(
             f"Version {version.number} is already live; publish a new version instead."
         )
-    newest = newest_version(config)
+    newest = newest_version(config, environments.by_id(version.environment_id))
     if newest is not None and newest.pk != version.pk:
         raise RuleViolation(
             f"Cancel version {newest.number} first: it is scheduled after this one."

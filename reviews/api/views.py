@@ -13,6 +13,7 @@ from rest_framework.generics import ListAPIView
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from configs import selectors
 from configs.api.access import (
     ensure_can_write,
     ensure_readable,
@@ -133,7 +134,12 @@ class VersionList(ListAPIView):
 
     def get_queryset(self):
         config = readable_config(self.request, self.kwargs["namespace"], self.kwargs["key"])
-        return config.versions.active().select_related("published_by", "change").order_by("-number")
+        return (
+            selectors.versions_of(config)
+            .active()
+            .select_related("published_by", "change")
+            .order_by("-number")
+        )
 
     def get_serializer_context(self):
         return {**super().get_serializer_context(), "approvers": self._approvers}

@@ -36,6 +36,7 @@ from django.utils import timezone
 
 from common.bulk import copy_rows
 from common.errors import InvalidValue
+from configs import environments
 from configs.models import Config, Schema, SchemaVersion, Version, canonical_json
 from configs.selectors import values_rejected
 from configs.services import NewVersion, schema_version_add, versions_publish
@@ -95,10 +96,12 @@ class Affected:
     value: Any
     migrated: bool
     errors: list[dict[str, str]]
+    environment_id: int | None = None
 
     @property
     def label(self) -> str:
-        return f"{self.namespace}/{self.key}"
+        """ "namespace/key", with "@environment" outside the default environment."""
+        return environments.labelled(f"{self.namespace}/{self.key}", self.environment_id)
 
     @property
     def value_json(self) -> str:
@@ -106,41 +109,52 @@ class Affected:
 
 
 def plan(*, schema: Schema, body: dict, values: dict | None = None) -> list[Affected]:
-    """Each config whose live or scheduled value `body` rejects, with its new value (`values`
-    by "namespace/key", else migrated by the schema's defaults) and that value's problems.
+    """Each config and environment whose live or scheduled value `body` rejects, with its new
+    value (`values` by "namespace/key", or "namespace/key@environment" outside the default
+    environment; else migrated by the schema's defaults) and that value's problems.
 
-    Set-based, for schemas thousands of configs use: three queries, rows as plain values, and
-    each distinct stored value parsed, migrated and checked once."""
+    Set-based, for schemas thousands of configs use: a few queries per environment, rows as
+    plain values, and each distinct stored value parsed, migrated and checked once."""
     values = values or {}
     rejected = values_rejected(configs=Config.objects.filter(schema=schema), body=body)
-    affected_ids = {row.config_id for row, _errors in rejected}
-    if not affected_ids:
+    affected = {(row.config_id, row.environment_id) for row, _errors in rejected}
+    if not affected:
         return []
-    # Every config of the schema with its newest version, filtered here rather than by a list
-    # of thousands of ids sent to the database.
-    newest = Version.objects.active().filter(config=OuterRef("pk")).order_by("-number")
-    on_schema = Config.objects.filter(schema=schema).annotate(
-        newest_id=Subquery(newest.values("id")[:1])
-    )
-    configs = [
-        row
-        for row in on_schema.order_by("namespace__slug", "key").values_list(
-            "pk", "namespace__slug", "key", "name", "newest_id"
+    lines = []
+    bases = {}
+    for env in environments.every():
+        # Every config of the schema with its newest version there, filtered here rather than
+        # by a list of thousands of ids sent to the database.
+        newest = (
+            Version.objects.active()
+            .filter(config=OuterRef("pk"), environment_id=env.id)
+            .order_by("-number")
         )
-        if row[0] in affected_ids
-    ]
-    bases = {
-        pk: (number, effective_at, text, overrides)
-        for pk, number, effective_at, text, overrides in Version.objects.filter(
-            pk__in=on_schema.values("newest_id")
-        ).values_list("pk", "number", "effective_at", "value_json", "overrides")
-    }
+        on_schema = Config.objects.filter(schema=schema).annotate(
+            newest_id=Subquery(newest.values("id")[:1])
+        )
+        lines += [
+            (row, env)
+            for row in on_schema.order_by("namespace__slug", "key").values_list(
+                "pk", "namespace__slug", "key", "name", "newest_id"
+            )
+            if (row[0], env.id) in affected
+        ]
+        bases.update(
+            {
+                pk: (number, effective_at, text, overrides)
+                for pk, number, effective_at, text, overrides in Version.objects.filter(
+                    pk__in=on_schema.values("newest_id")
+                ).values_list("pk", "number", "effective_at", "value_json", "overrides")
+            }
+        )
+    lines.sort(key=lambda line: (line[0][1], line[0][2], line[1].position))
     validator = validator_for(body)
     migrated: dict[str, tuple[Any, list[dict[str, str]]]] = {}
     plan = []
-    for config_id, namespace, key, name, base_id in configs:
+    for (config_id, namespace, key, name, base_id), env in lines:
         number, effective_at, text, overrides = bases[base_id]
-        label = f"{namespace}/{key}"
+        label = environments.labelled(f"{namespace}/{key}", env.id)
         if label in values:
             value = values[label]
             errors = new_value_problems(validator, value)
@@ -163,6 +177,7 @@ def plan(*, schema: Schema, body: dict, values: dict | None = None) -> list[Affe
                 value=value,
                 migrated=label not in values,
                 errors=errors,
+                environment_id=env.id,
             )
         )
     return plan
@@ -195,12 +210,12 @@ def refuse_unaffected(plan: list[Affected], values: dict | None) -> None:
 
 
 def given_values(change_request: ChangeRequest) -> dict[str, Any]:
-    """The values its author gave (not migrated), by "namespace/key"."""
+    """The values its author gave (not migrated), by "namespace/key[@environment]"."""
     return {
-        f"{namespace}/{key}": value
-        for namespace, key, value in Change.objects.filter(
+        environments.labelled(f"{namespace}/{key}", environment_id): value
+        for namespace, key, environment_id, value in Change.objects.filter(
             change_request=change_request, kind=Change.Kind.CONFIG, migrated=False
-        ).values_list("config__namespace__slug", "config__key", "value")
+        ).values_list("config__namespace__slug", "config__key", "environment_id", "value")
     }
 
 
@@ -235,6 +250,7 @@ def store(
             "change_request_id",
             "kind",
             "config_id",
+            "environment_id",
             "base_version_id",
             "value",
             "migrated",
@@ -246,6 +262,7 @@ def store(
                 change_request.pk,
                 Change.Kind.CONFIG,
                 config_id,
+                item.environment_id,
                 base_id,
                 text,
                 item.migrated,
@@ -264,10 +281,12 @@ def store(
 def problems(change_request: ChangeRequest) -> list[dict[str, str]]:
     """What the proposed schema rejects in the values stored (only a draft holds any)."""
     return [
-        {"config": f"{namespace}/{key}", **problem}
-        for namespace, key, found in Change.objects.filter(change_request=change_request)
+        {"config": environments.labelled(f"{namespace}/{key}", environment_id), **problem}
+        for namespace, key, environment_id, found in Change.objects.filter(
+            change_request=change_request
+        )
         .exclude(problems=[])
-        .values_list("config__namespace__slug", "config__key", "problems")
+        .values_list("config__namespace__slug", "config__key", "environment_id", "problems")
         for problem in found
     ]
 
@@ -278,11 +297,12 @@ def config_rows(change_request: ChangeRequest) -> QuerySet:
     versions (each version's value parsed for nothing) took seconds."""
     return (
         Change.objects.filter(change_request=change_request, config__isnull=False)
-        .order_by("config__namespace__slug", "config__key")
+        .order_by("config__namespace__slug", "config__key", "environment__position")
         .values(
             "value",
             "migrated",
             "problems",
+            "environment_id",
             config_pk=F("config_id"),
             namespace=F("config__namespace__slug"),
             key=F("config__key"),
@@ -301,7 +321,9 @@ def labels_by_namespace(change_request: ChangeRequest) -> dict[str, list[str]]:
         .order_by("config__namespace__slug", "config__key")
         .values_list("config__namespace__slug", "config__key")
     ):
-        found.setdefault(namespace, []).append(f"{namespace}/{key}")
+        labels = found.setdefault(namespace, [])
+        if f"{namespace}/{key}" not in labels[-1:]:  # once, whatever its environments
+            labels.append(f"{namespace}/{key}")
     return found
 
 
@@ -316,13 +338,18 @@ def earliest_instant(change_request: ChangeRequest) -> tuple[datetime | None, li
         .values_list(
             "config__namespace__slug",
             "config__key",
+            "environment_id",
             "base_version__number",
             "base_version__effective_at",
         )
     )
     in_the_way = [
-        (f"{namespace}/{key} version {number} (takes effect {at:%Y-%m-%d %H:%M} UTC)", at)
-        for namespace, key, number, at in waiting
+        (
+            f"{environments.labelled(f'{namespace}/{key}', environment_id)} version {number} "
+            f"(takes effect {at:%Y-%m-%d %H:%M} UTC)",
+            at,
+        )
+        for namespace, key, environment_id, number, at in waiting
     ]
     if not in_the_way:
         return None, []
@@ -339,27 +366,34 @@ def moved(change_request: ChangeRequest, change: Change) -> str:
     if newest.pk != change.schema_base_version_id:
         return f"Schema {change.schema.name} moved to version {newest.number}."
     newest_version = (
-        Version.objects.active().filter(config=OuterRef("config_id")).order_by("-number")
+        Version.objects.active()
+        .filter(config=OuterRef("config_id"), environment=OuterRef("environment_id"))
+        .order_by("-number")
     )
     config_changes = Change.objects.filter(change_request=change_request, config__isnull=False)
     first_moved = (
         config_changes.annotate(newest_id=Subquery(newest_version.values("id")[:1]))
         .filter(~Q(newest_id=F("base_version_id")) | Q(newest_id__isnull=True))
         .order_by("config_id")
-        .values_list("config__namespace__slug", "config__key", "base_version__number")
+        .values_list(
+            "config__namespace__slug", "config__key", "environment_id", "base_version__number"
+        )
         .first()
     )
     if first_moved:
-        namespace, key, number = first_moved
-        return f"{namespace}/{key} moved past version {number}."
-    rejected = values_rejected(
-        configs=Config.objects.filter(schema=change.schema).exclude(
-            pk__in=config_changes.values("config_id")
-        ),
-        body=change.body,
-    )
+        namespace, key, environment_id, number = first_moved
+        label = environments.labelled(f"{namespace}/{key}", environment_id)
+        return f"{label} moved past version {number}."
+    changed = set(config_changes.values_list("config_id", "environment_id"))
+    rejected = [
+        row
+        for row, _errors in values_rejected(
+            configs=Config.objects.filter(schema=change.schema), body=change.body
+        )
+        if (row.config_id, row.environment_id) not in changed
+    ]
     if rejected:
-        return f"{rejected[0][0].label} now has a value the new schema rejects."
+        return f"{rejected[0].label} now has a value the new schema rejects."
     return ""
 
 
@@ -395,33 +429,48 @@ def publish(
     # Only what publishing needs of each change, as plain rows.
     rows = list(
         Change.objects.filter(change_request=change_request, config__isnull=False)
-        .order_by("config_id")
+        .order_by("config_id", "environment_id")
         .values_list(
-            "config_id", "config__namespace__slug", "config__key", "value", "base_version__number"
+            "config_id",
+            "config__namespace__slug",
+            "config__key",
+            "value",
+            "base_version__number",
+            "environment_id",
         )
     )
     # Every config at once (checked against the new body just written), in a number of
     # queries that does not grow with the thousands of configs a schema has.
     published = versions_publish(
         changes=[
-            NewVersion(config_id=config_id, value=value, base_number=base_number)
-            for config_id, _namespace, _key, value, base_number in rows
+            NewVersion(
+                config_id=config_id,
+                value=value,
+                base_number=base_number,
+                environment_id=environment_id,
+            )
+            for config_id, _namespace, _key, value, base_number, environment_id in rows
         ],
         actor=actor,
         reason=change_request.title,
         effective_at=effective_at,
         bypass_reason=bypass_reason,
     )
-    # Each config's newest version is the one just published (its row is locked).
+    # Each config's newest version in the change's environment is the one just published (its
+    # row is locked).
     Change.objects.filter(change_request=change_request, config__isnull=False).update(
         published_version=Subquery(
-            Version.objects.filter(config=OuterRef("config_id"))
+            Version.objects.filter(
+                config=OuterRef("config_id"), environment=OuterRef("environment_id")
+            )
             .order_by("-number")
             .values("pk")[:1]
         )
     )
     Change.objects.filter(pk=change.pk).update(published_schema_version=version)
     return version, {
-        f"{namespace}/{key}": published[config_id].number
-        for config_id, namespace, key, _value, _base in rows
+        environments.labelled(f"{namespace}/{key}", environment_id): published[
+            config_id, environments.id_of(environments.by_id(environment_id))
+        ].number
+        for config_id, namespace, key, _value, _base, environment_id in rows
     }

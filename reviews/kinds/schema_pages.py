@@ -11,13 +11,14 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Case, When
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 
 from common.errors import Conflict, InvalidValue, RuleViolation
 from common.jsontext import BadJSON, parse_json
 from common.messages import REFUSALS, in_words, refusal
 from common.pagination import page_of
-from configs import access, services, times
+from configs import access, environments, services, times
 from configs.diff import sentences
 from configs.forms import SchemaForm, ValueForm, prune_blanks
 from configs.models import Schema, schema_text
@@ -234,7 +235,12 @@ def schema_page(request, change: ChangeRequest, *, typed: dict | None = None):
     is_author = user.pk == change.author_id
     reviewer = may_review(user, change) and not is_author
     earliest, in_the_way = schema_kind.earliest_instant(change)
-    to_fix = config_changes.exclude(problems=[]).count() if change.is_draft else 0
+    # Configs, not changes: a config's value in each environment is a change of its own.
+    to_fix = (
+        config_changes.exclude(problems=[]).values("config_id").distinct().count()
+        if change.is_draft
+        else 0
+    )
     bypassed = next((i.published_version.bypass_reason for i in items if i.published_version), "")
     return render(
         request,
@@ -277,25 +283,41 @@ def schema_change_value(request, change: ChangeRequest, config_pk: int):
     schema (or as raw JSON): its author fixes or changes it here."""
     proposed = change.schema_change
     assert proposed is not None
-    item = get_object_or_404(
-        Change.objects.filter(change_request=change).select_related(
+    # The config's value in the default environment (or, when only others change, in the
+    # first of them); the value given here also fixes the config's values in the other
+    # environments that the new schema still rejects.
+    default = environments.default().id
+    item = min(
+        Change.objects.filter(change_request=change, config_id=config_pk).select_related(
             "config__namespace", "base_version"
         ),
-        config_id=config_pk,
+        key=lambda c: (c.environment_id != default, environments.by_id(c.environment_id).position),
+        default=None,
     )
+    if item is None:
+        raise Http404("No such config in this schema change.")
     if request.user.pk != change.author_id or not change.allows("edit"):
         raise PermissionDenied("Only the author of an open schema change can change its values.")
-    label = str(item.config)
+    label = item.label
     form = _fix_form(proposed.body, 1, item.value, item.config.name, data=request.POST or None)
     error = ""
     if request.method == "POST":
         values, errors = _given_values(request, proposed.body)
         error = errors.get(label, "")
         if not error and label in values:
+            still_to_fix = (
+                Change.objects.filter(change_request=change, config_id=config_pk)
+                .exclude(environment_id=item.environment_id)
+                .exclude(problems=[])
+                .values_list("environment_id", flat=True)
+            )
+            given = {label: values[label]}
+            given.update(
+                (environments.labelled(str(item.config), environment_id), values[label])
+                for environment_id in still_to_fix
+            )
             try:
-                changes.change_request_edit(
-                    change_request=change, actor=request.user, values={label: values[label]}
-                )
+                changes.change_request_edit(change_request=change, actor=request.user, values=given)
             except REFUSALS as exc:
                 error = refusal(request, exc)
             else:

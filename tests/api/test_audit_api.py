@@ -5,6 +5,7 @@ import copy
 import pytest
 
 from audit.models import AuditEvent
+from configs.selectors import versions_of
 from reviews import services
 from tests.api.conftest import client_for, make_token
 
@@ -15,7 +16,7 @@ URL = "/api/v1/audit/"
 
 @pytest.fixture
 def published(timezones, alice, bob):
-    value = copy.deepcopy(timezones.versions.get(number=1).value)
+    value = copy.deepcopy(versions_of(timezones).get(number=1).value)
     value["companies"].append({"company_id": "hooli", "timezone": "UTC"})
     cr = services.change_request_open(
         config=timezones, author=alice, value=value, title="Add hooli", base_version=1

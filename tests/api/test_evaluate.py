@@ -10,6 +10,7 @@ from django.test.utils import CaptureQueriesContext
 
 from configs.models import Config
 from configs.selectors import newest_version as newest
+from configs.selectors import versions_of
 from reviews import services
 from reviews.models import ChangeRequest
 from tests.api.conftest import client_for, make_token
@@ -252,7 +253,7 @@ def test_restoring_a_version_brings_back_its_overrides(metrics, carol):
         title="No more Globex",
         publish=True,
     )
-    with_override = metrics.versions.get(number=first.number + 1)
+    with_override = versions_of(metrics).get(number=first.number + 1)
 
     restore = services.version_restore(version=with_override, actor=carol, reason="Back again")
 

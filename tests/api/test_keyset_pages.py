@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from audit.models import AuditEvent
 from configs.models import Config, Version
+from configs.selectors import versions_of
 
 pytestmark = pytest.mark.django_db
 
@@ -21,7 +22,7 @@ AUDIT = "/api/v1/audit/"
 def long_history(bob):
     """company-timezones with 120 versions more."""
     config = Config.objects.get(namespace__slug="data-pipelines", key="company-timezones")
-    newest = config.versions.order_by("-number").first().number
+    newest = versions_of(config).order_by("-number").first().number
     now = timezone.now() - timedelta(hours=1)
     Version.objects.bulk_create(
         Version(
@@ -66,7 +67,9 @@ def test_following_next_reads_every_version_once_newest_first(alice_reads, long_
     pages = every_page(alice_reads, VERSIONS + "?page_size=25")
     numbers = [version["version"] for page in pages for version in page["results"]]
 
-    assert numbers == sorted(long_history.versions.active().values_list("number", flat=True))[::-1]
+    assert (
+        numbers == sorted(versions_of(long_history).active().values_list("number", flat=True))[::-1]
+    )
     assert pages[0]["previous"] is None
     assert pages[-1]["next"] is None
     assert {page["count"] for page in pages} == {len(numbers)}

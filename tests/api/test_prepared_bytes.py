@@ -9,6 +9,7 @@ from django.core.cache import cache
 
 from configs.api import reads
 from configs.models import Config, Version
+from configs.selectors import versions_of
 
 pytestmark = pytest.mark.django_db
 
@@ -20,7 +21,7 @@ def test_times_are_written_as_the_api_writes_them_everywhere(bob, microsecond):
     published = datetime(1999, 12, 31, 23, 59, 59, 0, tzinfo=UTC)
     version = Version.objects.create(
         config=config,
-        number=config.versions.order_by("-number").first().number + 1,
+        number=versions_of(config).order_by("-number").first().number + 1,
         value={"companies": [{"company_id": "é", "timezone": "UTC"}]},
         effective_at=effective,
         published_at=published,

@@ -8,6 +8,7 @@ from rest_framework.test import APIClient
 
 from audit.models import AuditEvent
 from configs.selectors import newest_version as newest
+from configs.selectors import versions_of
 from reviews.models import ChangeRequest
 from tests.api.conftest import client_for, make_token
 from tests.values import with_company
@@ -277,7 +278,7 @@ def test_publish_at_a_future_time_schedules_it(opened, bob, timezones):
     assert response.status_code == 200
     assert response.json()["effective_at"] == later.isoformat().replace("+00:00", "Z")
     assert newest(timezones).effective_at == later
-    assert timezones.versions.live_at(timezone.now()).first().number == 1
+    assert versions_of(timezones).live_at(timezone.now()).first().number == 1
 
 
 def test_publish_when_the_base_moved_is_409_and_conflicted(opened, timezones, alice, bob):
@@ -318,7 +319,7 @@ def test_admin_bypass_publishes_and_is_recorded_as_a_bypass(opened, carol):
 
 
 def newest_number(opened):
-    return ChangeRequest.objects.get(pk=opened["id"]).config.versions.count()
+    return versions_of(ChangeRequest.objects.get(pk=opened["id"]).config).count()
 
 
 # --- withdraw ---------------------------------------------------------------------------------

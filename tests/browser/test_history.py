@@ -5,6 +5,7 @@ import pytest
 from playwright.sync_api import expect
 
 from configs.models import Config
+from configs.selectors import versions_of
 from reviews.services import change_request_open
 from tests.browser.test_edit_through_form import log_in
 
@@ -16,7 +17,7 @@ def test_alice_compares_two_versions_and_restores_the_older_one(page, live_serve
 
     alice = get_user_model().objects.get(username="alice")
     metrics = Config.objects.get(key="custom-metrics")
-    original = metrics.versions.get(number=1).value
+    original = versions_of(metrics).get(number=1).value
     change_request_open(
         config=metrics,
         author=alice,
@@ -59,4 +60,4 @@ def test_alice_compares_two_versions_and_restores_the_older_one(page, live_serve
     expect(page.locator("#v3")).to_contain_text("Restore version 1")
     expect(page.locator("#v3")).to_contain_text("live")
     expect(page.locator("#v2")).to_contain_text("Drop signup conversion")
-    assert metrics.versions.get(number=3).value == original
+    assert versions_of(metrics).get(number=3).value == original

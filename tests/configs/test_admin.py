@@ -6,6 +6,7 @@ import pytest
 
 from audit.models import AuditEvent
 from configs.models import Config, Membership, Namespace, Role, Schema
+from configs.selectors import versions_of
 from reviews.models import ChangeRequest
 
 METRICS_SCHEMA = "custom-metrics"
@@ -196,7 +197,7 @@ def test_adding_a_config_publishes_its_first_value_as_version_1(admin_client, ro
 
     assert response.status_code == 302
     config = Config.objects.get(key="flags")
-    version = config.versions.get()
+    version = versions_of(config).get()
     assert (version.number, version.value, version.published_by) == (1, {"on": True}, root)
     assert version.reason == "For the new flags"
     assert list(config.owners.all()) == [carol]

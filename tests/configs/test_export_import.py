@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from audit.models import AuditEvent
 from configs.models import Config, Schema, Version
+from configs.selectors import versions_of
 from reviews.models import ChangeRequest
 from reviews.services import change_request_open, change_request_publish
 
@@ -86,8 +87,8 @@ def test_export_writes_one_file_per_namespace_schema_and_config(demo, tmp_path):
         "schema_version": 1,
         "owners": ["carol"],
         "version": 1,
-        "value": config.versions.get().value,
-        "overrides": config.versions.get().overrides,
+        "value": versions_of(config).get().value,
+        "overrides": versions_of(config).get().overrides,
     }
     legacy = json.loads(_config_file(directory, "sales-ops", "legacy-fields").read_text())
     assert legacy["schema"] is None
@@ -249,11 +250,11 @@ def test_an_admin_imports_metadata_changes_audited(timezones, carol, tmp_path):
 def test_an_admin_bypass_publishes_a_new_version_recorded_as_bypass(timezones, carol, tmp_path):
     directory = _export(tmp_path / "backup")
     _edit(_config_file(directory, "data-pipelines", "company-timezones"), _drop_last_company)
-    first = timezones.versions.get()
+    first = versions_of(timezones).get()
 
     output = _import(directory, "--user", "carol", "--bypass-reason", "Restore after incident 42")
 
-    version = timezones.versions.get(number=2)
+    version = versions_of(timezones).get(number=2)
     assert version.is_bypass
     assert version.bypass_reason == "Restore after incident 42"
     assert version.published_by == carol
@@ -294,9 +295,9 @@ def test_publish_publishes_only_where_no_approval_is_needed(timezones, metrics, 
 
     output = _import(directory, "--user", "alice", "--publish")
 
-    assert metrics.versions.count() == 2
-    assert not metrics.versions.get(number=2).is_bypass
-    assert timezones.versions.count() == 1
+    assert versions_of(metrics).count() == 2
+    assert not versions_of(metrics).get(number=2).is_bypass
+    assert versions_of(timezones).count() == 1
     pending = ChangeRequest.objects.get(changes__config=timezones)
     assert pending.status == ChangeRequest.Status.IN_REVIEW
     assert "1 published" in output
@@ -419,7 +420,7 @@ def test_an_admin_creates_a_new_config_at_version_one(demo, carol, tmp_path):
     output = _import(directory, "--user", "carol")
 
     config = Config.objects.get(namespace__slug="sales-ops", key="regions")
-    assert config.versions.get().value == {"emea": ["de", "fr"]}
+    assert versions_of(config).get().value == {"emea": ["de", "fr"]}
     assert list(config.owners.all()) == [carol]
     assert "sales-ops/regions: created at version 1" in output
 
@@ -608,7 +609,7 @@ def test_export_keeps_a_config_s_overrides_beside_its_value(metrics, tmp_path):
     data = json.loads(_config_file(directory, "sales-ops", "custom-metrics").read_text())
     plain = json.loads(_config_file(directory, "sales-ops", "legacy-fields").read_text())
 
-    assert data["overrides"] == metrics.versions.get(number=1).overrides
+    assert data["overrides"] == versions_of(metrics).get(number=1).overrides
     assert data["overrides"][0]["name"] == "globex"
     assert "overrides" not in plain  # none: the file reads as it did before overrides
 
@@ -625,7 +626,7 @@ def test_changed_overrides_are_imported_as_a_change_request_carrying_them(metric
     change_request = ChangeRequest.objects.get()
     assert change_request.config == metrics
     assert change_request.change.overrides[0]["when"][0]["values"] == ["globex", "initech"]
-    assert change_request.value == metrics.versions.get(number=1).value
+    assert change_request.value == versions_of(metrics).get(number=1).value
     # Proposed once, however often the folder is imported.
     assert "already proposed" in _import(directory, "--user", "alice")
 

@@ -6,7 +6,7 @@ import re
 import pytest
 
 from configs.models import Config
-from configs.selectors import newest_version
+from configs.selectors import newest_version, versions_of
 from configs.services import config_create
 from reviews import selectors
 from reviews.models import ChangeRequest
@@ -114,7 +114,7 @@ def test_history_shows_cancelled_and_scheduled_versions(client, dave, alice, bob
         )
         change_request_approve(change_request=change_request, reviewer=bob)
         change_request_publish(change_request=change_request, actor=bob, effective_at=when)
-    version_cancel(version=timezones.versions.get(number=3), actor=bob, reason="Not yet")
+    version_cancel(version=versions_of(timezones).get(number=3), actor=bob, reason="Not yet")
     client.force_login(dave)
     page = client.get(HISTORY).content.decode()
     assert "cancelled by bob" in page.split('id="v3"')[1].split("</tr>")[0]
@@ -322,7 +322,7 @@ def test_contributors_counts_proposals_approvals_and_publishes(alice, bob, carol
     assert (people["bob"].proposed, people["bob"].approved, people["bob"].published) == (1, 2, 2)
     # carol created the config (version 1) and published the bypass.
     assert (people["carol"].proposed, people["carol"].published) == (0, 2)
-    assert people["carol"].last_seen == timezones.versions.get(number=4).published_at
+    assert people["carol"].last_seen == versions_of(timezones).get(number=4).published_at
     assert list(people) == ["carol", "bob", "alice"]  # most recently active first
 
 

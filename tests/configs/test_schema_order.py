@@ -9,10 +9,11 @@ import re
 
 from django.urls import reverse
 
-from configs import services
+from configs import environments, services
 from configs.models import Namespace
 from reviews import services as review_services
 from tests.api.conftest import client_for, make_token
+from tests.values import in_every_environment
 
 # jsonb would order the properties billing, timezone, company_id, and billing's own vat,
 # currency, invoice_email; and the keywords type, title, $schema, required, properties.
@@ -199,8 +200,9 @@ def test_changing_a_schema_starts_from_its_text_and_previews_forms_in_the_author
         },
     ).content.decode()
 
-    fix_form, preview = form_schemas(checked)
-    for schema in (fix_form, preview):
+    *fix_forms, preview = form_schemas(checked)  # the config's form in each environment
+    assert len(fix_forms) == len(environments.every())
+    for schema in (*fix_forms, preview):
         assert field_titles(schema) == ["Company ID", "Timezone", "Billing", "Country"]
         assert field_titles(schema["properties"]["billing"]) == BILLING_TITLES
 
@@ -215,7 +217,9 @@ def test_a_schema_change_and_its_edit_page_show_the_proposed_schema_as_written(c
         body=body,
         base_version=1,
         title="Every company has a VAT number",
-        values={"sales-ops/company-settings": {**SETTINGS_VALUE, "billing": {"vat": "DE1"}}},
+        values=in_every_environment(
+            "sales-ops/company-settings", {**SETTINGS_VALUE, "billing": {"vat": "DE1"}}
+        ),
     )
     client.force_login(carol)
 

@@ -11,8 +11,9 @@ import pytest
 from django.utils import timezone
 
 from common.errors import SchemaInUse
-from configs import selectors, services
+from configs import environments, selectors, services
 from configs.models import Config, SchemaVersion
+from configs.selectors import versions_of
 from reviews import services as review_services
 from tests.api.conftest import client_for, make_token
 
@@ -201,7 +202,8 @@ def test_a_schema_is_checked_against_live_and_scheduled_values_in_one_query(
         with django_assert_num_queries(1):
             problems = selectors.schema_breakage(schema=timezones.schema, body=body)
 
-    assert len(problems) == 6  # every config's live value lacks the owner team…
+    # every config's live value, in each environment, lacks the owner team…
+    assert len(problems) == 6 * len(environments.every())
     assert check.call_count == 1  # …and the one value they share was checked once
 
 
@@ -237,7 +239,11 @@ def test_a_breaking_schema_change_is_still_refused_naming_the_config(carol, time
             schema=timezones.schema, body=_with_owner_team(timezones.schema.body), actor=carol
         )
 
-    assert list(refused.value.problems) == ["data-pipelines/company-timezones v1"]
+    assert list(refused.value.problems) == [
+        "data-pipelines/company-timezones@development v1",
+        "data-pipelines/company-timezones@staging v1",
+        "data-pipelines/company-timezones v1",
+    ]
     assert SchemaVersion.objects.filter(schema=timezones.schema).count() == 1
     assert Config.objects.get(pk=timezones.pk).schema.body == timezones.schema.body
 
@@ -245,7 +251,7 @@ def test_a_breaking_schema_change_is_still_refused_naming_the_config(carol, time
 def test_the_demo_s_schemas_start_at_version_one_and_its_values_name_it(demo):
     for config in Config.objects.exclude(schema=None):
         assert config.schema.versions.count() == 1
-        assert {v.schema_version.number for v in config.versions.all()} == {1}
+        assert {v.schema_version.number for v in versions_of(config).all()} == {1}
 
 
 def test_an_imported_schema_change_is_proposed_for_review_never_saved_in_place(

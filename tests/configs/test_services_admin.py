@@ -13,6 +13,7 @@ from audit.models import AuditEvent
 from common.errors import SchemaInUse
 from configs import access
 from configs.models import Config, Membership, Namespace, Role
+from configs.selectors import versions_of
 from configs.services import (
     config_create,
     config_update,
@@ -210,8 +211,13 @@ def test_a_schema_the_live_value_fails_is_refused_naming_the_version_and_path(ca
     with pytest.raises(SchemaInUse) as refused:
         config_update(config=legacy, actor=carol, schema=metrics_schema)
 
-    [(version, errors)] = refused.value.problems.items()
-    assert version == "sales-ops/legacy-fields v1"
+    # its version 1 in each environment, named
+    assert list(refused.value.problems) == [
+        "sales-ops/legacy-fields@development v1",
+        "sales-ops/legacy-fields@staging v1",
+        "sales-ops/legacy-fields v1",
+    ]
+    errors = refused.value.problems["sales-ops/legacy-fields v1"]
     assert errors and all("path" in error and error["message"] for error in errors)
     legacy.refresh_from_db()
     assert legacy.schema is None
@@ -219,7 +225,7 @@ def test_a_schema_the_live_value_fails_is_refused_naming_the_version_and_path(ca
 
 
 def test_a_schema_a_scheduled_value_fails_is_refused(carol, alice, metrics):
-    value = copy.deepcopy(metrics.versions.get(number=1).value)
+    value = copy.deepcopy(versions_of(metrics).get(number=1).value)
     value["metrics"].append({"name": "signups", "kind": "count", "event": "signup"})
     change_request = review_services.change_request_open(
         config=metrics, author=alice, value=value, title="Add signups", base_version=1

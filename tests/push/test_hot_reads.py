@@ -17,7 +17,7 @@ from asgiref.testing import ApplicationCommunicator
 from django.core.cache import cache
 
 from configconsole.asgi import application, django_application
-from configs import consumers
+from configs import consumers, environments
 from configs.api import reads
 from configs.api.hot import HotReads
 from configs.models import Consumer
@@ -300,7 +300,8 @@ def test_past_the_bound_the_least_recently_read_is_dropped_and_read_again(served
 
     assert get(app, URL, secret)[0] == 200  # from the database again
     assert django.reached == reached + 1
-    assert list(memory.configs) == [("sales-ops", "custom-metrics")]
+    # kept by config and environment (the token reads the default one)
+    assert list(memory.configs) == [("sales-ops", "custom-metrics", environments.default().id)]
 
 
 def test_after_a_publish_the_next_read_is_answered_from_memory_again(served, secret, carol):

@@ -4,6 +4,7 @@ import copy
 
 import pytest
 
+from configs.selectors import versions_of
 from reviews import services
 from reviews.models import ChangeRequest
 
@@ -12,7 +13,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def published(timezones, alice, bob):
-    value = copy.deepcopy(timezones.versions.get(number=1).value)
+    value = copy.deepcopy(versions_of(timezones).get(number=1).value)
     value["companies"].append({"company_id": "hooli", "timezone": "UTC"})
     cr = services.change_request_open(
         config=timezones, author=alice, value=value, title="Add hooli", base_version=1

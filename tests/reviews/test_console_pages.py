@@ -2,6 +2,7 @@
 
 import pytest
 
+from configs.selectors import versions_of
 from reviews.services import change_request_open
 
 pytestmark = pytest.mark.django_db
@@ -9,7 +10,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def proposal(timezones, alice):
-    value = timezones.versions.get(number=1).value
+    value = versions_of(timezones).get(number=1).value
     value["companies"][0]["timezone"] = "UTC"
     return change_request_open(
         config=timezones, author=alice, value=value, title="Acme reports in UTC", base_version=1

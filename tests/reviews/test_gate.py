@@ -10,8 +10,9 @@ from django.db import transaction
 from audit.models import AuditEvent
 from common.errors import Conflict, InvalidValue, RuleViolation
 from configs import services as config_services
-from configs.models import Role, Version
+from configs.models import Role
 from configs.selectors import newest_version as newest
+from configs.selectors import versions_of
 from reviews import services
 from reviews.gate import can_publish, gate_for
 from reviews.models import ChangeRequest, Review
@@ -48,9 +49,7 @@ def second_reviewer(config, username="frank"):
 
 
 def version_numbers(config):
-    return list(
-        Version.objects.filter(config=config).order_by("number").values_list("number", flat=True)
-    )
+    return list(versions_of(config).order_by("number").values_list("number", flat=True))
 
 
 # --- rule 1: the author never counts as an approver ------------------------------------------

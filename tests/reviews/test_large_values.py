@@ -5,6 +5,7 @@ import json
 import pytest
 
 from configs.models import canonical_json
+from configs.selectors import versions_of
 from reviews.services import change_request_open
 
 pytestmark = pytest.mark.django_db
@@ -55,7 +56,7 @@ def test_all_changes_and_the_side_by_side_json_load_on_demand(client, huge_propo
 
 
 def test_a_small_change_keeps_its_side_by_side_json_inline(client, timezones, alice, bob):
-    value = json.loads(timezones.versions.get(number=1).value_json)
+    value = json.loads(versions_of(timezones).get(number=1).value_json)
     value["companies"][0]["timezone"] = "UTC"
     small = change_request_open(
         config=timezones, author=alice, value=value, title="Acme in UTC", base_version=1

@@ -11,6 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from configs.models import Config
+from configs.selectors import versions_of
 from reviews.models import Change, ChangeRequest, changes_hash
 
 pytestmark = pytest.mark.django_db
@@ -20,7 +21,7 @@ pytestmark = pytest.mark.django_db
 def many_of_alices(alice):
     """130 change requests of alice's in review, 40 of them updated at the very same instant."""
     config = Config.objects.get(namespace__slug="data-pipelines", key="company-timezones")
-    base = config.versions.order_by("-number").first()
+    base = versions_of(config).order_by("-number").first()
     now = timezone.now()
     for n in range(130):
         cr = ChangeRequest.objects.create(author=alice, title=f"cr{n}", status="in_review")

@@ -87,7 +87,7 @@ def test_a_schema_change_s_migrated_versions_keep_their_overrides(timezones, car
             changes=[NewVersion(timezones.pk, migrated, live.number)], actor=carol
         )
 
-    assert versions[timezones.pk].overrides == live.overrides != []
+    assert versions[timezones.pk, live.environment_id].overrides == live.overrides != []
 
 
 def test_publishing_checks_kept_overrides_against_the_schema(timezones, carol, proposal, bob):

@@ -12,8 +12,9 @@ from django.contrib.auth import get_user_model
 from django.db import connection
 
 from common.errors import Conflict
-from configs.models import Config, Version
+from configs.models import Config
 from configs.selectors import newest_version as newest
+from configs.selectors import versions_of
 from reviews import services
 from reviews.gate import gate_for
 from reviews.models import ChangeRequest, Review
@@ -121,7 +122,7 @@ def test_two_racing_publishes_on_one_base_make_exactly_one_new_version(demo):
         assert [type(exc) for exc in errors] == [Conflict], errors
         published = [version for version, _ in outcomes if version is not None]
         assert [version.number for version in published] == [round_ + 2]
-        assert Version.objects.filter(config=config).count() == round_ + 2
+        assert versions_of(config).count() == round_ + 2
         pair = ChangeRequest.objects.filter(pk__in=[first.pk, second.pk])
         statuses = sorted(pair.values_list("status", flat=True))
         assert statuses == [ChangeRequest.Status.CONFLICTED, ChangeRequest.Status.PUBLISHED]
@@ -276,7 +277,7 @@ def test_a_config_publish_racing_a_schema_change_publish_leaves_exactly_one(demo
             config=config, author=alice, value=value, title="Race", base_version=base.number
         )
         services.change_request_approve(change_request=change, reviewer=bob)
-        before = Version.objects.filter(config=config).count()
+        before = versions_of(config).count()
 
         def publish_schema(pk=schema_change.pk):
             return services.change_request_publish(
@@ -287,7 +288,7 @@ def test_a_config_publish_racing_a_schema_change_publish_leaves_exactly_one(demo
 
         errors = [exc for _, exc in outcomes if exc is not None]
         assert [type(exc) for exc in errors] == [Conflict], errors
-        assert Version.objects.filter(config=config).count() == before + 1
+        assert versions_of(config).count() == before + 1
         schema_change.refresh_from_db()
         change.refresh_from_db()
         statuses = {change.status, schema_change.status}

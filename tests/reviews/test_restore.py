@@ -8,7 +8,8 @@ from django.utils import timezone
 
 from audit.models import AuditEvent
 from common.errors import InvalidValue, RuleViolation
-from configs.selectors import newest_version
+from configs import environments
+from configs.selectors import newest_version, versions_of
 from configs.services import schema_update, version_cancel
 from reviews import selectors
 from reviews.models import ChangeRequest
@@ -28,19 +29,21 @@ def restore_url(base: str, number: int) -> str:
 
 
 def with_winsorize(config, percentile: float) -> dict:
-    value = config.versions.get(number=1).value
+    value = versions_of(config).get(number=1).value
     first, *rest = value["metrics"]
     return {"metrics": [{**first, "winsorize_percentile": percentile}, *rest]}
 
 
-def publish_directly(config, value, author, title="A change"):
-    """Open and publish at once (the no-approval `metrics` config)."""
+def publish_directly(config, value, author, title="A change", environment=None):
+    """Open and publish at once (the no-approval `metrics` config), in `environment` (None: the
+    default one)."""
     return change_request_open(
         config=config,
         author=author,
         value=value,
         title=title,
-        base_version=newest_version(config).number,
+        base_version=newest_version(config, environment).number,
+        environment=environment,
         publish=True,
     ).published_version
 
@@ -49,14 +52,14 @@ def test_restore_opens_a_change_request_with_the_old_value_on_the_newest_version
     publish_directly(metrics, with_winsorize(metrics, 95), alice)
     before = AuditEvent.objects.count()
     change_request = version_restore(
-        version=metrics.versions.get(number=1), actor=alice, reason="95 cut real revenue"
+        version=versions_of(metrics).get(number=1), actor=alice, reason="95 cut real revenue"
     )
     assert change_request.title == "Restore version 1"
     assert change_request.description == "95 cut real revenue"
-    assert change_request.value == metrics.versions.get(number=1).value
+    assert change_request.value == versions_of(metrics).get(number=1).value
     assert change_request.base_version.number == 2
     assert change_request.is_open and change_request.published_version is None
-    assert metrics.versions.count() == 2  # nothing is published or rewritten yet
+    assert versions_of(metrics).count() == 2  # nothing is published or rewritten yet
     events = list(AuditEvent.objects.order_by("id")[before:].values_list("action", flat=True))
     assert sorted(events) == ["change_request.opened", "version.restored"]
     restored = AuditEvent.objects.get(action="version.restored")
@@ -81,17 +84,17 @@ def test_a_published_restore_is_a_new_version_equal_to_the_old_value(client, ali
     assert restored.reason == "95 cut real revenue"
     # In a namespace that needs no approval the editor publishes it as usual.
     client.post(f"/changes/{change_request.pk}/publish/")
-    version = metrics.versions.get(number=3)
-    assert version.value == metrics.versions.get(number=1).value
-    assert version.value_json == metrics.versions.get(number=1).value_json
-    assert [v.number for v in metrics.versions.all()] == [3, 2, 1]
+    version = versions_of(metrics).get(number=3)
+    assert version.value == versions_of(metrics).get(number=1).value
+    assert version.value_json == versions_of(metrics).get(number=1).value_json
+    assert [v.number for v in versions_of(metrics).all()] == [3, 2, 1]
     history = client.get(f"{METRICS}history/").content.decode()
     assert "Restore version 1" in history.split('id="v3"')[1].split("</tr>")[0]
     assert 'id="v2"' in history and 'id="v1"' in history
 
 
 def test_a_restore_in_a_reviewed_namespace_waits_for_an_approval(client, alice, bob, timezones):
-    value = timezones.versions.get(number=1).value
+    value = versions_of(timezones).get(number=1).value
     change = change_request_open(
         config=timezones,
         author=alice,
@@ -102,7 +105,7 @@ def test_a_restore_in_a_reviewed_namespace_waits_for_an_approval(client, alice, 
     change_request_approve(change_request=change, reviewer=bob)
     change_request_publish(change_request=change, actor=bob)
     restore = version_restore(
-        version=timezones.versions.get(number=1), actor=alice, reason="Initech is back"
+        version=versions_of(timezones).get(number=1), actor=alice, reason="Initech is back"
     )
     with pytest.raises(RuleViolation, match="1 more approval"):
         change_request_publish(change_request=restore, actor=bob)
@@ -114,7 +117,7 @@ def test_a_restore_in_a_reviewed_namespace_waits_for_an_approval(client, alice, 
 
 def test_restoring_the_live_version_is_refused_with_a_clear_message(client, alice, metrics):
     with pytest.raises(RuleViolation, match="Version 1 is already live"):
-        version_restore(version=metrics.versions.get(number=1), actor=alice, reason="Undo")
+        version_restore(version=versions_of(metrics).get(number=1), actor=alice, reason="Undo")
     client.force_login(alice)
     response = client.post(
         restore_url(METRICS, 1), {"next": f"{METRICS}history/", "reason": "Undo"}, follow=True
@@ -126,20 +129,22 @@ def test_restoring_the_live_version_is_refused_with_a_clear_message(client, alic
 
 def test_restoring_a_value_equal_to_the_newest_is_refused(alice, metrics):
     publish_directly(metrics, with_winsorize(metrics, 95), alice)
-    publish_directly(metrics, metrics.versions.get(number=1).value, alice, title="Back")
+    publish_directly(metrics, versions_of(metrics).get(number=1).value, alice, title="Back")
     with pytest.raises(RuleViolation, match="same value as version 3"):
-        version_restore(version=metrics.versions.get(number=1), actor=alice, reason="Undo")
+        version_restore(version=versions_of(metrics).get(number=1), actor=alice, reason="Undo")
 
 
 def test_a_value_the_current_schema_rejects_cannot_be_restored(client, alice, carol, metrics):
-    publish_directly(metrics, with_winsorize(metrics, 95), alice)
+    # In every environment, so that no live value stands in the way of the stricter schema.
+    for environment in environments.every():
+        publish_directly(metrics, with_winsorize(metrics, 95), alice, environment=environment)
     body = metrics.schema.body
     winsorize = body["properties"]["metrics"]["items"]["properties"]["winsorize_percentile"]
     winsorize["maximum"] = 99  # version 1 says 99.9
     schema_update(schema=metrics.schema, body=body, actor=carol, reason="No more than 99")
     metrics.refresh_from_db()
     with pytest.raises(InvalidValue):
-        version_restore(version=metrics.versions.get(number=1), actor=alice, reason="Undo")
+        version_restore(version=versions_of(metrics).get(number=1), actor=alice, reason="Undo")
     client.force_login(alice)
     response = client.post(restore_url(METRICS, 1), {"reason": "Undo"}, follow=True)
     page = response.content.decode()
@@ -156,7 +161,7 @@ def test_a_viewer_is_not_offered_restore_and_cannot_restore(client, alice, dave,
     assert "Restore version" not in client.get(f"{METRICS}versions/1/").content.decode()
     assert client.post(restore_url(METRICS, 1), {"reason": "Undo"}).status_code == 403
     with pytest.raises(PermissionDenied):
-        version_restore(version=metrics.versions.get(number=1), actor=dave, reason="Undo")
+        version_restore(version=versions_of(metrics).get(number=1), actor=dave, reason="Undo")
     assert not ChangeRequest.objects.filter(title__startswith="Restore").exists()
 
 
@@ -182,7 +187,7 @@ def test_a_person_outside_the_namespace_gets_404_when_restoring(client, alice, e
 def test_a_restore_without_a_reason_is_refused(alice, metrics, reason):
     publish_directly(metrics, with_winsorize(metrics, 95), alice)
     with pytest.raises(ValidationError, match="A reason for restoring this version is required"):
-        version_restore(version=metrics.versions.get(number=1), actor=alice, reason=reason)
+        version_restore(version=versions_of(metrics).get(number=1), actor=alice, reason=reason)
     assert not ChangeRequest.objects.filter(title__startswith="Restore").exists()
     assert not AuditEvent.objects.filter(action="version.restored").exists()
 
@@ -219,7 +224,7 @@ def test_a_cancelled_version_is_not_offered_for_restore_and_is_refused(client, a
     change_request_publish(
         change_request=scheduled, actor=bob, effective_at=timezone.now() + timedelta(days=1)
     )
-    version_cancel(version=metrics.versions.get(number=2), actor=bob, reason="Not yet")
+    version_cancel(version=versions_of(metrics).get(number=2), actor=bob, reason="Not yet")
     publish_directly(metrics, with_winsorize(metrics, 90), alice)  # version 3, live
     client.force_login(alice)
     history = client.get(f"{METRICS}history/").content.decode()
@@ -228,7 +233,7 @@ def test_a_cancelled_version_is_not_offered_for_restore_and_is_refused(client, a
     compare = client.get(f"{METRICS}compare/", {"from": 2, "to": 3}).content.decode()
     assert "Restore version 2" not in compare
     with pytest.raises(RuleViolation, match="Version 2 was cancelled before it took effect"):
-        version_restore(version=metrics.versions.get(number=2), actor=alice, reason="Back")
+        version_restore(version=versions_of(metrics).get(number=2), actor=alice, reason="Back")
     response = client.post(restore_url(METRICS, 2), {"reason": "Back"}, follow=True)
     assert "Version 2 was cancelled before it took effect" in response.content.decode()
     assert not ChangeRequest.objects.filter(title__startswith="Restore").exists()
@@ -237,7 +242,7 @@ def test_a_cancelled_version_is_not_offered_for_restore_and_is_refused(client, a
 def test_approvers_for_versions_agrees_with_the_gate_in_a_fixed_number_of_queries(
     alice, bob, carol, timezones, django_assert_num_queries
 ):
-    value = timezones.versions.get(number=1).value
+    value = versions_of(timezones).get(number=1).value
     companies = value["companies"]
     for n in range(1, 6):
         change = change_request_open(
@@ -251,10 +256,10 @@ def test_approvers_for_versions_agrees_with_the_gate_in_a_fixed_number_of_querie
         if n == 3:
             change_request_approve(change_request=change, reviewer=carol)
         change_request_publish(change_request=change, actor=bob)
-    versions = list(timezones.versions.all())
+    versions = list(versions_of(timezones).all())
     with django_assert_num_queries(2):
         approvers = selectors.approvers_for_versions(versions)
     assert approvers == {v.pk: selectors.approvers_of(v) for v in versions}
-    assert approvers[timezones.versions.get(number=4).pk] == ["bob", "carol"]
-    assert approvers[timezones.versions.get(number=1).pk] == []
+    assert approvers[versions_of(timezones).get(number=4).pk] == ["bob", "carol"]
+    assert approvers[versions_of(timezones).get(number=1).pk] == []
     assert selectors.approvers_for_versions([]) == {}

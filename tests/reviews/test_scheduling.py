@@ -9,8 +9,8 @@ from django.utils import timezone
 
 from audit.models import AuditEvent
 from common.errors import RuleViolation
-from configs.models import Version
 from configs.selectors import newest_version as newest
+from configs.selectors import versions_of
 from configs.services import version_cancel
 from reviews import services
 from reviews.models import ChangeRequest
@@ -31,7 +31,7 @@ def clock(time_machine, demo):
 
 
 def live(config, instant):
-    return Version.objects.filter(config=config).live_at(instant).first()
+    return versions_of(config).live_at(instant).first()
 
 
 def approved_change(config, author, reviewer, company_id):

@@ -16,7 +16,7 @@ from django_tasks import default_task_backend
 
 from audit.models import AuditEvent
 from common.errors import Conflict, InvalidValue, RuleViolation, ValueTooLarge
-from configs import selectors, services
+from configs import environments, selectors, services
 from configs.models import Config, Namespace, Version
 from configs.services import NewVersion, versions_publish
 from push import deliveries
@@ -26,6 +26,7 @@ from push.services import webhook_create
 from push.tasks import queue_deliveries
 from reviews import services as review_services
 from tests.reviews.test_schema_changes import items, open_change
+from tests.test_query_counts import statements
 
 pytestmark = pytest.mark.django_db
 
@@ -121,11 +122,15 @@ def test_every_config_gets_its_version_event_and_delivery(
     out = io.StringIO()
     call_command("verify_audit", stdout=out)  # the event was sealed at commit
     assert "chain intact" in out.getvalue()
-    # Each config's change-feed event, in the order the versions were written.
-    events = list(ChangeEvent.objects.filter(id__gt=start).order_by("id"))
+    # Each config's change-feed event, in the order the versions were written (one for its
+    # value in each environment: the default environment's are these).
+    every_event = list(ChangeEvent.objects.filter(id__gt=start).order_by("id"))
+    events = [e for e in every_event if e.environment_id == environments.default().id]
     assert [(e.kind, e.namespace + "/" + e.key, e.number) for e in events] == [
         ("live", str(c), published[str(c)]) for c in sorted(configs, key=lambda c: c.pk)
     ]
+    assert len(every_event) == len(events) * len(environments.every())
+    events = every_event
     if connection.vendor == "sqlite":  # PostgreSQL delivers through the listener's NOTIFY
         assert [m["id"] for m in heard if m.get("kind") == "live"] == [e.id for e in events]
     # Each its webhook delivery, queued by one task that queues each delivery's own.
@@ -151,7 +156,7 @@ def test_a_schema_change_scheduled_for_later_schedules_every_config(carol, bob, 
     for config in configs:
         newest, live = selectors.newest_version(config), selectors.live_version(config)
         assert (newest.effective_at, live.number) == (later, newest.number - 1)
-    events = ChangeEvent.objects.filter(id__gt=start)
+    events = ChangeEvent.objects.filter(id__gt=start, environment_id=environments.default().id)
     assert sorted(events.values_list("kind", "effective_at", "number")) == sorted(
         ("scheduled", later, selectors.newest_version(c).number) for c in configs
     )
@@ -261,14 +266,15 @@ def test_versions_of_several_schemas_are_published_together(bob, two_configs):
     versions = publish(changes, bob)
 
     for change, based_on in zip(changes, (base, legacy_base), strict=True):
-        version = Version.objects.get(pk=versions[change.config_id].pk)
+        version = Version.objects.get(pk=versions[change.line].pk)
         assert (version.number, version.value, version.reason) == (
             based_on.number + 1,
             change.value,
             "Bulk",
         )
-    assert versions[timezones.pk].schema_version.number == 1
-    assert versions[legacy.pk].schema_id is None
+    default = environments.default().id
+    assert versions[timezones.pk, default].schema_version.number == 1
+    assert versions[legacy.pk, default].schema_id is None
 
 
 def test_a_base_that_is_not_the_newest_is_a_conflict(bob, two_configs):
@@ -335,7 +341,7 @@ def queries_to_publish(timezones, carol, bob) -> tuple[int, list[str]]:
             change = approved_change(timezones, carol, bob)
             with CaptureQueriesContext(connection) as queries:
                 review_services.change_request_publish(change_request=change, actor=bob)
-            count = items(change).count()
+            count = items(change).count()  # configs: their changes in the default environment
             events = ChangeEvent.objects.filter(
                 version__in=items(change).values("published_version")
             )
@@ -344,7 +350,7 @@ def queries_to_publish(timezones, carol, bob) -> tuple[int, list[str]]:
             raise Undo
     except Undo:
         pass
-    return count, [query["sql"] for query in queries.captured_queries]
+    return count, statements([query["sql"] for query in queries.captured_queries])
 
 
 def test_publishing_takes_as_many_queries_for_30_configs_as_for_3(carol, bob, timezones, hooked):

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from configs import selectors, times
+from configs import environments, selectors, times
 from reviews import services
 from tests.api.test_schema_change_addresses import open_change, owner_team
 from tests.values import with_company
@@ -108,7 +108,9 @@ def test_a_schema_change_is_scheduled_at_a_time_typed_in_the_page_zone(
 
     change.refresh_from_db()
     assert change.status == "published"
-    item = change.changes.filter(config__isnull=False).get()
+    item = change.changes.filter(
+        config__isnull=False, environment_id=environments.default().id
+    ).get()
     assert item.published_version.effective_at == later
 
 

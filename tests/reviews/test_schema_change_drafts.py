@@ -14,6 +14,7 @@ from reviews import services as review_services
 from reviews.kinds.schema import InvalidValues
 from tests.api.conftest import client_for, make_token
 from tests.reviews.test_schema_changes import items, open_change, opened_for, owner_team
+from tests.values import in_every_environment
 
 LABEL = "data-pipelines/company-timezones"
 
@@ -52,7 +53,9 @@ def test_a_fixed_draft_is_submitted_and_reviewers_are_asked(
     draft = open_draft(timezones, carol)
 
     review_services.change_request_edit(
-        change_request=draft, actor=carol, values={LABEL: with_owner_team(timezones)}
+        change_request=draft,
+        actor=carol,
+        values=in_every_environment(LABEL, with_owner_team(timezones)),
     )
     draft.refresh_from_db()
     assert items(draft).get().problems == []
@@ -77,7 +80,9 @@ def test_a_fixed_draft_is_submitted_and_reviewers_are_asked(
 
 def test_an_edit_in_review_dismisses_approvals_and_keeps_values_given_before(carol, bob, timezones):
     body = owner_team(timezones.schema.body, None)
-    change = open_change(timezones, carol, body=body, values={LABEL: with_owner_team(timezones)})
+    change = open_change(
+        timezones, carol, body=body, values=in_every_environment(LABEL, with_owner_team(timezones))
+    )
     review_services.change_request_approve(change_request=change, reviewer=bob)
     change.refresh_from_db()
     assert change.status == "approved"
@@ -96,7 +101,7 @@ def test_an_edit_in_review_that_leaves_a_value_invalid_is_refused(carol, timezon
         timezones,
         carol,
         body=owner_team(timezones.schema.body, None),
-        values={LABEL: with_owner_team(timezones)},
+        values=in_every_environment(LABEL, with_owner_team(timezones)),
     )
 
     with pytest.raises(InvalidValues):
@@ -186,26 +191,31 @@ def test_the_api_edits_a_schema_change_at_the_change_request_address(carol, bob,
         timezones,
         carol,
         body=owner_team(timezones.schema.body, None),
-        values={LABEL: with_owner_team(timezones)},
+        values=in_every_environment(LABEL, with_owner_team(timezones)),
     )
     api = client_for(make_token(carol, "data-pipelines", write=True)[1])
 
     edited = api.patch(
         f"/api/v1/change-requests/{change.pk}/",
-        {"values": {LABEL: with_owner_team(timezones, "sales")}, "title": "Owner teams, sales"},
+        {
+            "values": in_every_environment(LABEL, with_owner_team(timezones, "sales")),
+            "title": "Owner teams, sales",
+        },
         format="json",
     )
 
     assert edited.status_code == 200, edited.json()
     assert edited.json()["revision"] == 2
     assert edited.json()["title"] == "Owner teams, sales"
-    schema, config = edited.json()["changes"]
-    assert (schema["kind"], config["kind"], config["key"]) == (
-        "schema",
-        "config",
-        "company-timezones",
-    )
-    assert config["value"]["companies"][0]["owner_team"] == "sales"
+    schema, *configs = edited.json()["changes"]
+    assert len(configs) == 3  # the config's value in each environment
+    for config in configs:
+        assert (schema["kind"], config["kind"], config["key"]) == (
+            "schema",
+            "config",
+            "company-timezones",
+        )
+        assert config["value"]["companies"][0]["owner_team"] == "sales"
     refused = api.patch(
         f"/api/v1/change-requests/{change.pk}/",
         {"values": {LABEL: with_owner_team(timezones, 7)}},
@@ -221,7 +231,9 @@ def test_carol_edits_the_schema_of_her_change_in_review_and_bob_must_approve_aga
     from tests.reviews.test_schema_changes import _edit_form
 
     body = owner_team(timezones.schema.body, None)
-    change = open_change(timezones, carol, body=body, values={LABEL: with_owner_team(timezones)})
+    change = open_change(
+        timezones, carol, body=body, values=in_every_environment(LABEL, with_owner_team(timezones))
+    )
     review_services.change_request_approve(change_request=change, reviewer=bob)
     client.force_login(carol)
     edit = f"/changes/{change.pk}/edit/"

@@ -11,11 +11,13 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.utils import timezone
 
+from configs import environments
 from configs.models import Config, Membership, Namespace, Role, Version
 from reviews import services as review_services
 from reviews.gate import gate_for
 from tests.api.conftest import client_for, make_token
 from tests.reviews.test_schema_changes import items, owner_team
+from tests.values import in_default_environment
 
 pytestmark = pytest.mark.django_db
 
@@ -28,7 +30,8 @@ def zones(n: int) -> dict:
 
 
 def on_the_schema(timezones, namespace: Namespace, keys, owners) -> list[Config]:
-    """Configs of `namespace` on the timezones schema, each with a live version 1."""
+    """Configs of `namespace` on the timezones schema, each with a live version 1 in every
+    environment (as a config is created)."""
     now = timezone.now()
     configs = []
     for n, key in enumerate(keys):
@@ -36,14 +39,16 @@ def on_the_schema(timezones, namespace: Namespace, keys, owners) -> list[Config]
             namespace=namespace, key=key, name=key, schema=timezones.schema
         )
         config.owners.set(owners)
-        Version.objects.create(
-            config=config,
-            number=1,
-            value=zones(n),
-            effective_at=now,
-            published_at=now,
-            published_by=owners[0],
-        )
+        for environment in environments.every():
+            Version.objects.create(
+                config=config,
+                environment_id=environment.id,
+                number=1,
+                value=zones(n),
+                effective_at=now,
+                published_at=now,
+                published_by=owners[0],
+            )
         configs.append(config)
     return configs
 
@@ -146,7 +151,8 @@ def test_approvals_count_from_reviewers_of_both_namespaces_and_each_config_needs
     )
     assert (read.json()["approvals"], read.json()["missing"]) == (["bob", "grace"], [])
     kinds = [c["kind"] for c in read.json()["changes"]]
-    assert kinds == ["schema"] + ["config"] * count
+    # a config's value in each environment is a change of its own
+    assert kinds == ["schema"] + ["config"] * count * len(environments.every())
 
 
 @pytest.mark.parametrize("count", [3, 30])
@@ -181,9 +187,8 @@ def test_the_strictest_of_the_configs_own_policies_applies(timezones, carol, bob
     approve(change, bob)
     assert gate_of(change) == (["grace", "bob"], [])
     review_services.change_request_publish(change_request=change, actor=bob)
-    assert Version.objects.filter(config__in=items(change).values("config"), number=2).count() == (
-        count
-    )
+    published = Version.objects.filter(config__in=items(change).values("config"), number=2)
+    assert in_default_environment(published).count() == count
 
 
 def test_a_config_that_needs_its_owner_and_has_none_keeps_the_gate_shut(

@@ -17,7 +17,7 @@ from reviews.kinds import schema as schema_kind
 from reviews.kinds.schema import InvalidValues, fill_defaults
 from reviews.models import ChangeRequest
 from tests.api.conftest import client_for, make_token
-from tests.values import with_company
+from tests.values import in_default_environment, in_every_environment, with_company
 
 
 def owner_team(body, default="data"):
@@ -42,8 +42,9 @@ def open_change(timezones, author, body=None, **kwargs):
 
 
 def items(change_request):
-    """A schema change's config changes (the values it migrates or the author gave)."""
-    return change_request.changes.filter(config__isnull=False)
+    """A schema change's config changes (the values it migrates or the author gave) in the
+    default environment (it has the same in every other environment)."""
+    return in_default_environment(change_request.changes.filter(config__isnull=False))
 
 
 def opened_for(timezones):
@@ -93,8 +94,15 @@ def test_without_a_default_the_change_is_refused_naming_the_config_and_paths(car
         open_change(timezones, carol, body=owner_team(timezones.schema.body, default=None))
 
     errors = refused.value.errors
-    assert {e["config"] for e in errors} == {"data-pipelines/company-timezones"}
-    assert [e["path"] for e in errors] == [f"/companies/{n}/owner_team" for n in range(3)]
+    # The value is the same in every environment, and each is named.
+    assert {e["config"] for e in errors} == {
+        "data-pipelines/company-timezones",
+        "data-pipelines/company-timezones@development",
+        "data-pipelines/company-timezones@staging",
+    }
+    assert [e["path"] for e in errors if e["config"] == "data-pipelines/company-timezones"] == [
+        f"/companies/{n}/owner_team" for n in range(3)
+    ]
     assert "data-pipelines/company-timezones" in str(refused.value)
 
 
@@ -107,7 +115,7 @@ def test_a_value_given_by_the_author_fixes_what_the_defaults_cannot(carol, timez
         timezones,
         carol,
         body=owner_team(timezones.schema.body, default=None),
-        values={"data-pipelines/company-timezones": value},
+        values=in_every_environment("data-pipelines/company-timezones", value),
     )
 
     item = items(change).get()
@@ -259,9 +267,10 @@ def test_the_api_runs_a_schema_change_from_proposal_to_publish(carol, bob, timez
         1,
     )
     assert schema["body"] == body
+    # One change for each environment's value (the same in each).
     assert [(c["kind"], c["namespace"], c["key"], c["base_version"]) for c in configs] == [
         ("config", "data-pipelines", "company-timezones", 1)
-    ]
+    ] * 3
     assert "items" not in answer
     pk = answer["id"]
 
@@ -272,7 +281,7 @@ def test_the_api_runs_a_schema_change_from_proposal_to_publish(carol, bob, timez
     assert published.status_code == 200
     assert published.json()["status"] == "published"
     assert published.json()["published_version"] == 2  # the schema's
-    assert [c["published_version"] for c in published.json()["changes"]] == [2, 2]
+    assert [c["published_version"] for c in published.json()["changes"]] == [2, 2, 2, 2]
     read = client_for(make_token(bob, "data-pipelines")[1]).get(
         "/api/v1/configs/data-pipelines/company-timezones/"
     )
@@ -292,7 +301,8 @@ def test_the_api_refuses_a_change_that_leaves_values_invalid(carol, timezones):
 
     assert response.status_code == 400
     errors = response.json()["errors"]
-    assert errors[0] == {
+    # (the first of the default environment's; the other environments' values are named too)
+    assert [e for e in errors if e["config"] == "data-pipelines/company-timezones"][0] == {
         "config": "data-pipelines/company-timezones",
         "path": "/companies/0/owner_team",
         "message": "Owner team is required.",
@@ -372,7 +382,10 @@ def test_a_value_the_defaults_cannot_fix_is_fixed_in_the_same_change(client, car
     value = copy.deepcopy(selectors.live_version(timezones).value)
     for company in value["companies"]:
         company["owner_team"] = "growth"
-    fixed = {"value:data-pipelines/company-timezones": json.dumps(value)}
+    fixed = {
+        f"value:{label}": json.dumps(fixed)
+        for label, fixed in in_every_environment("data-pipelines/company-timezones", value).items()
+    }
     submitted = client.post(
         "/schemas/company-timezones/edit/", _edit_form(timezones, body, submit=1, **fixed)
     )
@@ -415,6 +428,19 @@ def test_the_schema_page_lists_its_open_schema_changes(client, carol, dave, time
     assert "Every company has an owner team" in page
 
 
+def _elsewhere(value):
+    """The raw JSON fields giving `value` to company-timezones outside the default environment
+    (the tests fix the default environment's value in the way they try)."""
+    import json
+
+    given = in_every_environment("data-pipelines/company-timezones", value)
+    return {
+        f"value:{label}": json.dumps(fixed)
+        for label, fixed in given.items()
+        if label != "data-pipelines/company-timezones"
+    }
+
+
 def test_a_value_the_defaults_cannot_fix_is_fixed_in_its_form_of_the_new_schema(
     client, carol, timezones
 ):
@@ -439,6 +465,7 @@ def test_a_value_the_defaults_cannot_fix_is_fixed_in_its_form_of_the_new_schema(
         "value:data-pipelines/company-timezones": json.dumps(
             selectors.live_version(timezones).value
         ),
+        **_elsewhere(value),
     }
     submitted = client.post(
         "/schemas/company-timezones/edit/", _edit_form(timezones, body, submit=1, **fixed)
@@ -463,7 +490,7 @@ def test_a_fixed_value_checked_as_fitting_is_kept_when_submitted(client, carol, 
     field = "value:data-pipelines/company-timezones"
     checked = client.post(
         "/schemas/company-timezones/edit/",
-        _edit_form(timezones, body, check=1, **{field: json.dumps(value)}),
+        _edit_form(timezones, body, check=1, **{field: json.dumps(value)}, **_elsewhere(value)),
     ).content.decode()
     assert "your value fits" in checked
     carried = re.search(rf'name="{re.escape(field)}" value="([^"]*)"', checked)
@@ -471,7 +498,13 @@ def test_a_fixed_value_checked_as_fitting_is_kept_when_submitted(client, carol, 
 
     submitted = client.post(
         "/schemas/company-timezones/edit/",
-        _edit_form(timezones, body, submit=1, **{field: html.unescape(carried.group(1))}),
+        _edit_form(
+            timezones,
+            body,
+            submit=1,
+            **{field: html.unescape(carried.group(1))},
+            **_elsewhere(value),
+        ),
     )
 
     assert submitted.status_code == 302

@@ -5,6 +5,7 @@ from django.utils import timezone
 
 from configs import consumers
 from configs.models import Namespace
+from configs.selectors import versions_of
 from configs.services import token_create
 from reviews.services import change_request_approve, change_request_open, change_request_publish
 from tests.api.conftest import client_for
@@ -15,7 +16,7 @@ CONFIG = "/api/v1/configs/data-pipelines/company-timezones/"
 
 
 def propose(timezones, alice, **kwargs):
-    value = timezones.versions.get(number=1).value
+    value = versions_of(timezones).get(number=1).value
     value["companies"][0]["timezone"] = "UTC"
     return change_request_open(
         config=timezones,
@@ -112,7 +113,7 @@ def test_change_request_page_names_pipelines_that_keep_a_pinned_version(
     pipeline_reads(alice, "nightly-load")
     pipeline_reads(bob, "finance-report", version=1)
     consumers.flush()
-    value = timezones.versions.get(number=2).value
+    value = versions_of(timezones).get(number=2).value
     value["companies"][0]["timezone"] = "Europe/Berlin"
     cr = change_request_open(
         config=timezones, author=alice, value=value, title="Paris", base_version=2

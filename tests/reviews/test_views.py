@@ -6,6 +6,7 @@ import json
 import pytest
 from django.core import mail
 
+from configs.selectors import versions_of
 from reviews.models import ChangeRequest
 from reviews.services import change_request_approve, change_request_open
 
@@ -15,7 +16,7 @@ ROLES = ["alice", "bob", "carol", "dave", "erin"]
 @pytest.fixture
 def proposal(timezones, alice):
     """alice's open change request to data-pipelines/company-timezones (needs one approval)."""
-    value = timezones.versions.get(number=1).value
+    value = versions_of(timezones).get(number=1).value
     value["companies"][0]["timezone"] = "UTC"
     return change_request_open(
         config=timezones, author=alice, value=value, title="Acme reports in UTC", base_version=1
@@ -187,7 +188,7 @@ def test_an_edit_by_the_author_dismisses_approvals_in_the_console(client, propos
 def test_a_conflicted_change_shows_theirs_and_can_be_rebased(
     client, proposal, timezones, alice, bob
 ):
-    other = timezones.versions.get(number=1).value
+    other = versions_of(timezones).get(number=1).value
     other["companies"][2]["timezone"] = "Asia/Singapore"
     rival = change_request_open(
         config=timezones, author=bob, value=other, title="Initech moved", base_version=1

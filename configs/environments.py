@@ -1,0 +1,152 @@
+"""The installation's environments, in promotion order, remembered by each process.
+
+Every read names an environment (or takes the default, the last one), so looking them up must
+cost nothing: they are read once and kept for a few seconds. A change made in this process is
+seen at once (the model's signals forget them); another server sees it within `FRESH_FOR`
+seconds. Environments change rarely: an admin adds, renames or reorders one."""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+
+from django.http import Http404
+
+# The environments a new installation (or an upgraded one) starts with, in promotion order.
+DEFAULTS = (
+    ("development", "Development"),
+    ("staging", "Staging"),
+    ("production", "Production"),
+)
+
+FRESH_FOR = 5.0  # seconds another process's change may take to be seen here
+
+
+@dataclass(frozen=True)
+class Env:
+    id: int
+    name: str
+    title: str
+    position: int
+
+    @property
+    def label(self) -> str:
+        return self.title or self.name.capitalize()
+
+    def __str__(self) -> str:
+        return self.name
+
+
+_lock = threading.Lock()
+_known: tuple[Env, ...] = ()
+_read_at = 0.0
+
+
+def _model():
+    """The Environment model, looked up rather than imported: configs.models imports this
+    module (a version's default environment), so importing it back would make a circle."""
+    from django.apps import apps
+
+    return apps.get_model("configs", "Environment")
+
+
+def ensure_defaults() -> None:
+    """Create the default environments when there are none (a new installation, or a test
+    database just emptied)."""
+    Environment = _model()
+
+    if not Environment.objects.exists():
+        Environment.objects.bulk_create(
+            Environment(name=name, title=title, position=position)
+            for position, (name, title) in enumerate(DEFAULTS)
+        )
+    forget()
+
+
+def forget() -> None:
+    global _read_at
+    _read_at = 0.0
+
+
+def every() -> tuple[Env, ...]:
+    """Every environment, in promotion order."""
+    global _known, _read_at
+    if time.monotonic() - _read_at < FRESH_FOR and _known:
+        return _known
+    Environment = _model()
+
+    # Read without holding the lock: a thread waiting for it may hold the pool's last connection
+    # while the reader waits for one (two threads reading at once cost one query more).
+    rows = tuple(
+        Env(pk, name, title, position)
+        for pk, name, title, position in Environment.objects.order_by("position", "id").values_list(
+            "pk", "name", "title", "position"
+        )
+    )
+    if not rows:
+        ensure_defaults()
+        return every()
+    with _lock:
+        _known, _read_at = rows, time.monotonic()
+    return rows
+
+
+def default_id_if_known() -> int | None:
+    """The default environment's id as this process knows it, without asking the database; None
+    when it has not read the environments within FRESH_FOR seconds. For answers made from memory
+    alone, in the server's event loop, where no query may run (push/memory.py)."""
+    known = _known
+    if known and time.monotonic() - _read_at < FRESH_FOR:
+        return known[-1].id
+    return None
+
+
+def default() -> Env:
+    """The default environment: the last one. Reads that name none read it."""
+    return every()[-1]
+
+
+def named(name: str | None) -> Env:
+    """The environment called `name` (the default one when `name` is empty); 404 when there is
+    none by that name."""
+    if not name:
+        return default()
+    for env in every():
+        if env.name == name:
+            return env
+    raise Http404(f"No environment called {name!r}.")
+
+
+def by_id(pk: int | None) -> Env:
+    """The environment with id `pk` (the default one for None)."""
+    if pk is None:
+        return default()
+    for env in every():
+        if env.id == pk:
+            return env
+    forget()
+    for env in every():
+        if env.id == pk:
+            return env
+    raise LookupError(f"No environment with id {pk}.")
+
+
+def id_of(env: Env | None) -> int:
+    """The id of `env`, or of the default environment for None."""
+    return env.id if env is not None else default().id
+
+
+def previous(env: Env) -> Env | None:
+    """The environment before `env` in promotion order, or None for the first."""
+    envs = every()
+    index = envs.index(env)
+    return envs[index - 1] if index > 0 else None
+
+
+def labelled(label: str, pk: int | None) -> str:
+    """`label` ("namespace/key") as answers name it in environment `pk`: with "@environment"
+    outside the default one, so what named a config before environments still does."""
+    if pk is None or pk == default().id:
+        return label
+    return f"{label}@{by_id(pk).name}"
