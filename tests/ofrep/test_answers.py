@@ -37,7 +37,7 @@ def test_a_context_an_override_matches_gets_its_value_its_name_as_variant():
         "value": {"timezone": "America/Chicago"},
         "reason": "TARGETING_MATCH",
         "variant": "globex-and-initech",
-        "metadata": {"namespace": "sales-ops", "version": 3},
+        "metadata": {"namespace": "sales-ops", "version": 3, "environment": "production"},
     }
 
 

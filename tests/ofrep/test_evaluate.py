@@ -50,7 +50,11 @@ def test_a_flag_is_its_config_s_live_value_with_reason_variant_and_metadata(alic
         "value": newest(legacy).value,
         "reason": "STATIC",
         "variant": "default",
-        "metadata": {"namespace": "sales-ops", "version": newest(legacy).number},
+        "metadata": {
+            "namespace": "sales-ops",
+            "version": newest(legacy).number,
+            "environment": "production",
+        },
     }
 
 

@@ -48,6 +48,7 @@ def test_a_publish_arrives_as_a_live_event(asgi_server, alice, carol):
     assert event["event"] == "live"
     assert event["data"] == {
         "key": "custom-metrics",
+        "environment": "production",
         "version": version.number,
         "effective_at": version.effective_at.isoformat().replace("+00:00", "Z"),
     }
