@@ -367,7 +367,8 @@ class ConfigClient:
         return {key: _evaluated(key, config, context) for key, config in configs.items()}
 
     def get_bundle(self, namespace: str, default: Any = MISSING) -> Any:
-        """The whole bundle: `{namespace, configs: {key: {version, value, effective_at}}}`."""
+        """The whole bundle: `{namespace, environment, configs: {key: {version, value,
+        effective_at}}}`."""
         try:
             return self._bundle(namespace)
         except (ConfigNotFound, ServerUnreachable):

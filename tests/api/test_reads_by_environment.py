@@ -293,3 +293,31 @@ def test_the_token_page_offers_the_environments_and_lists_each_token_s(client, a
     assert client_for(secret).get(CONFIG).json()["environment"] == "staging"
     listed = client.get("/tokens/").content.decode()
     assert "<td>staging</td>" in listed
+
+
+def test_a_token_read_naming_its_own_environment_takes_the_hot_path(alice, timezones, monkeypatch):
+    api = reader(alice, "staging")
+    assert api.get(CONFIG, {"environment": "staging"}).status_code == 200
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("DRF's view answered a read the hot path answers")
+
+    from configs.api.views import ConfigRead, NamespaceBundle
+
+    monkeypatch.setattr(ConfigRead, "get", refuse)
+    monkeypatch.setattr(NamespaceBundle, "get", refuse)
+    assert api.get(CONFIG, {"environment": "staging"}).json()["environment"] == "staging"
+    assert api.get(BUNDLE, {"environment": "staging"}).json()["environment"] == "staging"
+    assert api.get(CONFIG).json()["environment"] == "staging"
+
+
+def test_a_warm_read_naming_its_environment_costs_one_query(
+    alice, timezones, django_assert_num_queries
+):
+    api = reader(alice, "staging")
+    api.get(CONFIG, {"environment": "staging"})  # prepares the answer, writes last_used_at
+
+    with django_assert_num_queries(1):  # the token's lookup, nothing more
+        response = api.get(CONFIG, {"environment": "staging"})
+
+    assert response.status_code == 200

@@ -292,3 +292,22 @@ def test_the_bulk_etag_changes_with_a_context_that_changes_an_answer(alice, demo
 
     assert globex.status_code == 200
     assert globex["ETag"] != acme["ETag"]
+
+
+def test_a_staging_token_s_flags_are_staging_s_values_and_say_so(alice, carol, demo):
+    from configs import environments
+    from tests.push.test_watch import publish_metric_in
+
+    staging = environments.named("staging")
+    namespaces = list(Namespace.objects.filter(slug="sales-ops"))
+    _t, secret = token_create(user=alice, name="flags", namespaces=namespaces, environment=staging)
+    published = publish_metric_in("staging", carol, "refunds")
+
+    single = post(FLAG + "custom-metrics", secret, {"context": {"targetingKey": "someone"}})
+    bulk = post(FLAGS, secret, {"context": {"targetingKey": "someone"}})
+
+    assert single.json()["metadata"]["environment"] == "staging"
+    assert single.json()["metadata"]["version"] == published.number
+    flags = {flag["key"]: flag for flag in bulk.json()["flags"]}
+    assert flags["custom-metrics"]["metadata"] == single.json()["metadata"]
+    assert {flag["metadata"]["environment"] for flag in flags.values()} == {"staging"}
