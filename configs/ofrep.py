@@ -65,7 +65,7 @@ class Flag:
     number: int
     value_json: str
     overrides: tuple[dict, ...]
-    environment: str = ""  # the name of the version's environment
+    environment: str  # the name of the version's environment
 
 
 def _compact(data: Any) -> str:

@@ -22,7 +22,7 @@ ROLLOUT = {
 
 
 def flag(*overrides, value='{"timezone":"UTC"}'):
-    return ofrep.Flag(1, "sales-ops", "custom-metrics", 3, value, tuple(overrides))
+    return ofrep.Flag(1, "sales-ops", "custom-metrics", 3, value, tuple(overrides), "production")
 
 
 def answer(flag, context, key="custom-metrics"):
