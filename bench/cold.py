@@ -71,12 +71,14 @@ def child_memory(state: dict) -> None:
     setup(state)
     from django.conf import settings
 
+    from configs import environments
     from configs.api import reads
     from configs.api.lookup import TokenRow
     from configs.models import Config, Namespace
     from configs.selectors import live_version_ids
     from push.memory import LiveVersion, NamespaceLive, memory
 
+    env = environments.default()
     namespaces = list(Namespace.objects.order_by("slug").values_list("slug", flat=True))
     live = {slug: live_version_ids(namespace=slug) for slug in namespaces}
     configs = sum(len(pairs) for pairs in live.values())
@@ -89,6 +91,7 @@ def child_memory(state: dict) -> None:
         revoked_at=None,
         user_is_active=True,
         user_is_superuser=False,
+        environment_id=None,
     )
 
     def measured(fill) -> float:
@@ -103,9 +106,10 @@ def child_memory(state: dict) -> None:
         for slug, pairs in live.items():
             memory.scopes.put((key_hash, slug), (True, "viewer"))
             for key, version_id in pairs:
-                memory.configs.put((slug, key), LiveVersion(version_id, None))
+                memory.configs.put((slug, key, env.id), LiveVersion(version_id, None))
             kept = tuple(pairs)
-            memory.bundles.put(slug, NamespaceLive(kept, reads.bundle_etag(kept), None))
+            etag = reads.bundle_etag(kept, env.name)
+            memory.bundles.put((slug, env.id), NamespaceLive(kept, etag, None, env.name))
 
     def fill_prepared():
         for pairs in live.values():
@@ -113,7 +117,7 @@ def child_memory(state: dict) -> None:
 
     def fill_bundles():
         for slug, pairs in live.items():
-            reads.bundle_bytes(slug, pairs)
+            reads.bundle_bytes(slug, env.name, pairs)
 
     tracemalloc.start()
     read_memory_mb = measured(fill_memory)

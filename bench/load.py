@@ -38,6 +38,9 @@ P99_MS = 20.0
 # this share of the plain token read's rate (B) (issue 24).
 EVALUATION_TARGET = 0.8
 EVALUATION_CASES = ("E", "F")
+# The token read naming its environment (`?environment=<the token's>`, G) is answered by the same
+# hot paths, so it reaches this share of the plain token read's rate (B) (issue 23).
+ENVIRONMENT_TARGET = 0.9
 CONTEXT = json.dumps({"context": {"targetingKey": "user-42", "company": "globex"}})
 
 
@@ -127,7 +130,7 @@ def check(bases: dict[str, str], cases: dict[str, Case], body: bytes) -> list[st
         status, headers, content = fetch(bases[case.server] + case.path, case.headers, case.body)
         if status != case.status:
             problems.append(f"({case.name}) {case.path} answered {status}, not {case.status}")
-        elif case.name in {"a0", "a1", "b0", "b", "B"} and content != body:
+        elif case.name in {"a0", "a1", "b0", "b", "B", "g", "G"} and content != body:
             problems.append(f"({case.name}) {case.path} did not answer the config read's bytes")
         elif case.name in {"c", "C"} and content:
             problems.append(f"({case.name}) the 304 carried a body of {len(content)} bytes")
@@ -164,6 +167,16 @@ def main() -> int:
         cases["B"] = Case("B", "token config read", read, dict(auth), server="deployed")
         cases["C"] = Case("C", "its 304 revalidation", read, revalidate, 304, "deployed")
         cases["D"] = Case("D", "100-config bundle", bundle, dict(auth), server="deployed")
+        environments = fetch(sync + "/api/v1/environments/", auth)
+        if environments[0] == 200:
+            # The token's environment is the default one: the last.
+            named = f"{read}?environment={json.loads(environments[2])[-1]['name']}"
+            cases["g"] = Case("g", "token read, ?environment= its own", named, dict(auth))
+            cases["G"] = Case(
+                "G", "token read, ?environment= its own", named, dict(auth), server="deployed"
+            )
+        else:
+            print("/api/v1/environments/ is not there yet: (G) is not measured.")
         namespace, key = read.strip("/").split("/")[-2:]
         flag = f"/ofrep/v1/evaluate/flags/{namespace}.{key}"
         cases["e"] = Case("e", "OFREP single evaluation", flag, dict(auth), body=CONTEXT)
@@ -278,6 +291,17 @@ def main() -> int:
             )
             if not ok:
                 failed.append(f"({name}) {ratio:.2f}×B < {EVALUATION_TARGET:.2f}×B")
+    if api and "G" in cases:
+        ratio = cases["G"].rate / cases["B"].rate
+        ok = ratio >= ENVIRONMENT_TARGET
+        on_sync = cases["g"].rate / cases["b"].rate
+        lines.append(
+            f"(G) token read naming its environment under the deployment: {ratio:.2f}×B (the "
+            f"same read without ?environment=), target ≥ {ENVIRONMENT_TARGET:.2f}×B "
+            f"{'PASS' if ok else 'FAIL'}; sync workers: (g) {on_sync:.2f}×(b)"
+        )
+        if not ok:
+            failed.append(f"(G) {ratio:.2f}×B < {ENVIRONMENT_TARGET:.2f}×B")
     if api and cases["b0"].rate:
         lines += [
             "",

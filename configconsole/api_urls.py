@@ -52,6 +52,7 @@ urlpatterns = [
         name="bundle",
     ),
     path("namespaces/<slug:namespace>/watch/", watch.namespace_watch, name="watch"),
+    path("environments/", reads.EnvironmentList.as_view(), name="environments"),
     path("audit/", AuditLog.as_view(), name="audit"),
     path("schemas/", schemas.SchemaCreate.as_view(), name="schema_create"),
     path("schemas/infer/", schemas.SchemaInfer.as_view(), name="schema_infer"),

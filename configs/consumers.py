@@ -23,6 +23,7 @@ from django.core.cache import cache
 from django.db import DatabaseError, close_old_connections
 from django.utils import timezone
 
+from configs.environments import Env
 from configs.models import ApiToken, Config, Consumer, Version
 
 logger = logging.getLogger(__name__)
@@ -212,14 +213,20 @@ class Reader:
 
 
 def consumers_of(
-    *, config: Config, live: Version | None, now: datetime | None = None
+    *,
+    config: Config,
+    live: Version | None,
+    environment: Env | None = None,
+    now: datetime | None = None,
 ) -> list[Reader]:
-    """The tokens (not revoked) that read `config`, the one read most recently first."""
+    """The tokens (not revoked) that read `config` in `environment` (every one when None), the
+    one read most recently first."""
     now = now or timezone.now()
-    rows = (
-        Consumer.objects.filter(config=config, token__revoked_at__isnull=True)
-        .order_by("-last_read_at", "-id")
-        .values_list("token__name", "token__user__username", "last_version__number", "last_read_at")
+    rows = Consumer.objects.filter(config=config, token__revoked_at__isnull=True)
+    if environment is not None:
+        rows = rows.filter(last_version__environment_id=environment.id)
+    rows = rows.order_by("-last_read_at", "-id").values_list(
+        "token__name", "token__user__username", "last_version__number", "last_read_at"
     )
     readers = []
     for token, owner, number, read_at in rows:

@@ -3,10 +3,15 @@
 Every read names an environment (or takes the default, the last one), so looking them up must
 cost nothing: they are read once and kept for a few seconds. A change made in this process is
 seen at once (the model's signals forget them); another server sees it within `FRESH_FOR`
-seconds. Environments change rarely: an admin adds, renames or reorders one."""
+seconds. Environments change rarely: an admin adds, renames or reorders one.
+
+The reads answered in the event loop (configs/api/hot.py) ask them too, and may not query
+there: on an event loop's thread the environments kept are used as they are, and read again on
+a thread of their own (so such reads see a change a moment later than `FRESH_FOR`)."""
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from dataclasses import dataclass
@@ -69,10 +74,44 @@ def forget() -> None:
     _read_at = 0.0
 
 
+def _on_event_loop() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
+
+
+_refreshing = threading.Lock()
+
+
+def _refresh_in_thread() -> None:
+    """Read the environments again off the event loop (once at a time)."""
+    if not _refreshing.acquire(blocking=False):
+        return
+
+    def refresh() -> None:
+        from django.db import close_old_connections
+
+        try:
+            forget()
+            every()
+        except Exception:  # the database is away: the next read asks again
+            pass
+        finally:
+            close_old_connections()
+            _refreshing.release()
+
+    threading.Thread(target=refresh, name="environments", daemon=True).start()
+
+
 def every() -> tuple[Env, ...]:
     """Every environment, in promotion order."""
     global _known, _read_at
     if time.monotonic() - _read_at < FRESH_FOR and _known:
+        return _known
+    if _known and _on_event_loop():
+        _refresh_in_thread()  # Django forbids queries on the event loop's thread
         return _known
     Environment = _model()
 

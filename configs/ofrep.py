@@ -9,8 +9,8 @@ have meant. The bulk answer names flags the way single evaluations accept them.
 
 Versions never change, so each version's flag (its value bytes, overrides) is read from the
 database once per process, and an answer without overrides is prepared once per flag key.
-The environment is not in `metadata`: environments do not exist yet (DESIGN says nothing of
-installations without them), so nothing is said rather than a name that may turn out wrong.
+The environment is the token's (DESIGN), and each answer's `metadata` names it: a version
+belongs to one environment, so it is part of the version's flag.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from django.conf import settings
 from django.db.models import Q
 
 from common.jsontext import BadJSON, parse_json
+from configs import environments
 from configs.models import Config, Namespace, Version
 
 STATIC = engine.STATIC
@@ -64,6 +65,7 @@ class Flag:
     number: int
     value_json: str
     overrides: tuple[dict, ...]
+    environment: str  # the name of the version's environment
 
 
 def _compact(data: Any) -> str:
@@ -140,15 +142,23 @@ def flags_of(version_ids: list[int]) -> dict[int, Flag]:
                 found[version_id] = kept
     missing = [version_id for version_id in version_ids if version_id not in found]
     if missing:
-        columns = ["id", "number", "value_json", "config__key", "config__namespace__slug"]
+        columns = [
+            "id",
+            "number",
+            "value_json",
+            "config__key",
+            "config__namespace__slug",
+            "environment_id",
+        ]
         with_overrides = _has_overrides()
         if with_overrides:
             columns.append("overrides")
         rows = list(Version.objects.filter(pk__in=missing).values_list(*columns))
         with _lock:
             for row in rows:
-                overrides = tuple(row[5] or ()) if with_overrides else ()
-                flag = Flag(row[0], row[4], row[3], row[1], row[2], overrides)
+                overrides = tuple(row[6] or ()) if with_overrides else ()
+                environment = environments.by_id(row[5]).name
+                flag = Flag(row[0], row[4], row[3], row[1], row[2], overrides, environment)
                 if flag.version_id not in _flags:
                     _sizes["flags"] += _flag_size(flag)
                 found[flag.version_id] = _flags[flag.version_id] = flag
@@ -176,7 +186,9 @@ def kept_flag(version_id: int) -> Flag | None:
 
 
 def _metadata(flag: Flag) -> str:
-    return _compact({"namespace": flag.namespace, "version": flag.number})
+    return _compact(
+        {"namespace": flag.namespace, "version": flag.number, "environment": flag.environment}
+    )
 
 
 def _success(key: str, value_json: str, reason: str, variant: str, flag: Flag) -> bytes:

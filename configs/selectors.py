@@ -228,7 +228,7 @@ def tokens_visible_to(user) -> QuerySet:
     return (
         ApiToken.objects.filter(Q(user=user) | Q(namespaces__in=administered))
         .distinct()
-        .select_related("user")
+        .select_related("user", "environment")
         .prefetch_related("namespaces")
         .order_by("-created_at", "-id")
     )

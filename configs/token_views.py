@@ -14,7 +14,7 @@ from django.views.decorators.http import require_POST
 
 from common.messages import refusal
 from common.pagination import page_of
-from configs import access, selectors, services
+from configs import access, environments, selectors, services
 from configs.models import Namespace
 
 EXPIRY_CHOICES = [("30", "in 30 days"), ("90", "in 90 days"), ("365", "in a year"), ("", "never")]
@@ -39,6 +39,12 @@ class TokenForm(forms.Form):
         widget=forms.RadioSelect,
         initial="",
     )
+    environment = forms.ChoiceField(
+        label="Environment",
+        required=False,  # not chosen: the default one
+        help_text="The values it reads, and the only ones: a staging pipeline's token cannot "
+        "read production's.",
+    )
     expires = forms.ChoiceField(label="Expires", choices=EXPIRY_CHOICES, initial="90")
 
     def __init__(self, *args, user, **kwargs):
@@ -46,6 +52,9 @@ class TokenForm(forms.Form):
         self.fields["namespaces"].queryset = Namespace.objects.filter(
             pk__in=access.visible_namespace_ids(user)
         )
+        field = self.fields["environment"]
+        field.choices = [(env.name, env.label) for env in environments.every()]
+        field.initial = environments.default().name
 
 
 @login_required
@@ -70,6 +79,11 @@ def token_list(request):
                 namespaces=list(form.cleaned_data["namespaces"]),
                 write=form.cleaned_data["write"],
                 expires_at=timezone.now() + timedelta(days=int(days)) if days else None,
+                environment=(
+                    environments.named(form.cleaned_data["environment"])
+                    if form.cleaned_data["environment"]
+                    else None
+                ),
                 actor=request.user,
             )
         except (PermissionDenied, ValidationError) as exc:
@@ -91,6 +105,7 @@ def token_list(request):
             "page": page,
             "now": timezone.now(),
             "api_base": request.build_absolute_uri("/api/v1/"),
+            "default_environment": environments.default(),
         },
     )
     if created:

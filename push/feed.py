@@ -29,11 +29,12 @@ from collections.abc import Callable
 from datetime import datetime
 
 from django.db import IntegrityError, close_old_connections, connection, connections, transaction
-from django.db.models import Exists, Min, OuterRef
+from django.db.models import Exists, Min, OuterRef, Q
 from django.utils import timezone
 
 from common.after_commit import after_commit
 from common.bulk import insert_all
+from configs import environments
 from configs.models import Config, Version
 from push.models import ChangeEvent
 
@@ -183,10 +184,23 @@ def next_due(now: datetime | None = None) -> datetime | None:
     ).aggregate(first=Min("effective_at"))["first"]
 
 
-def events_after(last_id: int, namespace: str, limit: int = 500) -> list[dict]:
-    """The namespace's events after `last_id`, oldest first."""
-    events = ChangeEvent.objects.filter(namespace=namespace, id__gt=last_id).order_by("id")
-    return [event.message() for event in events[:limit]]
+def events_after(
+    last_id: int, namespace: str, environment_id: int | None = None, limit: int = 500
+) -> list[dict]:
+    """The namespace's events after `last_id`, oldest first; with `environment_id`, only that
+    environment's (events from before environments are the default one's)."""
+    events = ChangeEvent.objects.filter(namespace=namespace, id__gt=last_id)
+    if environment_id is not None:
+        events = events.filter(in_environment(environment_id))
+    return [event.message() for event in events.order_by("id")[:limit]]
+
+
+def in_environment(environment_id: int) -> Q:
+    """Events of that environment (those from before environments are the default one's)."""
+    condition = Q(environment_id=environment_id)
+    if environment_id == environments.default().id:
+        condition |= Q(environment__isnull=True)
+    return condition
 
 
 def latest_id() -> int:

@@ -90,6 +90,7 @@ class NamespaceLive:
     live: tuple[tuple[str, int], ...]  # (config key, live version id), by key
     etag: str
     until: datetime | None  # when the namespace's next scheduled version takes effect
+    environment: str  # the name of the environment they are live in
 
 
 class ReadMemory:
@@ -375,8 +376,9 @@ def remembered_bundle(secret: str, namespace: str, now: datetime) -> tuple[Token
         token = replace(token, last_used_at=now)  # token_row has just written it
     env = environments.by_id(_environment_of(token))
     live = tuple(live_version_ids(namespace=namespace, at=now, environment=env))
+    etag = bundle_etag(live, env.name)
     if not (usable and token.in_scope and (token.role is not None or token.user_is_superuser)):
-        return token, NamespaceLive(live, bundle_etag(live), None)
-    kept_live = NamespaceLive(live, bundle_etag(live), _next_effective_in(namespace, env.id, now))
+        return token, NamespaceLive(live, etag, None, env.name)
+    kept_live = NamespaceLive(live, etag, _next_effective_in(namespace, env.id, now), env.name)
     memory.remember_bundle(generation, key_hash, namespace, token, kept_live)
     return token, kept_live

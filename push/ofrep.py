@@ -24,6 +24,7 @@ from django.core.handlers.asgi import ASGIRequest
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.utils import timezone
 
+from configs import environments
 from configs.api.lookup import token_lookup
 from configs.ofrep import STREAM_SALT, readable_namespaces
 from push import feed as change_feed
@@ -38,6 +39,7 @@ class Listener:
     namespaces: tuple[str, ...] = ()
     expires_at: datetime | None = None
     seen: set[int] = field(default_factory=set)
+    environment_id: int = 0  # the token's environment: only its publishes change answers
 
     def still_allowed(self) -> bool:
         """Whether the token is still usable and reads a namespace; refreshes which (asks the
@@ -52,6 +54,7 @@ class Listener:
         ):
             return False
         self.expires_at = token.expires_at
+        self.environment_id = environments.id_of(environments.by_id(token.environment_id))
         self.namespaces = readable_namespaces(
             token_id=token.id, user_id=token.user_id, superuser=token.user_is_superuser
         )
@@ -96,9 +99,14 @@ async def ofrep_stream(request: HttpRequest) -> HttpResponse:
 ofrep_stream.csrf_exempt = True  # type: ignore[attr-defined]
 
 
-def _live_events_after(last_id: int, namespaces: tuple[str, ...]) -> list[dict]:
+def _live_events_after(
+    last_id: int, namespaces: tuple[str, ...], environment_id: int
+) -> list[dict]:
     events = ChangeEvent.objects.filter(
-        namespace__in=namespaces, id__gt=last_id, kind=ChangeEvent.Kind.LIVE
+        change_feed.in_environment(environment_id),
+        namespace__in=namespaces,
+        id__gt=last_id,
+        kind=ChangeEvent.Kind.LIVE,
     ).order_by("id")
     return [event.message() for event in events[:500]]
 
@@ -108,7 +116,10 @@ async def _stream(listener: Listener, last_id: int | None):
     inbox: asyncio.Queue[dict] = asyncio.Queue()
 
     def hear(message: dict) -> None:
-        if message.get("kind") == "access" or message.get("namespace") in listener.namespaces:
+        if message.get("kind") == "access" or (
+            message.get("namespace") in listener.namespaces
+            and message.get("environment_id") == listener.environment_id
+        ):
             loop.call_soon_threadsafe(inbox.put_nowait, message)
 
     feed.ensure_started()
@@ -121,7 +132,9 @@ async def _stream(listener: Listener, last_id: int | None):
 
         async def catch_up():
             nonlocal last_id
-            events = await _in_thread(_live_events_after, last_id, listener.namespaces)
+            events = await _in_thread(
+                _live_events_after, last_id, listener.namespaces, listener.environment_id
+            )
             if events:
                 last_id = events[-1]["id"]
                 yield _refetch(last_id, events[-1].get("effective_at"))

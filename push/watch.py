@@ -1,9 +1,11 @@
 """`GET /api/v1/namespaces/<ns>/watch/`: a namespace's changes as a server-sent event stream.
 
-Each event is one `ChangeEvent`: `event: live` when a config's live version changes, `event:
-scheduled` when a future version is published or cancelled, with its id, so `Last-Event-ID`
-resumes with nothing missed. A comment line every 15 seconds keeps proxies from closing it. The
-stream ends when its token is revoked or expires, or its person loses the namespace.
+Each event is one `ChangeEvent` of one environment's (`?environment=<name>`, or the token's, as
+every read: configs/api/access.py), its data naming it: `event: live` when a config's live
+version changes, `event: scheduled` when a future version is published or cancelled, with its
+id, so `Last-Event-ID` resumes with nothing missed. A comment line every 15 seconds keeps
+proxies from closing it. The stream ends when its token is revoked or expires, or its person
+loses the namespace.
 
 A stream is an async view: an ASGI server (uvicorn) holds thousands of them open for the cost
 of a coroutine each. Under WSGI a never-ending response would hold a worker forever, so there
@@ -21,7 +23,7 @@ from datetime import datetime
 from asgiref.sync import sync_to_async
 from django.core.handlers.asgi import ASGIRequest
 from django.db import close_old_connections
-from django.http import JsonResponse, StreamingHttpResponse
+from django.http import Http404, JsonResponse, StreamingHttpResponse
 from django.utils import timezone
 from rest_framework.exceptions import (
     APIException,
@@ -33,7 +35,8 @@ from rest_framework.exceptions import (
 )
 
 from common.messages import in_words, status_of
-from configs import access, environments
+from configs import access
+from configs.api.access import ENVIRONMENT, environment_to_read
 from configs.api.authentication import may_read, token_row
 from configs.models import Namespace
 from push import feed as change_feed
@@ -53,13 +56,7 @@ class Watcher:
     secret: str | None
     user_id: int | None
     expires_at: datetime | None = None
-    # The environment whose events it hears: the token's, else the default one. Events of the
-    # default environment do not name it, as before there were environments.
-    environment_id: int | None = None
-    names_environment: bool = False
-
-    def hears(self, message: dict) -> bool:
-        return message.get("environment_id") == self.environment_id
+    environment_id: int = 0  # the environment whose events it hears
 
     def still_allowed(self) -> bool:
         """Whether the token or person may still read the namespace (asks the database)."""
@@ -111,24 +108,34 @@ def _refused(exc: Exception) -> JsonResponse:
     return response
 
 
-def _environment(environment_id: int | None) -> tuple[int, bool]:
-    """The id of the environment a watcher hears (`environment_id`, or the default one), and
-    whether its events name it (outside the default environment)."""
-    env = environments.by_id(environment_id)
-    return env.id, env.id != environments.default().id
+_UNSAID = ("id", "kind", "namespace", "version_id", "environment_id")  # the servers' own
 
 
-UNSAID = ("id", "kind", "namespace", "version_id", "environment_id")
-
-
-def _format(message: dict, watcher: Watcher) -> bytes:
-    unsaid = UNSAID if watcher.names_environment else (*UNSAID, "environment")
-    data = {k: v for k, v in message.items() if k not in unsaid}
+def _format(message: dict) -> bytes:
+    data = {k: v for k, v in message.items() if k not in _UNSAID}
     body = json.dumps(data, separators=(",", ":"))
     return f"id: {message['id']}\nevent: {message['kind']}\ndata: {body}\n\n".encode()
 
 
 async def _authenticate(request, namespace: str) -> Watcher | JsonResponse:
+    watcher = await _identify(request, namespace)
+    if isinstance(watcher, JsonResponse):
+        return watcher
+    token_environment_id = watcher.environment_id or None
+
+    def environment():
+        asked = request.GET.get(ENVIRONMENT)
+        return environment_to_read(asked, token_environment_id, token=watcher.secret is not None)
+
+    try:
+        watcher.environment_id = (await _in_thread(environment)).id
+    except Http404 as exc:
+        return _refused(NotFound(str(exc)))
+    return watcher
+
+
+async def _identify(request, namespace: str) -> Watcher | JsonResponse:
+    """Who holds the stream (a token's Watcher holds its environment's id, 0 for none)."""
     header = request.META.get("HTTP_AUTHORIZATION", "")
     if header:
         scheme, _, secret = header.partition(" ")
@@ -142,9 +149,7 @@ async def _authenticate(request, namespace: str) -> Watcher | JsonResponse:
         if not may_read(token):
             return _refused(NotFound(NO_NAMESPACE))
         watcher.expires_at = token.expires_at
-        watcher.environment_id, watcher.names_environment = await _in_thread(
-            _environment, token.environment_id
-        )
+        watcher.environment_id = token.environment_id or 0
         return watcher
     user = await request.auser()
     if not user.is_authenticated:
@@ -152,7 +157,6 @@ async def _authenticate(request, namespace: str) -> Watcher | JsonResponse:
     watcher = Watcher(namespace=namespace, secret=None, user_id=user.pk)
     if not await _in_thread(watcher.still_allowed):
         return _refused(NotFound(NO_NAMESPACE))
-    watcher.environment_id, watcher.names_environment = await _in_thread(_environment, None)
     return watcher
 
 
@@ -194,7 +198,8 @@ async def _stream(watcher: Watcher, last_id: int | None):
 
     def hear(message: dict) -> None:
         if message.get("kind") == "access" or (
-            message.get("namespace") == watcher.namespace and watcher.hears(message)
+            message.get("namespace") == watcher.namespace
+            and message.get("environment_id") == watcher.environment_id
         ):
             loop.call_soon_threadsafe(inbox.put_nowait, message)
 
@@ -209,10 +214,11 @@ async def _stream(watcher: Watcher, last_id: int | None):
 
         async def catch_up():
             nonlocal last_id
-            for message in await _in_thread(change_feed.events_after, last_id, watcher.namespace):
+            for message in await _in_thread(
+                change_feed.events_after, last_id, watcher.namespace, watcher.environment_id
+            ):
                 last_id = message["id"]
-                if watcher.hears(message):
-                    yield _format(message, watcher)
+                yield _format(message)
 
         async for chunk in catch_up():
             yield chunk
@@ -238,7 +244,7 @@ async def _stream(watcher: Watcher, last_id: int | None):
                 if message["id"] > last_id:
                     last_id = message["id"]
                     written = time.monotonic()
-                    yield _format(message, watcher)
+                    yield _format(message)
                 continue
             if not trusted:
                 # Polling, or the listener reconnected (events may have been missed): the

@@ -34,6 +34,7 @@ class WatchingClient(Protocol):
     user_agent: str
     _token: str | None
     _ssl: ssl.SSLContext | None
+    environment: str | None
 
     def _unwatch(self, watch: Watch) -> None: ...
 
@@ -119,6 +120,8 @@ class Watch:
             )
         path = url.path.rstrip("/")
         path += f"/api/v1/namespaces/{urllib.parse.quote(self.namespace, safe='')}/watch/"
+        if self.client.environment is not None:
+            path += "?" + urllib.parse.urlencode({"environment": self.client.environment})
         headers = {
             "Accept": "text/event-stream",
             "Authorization": f"Bearer {self.client._token}",

@@ -176,7 +176,9 @@ class ConfigClient:
     `base_url` and `token` default to `$CONFIG_CONSOLE_URL` and `$CONFIG_CONSOLE_TOKEN`; with
     neither a `base_url` nor the variable, the client is offline and answers from overrides only.
     `previews` (and `$CONFIG_CONSOLE_PREVIEW`, "ns/key=17,…") read chosen configs as an open
-    change request's proposal instead of their live value.
+    change request's proposal instead of their live value. `environment` (and
+    `$CONFIG_CONSOLE_ENVIRONMENT`, e.g. "staging") names the environment every read is of;
+    without it, the token's own.
     One client is safe to share between threads.
     """
 
@@ -191,6 +193,7 @@ class ConfigClient:
         overrides: Mapping[str, Any] | None = None,
         overrides_file: str | os.PathLike | None = None,
         previews: Mapping[str, int] | None = None,
+        environment: str | None = None,
         offline: bool = False,
         user_agent: str | None = None,
         ssl_context=None,
@@ -214,6 +217,10 @@ class ConfigClient:
                 )
         self.base_url = base_url
         self._token = token
+        # Sent as ?environment= on every read and watch; the server answers 404 for one the
+        # token may not read, so a staging job never silently reads production's values.
+        environment = environment or os.environ.get("CONFIG_CONSOLE_ENVIRONMENT") or None
+        self.environment = _name(environment, "environment") if environment else None
         self.ttl = float(ttl)
         self.timeout = float(timeout)
         self.user_agent = user_agent or USER_AGENT
@@ -277,7 +284,8 @@ class ConfigClient:
     def __repr__(self) -> str:
         if self.is_offline:
             return "ConfigClient.offline()"
-        return f"ConfigClient({self.base_url!r}, ttl={self.ttl:g})"
+        environment = f", environment={self.environment!r}" if self.environment else ""
+        return f"ConfigClient({self.base_url!r}{environment}, ttl={self.ttl:g})"
 
     # --- reads -------------------------------------------------------------------------------
 
@@ -359,7 +367,8 @@ class ConfigClient:
         return {key: _evaluated(key, config, context) for key, config in configs.items()}
 
     def get_bundle(self, namespace: str, default: Any = MISSING) -> Any:
-        """The whole bundle: `{namespace, configs: {key: {version, value, effective_at}}}`."""
+        """The whole bundle: `{namespace, environment, configs: {key: {version, value,
+        effective_at}}}`."""
         try:
             return self._bundle(namespace)
         except (ConfigNotFound, ServerUnreachable):
@@ -674,7 +683,10 @@ class ConfigClient:
         return self._disk is not None and read.at is None and read.change_request is None
 
     def _disk_identity(self, read: _Read) -> dict[str, Any]:
-        return {**read.identity(), "token": self._token_fingerprint}
+        identity = {**read.identity(), "token": self._token_fingerprint}
+        if self.environment is not None:
+            identity["environment"] = self.environment
+        return identity
 
     def _forget_oldest(self) -> None:
         """Keep at most MAX_ENTRIES copies in memory (with the lock held), oldest out first."""
@@ -747,8 +759,11 @@ class ConfigClient:
 
     def _http_get(self, read: _Read, etag: str | None) -> tuple[int, Mapping[str, str], bytes]:
         url = self.base_url + read.path
-        if read.params:
-            url += "?" + urllib.parse.urlencode(read.params)
+        params = read.params
+        if self.environment is not None:
+            params = {"environment": self.environment, **params}
+        if params:
+            url += "?" + urllib.parse.urlencode(params)
         headers = {
             "Accept": "application/json",
             "Accept-Encoding": "gzip",
@@ -796,9 +811,10 @@ class ConfigClient:
                 self._entries.pop(read, None)
             if self._keeps_on_disk(read):
                 self._disk.delete(self.base_url, self._disk_identity(read))
+            where = f" in environment {self.environment}" if self.environment else ""
             raise ConfigNotFound(
-                f"{read.label}: not found, or the token cannot read namespace {read.namespace} "
-                f"({detail or 'HTTP 404'}).",
+                f"{read.label}{where}: not found, or the token cannot read namespace "
+                f"{read.namespace}{where} ({detail or 'HTTP 404'}).",
                 status=404,
             )
         if status in (401, 403):

@@ -2,15 +2,67 @@
 
 from __future__ import annotations
 
+import re
+
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 
-from configs import access
+from configs import access, environments
 from configs.api.authentication import may_read
+from configs.environments import Env
 from configs.models import ApiToken, Config, Namespace
 
 NOT_FOUND = "No such config, or no access to it."
 NO_NAMESPACE = "No such namespace, or no access to it."
+
+
+ENVIRONMENT = "environment"  # the query parameter every read takes
+_NAME = re.compile(r"[a-z0-9_-]{0,100}")  # an environment's name (models.key_validator), or none
+
+
+def environment_to_read(asked: str | None, token_environment_id: int | None, *, token: bool) -> Env:
+    """The environment a read is of: the one `asked` for (?environment=<name>), or else the
+    token's (the default one for tokens made without one, and for people signed in).
+
+    A token reads its own environment only: asking it for another is a 404, as an unknown name
+    is, so that a staging pipeline can never read production's values by mistake."""
+    if not token:
+        return environments.named(asked)
+    own = environments.by_id(token_environment_id)
+    if asked and asked != own.name:
+        environments.named(asked)  # an unknown name says so
+        raise Http404(f"This token reads the {own.name} environment only, not {asked}.")
+    return own
+
+
+def only_environment(query: str) -> str | None:
+    """What a query string asks when it asks no more than an environment ("environment=<name>"
+    gives the name, an empty query ""); None when it asks anything else. The hot read paths
+    answer the first two themselves and leave the rest, every error included, to DRF."""
+    if not query:
+        return ""
+    prefix = ENVIRONMENT + "="
+    if not query.startswith(prefix) or not _NAME.fullmatch(query[len(prefix) :]):
+        return None
+    return query[len(prefix) :]
+
+
+def reads_own_environment(asked: str, token_environment_id: int | None) -> bool:
+    """Whether a token may read the environment `asked` (by environment_to_read's rule)."""
+    try:
+        environment_to_read(asked, token_environment_id, token=True)
+    except Http404:
+        return False
+    return True
+
+
+def reading_environment(request) -> Env:
+    """environment_to_read() for a request (DRF's or Django's): its ?environment= and token."""
+    asked = request.GET.get(ENVIRONMENT)
+    auth = getattr(request, "auth", None)
+    if isinstance(auth, ApiToken):
+        return environment_to_read(asked, auth.environment_id, token=True)
+    return environment_to_read(asked, None, token=False)
 
 
 def token_of(request) -> ApiToken | None:

@@ -9,8 +9,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from configs import consumers, selectors
-from configs.api.access import readable_config
-from configs.api.serializers import error_responses
+from configs.api.access import readable_config, reading_environment
+from configs.api.serializers import environment_parameter, error_responses
 
 
 class ConsumerSerializer(serializers.Serializer):
@@ -23,18 +23,24 @@ class ConsumerSerializer(serializers.Serializer):
 
 
 class ConsumerList(APIView):
-    """The tokens that read this config, the one read most recently first (revoked ones left
-    out); anyone who may read the namespace may see them."""
+    """The tokens that read this config in one environment (each token reads one), the one read
+    most recently first (revoked ones left out); anyone who may read the namespace may see
+    them."""
 
     pagination_class = None
 
     @extend_schema(
         operation_id="config_consumers",
+        parameters=[environment_parameter()],
         responses={200: ConsumerSerializer(many=True), **error_responses(401, 404, 429)},
     )
     def get(self, request, namespace: str, key: str):
+        environment = reading_environment(request)
         config = readable_config(request, namespace, key)
         readers = consumers.consumers_of(
-            config=config, live=selectors.live_version(config), now=timezone.now()
+            config=config,
+            live=selectors.live_version(config, environment=environment),
+            environment=environment,
+            now=timezone.now(),
         )
         return Response(ConsumerSerializer(readers, many=True).data)

@@ -27,8 +27,8 @@ from rest_framework.views import APIView
 from common.errors import DomainError
 from configs import consumers, selectors
 from configs.api import reads
-from configs.api.access import ensure_namespace_readable
-from configs.api.serializers import AnyJSONField, error_responses
+from configs.api.access import ensure_namespace_readable, reading_environment
+from configs.api.serializers import AnyJSONField, environment_parameter, error_responses
 from configs.api.views import _live_version
 
 
@@ -121,12 +121,14 @@ class ConfigEvaluate(APIView):
 
     @extend_schema(
         operation_id="config_evaluate",
+        parameters=[environment_parameter()],
         request=EVALUATE_REQUEST,
         responses={200: EvaluationSerializer, **error_responses(400, 401, 404, 429)},
     )
     def post(self, request, namespace: str, key: str):
         context = _context(request)
-        version_id = _live_version(request, namespace, key)
+        environment = reading_environment(request)
+        version_id = _live_version(request, namespace, key, environment)
         prepared = reads.prepared(version_id)
         result, body = _answer(key, prepared, context)
         if result.error is not None:
@@ -142,13 +144,15 @@ class NamespaceEvaluate(APIView):
 
     @extend_schema(
         operation_id="namespace_evaluate",
+        parameters=[environment_parameter()],
         request=EVALUATE_REQUEST,
         responses={200: NamespaceEvaluationSerializer, **error_responses(400, 401, 404, 429)},
     )
     def post(self, request, namespace: str):
         context = _context(request)
+        environment = reading_environment(request)
         ensure_namespace_readable(request, namespace)
-        live = selectors.live_version_ids(namespace=namespace)
+        live = selectors.live_version_ids(namespace=namespace, environment=environment)
         prepared = reads.prepared_many([version_id for _key, version_id in live])
         parts = []
         # The namespace's patterns share one budget: a namespace of many configs with slow

@@ -5,7 +5,8 @@ Under ASGI every sync view, and each middleware around it, runs through a thread
 This ASGI layer (configconsole/asgi.py puts it in front of Django) answers a warm read itself,
 from this process's memory only, with no thread, no query and no wait:
 
-- `GET /api/v1/configs/<namespace>/<key>/` and `…/value/`, no query string, a bearer token;
+- `GET /api/v1/configs/<namespace>/<key>/` and `…/value/`, no query string but the token's own
+  `?environment=<name>`, a bearer token;
 - the token, its scope, its person's role and the config's live version from push.memory,
   which the change feed keeps current and which is used only while the feed is known to be
   healthy (so a publish is seen as soon as the feed delivers it, and a database that is down or
@@ -47,6 +48,7 @@ from django.utils import timezone
 
 from configs import consumers, ofrep
 from configs.api import reads
+from configs.api.access import only_environment, reads_own_environment
 from configs.api.authentication import LAST_USED_PRECISION, may_read
 from configs.services import token_hash
 from push.memory import memory
@@ -67,14 +69,22 @@ Send = Callable[[dict], Awaitable[None]]
 
 
 def memory_answer(
-    secret: str, namespace: str, key: str, if_none_match: str | None, bare: bool
+    secret: str,
+    namespace: str,
+    key: str,
+    if_none_match: str | None,
+    bare: bool,
+    environment: str = "",
 ) -> tuple[int, str, bytes] | None:
-    """(status, ETag, body) from memory alone, or None when Django must answer."""
+    """(status, ETag, body) from memory alone, or None when Django must answer. `environment`:
+    the name the request asked for ("" when none)."""
     if settings.API_READ_RATE or not settings.READS_FROM_MEMORY or not memory.usable():
         return None
     now = timezone.now()
     token = memory.recall(token_hash(secret), namespace, key, now)
     if token is None or not may_read(token) or token.live_version_id is None:
+        return None
+    if not reads_own_environment(environment, token.environment_id):
         return None
     if token.last_used_at is None or now - token.last_used_at > LAST_USED_PRECISION:
         return None  # Django's path writes last_used_at
@@ -92,7 +102,7 @@ def memory_answer(
 
 
 def memory_bundle(
-    secret: str, namespace: str, if_none_match: str | None
+    secret: str, namespace: str, if_none_match: str | None, environment: str = ""
 ) -> tuple[int, str, bytes] | None:
     """A namespace's bundle as (status, ETag, body) from memory alone, or None when Django must
     answer: the namespace's live versions (push.memory) and the whole bundle's bytes this
@@ -104,14 +114,14 @@ def memory_bundle(
     if kept is None:
         return None
     token, live = kept
-    if not may_read(token):
+    if not may_read(token) or not reads_own_environment(environment, token.environment_id):
         return None
     if token.last_used_at is None or now - token.last_used_at > LAST_USED_PRECISION:
         return None  # Django's path writes last_used_at
     if if_none_match and reads.etag_header_matches(if_none_match, live.etag):
         answer = (304, live.etag, b"")
     else:
-        body = reads.bundle_here(namespace, live.etag)
+        body = reads.bundle_here(namespace, live.environment, live.etag)
         if body is None:
             return None
         answer = (200, live.etag, body)
@@ -189,12 +199,10 @@ class HotReads:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["method"] == "POST":
             return await self._evaluation(scope, receive, send)
-        if (
-            scope["type"] != "http"
-            or scope["method"] != "GET"
-            or scope.get("query_string")
-            or scope.get("root_path")
-        ):
+        if scope["type"] != "http" or scope["method"] != "GET" or scope.get("root_path"):
+            return await self.app(scope, receive, send)
+        asked = only_environment(scope.get("query_string", b"").decode("latin-1"))
+        if asked is None:
             return await self.app(scope, receive, send)
         match = READ.fullmatch(scope["path"])
         bundle = BUNDLE.fullmatch(scope["path"]) if match is None else None
@@ -222,11 +230,11 @@ class HotReads:
         if match is not None:
             namespace, key, bare = match.group(1), match.group(2), bool(match.group(3))
             where: tuple = (bare, host, scope.get("scheme"), proto)
-            answer = memory_answer(secret, namespace, key, tag, bare)
+            answer = memory_answer(secret, namespace, key, tag, bare, asked)
         else:
             assert bundle is not None
             where = ("bundle", host, scope.get("scheme"), proto)
-            answer = memory_bundle(secret, bundle.group(1), tag)
+            answer = memory_bundle(secret, bundle.group(1), tag, asked)
         if answer is not None:
             status, etag, body = answer
             headers = self.headers.get((status, *where))

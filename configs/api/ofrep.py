@@ -23,7 +23,7 @@ from django.views.decorators.csrf import csrf_exempt
 from rest_framework.exceptions import AuthenticationFailed
 
 from common import throttle
-from configs import consumers, ofrep, selectors
+from configs import consumers, environments, ofrep, selectors
 from configs.api import reads
 from configs.api.authentication import may_read
 from configs.api.hot import ANSWERED_HOT
@@ -133,10 +133,13 @@ def evaluate_flags(request: HttpRequest) -> HttpResponse:
         context = ofrep.parse_context(request.body)
     except ofrep.FlagError as error:
         return _error(error, None)
+    environment = environments.by_id(token.environment_id)  # the token's, as DESIGN says
     live = [
         (namespace, key, version_id)
         for namespace in namespaces
-        for key, version_id in selectors.live_version_ids(namespace=namespace)
+        for key, version_id in selectors.live_version_ids(
+            namespace=namespace, environment=environment
+        )
     ]
     flags = ofrep.flags_of([version_id for _ns, _key, version_id in live])
     named = [

@@ -11,12 +11,14 @@ from __future__ import annotations
 import hashlib
 import json
 
+from django.db.models import Q
 from django.http import Http404, HttpResponse, HttpResponseNotModified
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework.exceptions import ValidationError
 
 from configs.api import reads
 from configs.api.access import ensure_readable, readable_config
+from configs.environments import Env
 from configs.models import Config, canonical_json
 from reviews.models import Change, ChangeRequest
 from reviews.previews import can_preview
@@ -58,15 +60,17 @@ def _number(request) -> int:
     return int(raw)
 
 
-def _open_changes(request, number: int, **where) -> list[Change]:
-    """The open change request's changes to the configs `where` names, or 404: closed, unknown,
-    of other configs, or someone else's draft all look alike, so a preview tells nothing about
+def _open_changes(request, number: int, environment: Env, **where) -> list[Change]:
+    """The open change request's changes to the configs `where` names in `environment` (a new
+    config's first value is in every one), or 404: closed, unknown, of other configs or
+    environments, or someone else's draft all look alike, so a preview tells nothing about
     change requests one may not read."""
     changes = list(
         Change.objects.select_related(
             "change_request", "config__namespace", "config__schema", "base_version"
         )
         .filter(change_request=number, change_request__status__in=ChangeRequest.OPEN, **where)
+        .filter(Q(environment_id=environment.id) | Q(environment__isnull=True))
         .order_by("config__key")
     )
     missing = f"No open change request {number} of this config, or no access to it."
@@ -99,9 +103,16 @@ def _schema_version(config: Config) -> int | None:
     return config.schema.versions.order_by("-number").values_list("number", flat=True).first()
 
 
-def _document(config: Config, change: Change) -> bytes:
+def _document(config: Config, environment: Env, change: Change) -> bytes:
     value = canonical_json(change.value).encode()
-    head = _compact({"namespace": config.namespace.slug, "key": config.key, "version": None})
+    head = _compact(
+        {
+            "namespace": config.namespace.slug,
+            "key": config.key,
+            "environment": environment.name,
+            "version": None,
+        }
+    )
     rest = _compact(
         {
             "effective_at": None,
@@ -145,29 +156,35 @@ def _answer(request, change_request: ChangeRequest, body: bytes) -> HttpResponse
     return response
 
 
-def config_preview(request, namespace: str, key: str, *, bare: bool) -> HttpResponse:
-    """The config read (or its bare value) with the change request's proposal as the value."""
+def config_preview(
+    request, namespace: str, key: str, *, environment: Env, bare: bool
+) -> HttpResponse:
+    """The config read (or its bare value) in `environment` with the change request's proposal
+    there as the value."""
     number = _number(request)
     config = readable_config(request, namespace, key)
-    (change,) = _open_changes(request, number, config=config)
+    (change,) = _open_changes(request, number, environment, config=config)
     if bare:
         body = canonical_json(change.value).encode()
     else:
-        body = _document(config, change)
+        body = _document(config, environment, change)
     return _answer(request, change.change_request, body)
 
 
-def bundle_preview(request, namespace: str, live: list[tuple[str, int]]) -> HttpResponse:
-    """The namespace's bundle of live values with the change request's proposals for its
-    configs applied over them (called after the namespace's access check, with its live
-    versions)."""
+def bundle_preview(
+    request, namespace: str, environment: Env, live: list[tuple[str, int]]
+) -> HttpResponse:
+    """The namespace's bundle of live values in `environment` with the change request's
+    proposals there for its configs applied over them (called after the namespace's access
+    check, with its live versions)."""
     number = _number(request)
-    changes = _open_changes(request, number, config__namespace__slug=namespace)
+    changes = _open_changes(request, number, environment, config__namespace__slug=namespace)
     previewed = {change.config.key: change for change in changes}
     prepared = reads.prepared_many([version_id for key, version_id in live if key not in previewed])
     entries = {key: prepared[version_id].entry for key, version_id in live if key not in previewed}
     for key, change in previewed.items():
         entries[key] = _entry(change)  # also for a config not yet published
     parts = [_compact(key) + b":" + entries[key] for key in sorted(entries)]
-    body = b'{"namespace":' + _compact(namespace) + b',"configs":{' + b",".join(parts) + b"}}"
+    head = _compact({"namespace": namespace, "environment": environment.name})[:-1]
+    body = head + b',"configs":{' + b",".join(parts) + b"}}"
     return _answer(request, changes[0].change_request, body)

@@ -22,6 +22,7 @@ from django.db import connections
 from django.db.models import BooleanField
 from django.db.models.expressions import RawSQL
 
+from configs import environments
 from configs.models import Version, canonical_json
 
 # Each process keeps prepared versions and whole bundles up to a number of bytes (settings
@@ -31,13 +32,13 @@ ENTRY_OVERHEAD = 400  # bytes a kept entry costs beyond its own bytes (objects, 
 # Versions never change, so this only bounds how long old versions occupy the shared cache
 # (a day after they were prepared; the next read prepares them again).
 SHARED_FOR = 24 * 3600
-BYTES_FORMAT = 3  # bump when Prepared or the bytes' shape changes
+BYTES_FORMAT = 4  # bump when Prepared or the bytes' shape changes
 
 
 @dataclass(frozen=True)
 class Prepared:
     etag: str
-    document: bytes  # {namespace, key, version, value, overrides, effective_at, ...}
+    document: bytes  # {namespace, key, environment, version, value, overrides, ...}
     value: bytes  # the bare value
     entry: bytes  # {version, value, overrides, effective_at}, for bundles
     overrides: bytes  # the overrides alone ([] when none), for evaluations
@@ -46,8 +47,8 @@ class Prepared:
 
 _local: OrderedDict[int, Prepared] = OrderedDict()
 _local_bytes = 0
-# namespace -> (bundle ETag, the whole bundle's bytes), least recently used first.
-_bundles: OrderedDict[str, tuple[str, bytes]] = OrderedDict()
+# (namespace, environment) -> (bundle ETag, the whole bundle's bytes), least recently used first.
+_bundles: OrderedDict[tuple[str, str], tuple[str, bytes]] = OrderedDict()
 _bundles_bytes = 0
 _local_lock = Lock()
 
@@ -97,6 +98,7 @@ _ROW = (
     "config__key",
     "config__namespace__slug",
     "overrides",
+    "environment_id",
 )
 # PostgreSQL writes the two times as `timestamp()` does (ISO 8601 in UTC with Z, microseconds
 # only when there are some): loading 8,000 timestamps into datetimes and writing them out again
@@ -116,8 +118,12 @@ def _quoted(text: str | None) -> str:
 
 def _prepare(row: tuple) -> Prepared:
     pk, number, value_json, published_by, schema, schema_version, key, namespace = row[:8]
-    overrides_list, effective_at, published_at = row[8:]
-    head = f'{{"namespace":{_quoted(namespace)},"key":{compact(key)},"version":{number}'
+    overrides_list, environment_id, effective_at, published_at = row[8:]
+    environment = _quoted(environments.by_id(environment_id).name)
+    head = (
+        f'{{"namespace":{_quoted(namespace)},"key":{compact(key)},'
+        f'"environment":{environment},"version":{number}'
+    )
     # Both times are ISO 8601 texts (or None) that need no escaping.
     effective = "null" if effective_at is None else f'"{effective_at}"'
     published = "null" if published_at is None else f'"{published_at}"'
@@ -170,7 +176,7 @@ def _built(ids) -> dict[int, Prepared]:
         rows = versions.values_list(*_ROW, "effective_text", "published_text")
         return {row[0]: _prepare(row) for row in rows}
     rows = versions.filter(pk__in=ids).values_list(*_ROW, "effective_at", "published_at")
-    return {row[0]: _prepare((*row[:9], timestamp(row[9]), timestamp(row[10]))) for row in rows}
+    return {row[0]: _prepare((*row[:10], timestamp(row[10]), timestamp(row[11]))) for row in rows}
 
 
 def _remember(prepared: dict[int, Prepared]) -> None:
@@ -220,54 +226,62 @@ def prepared(version_id: int) -> Prepared:
     return prepared_many([version_id])[version_id]
 
 
-def bundle_etag(live: Sequence[tuple[str, int]]) -> str:
-    """One tag for a namespace's set of live versions: it changes when any of them does."""
-    digest = hashlib.sha256(compact(live).encode()).hexdigest()[:32]
+def bundle_etag(live: Sequence[tuple[str, int]], environment: str) -> str:
+    """One tag for a namespace's set of live versions in `environment` (its name): it changes
+    when any of them does, and differs between environments even where their values are equal
+    (an empty bundle included), since the answers name their environment."""
+    digest = hashlib.sha256(compact([environment, live]).encode()).hexdigest()[:32]
     return f'"b{digest}"'
 
 
-def bundle_bytes(namespace: str, live: Sequence[tuple[str, int]], etag: str | None = None) -> bytes:
-    """The namespace's bundle: kept whole in this process while its live versions stay the same,
-    so a warm bundle costs no lookup per config. `etag`: bundle_etag(live), when known."""
-    etag = etag or bundle_etag(live)
+def bundle_bytes(
+    namespace: str, environment: str, live: Sequence[tuple[str, int]], etag: str | None = None
+) -> bytes:
+    """The namespace's bundle in `environment` (its name): kept whole in this process while its
+    live versions stay the same, so a warm bundle costs no lookup per config. `etag`:
+    bundle_etag(live, environment), when known."""
+    etag = etag or bundle_etag(live, environment)
+    place = (namespace, environment)
     with _local_lock:
-        kept = _bundles.get(namespace)
+        kept = _bundles.get(place)
         if kept is not None and kept[0] == etag:
-            _bundles.move_to_end(namespace)
+            _bundles.move_to_end(place)
             return kept[1]
     items = prepared_many([version_id for _key, version_id in live])
     parts = [compact(key).encode() + b":" + items[version_id].entry for key, version_id in live]
-    body = f'{{"namespace":{compact(namespace)},"configs":{{'.encode() + b",".join(parts) + b"}}"
-    _keep_bundle(namespace, etag, body)
+    head = f'{{"namespace":{compact(namespace)},"environment":{compact(environment)},"configs":{{'
+    body = head.encode() + b",".join(parts) + b"}}"
+    _keep_bundle(place, etag, body)
     return body
 
 
-def _keep_bundle(namespace: str, etag: str, body: bytes) -> None:
+def _keep_bundle(place: tuple[str, str], etag: str, body: bytes) -> None:
     """Keep the whole bundle, pushing out the least recently read namespaces' bundles to stay
     within BUNDLE_CACHE_BYTES; a bundle larger than all of it is not kept (never half of it)."""
     global _bundles_bytes
     budget = settings.BUNDLE_CACHE_BYTES
     with _local_lock:
-        old = _bundles.pop(namespace, None)
+        old = _bundles.pop(place, None)
         if old is not None:
             _bundles_bytes -= len(old[1])
         if len(body) > budget:
             return
-        _bundles[namespace] = (etag, body)
+        _bundles[place] = (etag, body)
         _bundles_bytes += len(body)
         while _bundles_bytes > budget:
-            _namespace, (_etag, dropped) = _bundles.popitem(last=False)
+            _place, (_etag, dropped) = _bundles.popitem(last=False)
             _bundles_bytes -= len(dropped)
 
 
-def bundle_here(namespace: str, etag: str) -> bytes | None:
-    """The namespace's whole bundle if this process keeps it for these live versions (no cache,
-    no database)."""
+def bundle_here(namespace: str, environment: str, etag: str) -> bytes | None:
+    """The namespace's whole bundle in `environment` if this process keeps it for these live
+    versions (no cache, no database)."""
+    place = (namespace, environment)
     with _local_lock:
-        kept = _bundles.get(namespace)
+        kept = _bundles.get(place)
         if kept is None or kept[0] != etag:
             return None
-        _bundles.move_to_end(namespace)
+        _bundles.move_to_end(place)
         return kept[1]
 
 

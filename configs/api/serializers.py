@@ -1,6 +1,6 @@
 """Shapes of the read API's answers, for the OpenAPI document (reads.py prepares the bytes)."""
 
-from drf_spectacular.utils import OpenApiResponse, extend_schema_field
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema_field
 from rest_framework import serializers
 
 
@@ -58,6 +58,7 @@ _NULL_IN_PREVIEW = " Null in a preview."
 class ConfigDocumentSerializer(serializers.Serializer):
     namespace = serializers.CharField()
     key = serializers.CharField()
+    environment = serializers.CharField(help_text="The environment whose value this is.")
     version = serializers.IntegerField(allow_null=True, help_text=_NULL_IN_PREVIEW.strip())
     value = AnyJSONField()
     overrides = OverridesField()
@@ -86,6 +87,7 @@ class BundleEntrySerializer(serializers.Serializer):
 
 class BundleSerializer(serializers.Serializer):
     namespace = serializers.CharField()
+    environment = serializers.CharField(help_text="The environment whose values these are.")
     configs = serializers.DictField(child=BundleEntrySerializer(), help_text="By config key.")
 
 
@@ -101,6 +103,25 @@ _ERROR_RESPONSES = {
     413: OpenApiResponse(ErrorSerializer, description="The body is too large."),
     429: OpenApiResponse(ErrorSerializer, description="Too many requests for this token."),
 }
+
+
+def environment_parameter() -> OpenApiParameter:
+    """?environment= as the OpenAPI document describes it on every read."""
+    return OpenApiParameter(
+        "environment",
+        str,
+        description=(
+            "An environment's name (GET /api/v1/environments/): that environment's values. "
+            "Without it, the token's environment (the default one for tokens made without one, "
+            "and for people signed in). Unknown, or not the token's own → 404."
+        ),
+    )
+
+
+class EnvironmentSerializer(serializers.Serializer):
+    name = serializers.CharField(help_text="What reads and changes call it, e.g. staging.")
+    title = serializers.CharField(help_text="What people read, e.g. Staging.")
+    position = serializers.IntegerField(help_text="Promotion order: the last is the default.")
 
 
 def error_responses(*codes: int) -> dict:

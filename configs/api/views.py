@@ -10,28 +10,36 @@ from django.utils.dateparse import parse_datetime
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.exceptions import AuthenticationFailed, ValidationError
+from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from common import throttle
-from configs import consumers, selectors
+from configs import consumers, environments, selectors
 from configs.api import previews, reads
 from configs.api.access import (
     NOT_FOUND,
     annotated_access,
     ensure_namespace_readable,
+    only_environment,
     readable_config,
+    reading_environment,
+    reads_own_environment,
 )
 from configs.api.authentication import may_read
 from configs.api.hot import ANSWERED_HOT
 from configs.api.serializers import (
     BundleSerializer,
     ConfigDocumentSerializer,
+    EnvironmentSerializer,
+    environment_parameter,
     error_responses,
 )
+from configs.environments import Env
 from push.memory import remembered_bundle, remembered_token
 
 ERRORS = error_responses(304, 400, 401, 404, 429)
 PINNING = [
+    environment_parameter(),
     OpenApiParameter(
         "version",
         int,
@@ -60,8 +68,9 @@ def _not_modified(etag: str) -> HttpResponse:
     return response
 
 
-def _pinned_version(request, namespace: str, key: str) -> int:
-    """The id of the version asked for with ?version= or ?at=, after the access checks."""
+def _pinned_version(request, namespace: str, key: str, environment: Env) -> int:
+    """The id of the version asked for with ?version= or ?at= in `environment`, after the
+    access checks."""
     number, at = request.query_params.get("version"), request.query_params.get("at")
     if number is not None and at is not None:
         raise ValidationError({"detail": "Ask for either ?version= or ?at=, not both."})
@@ -72,10 +81,14 @@ def _pinned_version(request, namespace: str, key: str) -> int:
                 {"detail": f"version must be a whole number from 1, not {number!r}."}
             )
         version = (
-            selectors.versions_of(config).active().filter(number=int(number)).values("id").first()
+            selectors.versions_of(config, environment)
+            .active()
+            .filter(number=int(number))
+            .values("id")
+            .first()
         )
         if version is None:
-            raise Http404(f"{config} has no version {number}.")
+            raise Http404(f"{_named(config, environment)} has no version {number}.")
         return version["id"]
     try:
         instant = parse_datetime(at) if len(at) <= 64 else None
@@ -90,22 +103,31 @@ def _pinned_version(request, namespace: str, key: str) -> int:
                 f"e.g. 2026-05-01T09:00:00Z, not {at[:64]!r}."
             }
         )
-    version = selectors.versions_of(config).live_at(instant).values("id").first()
+    version = selectors.versions_of(config, environment).live_at(instant).values("id").first()
     if version is None:
-        raise Http404(f"{config} had no live version at {reads.timestamp(instant)}.")
+        raise Http404(
+            f"{_named(config, environment)} had no live version at {reads.timestamp(instant)}."
+        )
     return version["id"]
 
 
-def _live_version(request, namespace: str, key: str) -> int:
+def _named(config, environment: Env) -> str:
+    """The config as answers name it in `environment` ("ns/key@staging" outside the default)."""
+    return environments.labelled(str(config), environment.id)
+
+
+def _live_version(request, namespace: str, key: str, environment: Env) -> int:
+    """The id of the config's live version in `environment` (reading_environment's answer, so
+    a token's is its own: the one its lookup found the live version in)."""
     allowed = annotated_access(request, namespace)
     if allowed is False:
         raise Http404(NOT_FOUND)
     if allowed and request.auth.live_version_id is not None:
         return request.auth.live_version_id  # the hot path: known from the token's lookup
     config = readable_config(request, namespace, key)
-    version = selectors.live_version(config)
+    version = selectors.live_version(config, environment=environment)
     if version is None:
-        raise Http404(f"{config} has no live version yet.")
+        raise Http404(f"{_named(config, environment)} has no live version yet.")
     return version.pk
 
 
@@ -120,16 +142,16 @@ def _version_answer(request, version_id: int, bare: bool) -> HttpResponse:
 def with_hot_path(drf_view, *, bare: bool):
     """The read pipelines make all day, served without DRF's machinery; the rest goes to it.
 
-    A GET with a bearer token, no parameters, for a live config the token may read: the same
-    checks and the same answer as the DRF view, which serves everything else (every error
-    included). At the rates pipelines read, DRF's request wrapping, negotiation and per-request
-    classes cost as much as the database lookup itself.
+    A GET with a bearer token, no parameters but the token's own ?environment=, for a live
+    config the token may read: the same checks and the same answer as the DRF view, which
+    serves everything else (every error included). At the rates pipelines read, DRF's request
+    wrapping, negotiation and per-request classes cost as much as the database lookup itself.
     """
 
     def view(request, namespace: str, key: str):
         header = request.META.get("HTTP_AUTHORIZATION", "")
-        pinned = request.META.get("QUERY_STRING")
-        if request.method != "GET" or pinned or not header.startswith("Bearer "):
+        asked = only_environment(request.META.get("QUERY_STRING", ""))
+        if request.method != "GET" or asked is None or not header.startswith("Bearer "):
             return drf_view(request, namespace=namespace, key=key)
         now = timezone.now()
         try:
@@ -139,6 +161,7 @@ def with_hot_path(drf_view, *, bare: bool):
         if (
             not may_read(token)
             or token.live_version_id is None
+            or not reads_own_environment(asked, token.environment_id)
             or not throttle.allows(f"t{token.id}", now.timestamp())
         ):
             return drf_view(request, namespace=namespace, key=key)
@@ -157,21 +180,26 @@ def with_hot_path(drf_view, *, bare: bool):
 
 def with_hot_bundle(drf_view):
     """A namespace's bundle as with_hot_path serves one config: a GET with a bearer token and no
-    parameters, from the live versions memory keeps (push.memory.remembered_bundle) and the
-    bundle's bytes this process keeps (configs/api/reads.py); the rest, every error included, to
-    the DRF view. configs/api/hot.py answers the next such read before Django."""
+    parameters but the token's own ?environment=, from the live versions memory keeps
+    (push.memory.remembered_bundle) and the bundle's bytes this process keeps
+    (configs/api/reads.py); the rest, every error included, to the DRF view.
+    configs/api/hot.py answers the next such read before Django."""
 
     def view(request, namespace: str):
         header = request.META.get("HTTP_AUTHORIZATION", "")
-        pinned = request.META.get("QUERY_STRING")
-        if request.method != "GET" or pinned or not header.startswith("Bearer "):
+        asked = only_environment(request.META.get("QUERY_STRING", ""))
+        if request.method != "GET" or asked is None or not header.startswith("Bearer "):
             return drf_view(request, namespace=namespace)
         now = timezone.now()
         try:
             token, kept = remembered_bundle(header[7:], namespace, now)
         except AuthenticationFailed:
             return drf_view(request, namespace=namespace)
-        if not may_read(token) or not throttle.allows(f"t{token.id}", now.timestamp()):
+        if (
+            not may_read(token)
+            or not reads_own_environment(asked, token.environment_id)
+            or not throttle.allows(f"t{token.id}", now.timestamp())
+        ):
             return drf_view(request, namespace=namespace)
         consumers.note_live(token.id, namespace, kept.live, kept.etag, now)
         scope = getattr(request, "scope", None)  # under ASGI: tell configs/api/hot.py
@@ -179,7 +207,8 @@ def with_hot_bundle(drf_view):
             scope[ANSWERED_HOT] = True
         if reads.etag_matches(request, kept.etag):
             return _not_modified(kept.etag)
-        return _json(reads.bundle_bytes(namespace, kept.live, kept.etag), kept.etag)
+        body = reads.bundle_bytes(namespace, kept.environment, kept.live, kept.etag)
+        return _json(body, kept.etag)
 
     view.csrf_exempt = True  # type: ignore[attr-defined]
     view.cls = drf_view.cls  # type: ignore[attr-defined]
@@ -198,13 +227,16 @@ class ConfigRead(APIView):
         responses={200: ConfigDocumentSerializer, **ERRORS},
     )
     def get(self, request, namespace: str, key: str):
+        environment = reading_environment(request)
         if previews.wanted(request):
-            return previews.config_preview(request, namespace, key, bare=self.bare)
+            return previews.config_preview(
+                request, namespace, key, environment=environment, bare=self.bare
+            )
         pinned = "version" in request.query_params or "at" in request.query_params
         if pinned:
-            version_id = _pinned_version(request, namespace, key)
+            version_id = _pinned_version(request, namespace, key, environment)
         else:
-            version_id = _live_version(request, namespace, key)
+            version_id = _live_version(request, namespace, key, environment)
         consumers.note_request(request, namespace, key, version_id)
         return _version_answer(request, version_id, self.bare)
 
@@ -231,16 +263,35 @@ class NamespaceBundle(APIView):
 
     @extend_schema(
         operation_id="namespace_bundle",
-        parameters=[*PINNING[2:], previews.documented("one of its configs")],
+        parameters=[PINNING[0], *PINNING[3:], previews.documented("one of its configs")],
         responses={200: BundleSerializer, **ERRORS},
     )
     def get(self, request, namespace: str):
+        environment = reading_environment(request)
         ensure_namespace_readable(request, namespace)
-        versions = selectors.live_version_ids(namespace=namespace)
+        versions = selectors.live_version_ids(namespace=namespace, environment=environment)
         if previews.wanted(request):
-            return previews.bundle_preview(request, namespace, versions)
+            return previews.bundle_preview(request, namespace, environment, versions)
         consumers.note_bundle(request, namespace, versions)
-        etag = reads.bundle_etag(versions)
+        etag = reads.bundle_etag(versions, environment.name)
         if reads.etag_matches(request, etag):
             return _not_modified(etag)
-        return _json(reads.bundle_bytes(namespace, versions), etag)
+        return _json(reads.bundle_bytes(namespace, environment.name, versions, etag), etag)
+
+
+class EnvironmentList(APIView):
+    """The installation's environments in promotion order (the last is the default)."""
+
+    pagination_class = None
+
+    @extend_schema(
+        operation_id="environment_list",
+        responses={200: EnvironmentSerializer(many=True), **error_responses(401, 429)},
+    )
+    def get(self, request):
+        return Response(
+            [
+                {"name": env.name, "title": env.label, "position": env.position}
+                for env in environments.every()
+            ]
+        )

@@ -11,7 +11,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from audit.services import record
-from configs import access
+from configs import access, environments
+from configs.environments import Env
 from configs.models import ApiToken, Namespace, Role
 
 TOKEN_PREFIX = "cc_"
@@ -30,9 +31,11 @@ def token_create(
     namespaces: list[Namespace],
     write: bool = False,
     expires_at: datetime | None = None,
+    environment: Env | None = None,
     actor=None,
 ) -> tuple[ApiToken, str]:
-    """A new token for `user` in `namespaces`; returns it with its secret, shown only this once."""
+    """A new token for `user` in `namespaces`, reading `environment` only (None: whichever is
+    the default); returns it with its secret, shown only this once."""
     name = (name or "").strip()
     if not name:
         raise ValidationError("A token needs a name saying what it is for.")
@@ -51,6 +54,7 @@ def token_create(
         key_hash=token_hash(secret),
         can_write=write,
         expires_at=expires_at,
+        environment_id=environment.id if environment is not None else None,
         created_by=actor if getattr(actor, "pk", None) else None,
     )
     token.namespaces.set(namespaces)
@@ -66,6 +70,7 @@ def token_create(
             "user": user.username,
             "namespaces": slugs,
             "scope": token.scope,
+            "environment": (environment or environments.default()).name,
             "expires_at": expires_at.isoformat() if expires_at else None,
         },
     )

@@ -19,9 +19,10 @@ from configs.api.access import (
     ensure_readable,
     in_scope,
     readable_config,
+    reading_environment,
     token_of,
 )
-from configs.api.serializers import error_responses
+from configs.api.serializers import environment_parameter, error_responses
 from configs.models import Namespace, Schema, Version
 from reviews import services
 from reviews.api.authoring import schema_and_owners
@@ -127,15 +128,17 @@ class VersionList(ListAPIView):
 
     @extend_schema(
         operation_id="config_versions",
+        parameters=[environment_parameter()],
         responses={200: VersionSerializer(many=True), **error_responses(400, 401, 404, 429)},
     )
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
 
     def get_queryset(self):
+        environment = reading_environment(self.request)
         config = readable_config(self.request, self.kwargs["namespace"], self.kwargs["key"])
         return (
-            selectors.versions_of(config)
+            selectors.versions_of(config, environment)
             .active()
             .select_related("published_by", "change")
             .order_by("-number")

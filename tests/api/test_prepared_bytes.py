@@ -57,6 +57,7 @@ def test_times_are_written_as_the_api_writes_them_everywhere(bob, microsecond):
                 "company-timezones",
                 "data-pipelines",
                 version.overrides,
+                version.environment_id,
                 reads.timestamp(effective),
                 reads.timestamp(published),
             )

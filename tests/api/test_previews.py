@@ -50,6 +50,7 @@ def test_preview_is_the_config_document_with_the_proposed_value(alice_reads, tim
     assert response.json() == {
         "namespace": "data-pipelines",
         "key": "company-timezones",
+        "environment": "production",
         "version": None,
         "value": cr.value,
         "overrides": [],

@@ -51,6 +51,7 @@ def test_config_read_gives_the_live_version_with_its_facts(alice_reads, timezone
     assert body == {
         "namespace": "data-pipelines",
         "key": "company-timezones",
+        "environment": "production",
         "version": live.number,
         "value": live.value,
         "overrides": [],

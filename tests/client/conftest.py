@@ -31,6 +31,7 @@ def no_client_environment(monkeypatch, tmp_path):
         "CONFIG_CONSOLE_OVERRIDES",
         "CONFIG_CONSOLE_CACHE_DIR",
         "CONFIG_CONSOLE_PREVIEW",
+        "CONFIG_CONSOLE_ENVIRONMENT",
     ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg-cache"))

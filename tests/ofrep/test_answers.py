@@ -22,7 +22,7 @@ ROLLOUT = {
 
 
 def flag(*overrides, value='{"timezone":"UTC"}'):
-    return ofrep.Flag(1, "sales-ops", "custom-metrics", 3, value, tuple(overrides))
+    return ofrep.Flag(1, "sales-ops", "custom-metrics", 3, value, tuple(overrides), "production")
 
 
 def answer(flag, context, key="custom-metrics"):
@@ -37,7 +37,7 @@ def test_a_context_an_override_matches_gets_its_value_its_name_as_variant():
         "value": {"timezone": "America/Chicago"},
         "reason": "TARGETING_MATCH",
         "variant": "globex-and-initech",
-        "metadata": {"namespace": "sales-ops", "version": 3},
+        "metadata": {"namespace": "sales-ops", "version": 3, "environment": "production"},
     }
 
 

@@ -50,7 +50,11 @@ def test_a_flag_is_its_config_s_live_value_with_reason_variant_and_metadata(alic
         "value": newest(legacy).value,
         "reason": "STATIC",
         "variant": "default",
-        "metadata": {"namespace": "sales-ops", "version": newest(legacy).number},
+        "metadata": {
+            "namespace": "sales-ops",
+            "version": newest(legacy).number,
+            "environment": "production",
+        },
     }
 
 
@@ -288,3 +292,22 @@ def test_the_bulk_etag_changes_with_a_context_that_changes_an_answer(alice, demo
 
     assert globex.status_code == 200
     assert globex["ETag"] != acme["ETag"]
+
+
+def test_a_staging_token_s_flags_are_staging_s_values_and_say_so(alice, carol, demo):
+    from configs import environments
+    from tests.push.test_watch import publish_metric_in
+
+    staging = environments.named("staging")
+    namespaces = list(Namespace.objects.filter(slug="sales-ops"))
+    _t, secret = token_create(user=alice, name="flags", namespaces=namespaces, environment=staging)
+    published = publish_metric_in("staging", carol, "refunds")
+
+    single = post(FLAG + "custom-metrics", secret, {"context": {"targetingKey": "someone"}})
+    bulk = post(FLAGS, secret, {"context": {"targetingKey": "someone"}})
+
+    assert single.json()["metadata"]["environment"] == "staging"
+    assert single.json()["metadata"]["version"] == published.number
+    flags = {flag["key"]: flag for flag in bulk.json()["flags"]}
+    assert flags["custom-metrics"]["metadata"] == single.json()["metadata"]
+    assert {flag["metadata"]["environment"] for flag in flags.values()} == {"staging"}

@@ -57,7 +57,11 @@ def test_python_reads_a_string_a_number_and_an_object(python_client, metrics):
     assert value.variant == "default"
     assert number.value == 500
     assert value.value == newest(metrics).value
-    assert value.flag_metadata == {"namespace": "sales-ops", "version": newest(metrics).number}
+    assert value.flag_metadata == {
+        "namespace": "sales-ops",
+        "version": newest(metrics).number,
+        "environment": "production",
+    }
 
 
 def test_python_falls_back_to_the_caller_s_default_for_a_missing_flag(python_client):
@@ -94,7 +98,11 @@ def test_javascript_reads_values_and_falls_back_for_a_missing_flag(
     assert value["variant"] == "default"
     assert number["value"] == 500
     assert value["value"] == newest(metrics).value
-    assert value["flagMetadata"] == {"namespace": "sales-ops", "version": newest(metrics).number}
+    assert value["flagMetadata"] == {
+        "namespace": "sales-ops",
+        "version": newest(metrics).number,
+        "environment": "production",
+    }
     assert (missing["value"], missing["errorCode"]) == ("fallback", "FLAG_NOT_FOUND")
 
 

@@ -48,7 +48,7 @@ class CountingDjango:
         await django_application(scope, receive, send)
 
 
-def get(app, path, secret=None, **headers):
+def get(app, path, secret=None, query="", **headers):
     """(status, headers as a list of (name, value) in lower case, body) of one GET."""
     headers = {"host": "testserver", **headers}
     if secret:
@@ -62,7 +62,7 @@ def get(app, path, secret=None, **headers):
         "scheme": "http",
         "path": path,
         "raw_path": path.encode(),
-        "query_string": b"",
+        "query_string": query.encode(),
         "root_path": "",
         "headers": wire,
         "client": ("127.0.0.1", 50000),
@@ -317,3 +317,44 @@ def test_after_a_publish_the_next_read_is_answered_from_memory_again(served, sec
 
     assert (status, json.loads(body)["version"]) == (200, published.number)
     assert django.reached == reached
+
+
+@pytest.mark.parametrize("path", [URL, URL + "value/", BUNDLE])
+def test_a_warm_read_naming_the_token_s_environment_is_answered_without_django(
+    served, secret, path
+):
+    app, django = served
+    first = get(app, path, secret, query="environment=production")
+    etag = dict(first[1])[b"etag"].decode()
+    first_304 = get(app, path, secret, query="environment=production", if_none_match=etag)
+    reached = django.reached
+
+    again = get(app, path, secret, query="environment=production")
+    again_304 = get(app, path, secret, query="environment=production", if_none_match=etag)
+
+    assert first[0] == 200 and first_304[0] == 304
+    assert django.reached == reached  # answered in front of Django
+    assert (again, again_304) == (first, first_304)
+    assert again[2] == get(app, path, secret)[2]  # the same answer as without asking
+
+
+def test_a_staging_token_reads_staging_from_memory_and_nothing_else(served, alice):
+    from configs import environments
+
+    app, django = served
+    _token, secret = read_token(alice, "sales-ops", environment=environments.named("staging"))
+    time.sleep(0.5)  # the feed tells this process of the token's creation: let it arrive
+    for query in ("", "environment=staging"):
+        get(app, URL, secret, query=query)
+        get(app, BUNDLE, secret, query=query)
+    reached = django.reached
+
+    read = get(app, URL, secret, query="environment=staging")
+    bundle = get(app, BUNDLE, secret)
+
+    assert django.reached == reached
+    assert json.loads(read[2])["environment"] == "staging"
+    assert json.loads(bundle[2])["environment"] == "staging"
+    refused = get(app, URL, secret, query="environment=production")
+    assert refused[0] == 404 and django.reached == reached + 1
+    assert get(app, BUNDLE, secret, query="environment=production")[0] == 404

@@ -48,6 +48,7 @@ def test_a_publish_arrives_as_a_live_event(asgi_server, alice, carol):
     assert event["event"] == "live"
     assert event["data"] == {
         "key": "custom-metrics",
+        "environment": "production",
         "version": version.number,
         "effective_at": version.effective_at.isoformat().replace("+00:00", "Z"),
     }
@@ -192,3 +193,59 @@ def test_a_schema_change_arrives_as_one_live_event_per_config_in_order(
     ]
     assert [e["id"] for e in events] == sorted(e["id"] for e in events)
     stream.close()
+
+
+def publish_metric_in(environment, actor, name):
+    """A new version of sales-ops/custom-metrics in `environment` (a name)."""
+    from django.db import transaction
+
+    from configs import environments
+    from configs.selectors import newest_version
+    from configs.services import version_publish
+
+    env = environments.named(environment)
+    config = Config.objects.get(namespace__slug="sales-ops", key="custom-metrics")
+    newest = newest_version(config, env)
+    metric = {"name": name, "kind": "count", "event": name}
+    value = {**newest.value, "metrics": [*newest.value["metrics"], metric]}
+    with transaction.atomic():
+        return version_publish(
+            config=config, value=value, base_number=newest.number, actor=actor, environment=env
+        )
+
+
+def test_a_stream_hears_only_its_environment_s_events_each_naming_it(asgi_server, alice, carol):
+    from configs import environments
+
+    _, secret = read_token(alice, "sales-ops", environment=environments.named("staging"))
+    stream = Stream(watch_url(asgi_server), secret)
+    published = {}
+
+    def publish_both():
+        publish_metric(carol, "orders")
+        published["staging"] = publish_metric_in("staging", carol, "refunds")
+
+    timer = later(0.3, publish_both)
+    event = stream.next_event()
+    timer.join()
+
+    assert event["event"] == "live"
+    assert event["data"]["environment"] == "staging"
+    assert event["data"]["version"] == published["staging"].number
+    assert "environment_id" not in event["data"]
+    stream.close()
+    resumed = Stream(watch_url(asgi_server) + "?environment=staging", secret, last_event_id=0)
+    assert resumed.next_event()["data"]["environment"] == "staging"
+    resumed.close()
+
+
+@pytest.mark.parametrize("environment", ["production", "moon"])
+def test_a_stream_of_an_environment_the_token_does_not_read_is_404(asgi_server, alice, environment):
+    from configs import environments
+
+    _, secret = read_token(alice, "sales-ops", environment=environments.named("staging"))
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        Stream(watch_url(asgi_server) + f"?environment={environment}", secret)
+
+    assert refused.value.code == 404
+    assert environment in json.loads(refused.value.read())["detail"]

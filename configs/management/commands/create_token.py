@@ -8,6 +8,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from common.messages import in_words
+from configs import environments
 from configs.models import Namespace
 from configs.services import token_create
 
@@ -25,6 +26,10 @@ class Command(BaseCommand):
             help="A namespace the token may read (repeat for several).",
         )
         parser.add_argument(
+            "--environment",
+            help="The environment the token reads, and the only one (default: the default one).",
+        )
+        parser.add_argument(
             "--write", action="store_true", help="Also propose, review and publish as the user."
         )
         parser.add_argument("--name", default="", help="What the token is for.")
@@ -39,6 +44,15 @@ class Command(BaseCommand):
         unknown = sorted(set(slugs) - {namespace.slug for namespace in namespaces})
         if unknown:
             raise CommandError(f"Unknown namespace: {', '.join(unknown)}.")
+        environment = None
+        if options["environment"] is not None:
+            names = [env.name for env in environments.every()]
+            if options["environment"] not in names:
+                raise CommandError(
+                    f"Unknown environment: {options['environment']}. "
+                    f"The environments are {', '.join(names)}."
+                )
+            environment = environments.named(options["environment"])
         days = options["expires_days"]
         if days is not None and days < 1:
             raise CommandError("--expires-days must be at least 1.")
@@ -51,12 +65,14 @@ class Command(BaseCommand):
                 namespaces=namespaces,
                 write=options["write"],
                 expires_at=expires_at,
+                environment=environment,
             )
         except (PermissionDenied, ValidationError) as exc:
             raise CommandError(in_words(exc)) from exc
         expiry = f"expires {expires_at:%Y-%m-%d %H:%M} UTC" if expires_at else "never expires"
         self.stderr.write(
             f"Token {token.prefix}… for {user.username} ({token.scope}) in "
-            f"{', '.join(slugs)}; {expiry}. It is shown only once:"
+            f"{', '.join(slugs)}, reading {(environment or environments.default()).name}; "
+            f"{expiry}. It is shown only once:"
         )
         self.stdout.write(secret)
