@@ -57,7 +57,7 @@ def _same(a: Version | None, b: Version | None) -> bool:
 
 
 def _words(config: Config, source: Version, target: Version | None) -> tuple[list[str], int]:
-    schema = config.schema.body if config.schema_id else None
+    schema = config.schema.body if config.schema is not None else None
     before = target.value if target is not None else None
     changes, total = first_changes(before, source.value, schema, limit=SUMMARY_CHANGES)
     told = [sentence(change) for change in changes]

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.db import transaction
-from django.db.models import BooleanField, F, IntegerField, OuterRef, Subquery, Value
+from django.db.models import BooleanField, F, Field, IntegerField, OuterRef, Subquery, Value
 from django.db.models.expressions import Expression
 from django.db.models.functions import Coalesce
 
@@ -25,16 +25,14 @@ from configs.models import Config, Environment, Namespace, ReviewPolicy, Role
 FIELDS = ("required_approvals", "owner_approval_required", "bypass_allowed")
 
 # What a field falls back to outside the environment's policies: the config's own setting,
-# then the namespace's; bypass has neither (allowed unless a policy forbids it).
-_OWN = {
-    "required_approvals": (F("required_approvals"), F("namespace__required_approvals")),
-    "owner_approval_required": (
-        F("owner_approval_required"),
-        F("namespace__owner_approval_required"),
-    ),
-    "bypass_allowed": (Value(True),),
+# then the namespace's (paths from the config); bypass has neither (allowed unless a policy
+# forbids it).
+_OWN: dict[str, tuple[str, ...]] = {
+    "required_approvals": ("required_approvals", "namespace__required_approvals"),
+    "owner_approval_required": ("owner_approval_required", "namespace__owner_approval_required"),
+    "bypass_allowed": (),
 }
-_TYPES = {
+_TYPES: dict[str, Field] = {
     "required_approvals": IntegerField(),
     "owner_approval_required": BooleanField(),
     "bypass_allowed": BooleanField(),
@@ -54,10 +52,7 @@ def in_environment(field: str, environment_id: int, config: str = "pk") -> Expre
         config__isnull=True,
         environment_id=environment_id,
     ).values(field)[:1]
-    own = [
-        F(f"{prefix}{expression.name}") if isinstance(expression, F) else expression
-        for expression in _OWN[field]
-    ]
+    own: list[Expression | F] = [F(f"{prefix}{path}") for path in _OWN[field]] or [Value(True)]
     return Coalesce(Subquery(of_config), Subquery(of_namespace), *own, output_field=_TYPES[field])
 
 
@@ -151,10 +146,11 @@ def policy_set(
         return policy if policy.pk else None
     policy._history_user = actor  # type: ignore[attr-defined]
     policy._change_reason = reason[:100] or None  # type: ignore[attr-defined]
+    kept: ReviewPolicy | None = policy
     if all(getattr(policy, field) is None for field in FIELDS):
         if policy.pk:
             policy.delete()
-        policy = None
+        kept = None
     else:
         policy.save()
     record(
@@ -166,4 +162,4 @@ def policy_set(
         reason=reason,
         details={"environment": environment.name, "changes": diff},
     )
-    return policy
+    return kept

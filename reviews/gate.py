@@ -8,6 +8,7 @@ carrying the new values of thousands of configs costs what a one-config change c
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.exceptions import PermissionDenied
@@ -108,7 +109,7 @@ class Touched:
         owner_approved = Config.owners.through.objects.filter(
             config_id=OuterRef("pk"), user_id__in=approver_ids
         )
-        lacking = self.configs.filter(~Exists(owner_approved), needs_owner=True)
+        lacking = self.configs.filter(~Exists(owner_approved), Q(needs_owner=True))
         return not lacking.exists()
 
 
@@ -161,7 +162,10 @@ def touched(change_request: ChangeRequest) -> Touched:
         .values("namespace_id")
         .annotate(owner_configs=Count("pk", filter=Q(needs_owner=True)), **aggregates)
     )
-    policies_by_namespace = {row["namespace_id"]: row for row in by_namespace}
+    # Keyed by environment ("required_<id>"…): plain dicts, not the row types of the fields.
+    policies_by_namespace: dict[int, dict[str, Any]] = {
+        row["namespace_id"]: dict(row) for row in by_namespace
+    }
     namespaces = list(Namespace.objects.filter(pk__in=policies_by_namespace).order_by("slug"))
     change_request.__dict__["namespaces"] = namespaces
     rows = policies_by_namespace.values()
