@@ -310,3 +310,36 @@ def test_a_read_token_cannot_promote(alice, timezones):
     )
 
     assert response.status_code == 403
+
+
+def test_drift_makes_as_many_queries_with_ten_times_the_configs(alice_api, timezones, carol):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from configs.services import config_create
+
+    def count() -> int:
+        environments.forget()  # each count reads the environments once, however long it took
+        with CaptureQueriesContext(connection) as queries:
+            response = alice_api.get(DRIFT, {"from": "staging", "to": "production"})
+        assert response.status_code == 200
+        return len(queries)
+
+    count()  # the first request of a token records its first use
+    before = count()
+    staging = env(STAGING)
+    for n in range(10):
+        config = config_create(
+            namespace=timezones.namespace,
+            key=f"extra-{n}",
+            name=f"Extra {n}",
+            value={"n": n},
+            actor=carol,
+        )
+        with transaction.atomic():
+            version_publish(
+                config=config, value={"n": n + 1}, base_number=1, actor=carol, environment=staging
+            )
+
+    assert count() == before
+    assert len(alice_api.get(DRIFT, {"from": "staging", "to": "production"}).json()) == 11
