@@ -140,11 +140,10 @@ def touched(change_request: ChangeRequest) -> Touched:
     aliases: dict = {}
     needs_owner = Q(pk__in=[])
     aggregates: dict = {}
-    for env_id, here in in_env.items():
+    for env_id, changed_here in in_env.items():
         aliases[f"required_{env_id}"] = policies.in_environment("required_approvals", env_id)
         aliases[f"owner_{env_id}"] = policies.in_environment("owner_approval_required", env_id)
         aliases[f"bypass_{env_id}"] = policies.in_environment("bypass_allowed", env_id)
-        changed_here = here
         needs_owner |= changed_here & Q(**{f"owner_{env_id}": True})
         aggregates[f"required_{env_id}"] = Max(
             Case(When(changed_here, then=F(f"required_{env_id}")), default=Value(0))
