@@ -53,6 +53,12 @@ urlpatterns = [
     ),
     path("namespaces/<slug:namespace>/watch/", watch.namespace_watch, name="watch"),
     path("environments/", reads.EnvironmentList.as_view(), name="environments"),
+    path("namespaces/<slug:namespace>/drift/", changes.NamespaceDrift.as_view(), name="drift"),
+    path(
+        "namespaces/<slug:namespace>/promotions/",
+        changes.PromotionCreate.as_view(),
+        name="promotions",
+    ),
     path("audit/", AuditLog.as_view(), name="audit"),
     path("schemas/", schemas.SchemaCreate.as_view(), name="schema_create"),
     path("schemas/infer/", schemas.SchemaInfer.as_view(), name="schema_infer"),

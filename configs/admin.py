@@ -19,8 +19,8 @@ from simple_history.admin import SimpleHistoryAdmin
 from common.admin_mixins import ReadOnlyAdminMixin
 from common.jsontext import BadJSON, parse_json
 from common.messages import REFUSALS, by_field
-from configs import access, services
-from configs.models import Config, Membership, Namespace, Schema, Version
+from configs import access, policies, services
+from configs.models import Config, Membership, Namespace, ReviewPolicy, Schema, Version
 from reviews.kinds.schema import InvalidValues
 from reviews.new_configs import config_propose
 from reviews.services import schema_change_open
@@ -149,6 +149,33 @@ class MembershipInline(admin.TabularInline):
     autocomplete_fields = ["user"]
 
 
+class ReviewPolicyInline(admin.TabularInline):
+    """The namespace's review policy in each environment, and its configs' there: an empty
+    field falls back (the config's in that environment, the namespace's there, the config's
+    own setting, the namespace's)."""
+
+    model = ReviewPolicy
+    extra = 0
+    fields = [
+        "environment",
+        "config",
+        "required_approvals",
+        "owner_approval_required",
+        "bypass_allowed",
+    ]
+    verbose_name = "review policy in an environment"
+    verbose_name_plural = "review policies per environment (empty: as the namespace's own)"
+
+    def get_formset(self, request, obj=None, **kwargs):
+        formset = super().get_formset(request, obj, **kwargs)
+        config_field = formset.form.base_fields["config"]
+        config_field.queryset = (
+            Config.objects.filter(namespace=obj) if obj else Config.objects.none()
+        )
+        config_field.help_text = "Empty: for every config of the namespace."
+        return formset
+
+
 class NamespaceAddForm(ServiceForm):
     class Meta:
         model = Namespace
@@ -167,7 +194,7 @@ class NamespaceChangeForm(ServiceForm):
 class NamespaceAdmin(ThroughServicesAdmin):
     list_display = ["slug", "name", "required_approvals", "owner_approval_required"]
     search_fields = ["slug", "name"]
-    inlines = [MembershipInline]
+    inlines = [MembershipInline, ReviewPolicyInline]
     form = NamespaceChangeForm
     add_form = NamespaceAddForm
 
@@ -198,6 +225,8 @@ class NamespaceAdmin(ThroughServicesAdmin):
         _adopt(obj, namespace)
 
     def save_formset(self, request, form, formset, change):
+        if formset.model is ReviewPolicy:
+            return self._save_policies(request, form, formset)
         if formset.model is not Membership:
             return super().save_formset(request, form, formset, change)
         namespace, actor = form.instance, request.user
@@ -228,6 +257,50 @@ class NamespaceAdmin(ThroughServicesAdmin):
                 formset.new_objects.append(membership)
             else:
                 formset.changed_objects.append((membership, row.changed_data))
+
+    def _save_policies(self, request, form, formset):
+        """Each policy row through policies.policy_set (admins only, audited); a row deleted
+        is a policy with nothing set."""
+        namespace, actor = form.instance, request.user
+        formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
+        for row in formset.forms:
+            deleted = row in formset.deleted_forms
+            if not deleted and not row.has_changed():
+                continue
+            if deleted and row.instance.pk is None:
+                continue
+            stored = ReviewPolicy.objects.filter(pk=row.instance.pk).first()
+            data = row.cleaned_data
+            where = {
+                "environment": data.get("environment") or stored.environment,
+                "config": data.get("config") if not deleted else stored.config,
+            }
+            if stored is not None and (
+                stored.environment_id != where["environment"].pk
+                or stored.config_id != getattr(where["config"], "pk", None)
+            ):
+                # The row now names another environment or config: the old policy goes.
+                with refusals_as_errors(prefix=f"{stored}: "):
+                    policies.policy_set(
+                        namespace=namespace,
+                        environment=stored.environment,
+                        config=stored.config,
+                        actor=actor,
+                        **dict.fromkeys(policies.FIELDS),
+                    )
+            settings = (
+                dict.fromkeys(policies.FIELDS)
+                if deleted
+                else {field: data.get(field) for field in policies.FIELDS}
+            )
+            with refusals_as_errors(prefix=f"{where['environment']}: "):
+                saved = policies.policy_set(namespace=namespace, actor=actor, **where, **settings)
+            if deleted:
+                formset.deleted_objects.append(stored)
+            elif stored is None:
+                formset.new_objects.append(saved)
+            else:
+                formset.changed_objects.append((saved, row.changed_data))
 
 
 class SchemaForm(ServiceForm):

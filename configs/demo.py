@@ -1,5 +1,6 @@
 """The demo: two namespaces, three schemas, four configs (one with an override for one
-customer) and four people."""
+customer) and four people; development needs no approval, and staging's company-timezones has
+one company more than production's (so drift and promotion show)."""
 
 from __future__ import annotations
 
@@ -9,8 +10,9 @@ from pathlib import Path
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
-from configs import services
-from configs.models import Config, Membership, Namespace, Role, Schema
+from configs import environments, services
+from configs.models import Config, Environment, Membership, Namespace, ReviewPolicy, Role, Schema
+from configs.selectors import newest_version
 
 # The demo files ship inside the project: a fresh clone has no shared/ folder.
 DEMO_DIR = Path(__file__).parent / "demo"
@@ -36,6 +38,19 @@ CONFIGS = [
     ("sales-ops", "custom-metrics", "custom-metrics", ["carol"]),
     ("sales-ops", "legacy-fields", None, ["carol"]),
 ]
+
+# Development needs no approval in any demo namespace (the namespaces' own policies hold in
+# staging and production).
+NO_REVIEW_IN = "development"
+
+# What staging tries before production: one company more in company-timezones.
+STAGING_TRY = {
+    "namespace": "data-pipelines",
+    "key": "company-timezones",
+    "environment": "staging",
+    "company": {"company_id": "umbrella", "timezone": "Europe/London"},
+    "title": "Try Umbrella in London time in staging first",
+}
 
 LEGACY_FIELDS = (
     "Legacy fields",
@@ -114,4 +129,41 @@ def seed() -> dict[str, str]:
             overrides=_overrides(key),
         )
 
+    # Written as the demo's data (as its versions 1 are), not as an admin's audited change.
+    no_review = Environment.objects.filter(name=NO_REVIEW_IN).first()
+    for namespace in namespaces.values():
+        if no_review is not None:
+            ReviewPolicy.objects.get_or_create(
+                namespace=namespace,
+                environment=no_review,
+                config=None,
+                defaults={"required_approvals": 0, "owner_approval_required": False},
+            )
+
+    _try_in_staging(users)
+
     return {username: password for username, (_, password) in PEOPLE.items()}
+
+
+def _try_in_staging(users: dict) -> None:
+    """Staging's company-timezones gets one company more than production's, as its version 2
+    (published by carol, as the demo's versions 1 are); once."""
+    env = next((e for e in environments.every() if e.name == STAGING_TRY["environment"]), None)
+    config = Config.objects.filter(
+        namespace__slug=STAGING_TRY["namespace"], key=STAGING_TRY["key"]
+    ).first()
+    if env is None or config is None:
+        return
+    base = newest_version(config, env)
+    if base is None or base.number > 1:
+        return
+    value = json.loads(json.dumps(base.value))
+    value["companies"].append(STAGING_TRY["company"])
+    services.version_publish(
+        config=config,
+        value=value,
+        base_number=base.number,
+        actor=users["carol"],
+        reason=f"Demo data: {STAGING_TRY['title']}",
+        environment=env,
+    )

@@ -19,7 +19,7 @@ from common.errors import Conflict, InvalidValue, RuleViolation
 from common.keyset import page_from
 from common.messages import in_words, refusal
 from common.pagination import page_of
-from configs import access, consumers, selectors, services, times
+from configs import access, consumers, environments, policies, selectors, services, times
 from configs.diff import diff_values, pretty_lines, sentence, sentences, show
 from configs.forms import ValueForm
 from configs.models import Config, Namespace, Role, Schema, Version
@@ -114,7 +114,8 @@ def config_edit(request, namespace, key):
     config = selectors.config_for(user=request.user, namespace=namespace, key=key)
     access.ensure_role(request.user, config.namespace, Role.EDITOR)
     base = selectors.newest_version(config)
-    needs_review = config.needs_review
+    policy = policies.of(config, environments.default())
+    needs_review = policy.needs_review
     preview = None
     takes_effect = None
     before = base.value if base else None
@@ -245,6 +246,7 @@ def config_edit(request, namespace, key):
             "form": form,
             "base": base,
             "needs_review": needs_review,
+            "policy": policy,
             "preview": preview,
             "takes_effect": takes_effect,
             "next_number": (base.number + 1) if base else 1,

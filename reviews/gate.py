@@ -8,20 +8,28 @@ carrying the new values of thousands of configs costs what a one-config change c
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, Exists, Max, OuterRef, Q, QuerySet
-
-from configs import access
-from configs.models import (
-    Config,
-    Namespace,
-    Role,
-    effective_owner_approval_required,
-    effective_required_approvals,
+from django.db.models import (
+    BooleanField,
+    Case,
+    Count,
+    Exists,
+    ExpressionWrapper,
+    F,
+    Max,
+    OuterRef,
+    Q,
+    QuerySet,
+    Value,
+    When,
 )
-from reviews.models import ChangeRequest, Review
+
+from configs import access, environments, policies
+from configs.models import Config, Namespace, Role
+from reviews.models import Change, ChangeRequest, Review
 
 
 @dataclass
@@ -64,15 +72,18 @@ class Gate:
 @dataclass(frozen=True)
 class Touched:
     """The configs a change request changes, as the gate and the role checks need them: their
-    namespaces and the strictest of their review policies. A schema change that changes no
-    value touches every config using its schema (their reviewers review it); one of a schema
-    nobody uses touches none (admins anywhere review it)."""
+    namespaces and the strictest of the review policies of each config in each environment it
+    changes (configs/policies.py). A schema change that changes no value touches every config
+    using its schema, in every environment (their reviewers review it); one of a schema nobody
+    uses touches none (admins anywhere review it)."""
 
     configs: QuerySet[Config]
     namespaces: list[Namespace]
     required_approvals: int
     owner_approval_required: bool
     schema_id: int | None
+    # "namespace in environment" wherever a policy forbids bypassing it.
+    bypass_forbidden: tuple[str, ...] = ()
 
     @property
     def needs_review(self) -> bool:
@@ -80,12 +91,17 @@ class Touched:
         return self.required_approvals > 0 or self.owner_approval_required
 
     @property
+    def bypass_allowed(self) -> bool:
+        return not self.bypass_forbidden
+
+    @property
     def slugs(self) -> str:
         return ", ".join(ns.slug for ns in self.namespaces)
 
     def owners_approved(self, approver_ids: set[int]) -> bool:
-        """Whether each config that needs an owner's approval has one of its own owners among
-        `approver_ids` (one query, answering only whether some config still lacks one)."""
+        """Whether each config that needs an owner's approval (in an environment it changes
+        in) has one of its own owners among `approver_ids` (one query, answering only whether
+        some config still lacks one)."""
         if not self.owner_approval_required:
             return True
         if not approver_ids:
@@ -93,37 +109,79 @@ class Touched:
         owner_approved = Config.owners.through.objects.filter(
             config_id=OuterRef("pk"), user_id__in=approver_ids
         )
-        lacking = self.configs.alias(needs_owner=effective_owner_approval_required()).filter(
-            ~Exists(owner_approved), needs_owner=True
-        )
+        lacking = self.configs.filter(~Exists(owner_approved), Q(needs_owner=True))
         return not lacking.exists()
 
 
+def _in_lines(change_request: ChangeRequest) -> dict[int, Q]:
+    """For each environment, whether a config (a row of touched_configs()) changes there: a
+    config change in that environment, or a new config's first value (every environment). A
+    schema change that changes no value touches its configs in every environment."""
+    config_changes = Change.objects.filter(
+        change_request_id=change_request.pk, config__isnull=False
+    )
+    lines = config_changes.filter(config_id=OuterRef("pk"))
+    return {
+        env.id: Q(Exists(lines.filter(Q(environment_id=env.id) | Q(environment__isnull=True))))
+        | Q(~Exists(config_changes))
+        for env in environments.every()
+    }
+
+
 def touched(change_request: ChangeRequest) -> Touched:
-    """What `change_request` touches (cached on it until its changes are rewritten)."""
+    """What `change_request` touches (cached on it until its changes are rewritten): one
+    aggregate query over its configs, whatever their number, with each environment's policy
+    read inside it."""
     cached = change_request.__dict__.get("_touched")
     if cached is not None:
         return cached
     schema_change = change_request.schema_change
-    configs = change_request.touched_configs()
+    in_env = _in_lines(change_request)
+    aliases: dict = {}
+    needs_owner = Q(pk__in=[])
+    aggregates: dict = {}
+    for env_id, changed_here in in_env.items():
+        aliases[f"required_{env_id}"] = policies.in_environment("required_approvals", env_id)
+        aliases[f"owner_{env_id}"] = policies.in_environment("owner_approval_required", env_id)
+        aliases[f"bypass_{env_id}"] = policies.in_environment("bypass_allowed", env_id)
+        needs_owner |= changed_here & Q(**{f"owner_{env_id}": True})
+        aggregates[f"required_{env_id}"] = Max(
+            Case(When(changed_here, then=F(f"required_{env_id}")), default=Value(0))
+        )
+        aggregates[f"forbidden_{env_id}"] = Count(
+            "pk", filter=changed_here & Q(**{f"bypass_{env_id}": False})
+        )
+    configs = (
+        change_request.touched_configs()
+        .alias(**aliases)
+        .alias(needs_owner=ExpressionWrapper(needs_owner, output_field=BooleanField()))
+    )
     by_namespace = (
         configs.order_by()
-        .alias(needs_owner=effective_owner_approval_required())
         .values("namespace_id")
-        .annotate(
-            required=Max(effective_required_approvals()),
-            owner_configs=Count("pk", filter=Q(needs_owner=True)),
-        )
+        .annotate(owner_configs=Count("pk", filter=Q(needs_owner=True)), **aggregates)
     )
-    policies = {row["namespace_id"]: row for row in by_namespace}
-    namespaces = list(Namespace.objects.filter(pk__in=policies).order_by("slug"))
+    # Keyed by environment ("required_<id>"…): plain dicts, not the row types of the fields.
+    policies_by_namespace: dict[int, dict[str, Any]] = {
+        row["namespace_id"]: dict(row) for row in by_namespace
+    }
+    namespaces = list(Namespace.objects.filter(pk__in=policies_by_namespace).order_by("slug"))
     change_request.__dict__["namespaces"] = namespaces
+    rows = policies_by_namespace.values()
     result = Touched(
         configs=configs,
         namespaces=namespaces,
-        required_approvals=max((row["required"] for row in policies.values()), default=0),
-        owner_approval_required=any(row["owner_configs"] for row in policies.values()),
+        required_approvals=max(
+            (row[f"required_{env_id}"] or 0 for row in rows for env_id in in_env), default=0
+        ),
+        owner_approval_required=any(row["owner_configs"] for row in rows),
         schema_id=schema_change.schema_id if schema_change else None,
+        bypass_forbidden=tuple(
+            f"{namespace.slug} in {environments.by_id(env_id).name}"
+            for namespace in namespaces
+            for env_id in in_env
+            if policies_by_namespace[namespace.pk][f"forbidden_{env_id}"]
+        ),
     )
     change_request.__dict__["_touched"] = result
     return result
@@ -153,8 +211,10 @@ def may_review(user, change_request: ChangeRequest) -> bool:
 
 
 def may_bypass(user, change_request: ChangeRequest) -> bool:
-    """Admins of every namespace it touches; superusers anywhere."""
-    return _role_everywhere(user, touched(change_request), Role.ADMIN)
+    """Admins of every namespace it touches (superusers anywhere), where no policy of the
+    environments it changes forbids bypass."""
+    where = touched(change_request)
+    return where.bypass_allowed and _role_everywhere(user, where, Role.ADMIN)
 
 
 def may_author(user, change_request: ChangeRequest) -> bool:
@@ -190,10 +250,16 @@ def ensure_may_review(user, change_request: ChangeRequest, doing: str = "review"
 
 
 def ensure_may_bypass(user, change_request: ChangeRequest) -> None:
-    if not may_bypass(user, change_request):
-        where = touched(change_request).slugs or "any namespace"
+    where = touched(change_request)
+    if not _role_everywhere(user, where, Role.ADMIN):
         raise PermissionDenied(
-            f"You need the admin role in {where} to publish without the required approvals."
+            f"You need the admin role in {where.slugs or 'any namespace'} to publish without "
+            "the required approvals."
+        )
+    if not where.bypass_allowed:
+        raise PermissionDenied(
+            f"The review policy of {', '.join(where.bypass_forbidden)} allows no bypass: "
+            "this change is published once it has the approvals it needs."
         )
 
 

@@ -13,6 +13,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from configs import environments, policies
 from configs import services as config_services
 from configs.models import Config, Namespace, Schema
 from configs.validation import InvalidSchema, check_schema
@@ -93,7 +94,8 @@ def config_propose(
         title=title,
         description=description,
         base_version=None,
-        publish=not config.needs_review,
+        # Its first value is published in every environment: it passes each one's policy.
+        publish=not policies.strictest(config, environments.every()).needs_review,
     )
     return NewConfig(config=config, change_request=change_request)
 

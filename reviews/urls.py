@@ -1,6 +1,6 @@
 from django.urls import path
 
-from reviews import views
+from reviews import promotion_pages, views
 
 app_name = "reviews"
 
@@ -23,6 +23,8 @@ urlpatterns = [
         views.schema_change_value,
         name="schema_value",
     ),
+    path("namespaces/<slug:namespace>/drift/", promotion_pages.drift, name="drift"),
+    path("namespaces/<slug:namespace>/promote/", promotion_pages.promote, name="promote"),
     # A schema change's former addresses.
     path("schema-changes/<int:pk>/", views.schema_change_address),
     path("schema-changes/<int:pk>/<slug:rest>/", views.schema_change_address),

@@ -435,3 +435,32 @@ class VersionSerializer(serializers.Serializer):
     def get_change_request(self, version) -> int | None:
         change = getattr(version, "change", None)
         return change.change_request_id if change else None
+
+
+class DifferenceSerializer(serializers.Serializer):
+    key = serializers.CharField()
+    from_version = serializers.IntegerField(help_text="Its live version in `from`.")
+    to_version = serializers.IntegerField(
+        allow_null=True, help_text="Its live version in `to` (null: none yet)."
+    )
+    differs = serializers.BooleanField(help_text="Always true: configs that match are left out.")
+    summary = serializers.CharField(help_text="What promoting it would change in `to`, in words.")
+
+
+class PromotionSerializer(serializers.Serializer):
+    """{from, to, keys?, title, description?}: "from" is a Python keyword, so the fields are
+    declared here."""
+
+    def get_fields(self):
+        return {
+            "from": serializers.CharField(help_text="The environment promoted from: staging."),
+            "to": serializers.CharField(help_text="A later environment: production."),
+            "keys": serializers.ListField(
+                child=serializers.CharField(),
+                required=False,
+                allow_empty=False,
+                help_text="The configs to promote (default: every config that differs).",
+            ),
+            "title": serializers.CharField(max_length=200, help_text="Why: shown to reviewers."),
+            "description": serializers.CharField(required=False, allow_blank=True, default=""),
+        }

@@ -7,13 +7,13 @@ from django.core.exceptions import ValidationError
 from django.db.models import Prefetch
 from django.http import Http404
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema
+from drf_spectacular.utils import OpenApiParameter, PolymorphicProxySerializer, extend_schema
 from rest_framework import status
 from rest_framework.generics import ListAPIView
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from configs import selectors
+from configs import environments, selectors
 from configs.api.access import (
     ensure_can_write,
     ensure_readable,
@@ -23,12 +23,15 @@ from configs.api.access import (
     token_of,
 )
 from configs.api.serializers import environment_parameter, error_responses
+from configs.drift import differences
 from configs.models import Namespace, Schema, Version
 from reviews import services
 from reviews.api.authoring import schema_and_owners
 from reviews.api.serializers import (
     ChangeRequestSerializer,
+    DifferenceSerializer,
     EditSerializer,
+    PromotionSerializer,
     ProposalSerializer,
     PublishSerializer,
     RebaseSerializer,
@@ -41,6 +44,7 @@ from reviews.api.serializers import (
 from reviews.gate import may_see
 from reviews.models import ChangeRequest, Review
 from reviews.new_configs import NewInSet, set_propose
+from reviews.promotions import promotion_open
 from reviews.selectors import approvers_for_versions
 
 
@@ -402,3 +406,82 @@ def _schema_change_opened(request, name: str, data: dict) -> Response:
         draft=data["draft"],
     )
     return _answer(request, change_request.pk, status.HTTP_201_CREATED)
+
+
+def _readable_namespace(request, slug: str) -> Namespace:
+    missing = "No such namespace, or no access to it."
+    namespace = Namespace.objects.filter(slug=slug).first()
+    if namespace is None:
+        raise Http404(missing)
+    ensure_readable(request, namespace, missing)
+    return namespace
+
+
+def _two_environments(given: dict) -> tuple[environments.Env, environments.Env]:
+    """The environments `from` and `to` name (404 for one that does not exist); 400 naming
+    the ones missing."""
+    missing = [name for name in ("from", "to") if not (given.get(name) or "").strip()]
+    if missing:
+        raise ValidationError(
+            f"Give {' and '.join(missing)}: the environments to compare, e.g. "
+            "from=staging&to=production."
+        )
+    return environments.named(given["from"].strip()), environments.named(given["to"].strip())
+
+
+class NamespaceDrift(APIView):
+    """The configs of a namespace whose live values (or overrides) differ between two
+    environments, each with what promoting it would change, in words."""
+
+    @extend_schema(
+        operation_id="namespace_drift",
+        parameters=[
+            OpenApiParameter("from", str, required=True, description="An environment: staging."),
+            OpenApiParameter("to", str, required=True, description="Another: production."),
+        ],
+        responses={200: DifferenceSerializer(many=True), **error_responses(400, 401, 404, 429)},
+    )
+    def get(self, request, namespace: str):
+        found = _readable_namespace(request, namespace)
+        source, target = _two_environments(request.query_params)
+        return Response(
+            [
+                {
+                    "key": d.key,
+                    "from_version": d.source.number,
+                    "to_version": d.target.number if d.target is not None else None,
+                    "differs": True,
+                    "summary": d.summary,
+                }
+                for d in differences(namespace=found, source=source, target=target)
+            ]
+        )
+
+
+class PromotionCreate(APIView):
+    """Open a change request setting each config's value and overrides in `to` to its live
+    ones in `from` (every config that differs, or `keys`), under `to`'s review policy."""
+
+    @extend_schema(
+        operation_id="promotion_create",
+        request=PromotionSerializer,
+        responses={
+            201: ChangeRequestSerializer,
+            **error_responses(400, 401, 403, 404, 409, 429),
+        },
+    )
+    def post(self, request, namespace: str):
+        found = _readable_namespace(request, namespace)
+        ensure_can_write(request)
+        data = _body(PromotionSerializer, request)
+        source, target = _two_environments(data)
+        change_request = promotion_open(
+            namespace=found,
+            source=source,
+            target=target,
+            keys=data.get("keys"),
+            author=request.user,
+            title=data["title"],
+            description=data["description"],
+        )
+        return _answer(request, change_request.pk, status.HTTP_201_CREATED)

@@ -3,6 +3,7 @@
 import json
 
 import pytest
+from django.forms import NullBooleanField
 
 from audit.models import AuditEvent
 from configs.models import Config, Membership, Namespace, Role, Schema
@@ -39,6 +40,9 @@ def untouched(response) -> dict:
     for form in forms:
         for name in form.fields:
             value = form[name].value()
+            if value is False and isinstance(form.fields[name], NullBooleanField):
+                data[form.add_prefix(name)] = "false"  # a yes/no/unknown choice, not a checkbox
+                continue
             if value is None or value is False:
                 continue
             data[form.add_prefix(name)] = "on" if value is True else value
@@ -137,6 +141,8 @@ def test_adding_a_namespace_with_members_goes_through_the_services(admin_client,
         "memberships-INITIAL_FORMS": "0",
         "memberships-0-user": str(alice.pk),
         "memberships-0-role": Role.EDITOR,
+        "policies-TOTAL_FORMS": "0",
+        "policies-INITIAL_FORMS": "0",
         "_continue": "1",
     }
 

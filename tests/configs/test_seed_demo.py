@@ -8,7 +8,7 @@ from django.core.management import call_command
 
 from audit.models import AuditEvent
 from configs import environments
-from configs.models import Config, Membership, Namespace, Role, Schema, Version
+from configs.models import Config, Membership, Namespace, ReviewPolicy, Role, Schema, Version
 from configs.selectors import versions_of
 from configs.validation import validate_value
 
@@ -42,7 +42,8 @@ def test_seed_demo_twice_changes_nothing_the_second_time():
     assert first["Namespace"] == 2
     assert first["Schema"] == 3
     assert first["Config"] == 4
-    assert first["Version"] == 4 * len(environments.every())  # each config's v1 in each
+    # Each config's version 1 in each environment, and staging's version 2 of company-timezones.
+    assert first["Version"] == 4 * len(environments.every()) + 1
     assert first["User"] == 4
     assert first["Membership"] == 8
 
@@ -143,3 +144,36 @@ def test_demo_people_have_their_role_in_both_namespaces(namespace, username, rol
     membership = Membership.objects.get(namespace__slug=namespace, user__username=username)
 
     assert membership.role == role
+
+
+@pytest.mark.django_db
+def test_demo_development_needs_no_approval_and_production_keeps_the_namespaces_policy():
+    from configs import policies
+
+    _seed_demo()
+    _seed_demo()
+
+    timezones = Config.objects.get(key="company-timezones")
+    metrics = Config.objects.get(key="custom-metrics")
+    development, production = environments.named("development"), environments.named("production")
+    assert not policies.of(timezones, development).needs_review
+    assert not policies.of(metrics, development).needs_review
+    assert policies.of(timezones, production).required_approvals == 1
+    assert policies.of(metrics, production).required_approvals == 0
+    assert ReviewPolicy.objects.count() == 2
+
+
+@pytest.mark.django_db
+def test_demo_staging_has_one_company_more_than_production_once():
+    _seed_demo()
+    _seed_demo()
+
+    timezones = Config.objects.get(key="company-timezones")
+    staging = versions_of(timezones, environments.named("staging")).get(number=2)
+    production = versions_of(timezones).get()
+    assert [c["company_id"] for c in staging.value["companies"]] == [
+        *(c["company_id"] for c in production.value["companies"]),
+        "umbrella",
+    ]
+    assert staging.published_by.username == "carol"
+    assert not versions_of(timezones, environments.named("staging")).filter(number=3).exists()

@@ -267,10 +267,13 @@ def test_the_api_runs_a_schema_change_from_proposal_to_publish(carol, bob, timez
         1,
     )
     assert schema["body"] == body
-    # One change for each environment's value (the same in each).
+    # One change for each environment's value (development, staging, production), each on
+    # that environment's newest version (the demo's staging is at version 2).
     assert [(c["kind"], c["namespace"], c["key"], c["base_version"]) for c in configs] == [
-        ("config", "data-pipelines", "company-timezones", 1)
-    ] * 3
+        ("config", "data-pipelines", "company-timezones", 1),
+        ("config", "data-pipelines", "company-timezones", 2),
+        ("config", "data-pipelines", "company-timezones", 1),
+    ]
     assert "items" not in answer
     pk = answer["id"]
 
@@ -281,7 +284,8 @@ def test_the_api_runs_a_schema_change_from_proposal_to_publish(carol, bob, timez
     assert published.status_code == 200
     assert published.json()["status"] == "published"
     assert published.json()["published_version"] == 2  # the schema's
-    assert [c["published_version"] for c in published.json()["changes"]] == [2, 2, 2, 2]
+    # The schema's version 2, then each environment's next version (staging's is its third).
+    assert [c["published_version"] for c in published.json()["changes"]] == [2, 2, 3, 2]
     read = client_for(make_token(bob, "data-pipelines")[1]).get(
         "/api/v1/configs/data-pipelines/company-timezones/"
     )
