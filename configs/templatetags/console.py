@@ -87,3 +87,21 @@ def include_if_present(context, template_name: str) -> str:
     except TemplateDoesNotExist:
         return ""
     return part.render(context.flatten(), context.get("request"))
+
+
+@register.filter
+def env_badge(change) -> str:
+    """A small badge naming the environment a change is for (a new config's first value is for
+    every environment; a schema's change has none)."""
+    if getattr(change, "config_id", None) is None:
+        return ""
+    env = change.env
+    label = env.label if env is not None else "Every environment"
+    return format_html('<span class="badge env" title="Environment">{}</span>', label)
+
+
+@register.filter
+def config_page(change) -> str:
+    """The page of a change's config, in the change's environment."""
+    config = change.config
+    return env_url("configs:detail", config.namespace.slug, config.key, environment=change.env)
