@@ -14,6 +14,7 @@ from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
 from audit.services import record
+from common.after_commit import after_commit
 from common.bulk import insert_all
 from common.errors import Conflict, RuleViolation
 from configs import environments
@@ -58,7 +59,7 @@ def _renumber(order: list[Environment]) -> None:
     # Bulk updates send no post_save: forget the remembered order here (other servers within
     # environments.FRESH_FOR).
     environments.forget()
-    transaction.on_commit(environments.forget)
+    after_commit(environments.forget, what="Forgetting the environments' order")
 
 
 def _copy_live_values(*, into: Environment, source: Environment, actor, reason: str) -> int:

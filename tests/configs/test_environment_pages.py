@@ -141,3 +141,26 @@ def test_editing_in_staging_proposes_a_change_in_staging_only(client, alice, tim
     assert change_request not in client.get(TIMEZONES).context["open_changes"].object_list
     # Nothing was published anywhere yet.
     assert all(newest_version(timezones, env).number == 1 for env in environments.every())
+
+
+@pytest.mark.parametrize("path", ["", "?environment=staging", "history/?environment=staging"])
+def test_config_pages_make_as_many_queries_with_more_environments(
+    client, dave, timezones, django_user_model, path
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from configs.services import environment_add
+
+    def counted() -> int:
+        client.get(TIMEZONES + path)  # warm: sessions, the environments remembered
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(TIMEZONES + path).status_code == 200
+        return len(captured)
+
+    client.force_login(dave)
+    before = counted()
+    root = django_user_model.objects.create_superuser("root", "root@example.com", "x")
+    for name in ("qa", "uat", "perf"):
+        environment_add(name=name, actor=root)
+    assert counted() == before
