@@ -104,3 +104,21 @@ def test_webhook_payloads_name_the_environment(alice, carol, metrics, settings):
         "staging",
     )
     assert body["change_request"] == change_request.pk
+
+
+def test_editing_a_staging_change_request_keeps_it_in_staging(client, alice, metrics):
+    from reviews.models import Change
+
+    change_request = open_in_staging(metrics, alice)
+    client.force_login(alice)
+    edit = client.get(f"/changes/{change_request.pk}/edit/")
+    assert edit.status_code == 200
+    value = with_metric(metrics, "refunds", staging())
+    response = client.post(
+        f"/changes/{change_request.pk}/edit/",
+        {"editor": "raw", "raw": json.dumps(value), "title": "Count refunds in staging"},
+    )
+    assert response.status_code == 302
+    [change] = Change.objects.filter(change_request=change_request)
+    assert change.environment_id == staging().id
+    assert [m["name"] for m in change.value["metrics"]][-1] == "refunds"
