@@ -18,9 +18,17 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from common.admin_mixins import ReadOnlyAdminMixin
 from common.jsontext import BadJSON, parse_json
-from common.messages import REFUSALS, by_field
-from configs import access, policies, services
-from configs.models import Config, Membership, Namespace, ReviewPolicy, Schema, Version
+from common.messages import REFUSALS, by_field, in_words
+from configs import access, environments, policies, services
+from configs.models import (
+    Config,
+    Environment,
+    Membership,
+    Namespace,
+    ReviewPolicy,
+    Schema,
+    Version,
+)
 from reviews.kinds.schema import InvalidValues
 from reviews.new_configs import config_propose
 from reviews.services import schema_change_open
@@ -188,6 +196,93 @@ class NamespaceChangeForm(ServiceForm):
     class Meta:
         model = Namespace
         fields = ["name", "description", "required_approvals", "owner_approval_required"]
+
+
+_NAME_TAKEN = (
+    "There is already an environment with this name: choose another name (an environment's "
+    "name is how reads and tokens pick it)."
+)
+
+
+class EnvironmentForm(ServiceForm):
+    reason = forms.CharField(required=False, help_text=REASON_HELP)
+
+    class Meta:
+        model = Environment
+        fields = ["name", "title"]
+        error_messages = {"name": {"unique": _NAME_TAKEN}}
+
+
+@admin.register(Environment)
+class EnvironmentAdmin(ThroughServicesAdmin):
+    """Add and rename through configs.services; reorder with the actions (or on the console's
+    Environments page). Never removed: every config has its versions in each."""
+
+    list_display = ["name", "title", "position", "is_default"]
+    ordering = ["position", "id"]
+    form = EnvironmentForm
+    actions = ["move_earlier", "move_later"]
+
+    def has_module_permission(self, request):
+        return request.user.is_superuser
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+    def has_add_permission(self, request):
+        return request.user.is_superuser
+
+    def has_change_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+    @admin.display(boolean=True, description="Default")
+    def is_default(self, obj) -> bool:
+        return obj.pk == environments.default().id
+
+    def delete_view(self, request, object_id, extra_context=None):
+        environment = self.get_object(request, object_id)
+        if environment is not None:
+            try:
+                services.environment_remove(environment=environment, actor=request.user)
+            except REFUSALS as exc:
+                self.message_user(request, in_words(exc), messages.ERROR)
+        return redirect("admin:configs_environment_changelist")
+
+    def save_model(self, request, obj, form, change):
+        data = form.cleaned_data
+        with refusals_as_errors():
+            if change:
+                services.environment_update(
+                    environment=obj,
+                    actor=request.user,
+                    reason=data["reason"],
+                    **_changes(form, services.ENVIRONMENT_DETAILS),
+                )
+                return
+            environment = services.environment_add(
+                name=data["name"], title=data["title"], actor=request.user, reason=data["reason"]
+            )
+        _adopt(obj, environment)
+
+    def _move(self, request, queryset, later: bool):
+        # One at a time, in the order they would move past each other without swapping back.
+        for environment in sorted(queryset, key=lambda e: e.position, reverse=later):
+            try:
+                services.environment_move(environment=environment, actor=request.user, later=later)
+            except REFUSALS as exc:
+                self.message_user(request, in_words(exc), messages.ERROR)
+            else:
+                self.message_user(
+                    request, f"Moved {environment.label} {'later' if later else 'earlier'}."
+                )
+
+    @admin.action(description="Move the selected environments earlier in promotion order")
+    def move_earlier(self, request, queryset):
+        self._move(request, queryset, later=False)
+
+    @admin.action(description="Move the selected environments later in promotion order")
+    def move_later(self, request, queryset):
+        self._move(request, queryset, later=True)
 
 
 @admin.register(Namespace)

@@ -1,6 +1,6 @@
 from django.urls import path, register_converter
 
-from configs import authoring_views, views
+from configs import authoring_views, environment_views, views
 from reviews.kinds import schema_pages
 
 app_name = "configs"
@@ -42,6 +42,7 @@ urlpatterns = [
         views.version_cancel,
         name="version_cancel",
     ),
+    path("environments/", environment_views.environment_list, name="environments"),
     path("schemas/", views.schema_list, name="schemas"),
     path("schemas/new/", authoring_views.schema_new, name="schema_new"),
     path("schemas/<slug:name>/", views.schema_detail, name="schema"),

@@ -11,6 +11,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
@@ -21,11 +22,13 @@ from common.messages import in_words, refusal
 from common.pagination import page_of
 from configs import access, consumers, environments, policies, selectors, services, times
 from configs.diff import diff_values, pretty_lines, sentence, sentences, show
+from configs.environments import Env
 from configs.forms import ValueForm
 from configs.models import Config, Namespace, Role, Schema, Version
 from configs.override_words import override_sentences
 from configs.schema_diff import schema_changes
 from configs.secrets import exempt_paths
+from configs.side_by_side import side_by_side
 from reviews import selectors as review_selectors
 from reviews import services as review_services
 from reviews.selectors import open_for_schema
@@ -71,10 +74,18 @@ def config_list(request):
     )
 
 
+def _environment(request) -> Env:
+    """The environment a page is about: `?environment=<name>`, or the default one; an unknown
+    name is a 404."""
+    return environments.named(request.GET.get("environment", "").strip())
+
+
 @login_required
 def config_detail(request, namespace, key):
     config = selectors.config_for(user=request.user, namespace=namespace, key=key)
-    live = selectors.live_version(config)
+    env = _environment(request)
+    lives = selectors.live_versions(config)
+    live = lives.get(env.id)
     if live:
         # Who proposed it (and in which change request), besides who published and approved.
         review_selectors.attach_history([live], user=request.user)
@@ -87,14 +98,18 @@ def config_detail(request, namespace, key):
         {
             "page_title": config.name,
             "config": config,
+            "environment": env,
+            "in_default": env == environments.default(),
+            "environments": environments.every(),
+            "side_by_side": side_by_side(config, lives),
             "live": live,
             "approvers": live.approved_by if live else [],
             "form": form,
-            "scheduled": selectors.scheduled_versions(config),
-            "versions": selectors.recent_versions(config),
+            "scheduled": selectors.scheduled_versions(config, environment=env),
+            "versions": selectors.recent_versions(config, environment=env),
             "open_changes": page_of(
                 request,
-                review_selectors.open_for_config(config, user=request.user),
+                review_selectors.open_for_config(config, user=request.user, environment=env),
                 per_page=OPEN_CHANGES_PAGE_SIZE,
                 param="changes",
             ),
@@ -102,7 +117,11 @@ def config_detail(request, namespace, key):
             "can_cancel": access.has_role(request.user, config.namespace, Role.REVIEWER),
             "permalink": request.build_absolute_uri(config.get_absolute_url()),
             "contributors": review_selectors.contributors(config),
-            "readers": consumers.consumers_of(config=config, live=live),
+            # Readers are counted per config, not per environment yet: beside the version the
+            # reads without an environment get.
+            "readers": consumers.consumers_of(
+                config=config, live=lives.get(environments.default().id)
+            ),
             "contributors_window": review_selectors.CONTRIBUTORS_WINDOW,
             "exempt_paths": exempt_paths(config.schema.body if config.schema_id else None),
         },
@@ -113,8 +132,9 @@ def config_detail(request, namespace, key):
 def config_edit(request, namespace, key):
     config = selectors.config_for(user=request.user, namespace=namespace, key=key)
     access.ensure_role(request.user, config.namespace, Role.EDITOR)
-    base = selectors.newest_version(config)
-    policy = policies.of(config, environments.default())
+    env = _environment(request)
+    base = selectors.newest_version(config, env)
+    policy = policies.of(config, env)
     needs_review = policy.needs_review
     preview = None
     takes_effect = None
@@ -168,6 +188,7 @@ def config_edit(request, namespace, key):
                             value=value,
                             base_version=base_number,
                             overrides=overrides,
+                            environment=env,
                         )
                     else:
                         change_request = review_services.change_request_open(
@@ -181,6 +202,7 @@ def config_edit(request, namespace, key):
                             publish=not needs_review,
                             draft=draft,
                             effective_at=effective_at,
+                            environment=env,
                         )
                 except InvalidValue as exc:
                     form.set_problems(exc.errors)
@@ -191,7 +213,7 @@ def config_edit(request, namespace, key):
                         messages.success(
                             request, f"Published version {change_request.published_version.number}."
                         )
-                        return redirect(config)
+                        return redirect(_in(env, "configs:detail", config))
                     if joined is not None:
                         messages.success(
                             request,
@@ -241,8 +263,11 @@ def config_edit(request, namespace, key):
         request,
         "configs/edit.html",
         {
-            "page_title": f"Edit {config.name}",
+            "page_title": f"Edit {config.name}"
+            + ("" if env == environments.default() else f" in {env.label}"),
             "config": config,
+            "environment": env,
+            "in_default": env == environments.default(),
             "form": form,
             "base": base,
             "needs_review": needs_review,
@@ -250,14 +275,14 @@ def config_edit(request, namespace, key):
             "preview": preview,
             "takes_effect": takes_effect,
             "next_number": (base.number + 1) if base else 1,
-            "earliest": selectors.earliest_effective_at(config),
+            "earliest": selectors.earliest_effective_at(config, environment=env),
             "zone": times.zone_name(),
             "date_fields": times.date_time_titles(form.schema),
             "typed": {"action": "publish", "effective_at": request.POST.get("effective_at", "")}
             if request.method == "POST"
             else {},
-            "open_changes": _open_changes_for(request.user, config),
-            "joinable": review_selectors.joinable(request.user, config),
+            "open_changes": _open_changes_for(request.user, config, env),
+            "joinable": review_selectors.joinable(request.user, config, env),
             "add_to": request.POST.get("add_to", ""),
         },
     )
@@ -271,9 +296,9 @@ def _joined(request):
     return review_selectors.for_change_request(user=request.user, pk=int(number))
 
 
-def _open_changes_for(user, config) -> dict:
-    """The open changes on this config: the person's own ones, and how many others."""
-    open_changes = list(review_selectors.open_for_config(config, user=user)[:50])
+def _open_changes_for(user, config, env: Env) -> dict:
+    """The open changes on this config in `env`: the person's own ones, and how many others."""
+    open_changes = list(review_selectors.open_for_config(config, user=user, environment=env)[:50])
     mine = [cr for cr in open_changes if cr.author_id == user.pk]
     return {"mine": mine, "others": len(open_changes) - len(mine)}
 
@@ -282,7 +307,8 @@ def _open_changes_for(user, config) -> dict:
 @require_POST
 def version_cancel(request, namespace, key, number):
     config = selectors.config_for(user=request.user, namespace=namespace, key=key)
-    version = get_object_or_404(selectors.versions_of(config), number=number)
+    env = _environment(request)
+    version = get_object_or_404(selectors.versions_of(config, env), number=number)
     try:
         services.version_cancel(
             version=version, actor=request.user, reason=request.POST.get("reason", "")
@@ -293,7 +319,7 @@ def version_cancel(request, namespace, key, number):
         messages.success(
             request, f"Scheduled version {number} was cancelled; it will never take effect."
         )
-    return redirect(config)
+    return redirect(_in(env, "configs:detail", config))
 
 
 def _restorable(version: Version, live: Version | None, newest: Version | None) -> bool:
@@ -308,17 +334,18 @@ def _restorable(version: Version, live: Version | None, newest: Version | None) 
 @login_required
 def config_history(request, namespace, key):
     config = selectors.config_for(user=request.user, namespace=namespace, key=key)
+    env = _environment(request)
     # Pages are cut from the version numbers alone (the (config, number) index), by keyset
     # (common.keyset: "Older →" starts below the last number shown), then only that page's
     # versions are read with their people and change requests: the oldest page of a long history
     # costs what the newest does.
-    numbers = selectors.versions_of(config).order_by("-number").values("number")
+    numbers = selectors.versions_of(config, env).order_by("-number").values("number")
     page = page_from(request, numbers, per_page=HISTORY_PAGE_SIZE)
     shown = [row["number"] for row in page.object_list]
-    page.object_list = list(review_selectors.version_history(config).filter(number__in=shown))
+    page.object_list = list(review_selectors.version_history(config, env).filter(number__in=shown))
     review_selectors.attach_history(page.object_list, user=request.user)
-    live = selectors.live_version(config)
-    newest = selectors.newest_version(config)
+    live = selectors.live_version(config, environment=env)
+    newest = selectors.newest_version(config, env)
     can_edit = access.has_role(request.user, config.namespace, Role.EDITOR)
     for version in page.object_list:
         version.restorable = can_edit and _restorable(version, live, newest)
@@ -326,16 +353,31 @@ def config_history(request, namespace, key):
         request,
         "configs/history.html",
         {
-            "page_title": f"History of {config.name}",
+            "page_title": f"History of {config.name}"
+            + ("" if env == environments.default() else f" in {env.label}"),
             "config": config,
+            "environment": env,
+            "in_default": env == environments.default(),
             "page": page,
             "newest_page": not page.has_previous(),
-            "count": selectors.versions_of(config).count(),
+            "count": selectors.versions_of(config, env).count(),
             "live": live,
             "now": timezone.now(),
-            "querystring_base": "",
+            "querystring_base": _env_query(env),
         },
     )
+
+
+def _env_query(env: Env) -> str:
+    """`environment=<name>&` for a page's own links outside the default environment."""
+    return "" if env == environments.default() else f"{urlencode({'environment': env.name})}&"
+
+
+def _in(env: Env, name: str, config: Config, *args) -> str:
+    """The URL of config page `name` as seen in `env`."""
+    url = reverse(name, args=[config.namespace.slug, config.key, *args])
+    query = _env_query(env)
+    return f"{url}?{query[:-1]}" if query else url
 
 
 def _version_number(raw: str) -> int:
@@ -378,22 +420,24 @@ def _diff_context(config: Config, before: Version | None, after: Version) -> dic
 @login_required
 def version_compare(request, namespace, key):
     config = selectors.config_for(user=request.user, namespace=namespace, key=key)
+    env = _environment(request)
     raw_from, raw_to = request.GET.get("from", ""), request.GET.get("to", "")
     if not raw_from or not raw_to:
         messages.info(request, "Pick two versions to compare, then press Compare.")
-        return redirect("configs:history", config.namespace.slug, config.key)
-    from_version = get_object_or_404(
-        selectors.versions_of(config), number=_version_number(raw_from)
-    )
-    to_version = get_object_or_404(selectors.versions_of(config), number=_version_number(raw_to))
-    live = selectors.live_version(config)
-    newest = selectors.newest_version(config)
+        return redirect(_in(env, "configs:history", config))
+    versions = selectors.versions_of(config, env)
+    from_version = get_object_or_404(versions, number=_version_number(raw_from))
+    to_version = get_object_or_404(versions, number=_version_number(raw_to))
+    live = selectors.live_version(config, environment=env)
+    newest = selectors.newest_version(config, env)
     can_edit = access.has_role(request.user, config.namespace, Role.EDITOR)
     same = from_version.pk == to_version.pk
     shown = [from_version] if same else [from_version, to_version]
     context = {
         "page_title": f"{config.name}: version {from_version.number} → {to_version.number}",
         "config": config,
+        "environment": env,
+        "in_default": env == environments.default(),
         "from_version": from_version,
         "to_version": to_version,
         "same": same,
@@ -407,15 +451,13 @@ def version_compare(request, namespace, key):
 @login_required
 def version_detail(request, namespace, key, number):
     config = selectors.config_for(user=request.user, namespace=namespace, key=key)
-    version = get_object_or_404(
-        selectors.versions_of(config).select_related("published_by"), number=number
-    )
+    env = _environment(request)
+    versions = selectors.versions_of(config, env)
+    version = get_object_or_404(versions.select_related("published_by"), number=number)
     review_selectors.attach_history([version], user=request.user)
-    previous = (
-        selectors.versions_of(config).active().filter(number__lt=number).order_by("-number").first()
-    )
-    live = selectors.live_version(config)
-    newest = selectors.newest_version(config)
+    previous = versions.active().filter(number__lt=number).order_by("-number").first()
+    live = selectors.live_version(config, environment=env)
+    newest = selectors.newest_version(config, env)
     can_edit = access.has_role(request.user, config.namespace, Role.EDITOR)
     return render(
         request,
@@ -423,6 +465,8 @@ def version_detail(request, namespace, key, number):
         {
             "page_title": f"{config.name}: version {version.number}",
             "config": config,
+            "environment": env,
+            "in_default": env == environments.default(),
             "version": version,
             "previous": previous,
             "live": live,
@@ -437,7 +481,8 @@ def version_detail(request, namespace, key, number):
 @require_POST
 def version_restore(request, namespace, key, number):
     config = selectors.config_for(user=request.user, namespace=namespace, key=key)
-    version = get_object_or_404(selectors.versions_of(config), number=number)
+    env = _environment(request)
+    version = get_object_or_404(selectors.versions_of(config, env), number=number)
     try:
         change_request = review_services.version_restore(
             version=version, actor=request.user, reason=request.POST.get("reason", "")
@@ -464,7 +509,7 @@ def version_restore(request, namespace, key, number):
     back = request.POST.get("next", "")
     if url_has_allowed_host_and_scheme(back, {request.get_host()}, request.is_secure()):
         return redirect(back)
-    return redirect("configs:version", config.namespace.slug, config.key, number)
+    return redirect(_in(env, "configs:version", config, number))
 
 
 @login_required

@@ -84,7 +84,8 @@ def enqueue_for_change_request(audit_event) -> None:
     labels = details.get("changes") or [f"{audit_event.namespace}/{audit_event.config}"]
     keys: dict[str, list[str]] = {}
     for label in labels:
-        namespace, _, key = label.partition("/")
+        # "namespace/key", with "@environment" outside the default environment.
+        namespace, _, key = label.partition("@")[0].partition("/")
         keys.setdefault(namespace, []).append(key)
     subscribed = [
         webhook
@@ -98,6 +99,8 @@ def enqueue_for_change_request(audit_event) -> None:
             "event": name,
             "namespace": namespace,
             "key": keys[namespace][0] if len(keys[namespace]) == 1 else None,
+            # The environment its changes are for (None: several, or a schema's change).
+            "environment": details.get("environment"),
             "version": details.get("version"),
             "effective_at": _timestamp(datetime.fromisoformat(effective_at))
             if effective_at

@@ -8,11 +8,11 @@ receiver's status (or why it could not be reached) and time.
 The arrows point one way: deliveries.py (which deliveries a change makes) queues the tasks of
 tasks.py (the worker's), which call `attempt` here (secrets, targets, one signed POST).
 
-The body is `{event, namespace, key, version, effective_at, change_request, at}`, signed as
-`Config-Console-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">` with the
-webhook's secret. Secrets are stored encrypted (Fernet, from the `cryptography` package) with a
-key derived from `WEBHOOK_SECRET_KEY` (default: the Django secret key), so a database dump alone
-does not reveal them.
+The body is `{event, namespace, key, environment, version, effective_at, change_request, at}`,
+signed as `Config-Console-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">`
+with the webhook's secret. Secrets are stored encrypted (Fernet, from the `cryptography`
+package) with a key derived from `WEBHOOK_SECRET_KEY` (default: the Django secret key), so a
+database dump alone does not reveal them.
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from configs import environments
 from push.models import Webhook, WebhookAttempt, WebhookDelivery
 
 TIMEOUT = 10  # seconds a receiver has to answer
@@ -94,7 +95,9 @@ def _body(delivery: WebhookDelivery) -> str:
     event = delivery.change_event
     data: dict = {"event": delivery.event, "namespace": delivery.webhook.namespace.slug}
     if event is None:  # the test button's ping
-        data.update(key=None, version=None, effective_at=None, change_request=None)
+        data.update(
+            key=None, environment=None, version=None, effective_at=None, change_request=None
+        )
     else:
         change_request = (
             Change.objects.filter(published_version_id=event.version_id)
@@ -103,6 +106,8 @@ def _body(delivery: WebhookDelivery) -> str:
         )
         data.update(
             key=event.key,
+            # Events from before environments have none: they were the default one's.
+            environment=environments.by_id(event.environment_id).name,
             version=event.number,
             effective_at=event.message()["effective_at"],
             change_request=change_request,

@@ -38,11 +38,12 @@ def _load(pk: int) -> ChangeRequest:
 
 
 def _what(cr: ChangeRequest) -> str:
-    """What the change request changes, in a subject line: a schema, one config, or how many."""
+    """What the change request changes, in a subject line: a schema, one config (with
+    "@environment" outside the default one), or how many."""
     if cr.schema_change is not None:
         return f"schema {cr.schema_change.schema.name}"
     if cr.is_single:
-        return str(cr.config)
+        return cr.change.label
     return f"{len(cr.change_list)} configs"
 
 
@@ -121,7 +122,7 @@ def published(pk: int) -> None:
     assert version is not None
     when = f"takes effect at {version.effective_at:%Y-%m-%d %H:%M %Z}"
     if cr.is_single:
-        subject = f"Published: {cr.config} version {version.number}"
+        subject = f"Published: {cr.change.label} version {version.number}"
         what = f"as version {version.number}"
     else:
         subject = f"Published: {_what(cr)}"
@@ -148,9 +149,11 @@ def published(pk: int) -> None:
             ).select_related("user")
         ]
         _send(
-            f"[Config Console] BYPASS: {config} version {version.number} published without review",
-            f"{version.published_by} published version {version.number} of {config} without the "
-            f"required approvals.\n\nReason given: {version.bypass_reason}\n\n{_link(cr)}\n",
+            f"[Config Console] BYPASS: {change.label} version {version.number} published without "
+            "review",
+            f"{version.published_by} published version {version.number} of {change.label} "
+            f"without the required approvals.\n\nReason given: {version.bypass_reason}\n\n"
+            f"{_link(cr)}\n",
             owners or admins,
         )
 

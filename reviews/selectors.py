@@ -9,7 +9,8 @@ from django.db.models import Count, Exists, F, Max, OuterRef, Prefetch, Q, Query
 from django.db.models.expressions import Combinable
 from django.http import Http404
 
-from configs import access
+from configs import access, environments
+from configs.environments import Env
 from configs.models import Config, Role, Schema, Version
 from configs.selectors import versions_of
 from reviews.gate import approvals_of_proposal
@@ -82,12 +83,23 @@ def open_for_schema(schema: Schema, *, user) -> list[ChangeRequest]:
     )
 
 
-def open_for_config(config: Config, *, user) -> QuerySet:
-    """The config's open change requests that `user` may see (none touching a namespace they
-    cannot), most recently updated first, without their values (a page lists titles; a busy
-    config has thousands)."""
+def _in_environment(environment: Env | None) -> Q:
+    """Changes in `environment` (default: the default one), and a new config's first value,
+    which is for every environment."""
+    return Q(changes__environment_id=environments.id_of(environment)) | Q(
+        changes__environment__isnull=True
+    )
+
+
+def open_for_config(config: Config, *, user, environment: Env | None = None) -> QuerySet:
+    """The config's open change requests in `environment` (default: the default one) that
+    `user` may see (none touching a namespace they cannot), most recently updated first,
+    without their values (a page lists titles; a busy config has thousands)."""
     return (
-        ChangeRequest.objects.filter(changes__config=config, status__in=ChangeRequest.OPEN)
+        ChangeRequest.objects.filter(
+            Q(changes__config=config) & _in_environment(environment),
+            status__in=ChangeRequest.OPEN,
+        )
         .exclude(outside(access.visible_namespace_ids(user)))
         .select_related("author")
         .defer("description")
@@ -141,12 +153,13 @@ def approvers_for_versions(versions) -> dict[int, list[str]]:
     return approvers
 
 
-def version_history(config: Config) -> QuerySet:
-    """Every version of `config`, newest first, with its publisher and its change request.
+def version_history(config: Config, environment: Env | None = None) -> QuerySet:
+    """Every version of `config` in `environment` (default: the default one), newest first,
+    with its publisher and its change request.
 
     Without the values: a page of fifty large values would be read only to be thrown away."""
     return (
-        versions_of(config)
+        versions_of(config, environment)
         .select_related("published_by", "cancelled_by", "change__change_request__author")
         .defer("value", "value_json")
         .order_by("-number")
@@ -342,11 +355,14 @@ def authored_by(user, *, open_only: bool = False):
     return changes.order_by("-updated_at", "-id")  # id last: the console pages by keyset
 
 
-def joinable(user, config: Config) -> list[ChangeRequest]:
-    """`user`'s own open change requests that a change to `config` could join (they may still
-    be edited and do not change it yet), newest first; at most 20."""
+def joinable(user, config: Config, environment: Env | None = None) -> list[ChangeRequest]:
+    """`user`'s own open change requests that a change to `config` in `environment` could join
+    (they may still be edited and do not change it there yet), newest first; at most 20."""
+    touching = Change.objects.filter(config=config).filter(
+        Q(environment_id=environments.id_of(environment)) | Q(environment__isnull=True)
+    )
     return list(
         authored_by(user, open_only=True)
         .filter(status__in=ChangeRequest.ACTIONS["edit"])
-        .exclude(changes__config=config)[:20]
+        .exclude(pk__in=touching.values("change_request_id"))[:20]
     )

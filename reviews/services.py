@@ -161,6 +161,13 @@ def _only(value, labels: set[str]):
     return [label for label in value if label in labels]
 
 
+def _environment_name(change: Change) -> str | None:
+    """The environment a config change is for, by name (None: a new config's first value, for
+    every environment)."""
+    env = change.env
+    return env.name if env is not None else None
+
+
 def _audit(
     action: str,
     change_request: ChangeRequest,
@@ -176,8 +183,11 @@ def _audit(
         details.setdefault("draft", True)
     schema_change = change_request.schema_change
     by_namespace: dict[str, list[str]] = {}
+    # The environment each config change is for, by label: every event names it.
+    environment_of: dict[str, str | None] = {}
     if change is not None:
         by_namespace[change.config.namespace.slug] = [change.label]
+        environment_of[change.label] = _environment_name(change)
     elif schema_change is not None:
         details = {"schema": schema_change.schema.name, **details}
         # A schema nobody uses: one event, seen by superusers.
@@ -191,13 +201,20 @@ def _audit(
     else:
         for one in change_request.change_list:
             by_namespace.setdefault(one.config.namespace.slug, []).append(one.label)
+            environment_of[one.label] = _environment_name(one)
     event = None
     for slug, labels in sorted(by_namespace.items()):
-        mine = set(labels)
+        # Details keyed by "namespace/key" or by the label ("namespace/key@environment").
+        mine = set(labels) | {label.partition("@")[0] for label in labels}
         part = {
             key: _only(value, mine) if key in _BY_CONFIG else value
             for key, value in details.items()
         }
+        named = sorted({name for label in labels if (name := environment_of.get(label))})
+        if len(named) == 1:
+            part = {"environment": named[0], **part}
+        elif named:
+            part = {"environments": named, **part}
         if change is None and not change_request.is_single:
             part = {"changes": sorted(labels), **part}
         event = record(
@@ -205,7 +222,8 @@ def _audit(
             actor=actor,
             target=change_request,
             namespace=slug,
-            config=labels[0].split("/", 1)[1] if len(labels) == 1 else "",
+            # The key alone: the audit log filters events by namespace and key.
+            config=labels[0].split("/", 1)[1].partition("@")[0] if len(labels) == 1 else "",
             reason=reason,
             details={"change_request": change_request.pk, **part},
         )

@@ -128,7 +128,7 @@ def _panel(request, change_request, change: Change, *, show_all: bool) -> Change
     base = change.base_version
     before = base.value if base else None
     schema = _schema(change.config)
-    newest = newest_version(change.config)
+    newest = newest_version(change.config, change.env)
     theirs = newest if change_request.allows("rebase") and newest != base else None
     # A first value is told field by field and item by item (from an empty value of the same
     # shape), not as one cut-off "whole value".
@@ -183,7 +183,7 @@ def _detail_page(request, change_request, *, typed=None):
     page = page_of(request, change_request.change_list, per_page=CHANGES_PER_PAGE, param="set")
     panels = [_panel(request, change_request, c, show_all=show_all) for c in page]
     first = change_request.change
-    newest = newest_version(first.config)
+    newest = newest_version(first.config, first.env)
     addable = (
         config_selectors.editable_configs(request.user)
         .exclude(pk__in=[c.config_id for c in change_request.change_list])
@@ -417,14 +417,17 @@ def _value_form_page(request, change_request, *, rebase: bool, adding: Config | 
     if request.user.pk != change_request.author_id:
         raise PermissionDenied("Only the author can change this change request.")
     if adding is not None:
+        env = None  # a config added from this page is added in the default environment
         config, base = adding, newest_version(adding)
         initial_value = base.value if base else None
         initial_overrides = base.overrides if base else []
     else:
         change = _change_of(request, change_request)
+        # Edited in its own environment: the value replaces this change's, not a new one's.
+        env = change.env
         config, base, initial_value = change.config, change.base_version, change.value
         initial_overrides = change.overrides
-    newest = newest_version(config)
+    newest = newest_version(config, env)
     form = ValueForm(
         request.POST or None,
         config=config,
@@ -451,6 +454,7 @@ def _value_form_page(request, change_request, *, rebase: bool, adding: Config | 
                     value=value,
                     overrides=form.cleaned_data["new_overrides"],
                     base_version=base.number if base else None,
+                    environment=env,
                     title=form.cleaned_data["title"],
                     description=form.cleaned_data["description"],
                 )

@@ -128,10 +128,13 @@ def _environments_known_for_the_whole_test(monkeypatch):
 def _fresh_read_caches():
     """Forget the API's prepared answers and throttle counts around every test.
 
-    They are kept by version id, and a rolled-back test gives the next one the same ids."""
+    They are kept by version id, and a rolled-back test gives the next one the same ids. The
+    environments each process remembers are forgotten too: a rolled-back rename or addition
+    sends no signal."""
     from django.core.cache import cache
 
     from common.throttle import forget_tallies
+    from configs import environments
     from configs.api.reads import forget_prepared
     from configs.consumers import forget as forget_consumers
     from configs.ofrep import forget as forget_flags
@@ -140,8 +143,10 @@ def _fresh_read_caches():
     forget_flags()
     forget_tallies()
     forget_consumers()
+    environments.forget()
     cache.clear()
     yield
+    environments.forget()
     forget_consumers()
     forget_prepared()
     forget_flags()

@@ -2,6 +2,13 @@
 
 Reads (value_errors, schema_breakage, newest_version, …) live in `configs.selectors`."""
 
+from configs.services.environments import (
+    ENVIRONMENT_DETAILS,
+    environment_add,
+    environment_move,
+    environment_remove,
+    environment_update,
+)
 from configs.services.namespaces import (
     NAMESPACE_SETTINGS,
     membership_remove,
@@ -30,6 +37,7 @@ from configs.services.versions import (
 
 __all__ = [
     "CONFIG_DETAILS",
+    "ENVIRONMENT_DETAILS",
     "NAMESPACE_SETTINGS",
     "NewVersion",
     "TOKEN_PREFIX",
@@ -37,6 +45,10 @@ __all__ = [
     "config_add",
     "config_create",
     "config_update",
+    "environment_add",
+    "environment_move",
+    "environment_remove",
+    "environment_update",
     "membership_remove",
     "membership_set",
     "namespace_create",

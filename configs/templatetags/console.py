@@ -1,11 +1,15 @@
 """Small display helpers for the console templates."""
 
 import json
+from urllib.parse import urlencode
 
 from django import template
+from django.template import TemplateDoesNotExist
+from django.template.loader import get_template
+from django.urls import reverse
 from django.utils.html import format_html
 
-from configs import times
+from configs import environments, times
 
 register = template.Library()
 
@@ -60,3 +64,44 @@ def typed_example() -> str:
 def typed_time(instant) -> str:
     """An instant as a person would type it, in the page's zone ("2026-11-30 00:00")."""
     return times.typed(instant) if instant else ""
+
+
+@register.simple_tag
+def env_url(name, *args, environment=None, **query) -> str:
+    """`{% url name *args %}` as seen in `environment`: with `?environment=` unless it is the
+    default one (so permalinks stay as they were), and `query`'s non-empty parameters."""
+    params = {}
+    if environment is not None and environment.id != environments.default().id:
+        params["environment"] = environment.name
+    params.update({key: value for key, value in query.items() if value not in (None, "")})
+    url = reverse(name, args=args)
+    return f"{url}?{urlencode(params)}" if params else url
+
+
+@register.simple_tag(takes_context=True)
+def include_if_present(context, template_name: str) -> str:
+    """`{% include template_name %}` when the template exists, nothing otherwise: a place kept
+    on a page for a part another change adds."""
+    try:
+        part = get_template(template_name)
+    except TemplateDoesNotExist:
+        return ""
+    return part.render(context.flatten(), context.get("request"))
+
+
+@register.filter
+def env_badge(change) -> str:
+    """A small badge naming the environment a change is for (a new config's first value is for
+    every environment; a schema's change has none)."""
+    if getattr(change, "config_id", None) is None:
+        return ""
+    env = change.env
+    label = env.label if env is not None else "Every environment"
+    return format_html('<span class="badge env" title="Environment">{}</span>', label)
+
+
+@register.filter
+def config_page(change) -> str:
+    """The page of a change's config, in the change's environment."""
+    config = change.config
+    return env_url("configs:detail", config.namespace.slug, config.key, environment=change.env)

@@ -151,6 +151,46 @@ def config_changed(p):
     )
 
 
+def _root():
+    return get_user_model().objects.create_superuser("root", password="x")
+
+
+def environment_added(p):
+    root = _root()
+    return Step(
+        lambda: config_services.environment_add(
+            name="qa", title="QA", actor=root, reason="Testers try releases"
+        ),
+        root,
+        "Testers try releases",
+    )
+
+
+def environment_changed(p):
+    from configs.models import Environment
+
+    root = _root()
+    staging = Environment.objects.get(name="staging")
+    return Step(
+        lambda: config_services.environment_update(
+            environment=staging, actor=root, reason="As the team says it", name="preprod"
+        ),
+        root,
+        "As the team says it",
+    )
+
+
+def environment_moved(p):
+    from configs.models import Environment
+
+    root = _root()
+    staging = Environment.objects.get(name="staging")
+    return Step(
+        lambda: config_services.environment_move(environment=staging, actor=root, later=False),
+        root,
+    )
+
+
 def opened(p):
     return Step(lambda: propose(p.timezones, p.alice), p.alice, "Add acme")
 
@@ -805,6 +845,9 @@ DRIVERS = {
     "schema.changed": schema_changed,
     "config.created": config_created,
     "config.changed": config_changed,
+    "environment.added": environment_added,
+    "environment.changed": environment_changed,
+    "environment.moved": environment_moved,
     "change_request.opened": opened,
     "change_request.edited": edited,
     "change_request.submitted": submitted,

@@ -295,6 +295,7 @@ def test_an_approval_sends_a_signed_change_request_event(receiver, sales_ops, al
         "event": "change_request.approved",
         "namespace": "sales-ops",
         "key": "custom-metrics",
+        "environment": "production",
         "version": None,
         "effective_at": None,
         "change_request": change.pk,
