@@ -194,13 +194,7 @@ class _Importer:
             base_version=schema.versions.latest("number").number,
             title=self.title,
             description=f"Imported from {file.path} with manage.py import_configs.",
-            # The folder holds one value a config, its default environment's: it also stands
-            # for the config's value in any other environment the new schema rejects.
-            values={
-                label: self.folder_values[file.name, label.partition("@")[0]]
-                for label in rejected
-                if (file.name, label.partition("@")[0]) in self.folder_values
-            },
+            values=self._values_for(file.name, rejected),
         )
         if self.bypass_reason is not None or self.publish:
             gate = gate_for(change)
@@ -231,6 +225,18 @@ class _Importer:
                 f"{self._url(change)}"
             )
         report.add("proposed", text)
+
+    def _values_for(self, schema: str, rejected: set[str]) -> dict[str, Any]:
+        """The folder's value for each config and environment the new schema rejects: the
+        environment's own file's, else (a folder without that environment's folder) the config's
+        file in configs/, which then stands for its value in every environment."""
+        values = {}
+        for label in rejected:
+            for given in (label, label.partition("@")[0]):
+                if (schema, given) in self.folder_values:
+                    values[label] = self.folder_values[schema, given]
+                    break
+        return values
 
     def _carry(self, change: ChangeRequest) -> None:
         # By "namespace/key[@environment]", as the folder's files are labelled.
