@@ -9,6 +9,12 @@ alike: jsonb does not keep key order, so sorting is the only order both agree on
     DIR/schemas/<name>.json             {name, title, description, body, version}
     DIR/configs/<namespace>/<key>.json  {namespace, key, name, description, schema,
                                          schema_version, owners, version, value}
+                                        (the default environment's value, as before
+                                         environments: a folder made then imports the same)
+    DIR/environments/<environment>/<namespace>/<key>.json
+                                        {namespace, key, environment, version, value}
+                                        (one folder per other environment: its values only;
+                                         a config's details are in configs/)
 
 Applying a folder goes through the review gate, so it lives with the import command, which sits
 above both apps; this module knows only configs.
@@ -22,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from django.db.models import Max, OuterRef, Subquery
+from django.http import Http404
 from django.utils import timezone
 
 from common.errors import DomainError
@@ -32,6 +39,7 @@ from configs.models import Config, Namespace, Schema, SchemaVersion, Version, ca
 NAMESPACES_DIR = "namespaces"
 SCHEMAS_DIR = "schemas"
 CONFIGS_DIR = "configs"
+ENVIRONMENTS_DIR = "environments"
 
 
 class TransferError(DomainError):
@@ -91,27 +99,11 @@ def export(directory: Path, *, namespaces: list[str] | None = None) -> ExportRes
     """
     result = ExportResult()
     selected = _namespaces(namespaces)
-    # The live version's number and value come with each config: three queries in all (configs,
-    # their owners, schemas), whatever the number of configs.
-    configs = selectors.with_live_values(
+    configs = _with_live(
         Config.objects.filter(namespace__in=selected)
         .select_related("namespace", "schema")
-        .prefetch_related("owners")
-        .order_by("namespace__slug", "key")
-    )
-    # …and the schema version the live value was checked against, in the same query.
-    live_schema = (
-        Version.objects.filter(config=OuterRef("pk"), environment_id=environments.default().id)
-        .live_at(timezone.now())
-        .values("schema_version__number")[:1]
-    )
-    live_overrides = (
-        Version.objects.filter(config=OuterRef("pk"), environment_id=environments.default().id)
-        .live_at(timezone.now())
-        .values("overrides")[:1]
-    )
-    configs = configs.annotate(
-        live_schema_version=Subquery(live_schema), live_overrides=Subquery(live_overrides)
+        .prefetch_related("owners"),
+        environments.default(),
     )
     schemas = Schema.objects.order_by("name")
     if namespaces:
@@ -170,7 +162,49 @@ def export(directory: Path, *, namespaces: list[str] | None = None) -> ExportRes
             },
             result,
         )
+    for env in environments.every():
+        if env != environments.default():
+            _export_environment(directory, env, selected, result)
     return result
+
+
+def _with_live(configs, env: environments.Env):
+    """`configs` by namespace and key, each with its live version's number, value, overrides
+    and schema version in `env`: one query, whatever the number of configs."""
+    live = Version.objects.filter(config=OuterRef("pk"), environment_id=env.id).live_at(
+        timezone.now()
+    )
+    return selectors.with_live_values(
+        configs.order_by("namespace__slug", "key"), environment=env
+    ).annotate(
+        live_schema_version=Subquery(live.values("schema_version__number")[:1]),
+        live_overrides=Subquery(live.values("overrides")[:1]),
+    )
+
+
+def _export_environment(
+    directory: Path, env: environments.Env, selected: list[Namespace], result: ExportResult
+) -> None:
+    """Write each config's live value in `env` to the environment's own folder."""
+    configs = _with_live(
+        Config.objects.filter(namespace__in=selected).select_related("namespace"), env
+    )
+    for config in configs:
+        if config.live_number is None:
+            result.skipped.append(f"{config} has no live value in {env.name} yet")
+            continue
+        _write(
+            directory / ENVIRONMENTS_DIR / env.name / config.namespace.slug / f"{config.key}.json",
+            {
+                "namespace": config.namespace.slug,
+                "key": config.key,
+                "environment": env.name,
+                "version": config.live_number,
+                "value": json.loads(config.live_value_json),
+                **_overrides_field(config.live_overrides),
+            },
+            result,
+        )
 
 
 def _overrides_field(overrides: Any) -> dict:
@@ -211,10 +245,14 @@ class ConfigFile:
     version: int | None  # the version the file was exported at; None = propose on the newest
     value: Any
     overrides: list = field(default_factory=list)  # none when the file has no "overrides"
+    # The environment of a file in environments/<name>/ (its value only); None: configs/, the
+    # config's details and the default environment's value.
+    environment: str | None = None
 
     @property
     def label(self) -> str:
-        return f"{self.namespace}/{self.key}"
+        place = f"{self.namespace}/{self.key}"
+        return f"{place}@{self.environment}" if self.environment else place
 
 
 @dataclass
@@ -255,6 +293,14 @@ _CONFIG_FIELDS = {
     "owners": (False, _is_text_list, "a list of usernames"),
     "version": (False, _is_int_or_none, "a version number or null"),
     "schema_version": (False, _is_int_or_none, "a schema version number or null"),
+    "value": (True, lambda v: True, "any JSON"),
+    "overrides": (False, lambda v: isinstance(v, list), "a list of overrides"),
+}
+_ENVIRONMENT_CONFIG_FIELDS = {
+    "namespace": (True, _is_text, "a text"),
+    "key": (True, _is_text, "a text"),
+    "environment": (True, _is_text, "the environment's name"),
+    "version": (False, _is_int_or_none, "a version number or null"),
     "value": (True, lambda v: True, "any JSON"),
     "overrides": (False, lambda v: isinstance(v, list), "a list of overrides"),
 }
@@ -317,6 +363,34 @@ def _read_config(path: Path) -> ConfigFile:
     )
 
 
+def _read_environment_config(path: Path) -> ConfigFile:
+    data = _read_object(path, _ENVIRONMENT_CONFIG_FIELDS)
+    where = f"{path.parent.parent.name}: {path.parent.name}/{path.stem}"
+    said = f"{data['environment']}: {data['namespace']}/{data['key']}"
+    if said != where:
+        raise BadFile(path, f"the file holds {said} but its place in the folder says {where}.")
+    try:
+        environments.named(data["environment"])
+    except Http404:
+        names = ", ".join(env.name for env in environments.every())
+        raise BadFile(
+            path, f"there is no environment {data['environment']!r} (there are {names})."
+        ) from None
+    return ConfigFile(
+        path=path,
+        namespace=data["namespace"],
+        key=data["key"],
+        name="",
+        description="",
+        schema=None,
+        owners=[],
+        version=data.get("version"),
+        value=data["value"],
+        overrides=data.get("overrides", []),
+        environment=data["environment"],
+    )
+
+
 def read(directory: Path, *, namespaces: list[str] | None = None) -> Folder:
     """Every schema and config file of `directory`, parsed strictly; problems in `errors`.
 
@@ -326,9 +400,11 @@ def read(directory: Path, *, namespaces: list[str] | None = None) -> Folder:
     if not directory.is_dir():
         raise TransferError(f"{directory} is not a folder.")
     schemas_dir, configs_dir = directory / SCHEMAS_DIR, directory / CONFIGS_DIR
-    if not schemas_dir.is_dir() and not configs_dir.is_dir():
+    if not any(
+        (directory / name).is_dir() for name in (SCHEMAS_DIR, CONFIGS_DIR, ENVIRONMENTS_DIR)
+    ):
         raise TransferError(
-            f"{directory} has neither a {SCHEMAS_DIR}/ nor a {CONFIGS_DIR}/ folder; "
+            f"{directory} has no {SCHEMAS_DIR}/, {CONFIGS_DIR}/ or {ENVIRONMENTS_DIR}/ folder; "
             "is it an export made by export_configs?"
         )
     folder = Folder()
@@ -340,10 +416,22 @@ def read(directory: Path, *, namespaces: list[str] | None = None) -> Folder:
             folder.configs.append(_read_config(path))
         except BadFile as exc:
             folder.errors.append(exc.for_people())
+    # After configs/: a config the folder creates exists before its other environments' values.
+    environments_dir = directory / ENVIRONMENTS_DIR
+    environment_paths = (
+        sorted(environments_dir.glob("*/*/*.json")) if environments_dir.is_dir() else []
+    )
+    if namespaces:
+        environment_paths = [path for path in environment_paths if path.parent.name in namespaces]
+    for path in environment_paths:
+        try:
+            folder.configs.append(_read_environment_config(path))
+        except BadFile as exc:
+            folder.errors.append(exc.for_people())
 
     schema_paths = sorted(schemas_dir.glob("*.json")) if schemas_dir.is_dir() else []
     if namespaces:
-        wanted = {config.schema for config in folder.configs}
+        wanted = {config.schema for config in folder.configs if config.environment is None}
         schema_paths = [path for path in schema_paths if path.stem in wanted]
     for path in schema_paths:
         try:

@@ -21,7 +21,7 @@ from django.db import transaction
 
 from common.errors import Conflict
 from common.messages import REFUSALS, in_words
-from configs import access, selectors, services, transfer
+from configs import access, environments, selectors, services, transfer
 from configs.models import Config, Namespace, Role, Schema, Version, schema_text
 from reviews import services as reviews
 from reviews.gate import can_publish, gate_for, may_review
@@ -80,9 +80,7 @@ def folder_import(
         # Files that could not be read are already errors; the others are still tried (and
         # rolled back) so that one run names every problem.
         report=ImportReport(dry_run=dry_run, errors=list(contents.errors)),
-        folder_values={
-            (c.schema, c.label): c.value for c in contents.configs if c.schema is not None
-        },
+        folder_values=_values_by_schema(contents.configs),
     )
     with transaction.atomic():
         # Schemas first: configs in the folder may use a new or changed schema.
@@ -93,6 +91,17 @@ def folder_import(
         if importer.report.errors or dry_run:
             transaction.set_rollback(True)
     return importer.report
+
+
+def _values_by_schema(files: list[transfer.ConfigFile]) -> dict[tuple[str, str], Any]:
+    """The folder's values by (schema name, "namespace/key[@environment]"); a file of another
+    environment has its config's schema, named by the config's file in configs/."""
+    schemas = {f"{c.namespace}/{c.key}": c.schema for c in files if c.environment is None}
+    return {
+        (schema, c.label): c.value
+        for c in files
+        if (schema := schemas.get(f"{c.namespace}/{c.key}")) is not None
+    }
 
 
 @dataclass
@@ -185,13 +194,7 @@ class _Importer:
             base_version=schema.versions.latest("number").number,
             title=self.title,
             description=f"Imported from {file.path} with manage.py import_configs.",
-            # The folder holds one value a config, its default environment's: it also stands
-            # for the config's value in any other environment the new schema rejects.
-            values={
-                label: self.folder_values[file.name, label.partition("@")[0]]
-                for label in rejected
-                if (file.name, label.partition("@")[0]) in self.folder_values
-            },
+            values=self._values_for(file.name, rejected),
         )
         if self.bypass_reason is not None or self.publish:
             gate = gate_for(change)
@@ -223,12 +226,29 @@ class _Importer:
             )
         report.add("proposed", text)
 
+    def _values_for(self, schema: str, rejected: set[str]) -> dict[str, Any]:
+        """The folder's value for each config and environment the new schema rejects: the
+        environment's own file's, else (a folder without that environment's folder) the config's
+        file in configs/, which then stands for its value in every environment."""
+        values = {}
+        for label in rejected:
+            for given in (label, label.partition("@")[0]):
+                if (schema, given) in self.folder_values:
+                    values[label] = self.folder_values[schema, given]
+                    break
+        return values
+
     def _carry(self, change: ChangeRequest) -> None:
-        for labels in schema_kind.labels_by_namespace(change).values():
-            for label in labels:
-                self.carried[label] = change
+        # By "namespace/key[@environment]", as the folder's files are labelled.
+        for namespace, key, environment_id in Change.objects.filter(
+            change_request=change, config__isnull=False
+        ).values_list("config__namespace__slug", "config__key", "environment_id"):
+            self.carried[environments.labelled(f"{namespace}/{key}", environment_id)] = change
 
     def _import_config(self, file: transfer.ConfigFile) -> None:
+        if file.environment is not None:
+            self._import_environment_value(file)
+            return
         namespace = Namespace.objects.filter(slug=file.namespace).first()
         if namespace is None:
             raise ValidationError(
@@ -259,6 +279,20 @@ class _Importer:
         else:
             self._update_details(file, config, schema, owners)
             self._propose(file, config)
+
+    def _import_environment_value(self, file: transfer.ConfigFile) -> None:
+        """A file of environments/<name>/: the config's value there, proposed like any other."""
+        config = (
+            Config.objects.select_related("namespace", "schema")
+            .filter(namespace__slug=file.namespace, key=file.key)
+            .first()
+        )
+        if config is None:
+            raise ValidationError(
+                f"there is no config {file.namespace}/{file.key}: its file in "
+                f"{transfer.CONFIGS_DIR}/ creates it, with its details."
+            )
+        self._propose(file, config)
 
     def _create(self, file, namespace, schema, owners) -> None:
         services.config_create(
@@ -301,9 +335,10 @@ class _Importer:
 
     def _propose(self, file: transfer.ConfigFile, config: Config) -> None:
         report = self.report
+        env = environments.named(file.environment)
         carried_by = self.carried.get(file.label)
         if carried_by is not None:
-            item = carried_by.changes.get(config=config)
+            item = carried_by.changes.get(config=config, environment_id=env.id)
             if not transfer.same_value(file.value, item.value):
                 raise Conflict(
                     f"schema change #{carried_by.pk} already carries another new value of "
@@ -314,8 +349,8 @@ class _Importer:
                 f"{file.label}: its new value goes with schema change #{carried_by.pk}",
             )
             return
-        live = selectors.live_version(config)
-        newest = selectors.newest_version(config)
+        live = selectors.live_version(config, environment=env)
+        newest = selectors.newest_version(config, env)
         if live and _same(file, live):
             report.add("unchanged", f"{file.label}: unchanged (version {live.number})")
             return
@@ -334,7 +369,7 @@ class _Importer:
         ):
             # The export holds the live value; a version scheduled after it would be undone.
             raise Conflict(
-                f"{config} has version {newest_number} scheduled for "
+                f"{file.label} has version {newest_number} scheduled for "
                 f"{newest.effective_at:%Y-%m-%d %H:%M %Z}, after the live version {live.number} "
                 "this file was exported at. Cancel the scheduled version or wait until it takes "
                 f'effect, then export again; or remove "version" from the file to propose it on '
@@ -343,7 +378,7 @@ class _Importer:
         if file.version is not None and file.version != newest_number:
             # Proposing on the newest version would quietly undo what changed since the export.
             raise Conflict(
-                f"the file was exported at version {file.version}, but {config} is now at "
+                f"the file was exported at version {file.version}, but {file.label} is now at "
                 f"version {newest_number}. Export again and redo the change, or remove "
                 f'"version" from the file to propose it on version {newest_number}.'
             )
@@ -357,6 +392,7 @@ class _Importer:
                         [
                             Change(
                                 config=config,
+                                environment_id=env.id,
                                 base_version=newest,
                                 value=file.value,
                                 overrides=file.overrides,
@@ -383,6 +419,7 @@ class _Importer:
             title=self.title,
             description=f"Imported from {file.path} with manage.py import_configs.",
             base_version=newest_number,
+            environment=env,
         )
         if self.bypass_reason is not None:
             version = reviews.change_request_publish(

@@ -12,6 +12,7 @@ from django.core.management.base import CommandError
 from django.utils import timezone
 
 from audit.models import AuditEvent
+from configs import environments
 from configs.models import Config, Schema, Version
 from configs.selectors import versions_of
 from reviews.models import ChangeRequest
@@ -22,6 +23,15 @@ DEMO_FILES = [
     "configs/data-pipelines/warehouse-connections.json",
     "configs/sales-ops/custom-metrics.json",
     "configs/sales-ops/legacy-fields.json",
+    # Each other environment's values, in a folder of its own.
+    "environments/development/data-pipelines/company-timezones.json",
+    "environments/development/data-pipelines/warehouse-connections.json",
+    "environments/development/sales-ops/custom-metrics.json",
+    "environments/development/sales-ops/legacy-fields.json",
+    "environments/staging/data-pipelines/company-timezones.json",
+    "environments/staging/data-pipelines/warehouse-connections.json",
+    "environments/staging/sales-ops/custom-metrics.json",
+    "environments/staging/sales-ops/legacy-fields.json",
     "namespaces/data-pipelines.json",
     "namespaces/sales-ops.json",
     "schemas/company-timezones.json",
@@ -138,6 +148,10 @@ def test_export_of_one_namespace_holds_only_its_configs_and_schemas(demo, tmp_pa
     assert sorted(_files(directory)) == [
         "configs/sales-ops/custom-metrics.json",
         "configs/sales-ops/legacy-fields.json",
+        "environments/development/sales-ops/custom-metrics.json",
+        "environments/development/sales-ops/legacy-fields.json",
+        "environments/staging/sales-ops/custom-metrics.json",
+        "environments/staging/sales-ops/legacy-fields.json",
         "namespaces/sales-ops.json",
         "schemas/custom-metrics.json",
     ]
@@ -159,7 +173,7 @@ def test_importing_an_unchanged_export_changes_nothing(demo, tmp_path):
 
     assert _counts() == before
     assert "0 proposed for review" in output
-    assert "4 unchanged" in output
+    assert "12 unchanged" in output  # 4 configs in 3 environments
 
 
 def test_a_changed_value_becomes_one_change_request_in_review(timezones, alice, tmp_path):
@@ -638,3 +652,97 @@ def test_a_file_without_overrides_proposes_removing_them(metrics, tmp_path):
     _import(directory, "--user", "alice")
 
     assert ChangeRequest.objects.get().change.overrides == []
+
+
+# --- environments: one folder each ----------------------------------------------------------
+
+
+def _environment_file(directory: Path, environment: str, namespace: str, key: str) -> Path:
+    return directory / "environments" / environment / namespace / f"{key}.json"
+
+
+def _publish_in(config, environment: str, value, actor) -> None:
+    env = environments.named(environment)
+    change_request = change_request_open(
+        config=config,
+        author=actor,
+        value=value,
+        title=f"In {environment}",
+        base_version=versions_of(config, env).latest("number").number,
+        environment=env,
+    )
+    change_request_publish(change_request=change_request, actor=actor, bypass_reason="test")
+
+
+def test_export_writes_each_environment_s_live_value_in_its_own_folder(timezones, carol, tmp_path):
+    staging_value = versions_of(timezones).get().value
+    staging_value["companies"].pop()
+    _publish_in(timezones, "staging", staging_value, carol)
+
+    directory = _export(tmp_path / "backup")
+
+    data = json.loads(
+        _environment_file(directory, "staging", "data-pipelines", "company-timezones").read_text()
+    )
+    assert data == {
+        "namespace": "data-pipelines",
+        "key": "company-timezones",
+        "environment": "staging",
+        "version": 2,
+        "value": staging_value,
+    }
+    # The default environment's value stays in configs/, as before environments.
+    production = json.loads(
+        _config_file(directory, "data-pipelines", "company-timezones").read_text()
+    )
+    assert production["value"] == versions_of(timezones).get().value
+    assert production["version"] == 1
+
+
+def test_a_changed_staging_file_is_proposed_in_staging_only(timezones, alice, tmp_path):
+    directory = _export(tmp_path / "backup")
+    _edit(
+        _environment_file(directory, "staging", "data-pipelines", "company-timezones"),
+        _drop_last_company,
+    )
+
+    output = _import(directory, "--user", "alice")
+
+    (change,) = ChangeRequest.objects.get().changes.all()
+    assert change.environment.name == "staging"
+    assert change.base_version.environment.name == "staging"
+    assert [c["company_id"] for c in change.value["companies"]] == ["acme", "globex"]
+    assert "data-pipelines/company-timezones@staging: proposed in change request" in output
+    assert "1 proposed for review" in output
+
+
+def test_a_file_for_an_unknown_environment_is_refused_naming_it(timezones, tmp_path):
+    directory = _export(tmp_path / "backup")
+    moved = _environment_file(directory, "qa", "data-pipelines", "company-timezones")
+    moved.parent.mkdir(parents=True)
+    _edit(
+        _environment_file(directory, "staging", "data-pipelines", "company-timezones"),
+        lambda data: data.update(environment="qa"),
+    )
+    _environment_file(directory, "staging", "data-pipelines", "company-timezones").rename(moved)
+    before = _counts()
+
+    with pytest.raises(CommandError, match="there is no environment 'qa'") as raised:
+        _import(directory, "--user", "alice")
+
+    assert "development, staging, production" in str(raised.value)
+    assert _counts() == before
+
+
+def test_an_environment_file_of_a_config_the_folder_does_not_create_is_refused(demo, tmp_path):
+    directory = tmp_path / "backup"
+    path = _environment_file(directory, "staging", "data-pipelines", "nope")
+    path.parent.mkdir(parents=True)
+    path.write_text(
+        json.dumps(
+            {"namespace": "data-pipelines", "key": "nope", "environment": "staging", "value": {}}
+        )
+    )
+
+    with pytest.raises(CommandError, match="there is no config data-pipelines/nope"):
+        _import(directory, "--user", "alice")
