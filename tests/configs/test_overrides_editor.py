@@ -7,8 +7,8 @@ import re
 import pytest
 from config_console_client.evaluation import OPERATORS
 
-from configs.models import Version
 from configs.override_words import OPERATOR_CHOICES
+from configs.selectors import versions_of
 from reviews.models import ChangeRequest
 
 TIMEZONES_EDIT = "/configs/data-pipelines/company-timezones/edit/"
@@ -53,7 +53,7 @@ def test_overrides_posted_through_the_form_open_a_change_request_with_them(
     client, alice, timezones
 ):
     client.force_login(alice)
-    value = timezones.versions.get(number=1).value
+    value = versions_of(timezones).get(number=1).value
     overrides = for_globex_and_initech(value)
 
     response = post(client, TIMEZONES_EDIT, value, overrides)
@@ -68,7 +68,7 @@ def test_overrides_posted_through_the_form_open_a_change_request_with_them(
 
 def test_the_preview_tells_what_changes_for_some_customers(client, alice, timezones):
     client.force_login(alice)
-    value = timezones.versions.get(number=1).value
+    value = versions_of(timezones).get(number=1).value
 
     response = post(client, TIMEZONES_EDIT, value, for_globex_and_initech(value), confirmed=False)
 
@@ -80,7 +80,7 @@ def test_the_preview_tells_what_changes_for_some_customers(client, alice, timezo
 
 def test_the_editor_in_words_sends_values_as_the_schema_form_types_them(client, alice, timezones):
     client.force_login(alice)
-    value = timezones.versions.get(number=1).value
+    value = versions_of(timezones).get(number=1).value
     overrides = for_globex_and_initech(value)
     typed = json.loads(json.dumps(overrides))
     # The schema form sends an empty box for a date left empty; it means "not set".
@@ -95,7 +95,7 @@ def test_an_override_value_the_schema_refuses_is_named_beside_it_and_nothing_is_
     client, alice, timezones
 ):
     client.force_login(alice)
-    value = timezones.versions.get(number=1).value
+    value = versions_of(timezones).get(number=1).value
     overrides = for_globex_and_initech(value)
     overrides[0]["value"]["companies"][1]["timezone"] = "Mars/Olympus"
 
@@ -124,7 +124,7 @@ def test_a_split_whose_percentages_do_not_add_up_to_100_is_refused_in_words(
     client, alice, timezones
 ):
     client.force_login(alice)
-    value = timezones.versions.get(number=1).value
+    value = versions_of(timezones).get(number=1).value
     split = {
         "name": "rollout",
         "split": {
@@ -148,7 +148,7 @@ def test_a_split_whose_percentages_do_not_add_up_to_100_is_refused_in_words(
 
 def test_overrides_json_that_does_not_parse_is_refused_and_kept(client, alice, timezones):
     client.force_login(alice)
-    value = timezones.versions.get(number=1).value
+    value = versions_of(timezones).get(number=1).value
 
     response = post(client, TIMEZONES_EDIT, value, '[{"name": "globex",}]')
 
@@ -161,9 +161,9 @@ def test_overrides_json_that_does_not_parse_is_refused_and_kept(client, alice, t
 
 def test_a_form_without_the_overrides_box_keeps_the_overrides_there_are(client, alice, metrics):
     client.force_login(alice)
-    value = metrics.versions.get(number=1).value
+    value = versions_of(metrics).get(number=1).value
     value["metrics"][0]["description"] = "Revenue, net of refunds"
-    kept = metrics.versions.get(number=1).overrides
+    kept = versions_of(metrics).get(number=1).overrides
     assert kept, "the demo's custom-metrics has an override for Globex"
 
     client.post(
@@ -177,18 +177,18 @@ def test_a_form_without_the_overrides_box_keeps_the_overrides_there_are(client, 
         },
     )
 
-    assert Version.objects.get(config=metrics, number=2).overrides == kept
+    assert versions_of(metrics).get(number=2).overrides == kept
 
 
 def test_removing_every_override_publishes_a_value_for_everyone(client, alice, metrics):
     client.force_login(alice)
-    value = metrics.versions.get(number=1).value
+    value = versions_of(metrics).get(number=1).value
 
     response = post(client, METRICS_EDIT, value, [], confirmed=False)
     assert "For company globex: no value of their own any more" in response.content.decode()
     post(client, METRICS_EDIT, value, [])
 
-    assert Version.objects.get(config=metrics, number=2).overrides == []
+    assert versions_of(metrics).get(number=2).overrides == []
 
 
 def test_the_edit_page_offers_the_attributes_in_use_and_every_operator_in_words(
@@ -208,7 +208,7 @@ def test_the_edit_page_offers_the_attributes_in_use_and_every_operator_in_words(
 
 def test_editing_an_open_change_request_keeps_its_overrides(client, alice, timezones):
     client.force_login(alice)
-    value = timezones.versions.get(number=1).value
+    value = versions_of(timezones).get(number=1).value
     overrides = for_globex_and_initech(value)
     post(client, TIMEZONES_EDIT, value, overrides)
     change_request = ChangeRequest.objects.get()
