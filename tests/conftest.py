@@ -143,6 +143,9 @@ def _fresh_read_caches():
     forget_flags()
     forget_tallies()
     forget_consumers()
+    # Forgotten whole: in a test thread that holds an event loop (Playwright's), every() would
+    # otherwise answer the environments of the previous test's database as they were.
+    environments._known = ()
     environments.forget()
     cache.clear()
     yield

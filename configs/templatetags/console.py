@@ -4,8 +4,6 @@ import json
 from urllib.parse import urlencode
 
 from django import template
-from django.template import TemplateDoesNotExist
-from django.template.loader import get_template
 from django.urls import reverse
 from django.utils.html import format_html
 
@@ -76,17 +74,6 @@ def env_url(name, *args, environment=None, **query) -> str:
     params.update({key: value for key, value in query.items() if value not in (None, "")})
     url = reverse(name, args=args)
     return f"{url}?{urlencode(params)}" if params else url
-
-
-@register.simple_tag(takes_context=True)
-def include_if_present(context, template_name: str) -> str:
-    """`{% include template_name %}` when the template exists, nothing otherwise: a place kept
-    on a page for a part another change adds."""
-    try:
-        part = get_template(template_name)
-    except TemplateDoesNotExist:
-        return ""
-    return part.render(context.flatten(), context.get("request"))
 
 
 @register.filter

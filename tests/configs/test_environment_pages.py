@@ -34,9 +34,12 @@ def publish_in(config, env, value, actor, reason="Try initech first"):
 
 
 @pytest.fixture
-def staging_ahead(timezones, carol):
-    """Staging's company-timezones has one company more than production's (as in the demo)."""
-    return publish_in(timezones, staging(), with_company(timezones, "initech", "Asia/Tokyo"), carol)
+def staging_ahead(timezones):
+    """Staging's company-timezones: the demo's version 2 there, one company (umbrella) more
+    than production's."""
+    version = newest_version(timezones, staging())
+    assert version.number == 2 and "umbrella" in version.value_json
+    return version
 
 
 def test_the_config_page_shows_each_environment_side_by_side_with_what_differs(
@@ -50,18 +53,18 @@ def test_the_config_page_shows_each_environment_side_by_side_with_what_differs(
     assert rows["staging"].live.number == 2
     assert rows["production"].live.number == 1
     # Development and staging started equal; staging went ahead; production is behind it.
-    assert any("initech" in line for line in rows["staging"].differences)
-    assert any("initech" in line for line in rows["production"].differences)
+    assert any("umbrella" in line for line in rows["staging"].differences)
+    assert any("umbrella" in line for line in rows["production"].differences)
     page = response.content.decode()
     table = page.split('id="in-each-environment"', 1)[1].split("</section>", 1)[0]
     assert "Development" in table and "Staging" in table and "Production" in table
-    assert "initech" in table
-    assert "by carol" in table
+    assert "umbrella" in table
+    assert f"by {staging_ahead.published_by}" in table
 
 
-def test_an_environment_equal_to_the_one_before_says_so(client, dave, timezones):
+def test_an_environment_equal_to_the_one_before_says_so(client, dave, metrics):
     client.force_login(dave)
-    page = client.get(TIMEZONES).content.decode()
+    page = client.get("/configs/sales-ops/custom-metrics/").content.decode()
     table = page.split('id="in-each-environment"', 1)[1].split("</section>", 1)[0]
     assert "Same as Development" in table
     assert "Same as Staging" in table
@@ -83,9 +86,9 @@ def test_switching_environment_shows_that_environments_history(
     assert [v.pk for v in history.context["page"].object_list] == list(
         versions_of(timezones, staging()).order_by("-number").values_list("pk", flat=True)
     )
-    assert "Try initech first" in history.content.decode()
+    assert staging_ahead.reason in history.content.decode()
     production = client.get(TIMEZONES + "history/")
-    assert "Try initech first" not in production.content.decode()
+    assert staging_ahead.reason not in production.content.decode()
     assert [v.number for v in production.context["page"].object_list] == [1]
 
 
@@ -95,11 +98,11 @@ def test_version_and_compare_pages_read_the_chosen_environment(
     client.force_login(dave)
     version = client.get(TIMEZONES + "versions/2/?environment=staging")
     assert version.status_code == 200
-    assert "initech" in version.content.decode()
+    assert "umbrella" in version.content.decode()
     assert client.get(TIMEZONES + "versions/2/").status_code == 404  # production has no v2
     compare = client.get(TIMEZONES + "compare/?environment=staging&from=1&to=2")
     assert compare.status_code == 200
-    assert "initech" in compare.content.decode()
+    assert "umbrella" in compare.content.decode()
     assert "environment=staging" in compare.content.decode()
 
 
@@ -117,14 +120,17 @@ def test_editing_in_staging_proposes_a_change_in_staging_only(client, alice, tim
     edit = client.get(TIMEZONES + "edit/?environment=staging")
     assert edit.status_code == 200
     assert "your change is for Staging only" in edit.content.decode()
-    value = with_company(timezones, "initech", "Asia/Tokyo")
+    before = {env.id: newest_version(timezones, env).number for env in environments.every()}
+    value = with_company(
+        timezones, "initech", "Asia/Tokyo", base=newest_version(timezones, staging()).value
+    )
     response = client.post(
         TIMEZONES + "edit/?environment=staging",
         {
             "editor": "raw",
             "raw": json.dumps(value),
             "title": "Try initech in staging",
-            "base_version": 1,
+            "base_version": before[staging().id],
             "confirmed": "1",
         },
     )
@@ -140,7 +146,7 @@ def test_editing_in_staging_proposes_a_change_in_staging_only(client, alice, tim
     )
     assert change_request not in client.get(TIMEZONES).context["open_changes"].object_list
     # Nothing was published anywhere yet.
-    assert all(newest_version(timezones, env).number == 1 for env in environments.every())
+    assert {env.id: newest_version(timezones, env).number for env in environments.every()} == before
 
 
 @pytest.mark.parametrize("path", ["", "?environment=staging", "history/?environment=staging"])
@@ -164,3 +170,10 @@ def test_config_pages_make_as_many_queries_with_more_environments(
     for name in ("qa", "uat", "perf"):
         environment_add(name=name, actor=root)
     assert counted() == before
+
+
+def test_the_promote_part_is_shown_once(client, alice, timezones, staging_ahead):
+    client.force_login(alice)
+    page = client.get(TIMEZONES + "?environment=staging").content.decode()
+    assert page.count('id="promote"') == 1
+    assert page.count("Promote to production") == 1
