@@ -58,7 +58,13 @@ def reads_own_environment(asked: str, token_environment_id: int | None) -> bool:
 
 def reading_environment(request) -> Env:
     """environment_to_read() for a request (DRF's or Django's): its ?environment= and token."""
-    asked = request.GET.get(ENVIRONMENT)
+    return environment_for(request, request.GET.get(ENVIRONMENT))
+
+
+def environment_for(request, asked: str | None) -> Env:
+    """The environment a request reads or changes: `asked` (?environment=, or a write's
+    `environment`), else its token's; by environment_to_read's rule, so a token changes only
+    the environment it reads."""
     auth = getattr(request, "auth", None)
     if isinstance(auth, ApiToken):
         return environment_to_read(asked, auth.environment_id, token=True)

@@ -6,6 +6,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from configs import environments
 from configs.api.reads import timestamp
 from configs.api.serializers import AnyJSONField, OverridesField
 from reviews.gate import gate_for
@@ -38,6 +39,9 @@ class ChangeSerializer(serializers.ModelSerializer):
     key = serializers.CharField(source="config.key")
     value = AnyJSONField()
     overrides = OverridesField()
+    environment = serializers.SerializerMethodField(
+        help_text="The environment it changes (null for a new config: every environment)."
+    )
     base_version = serializers.IntegerField(source="base_version_number", allow_null=True)
     published_version = serializers.IntegerField(source="published_version.number", allow_null=True)
     migrated = serializers.BooleanField(
@@ -50,12 +54,16 @@ class ChangeSerializer(serializers.ModelSerializer):
             "kind",
             "namespace",
             "key",
+            "environment",
             "base_version",
             "value",
             "overrides",
             "migrated",
             "published_version",
         ]
+
+    def get_environment(self, change) -> str | None:
+        return change.env.name if change.env is not None else None
 
 
 class SchemaChangeOutSerializer(serializers.Serializer):
@@ -76,12 +84,16 @@ class ChangeRowSerializer(serializers.Serializer):
     kind = serializers.CharField(default=Change.Kind.CONFIG)
     namespace = serializers.CharField()
     key = serializers.CharField()
+    environment = serializers.SerializerMethodField(help_text="The environment it changes.")
     base_version = serializers.IntegerField(source="base_number")
     value = AnyJSONField()
     migrated = serializers.BooleanField()
     published_version = serializers.IntegerField(
         source="published_number", allow_null=True, default=None
     )
+
+    def get_environment(self, row) -> str:
+        return environments.by_id(row["environment_id"]).name
 
 
 def _of_the_one(help_text: str) -> serializers.SerializerMethodField:
@@ -92,6 +104,7 @@ def _of_the_one(help_text: str) -> serializers.SerializerMethodField:
 class ChangeRequestSerializer(serializers.ModelSerializer):
     namespace = _of_the_one("The config's namespace")
     key = _of_the_one("The config's key")
+    environment = _of_the_one("The environment it changes")
     author = serializers.CharField(source="author.username")
     value = _of_the_one("The proposed value")
     overrides = _of_the_one("The proposed overrides")
@@ -126,6 +139,7 @@ class ChangeRequestSerializer(serializers.ModelSerializer):
             "status",
             "namespace",
             "key",
+            "environment",
             "title",
             "description",
             "value",
@@ -150,6 +164,11 @@ class ChangeRequestSerializer(serializers.ModelSerializer):
 
     def get_key(self, change_request) -> str | None:
         return change_request.config.key if change_request.is_single else None
+
+    def get_environment(self, change_request) -> str | None:
+        if not change_request.is_single or change_request.change.env is None:
+            return None
+        return change_request.change.env.name
 
     @extend_schema_field(OpenApiTypes.ANY)
     def get_value(self, change_request):
@@ -221,8 +240,14 @@ class ProposalSerializer(serializers.Serializer):
     overrides = OverridesField(
         required=False, help_text="The proposed overrides." + _OVERRIDES_KEPT
     )
+    environment = serializers.CharField(
+        required=False,
+        help_text="The environment to change (default: the token's, else the default one).",
+    )
     base_version = serializers.IntegerField(
-        allow_null=True, min_value=1, help_text="The version the change is based on (the newest)."
+        allow_null=True,
+        min_value=1,
+        help_text="The version the change is based on: the newest in its environment.",
     )
     title = serializers.CharField(max_length=200, help_text="Why: shown to reviewers.")
     description = serializers.CharField(required=False, allow_blank=True, default="")
@@ -234,6 +259,10 @@ class ChangeInputSerializer(serializers.Serializer):
     value = AnyJSONField(help_text="The config's proposed value.")
     overrides = OverridesField(
         required=False, help_text="The config's proposed overrides." + _OVERRIDES_KEPT
+    )
+    environment = serializers.CharField(
+        required=False,
+        help_text="The environment to change (default: the token's, else the default one).",
     )
     base_version = serializers.IntegerField(
         allow_null=True,

@@ -17,6 +17,7 @@ from configs import environments, selectors
 from configs.api.access import (
     ensure_can_write,
     ensure_readable,
+    environment_for,
     in_scope,
     readable_config,
     reading_environment,
@@ -96,6 +97,7 @@ def _proposed(request, changes: list[dict]) -> list[services.Proposed]:
             value=change["value"],
             base_version=change.get("base_version"),
             overrides=change.get("overrides"),
+            environment=environment_for(request, change.get("environment")),
         )
         for change in changes
     ]
@@ -214,6 +216,7 @@ class ChangeRequestCreate(APIView):
             title=data["title"],
             description=data["description"],
             base_version=data["base_version"],
+            environment=environment_for(request, data.get("environment")),
         )
         return _answer(request, change_request.pk, status.HTTP_201_CREATED)
 
