@@ -113,10 +113,15 @@ def test_request_changes_then_approve_then_publish_at_the_change_request_address
         "base_version": 1,
         "published_version": 2,
     }
-    # (the config's value in each environment)
-    assert [(c["kind"], c["key"], c["published_version"]) for c in config_changes] == [
-        ("config", "company-timezones", 2)
-    ] * 3
+    # (the config's value in each environment, each the next version of its own line: the
+    # demo's staging is one version ahead)
+    assert [
+        (c["kind"], c["key"], c["environment"], c["published_version"]) for c in config_changes
+    ] == [
+        ("config", "company-timezones", "development", 2),
+        ("config", "company-timezones", "staging", 3),
+        ("config", "company-timezones", "production", 2),
+    ]
 
 
 def test_the_author_withdraws_at_the_change_request_address(carol, timezones):
