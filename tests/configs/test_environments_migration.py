@@ -3,16 +3,20 @@
 and a token made before reads production, every demo config answering as it did, byte for byte
 but for the new `environment` field, with the same ETags."""
 
+import io
 import json
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from django.db import connection
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from django.db import connection, transaction
 from django.db.migrations.executor import MigrationExecutor
 from django.test import Client
 from django.utils import timezone
 
+from audit.services import record
 from configs import environments
 from configs.api import reads
 from configs.models import Config
@@ -151,6 +155,16 @@ def test_every_demo_config_answers_as_before_the_upgrade_and_every_environment_h
     old_console,
 ):
     before = _fill_like_the_demo(old_console)
+    # The previous release recorded events: the chain keeps holding them.
+    with transaction.atomic():
+        record(
+            "version.cancelled",
+            actor=get_user_model().objects.get(username="carol"),
+            target=None,
+            namespace="data-pipelines",
+            config="company-timezones",
+            details={"version": 2},
+        )
 
     _upgrade()
 
@@ -180,3 +194,6 @@ def test_every_demo_config_answers_as_before_the_upgrade_and_every_environment_h
     metrics = Config.objects.get(key="custom-metrics")
     assert [v.number for v in versions_of(metrics).order_by("number")] == [1, 2]
     assert versions_of(metrics).get(number=2).effective_at > timezone.now()
+    out = io.StringIO()
+    call_command("verify_audit", stdout=out)
+    assert "chain intact" in out.getvalue()
