@@ -93,6 +93,20 @@ def folder_import(
     return importer.report
 
 
+def _same_as_default(place: str, environment: str) -> bool:
+    """Whether the config "namespace/key" has the same newest value in `environment` as in the
+    default environment (an empty name is the default environment itself)."""
+    if not environment:
+        return True
+    namespace, _, key = place.partition("/")
+    config = Config.objects.filter(namespace__slug=namespace, key=key).first()
+    if config is None:
+        return False
+    here = selectors.newest_version(config, environments.named(environment))
+    default = selectors.newest_version(config)
+    return here is not None and default is not None and here.value_json == default.value_json
+
+
 def _values_by_schema(files: list[transfer.ConfigFile]) -> dict[tuple[str, str], Any]:
     """The folder's values by (schema name, "namespace/key[@environment]"); a file of another
     environment has its config's schema, named by the config's file in configs/."""
@@ -229,13 +243,16 @@ class _Importer:
     def _values_for(self, schema: str, rejected: set[str]) -> dict[str, Any]:
         """The folder's value for each config and environment the new schema rejects: the
         environment's own file's, else (a folder without that environment's folder) the config's
-        file in configs/, which then stands for its value in every environment."""
+        file in configs/, which stands for its value in an environment whose value is the
+        default environment's. An environment whose value differs keeps it (and the change is
+        refused if the new schema still rejects it): the folder cannot say what it should be."""
         values = {}
         for label in rejected:
-            for given in (label, label.partition("@")[0]):
-                if (schema, given) in self.folder_values:
-                    values[label] = self.folder_values[schema, given]
-                    break
+            place, _, environment = label.partition("@")
+            if (schema, label) in self.folder_values:
+                values[label] = self.folder_values[schema, label]
+            elif (schema, place) in self.folder_values and _same_as_default(place, environment):
+                values[label] = self.folder_values[schema, place]
         return values
 
     def _carry(self, change: ChangeRequest) -> None:

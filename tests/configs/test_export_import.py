@@ -688,7 +688,7 @@ def test_export_writes_each_environment_s_live_value_in_its_own_folder(timezones
         "namespace": "data-pipelines",
         "key": "company-timezones",
         "environment": "staging",
-        "version": 2,
+        "version": versions_of(timezones, environments.named("staging")).latest("number").number,
         "value": staging_value,
     }
     # The default environment's value stays in configs/, as before environments.
@@ -711,7 +711,9 @@ def test_a_changed_staging_file_is_proposed_in_staging_only(timezones, alice, tm
     (change,) = ChangeRequest.objects.get().changes.all()
     assert change.environment.name == "staging"
     assert change.base_version.environment.name == "staging"
-    assert [c["company_id"] for c in change.value["companies"]] == ["acme", "globex"]
+    staging = versions_of(timezones, environments.named("staging")).latest("number")
+    assert change.base_version == staging
+    assert change.value["companies"] == staging.value["companies"][:-1]
     assert "data-pipelines/company-timezones@staging: proposed in change request" in output
     assert "1 proposed for review" in output
 

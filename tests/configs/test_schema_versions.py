@@ -301,11 +301,16 @@ def test_an_imported_breaking_schema_carries_the_folders_values_and_may_bypass(
     item["properties"]["owner_team"] = {"type": "string", "title": "Owner team"}
     item["required"].append("owner_team")
     schema_path.write_text(json.dumps(data))
-    config_path = tmp_path / "configs" / "data-pipelines" / "company-timezones.json"
-    config = json.loads(config_path.read_text())
-    for company in config["value"]["companies"]:
-        company["owner_team"] = "growth"
-    config_path.write_text(json.dumps(config))
+    # The value in every environment's file: configs/ (the default one's) and environments/.
+    config_paths = [tmp_path / "configs" / "data-pipelines" / "company-timezones.json"] + sorted(
+        tmp_path.glob("environments/*/data-pipelines/company-timezones.json")
+    )
+    assert len(config_paths) == 3
+    for config_path in config_paths:
+        config = json.loads(config_path.read_text())
+        for company in config["value"]["companies"]:
+            company["owner_team"] = "growth"
+        config_path.write_text(json.dumps(config))
     out = io.StringIO()
 
     call_command(
@@ -324,3 +329,36 @@ def test_an_imported_breaking_schema_carries_the_folders_values_and_may_bypass(
     assert live.schema_version.number == 2
     assert {c["owner_team"] for c in live.value["companies"]} == {"growth"}
     assert live.bypass_reason == "Owner teams for the audit"
+
+
+def test_an_older_folder_s_value_stands_only_for_environments_equal_to_the_default(
+    carol, timezones, tmp_path
+):
+    import shutil
+
+    from django.core.management import call_command
+    from django.core.management.base import CommandError
+
+    call_command("export_configs", str(tmp_path))
+    # A folder exported before environments: configs/ only. Development's value is
+    # production's, so the file's value stands for it too; staging's differs (the demo's has
+    # one company more), and the folder cannot say what it should become.
+    shutil.rmtree(tmp_path / "environments")
+    schema_path = tmp_path / "schemas" / "company-timezones.json"
+    data = json.loads(schema_path.read_text())
+    item = data["body"]["properties"]["companies"]["items"]
+    item["properties"]["owner_team"] = {"type": "string", "title": "Owner team"}
+    item["required"].append("owner_team")
+    schema_path.write_text(json.dumps(data))
+    config_path = tmp_path / "configs" / "data-pipelines" / "company-timezones.json"
+    config = json.loads(config_path.read_text())
+    for company in config["value"]["companies"]:
+        company["owner_team"] = "growth"
+    config_path.write_text(json.dumps(config))
+
+    with pytest.raises(CommandError) as refused:
+        call_command("import_configs", str(tmp_path), "--user", "carol", stdout=io.StringIO())
+
+    assert "data-pipelines/company-timezones@staging" in str(refused.value)
+    assert "company-timezones@development" not in str(refused.value)
+    assert selectors.live_version(timezones).schema_version.number == 1
