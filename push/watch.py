@@ -130,7 +130,7 @@ async def _authenticate(request, namespace: str) -> Watcher | JsonResponse:
     try:
         watcher.environment_id = (await _in_thread(environment)).id
     except Http404 as exc:
-        return _refused(NotFound(str(exc)))
+        return _refused(exc)
     return watcher
 
 
