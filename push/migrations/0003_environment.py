@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('configs', '0010_environments'),
+        ('configs', '0012_versions_need_an_environment'),
         ('push', '0002_webhooks'),
     ]
 

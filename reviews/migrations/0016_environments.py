@@ -4,18 +4,9 @@ import django.db.models.deletion
 from django.db import migrations, models
 
 
-def changes_in_the_default_environment(apps, schema_editor):
-    """Every config change made before environments continues production's line (the one its
-    base version is in); a new config's first value stays for every environment."""
-    Change = apps.get_model("reviews", "Change")
-    Environment = apps.get_model("configs", "Environment")
-    production = Environment.objects.order_by("-position", "-id").first()
-    Change.objects.filter(kind="config").update(environment=production)
-
-
 class Migration(migrations.Migration):
     dependencies = [
-        ("configs", "0010_environments"),
+        ("configs", "0012_versions_need_an_environment"),
         ("reviews", "0015_overrides_default_in_the_database"),
     ]
 
@@ -56,14 +47,6 @@ class Migration(migrations.Migration):
                 on_delete=django.db.models.deletion.DO_NOTHING,
                 related_name="+",
                 to="configs.environment",
-            ),
-        ),
-        migrations.RunPython(changes_in_the_default_environment, migrations.RunPython.noop),
-        migrations.AddConstraint(
-            model_name="change",
-            constraint=models.UniqueConstraint(
-                fields=("change_request", "config", "environment"),
-                name="one_change_per_config_environment",
             ),
         ),
     ]
