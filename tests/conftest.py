@@ -178,3 +178,14 @@ def unreachable_redis(settings):
     }
     yield
     cache._down_until.clear()
+
+
+@pytest.fixture
+def old_console(transactional_db, request):
+    """The database as an earlier release left it: migrated back to the test module's `BEFORE`.
+    Yields that release's models; afterwards, whatever the test did, the database is migrated to
+    today's release again for the tests after it."""
+    from tests.upgrades import migrate_to, upgrade
+
+    yield migrate_to(request.module.BEFORE)
+    upgrade()

@@ -8,11 +8,9 @@ import json
 from datetime import timedelta
 from pathlib import Path
 
-import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
-from django.db import connection, transaction
-from django.db.migrations.executor import MigrationExecutor
+from django.db import transaction
 from django.test import Client
 from django.utils import timezone
 
@@ -22,6 +20,7 @@ from configs.api import reads
 from configs.models import Config
 from configs.selectors import versions_of
 from configs.services import token_hash
+from tests.upgrades import upgrade
 
 BEFORE = [
     ("configs", "0009_overrides_default_in_the_database"),
@@ -34,25 +33,6 @@ SECRET = "cc_upgrade-test-token-made-before-environments"
 
 def _demo(name: str):
     return json.loads((DEMO / name).read_text())
-
-
-@pytest.fixture
-def old_console(transactional_db):
-    executor = MigrationExecutor(connection)
-    executor.migrate(BEFORE)
-    executor.loader.build_graph()
-    yield executor._create_project_state(with_applied_migrations=True).apps
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate(executor.loader.graph.leaf_nodes())
-
-
-def _upgrade() -> None:
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate(executor.loader.graph.leaf_nodes())
-    environments.forget()
-    reads.forget_prepared()
 
 
 def _fill_like_the_demo(apps) -> dict:
@@ -166,7 +146,7 @@ def test_every_demo_config_answers_as_before_the_upgrade_and_every_environment_h
             details={"version": 2},
         )
 
-    _upgrade()
+    upgrade()
 
     reader = Client(HTTP_AUTHORIZATION=f"Bearer {SECRET}")
     for label, answer in before.items():

@@ -2,23 +2,9 @@
 numbered apart until then, get new numbers after every config change request, keeping their
 items and reviews, and new change requests of either kind come after all of them."""
 
-import pytest
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
+from tests.upgrades import migrate_to, upgrade
 
 BEFORE = [("reviews", "0004_schema_change_requests")]
-
-
-@pytest.fixture
-def old_console(transactional_db):
-    executor = MigrationExecutor(connection)
-    executor.migrate(BEFORE)
-    # The models as the database now holds them: other apps' later migrations stay applied.
-    executor.loader.build_graph()
-    yield executor._create_project_state(with_applied_migrations=True).apps
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate(executor.loader.graph.leaf_nodes())
 
 
 def _change_requests(apps, user, config, version, schema, schema_version):
@@ -88,10 +74,7 @@ def test_schema_change_requests_are_renumbered_after_config_change_requests(old_
     )
     assert {c.pk for c in schema_changes} <= {c.pk for c in config_changes}  # they collide
 
-    executor = MigrationExecutor(connection)
-    executor.migrate([("reviews", "0005_shared_change_request_numbers")])
-    executor.loader.build_graph()
-    apps = executor._create_project_state(with_applied_migrations=True).apps
+    apps = migrate_to([("reviews", "0005_shared_change_request_numbers")])
     ChangeRequest = apps.get_model("reviews", "ChangeRequest")
     ChangeRequestNumber = apps.get_model("reviews", "ChangeRequestNumber")
     SchemaChangeRequest = apps.get_model("reviews", "SchemaChangeRequest")
@@ -111,9 +94,7 @@ def test_schema_change_requests_are_renumbered_after_config_change_requests(old_
 
     # On to the newest release: each schema change request is now the change request of its
     # new number, with its schema's change, its config's change and its review.
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate(executor.loader.graph.leaf_nodes())
+    upgrade()
     from reviews.models import ChangeRequest as Now
 
     assert Now.objects.count() == 5

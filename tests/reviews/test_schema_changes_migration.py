@@ -7,27 +7,14 @@ import hashlib
 import io
 import json
 
-import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.db import connection, transaction
-from django.db.migrations.executor import MigrationExecutor
 
 from reviews.gate import gate_for
+from tests.upgrades import upgrade
 
 BEFORE = [("reviews", "0010_changes_ordered_by_their_change_request")]
-
-
-@pytest.fixture
-def old_console(transactional_db):
-    executor = MigrationExecutor(connection)
-    executor.migrate(BEFORE)
-    # The models as the database now holds them: other apps' later migrations stay applied.
-    executor.loader.build_graph()
-    yield executor._create_project_state(with_applied_migrations=True).apps
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate(executor.loader.graph.leaf_nodes())
 
 
 def _old_hash(body, items) -> str:
@@ -168,9 +155,7 @@ def test_every_schema_change_request_reads_the_same_after_the_upgrade(old_consol
         )
     created_at = SchemaChangeRequest.objects.get(pk=waiting.pk).created_at
 
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate(executor.loader.graph.leaf_nodes())
+    upgrade()
 
     from reviews import services
     from reviews.models import Change, ChangeRequest

@@ -5,24 +5,10 @@ comments, and an approval of its exact value still counts."""
 import hashlib
 import json
 
-import pytest
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
-
 from reviews.gate import gate_for
+from tests.upgrades import upgrade
 
 BEFORE = [("reviews", "0007_schema_change_body_keeps_key_order")]
-
-
-@pytest.fixture
-def old_console(transactional_db):
-    executor = MigrationExecutor(connection)
-    executor.migrate(BEFORE)
-    executor.loader.build_graph()
-    yield executor._create_project_state(with_applied_migrations=True).apps
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate(executor.loader.graph.leaf_nodes())
 
 
 def _hash(value) -> str:
@@ -122,9 +108,7 @@ def test_every_change_request_reads_the_same_after_the_upgrade(old_console):
     )
     ids = (published.pk, waiting.pk, stale.pk)
 
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate(executor.loader.graph.leaf_nodes())
+    upgrade()
 
     from reviews.models import ChangeRequest as Now
 
