@@ -12,6 +12,7 @@ plus one), GUNICORN_TIMEOUT (30 s). Database connections: each worker holds at m
 DATABASE_POOL_SIZE of them (see the README's formula), so the worker count is part of that budget.
 """
 
+import gc
 import os
 
 wsgi_app = "configconsole.asgi:application"
@@ -43,7 +44,14 @@ control_socket_disable = True
 
 def post_worker_init(worker):
     """Before a worker takes requests: import every view and open its database pool
-    (configconsole/warmup.py), so its first request is not the one that pays for them."""
+    (configconsole/warmup.py), so its first request is not the one that pays for them.
+
+    Then every object loaded so far (Django, the apps, the URLconf: about 250,000) is moved out of
+    the garbage collector's sight with gc.freeze(). They live as long as the worker, and a full
+    collection that walks them all stalls the event loop, and every request in it, for 100-200 ms
+    (measured on this project's worker); it came every few seconds under load, putting the
+    token read's p99 over 20 ms. Objects made afterwards are still collected."""
     from configconsole.warmup import warm_up
 
     warm_up()
+    gc.freeze()
