@@ -89,9 +89,11 @@ class BackendCounter(threading.Thread):
         ) as connection:  # fmt: skip
             previous = 0
             while not self.stop.is_set():
+                # Client backends only: PostgreSQL's own autovacuum workers are listed under the
+                # database they clean, and a write-heavy run wakes them.
                 count = connection.execute(
-                    "SELECT count(*) FROM pg_stat_activity"
-                    " WHERE datname = 'configconsole' AND pid <> pg_backend_pid()"
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = 'configconsole'"
+                    " AND backend_type = 'client backend' AND pid <> pg_backend_pid()"
                 ).fetchone()[0]
                 self.most = max(self.most, min(count, previous))
                 self.peak = max(self.peak, count)
