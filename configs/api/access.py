@@ -71,6 +71,18 @@ def environment_for(request, asked: str | None) -> Env:
     return environment_to_read(asked, None, token=False)
 
 
+def ensure_bound_token_reads(request, *envs: Env) -> None:
+    """404 unless a token bound to an environment (create_token --environment) reads every one
+    of `envs`, by environment_to_read's rule: for what compares or copies environments (drift,
+    promotion), so a staging pipeline learns nothing of production through them either.
+    Tokens made without an environment and people signed in compare any two, as before."""
+    auth = getattr(request, "auth", None)
+    if not isinstance(auth, ApiToken) or auth.environment_id is None:
+        return
+    for env in envs:
+        environment_to_read(env.name, auth.environment_id, token=True)
+
+
 def token_of(request) -> ApiToken | None:
     return request.auth if isinstance(request.auth, ApiToken) else None
 

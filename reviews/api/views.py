@@ -15,6 +15,7 @@ from rest_framework.views import APIView
 
 from configs import environments, selectors
 from configs.api.access import (
+    ensure_bound_token_reads,
     ensure_can_write,
     ensure_readable,
     environment_for,
@@ -447,6 +448,8 @@ class NamespaceDrift(APIView):
     def get(self, request, namespace: str):
         found = _readable_namespace(request, namespace)
         source, target = _two_environments(request.query_params)
+        # A token bound to an environment reads only that one: drift reads both sides.
+        ensure_bound_token_reads(request, source, target)
         return Response(
             [
                 {
@@ -478,6 +481,8 @@ class PromotionCreate(APIView):
         ensure_can_write(request)
         data = _body(PromotionSerializer, request)
         source, target = _two_environments(data)
+        # Writes change the token's environment only: a bound token promotes into its own.
+        ensure_bound_token_reads(request, target)
         change_request = promotion_open(
             namespace=found,
             source=source,

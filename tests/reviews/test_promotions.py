@@ -312,6 +312,51 @@ def test_a_read_token_cannot_promote(alice, timezones):
     assert response.status_code == 403
 
 
+def _bound(user, environment, *, write=False):
+    _token, secret = make_token(user, "data-pipelines", write=write, environment=env(environment))
+    return client_for(secret)
+
+
+def test_a_token_bound_to_staging_cannot_read_productions_values_through_drift(alice, timezones):
+    staging_pipeline = _bound(alice, STAGING)
+
+    response = staging_pipeline.get(DRIFT, {"from": "staging", "to": "production"})
+
+    assert response.status_code == 404
+    assert "staging environment only" in response.json()["detail"]
+    assert "Umbrella" not in response.content.decode()
+
+
+def test_a_token_bound_to_production_drifts_no_other_environment(alice, timezones):
+    response = _bound(alice, PRODUCTION).get(DRIFT, {"from": "staging", "to": "production"})
+
+    assert response.status_code == 404
+    assert "production environment only" in response.json()["detail"]
+
+
+def test_a_token_bound_to_staging_cannot_promote_into_production(alice, timezones):
+    staging_writer = _bound(alice, STAGING, write=True)
+
+    response = staging_writer.post(
+        PROMOTIONS, {"from": "staging", "to": "production", "title": "Up"}, format="json"
+    )
+
+    assert response.status_code == 404
+    assert "staging environment only" in response.json()["detail"]
+    assert not ChangeRequest.objects.exists()
+
+
+def test_a_token_bound_to_production_promotes_into_production(alice, timezones):
+    production_writer = _bound(alice, PRODUCTION, write=True)
+
+    response = production_writer.post(
+        PROMOTIONS, {"from": "staging", "to": "production", "title": "Up"}, format="json"
+    )
+
+    assert response.status_code == 201, response.json()
+    assert [c["environment"] for c in response.json()["changes"]] == ["production"]
+
+
 def test_drift_makes_as_many_queries_with_ten_times_the_configs(alice_api, timezones, carol):
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
