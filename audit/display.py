@@ -75,6 +75,16 @@ def detail_lines(details: dict[str, Any]) -> list[str]:
             lines += [sentence(change) for change in diff] or ["No change to the value"]
         except (KeyError, TypeError):  # a diff recorded in another shape: show it as data
             lines.append(f"Changes: {show(diff, limit=200)}")
+    # Overrides' changes, told in words when recorded: one line each (a set's by config).
+    told = details.pop("override_changes", None)
+    if isinstance(told, list):
+        lines += [str(line) for line in told]
+    elif isinstance(told, dict):
+        lines += [
+            f"{label}: {line}"
+            for label, said in told.items()
+            for line in (said if isinstance(said, list) else [said])
+        ]
     if "before" in details and "after" in details:
         lines += sentences(details.pop("before"), details.pop("after"))
     lines += [

@@ -153,6 +153,8 @@ def _audited_diff(before, after) -> dict:
 # Details keyed by (or listing) "namespace/key": each namespace's event keeps only its own
 # configs'.
 _BY_CONFIG = ("diffs", "base_versions", "versions", "configs")
+# Details keyed by config in a set's events, and a list of words in a one-config event's.
+_KEYED_IN_A_SET = ("override_changes",)
 
 
 def _only(value, labels: set[str]):
@@ -207,7 +209,9 @@ def _audit(
         # Details keyed by "namespace/key" or by the label ("namespace/key@environment").
         mine = set(labels) | {label.partition("@")[0] for label in labels}
         part = {
-            key: _only(value, mine) if key in _BY_CONFIG else value
+            key: _only(value, mine)
+            if key in _BY_CONFIG or (key in _KEYED_IN_A_SET and isinstance(value, dict))
+            else value
             for key, value in details.items()
         }
         named = sorted({name for label in labels if (name := environment_of.get(label))})
@@ -329,17 +333,32 @@ def _write_changes(
     change_request.proposal_hash = changes_hash(change_request.change_list)
 
 
-def _override_details(item: Proposed, before: Change | Version | None) -> dict:
-    """The audited overrides' changes of a one-config proposal, in words (none: nothing)."""
-    schema = item.config.schema.body if item.config.schema is not None else None
-    told = override_sentences(
+def _override_words(config: Config, before: Change | Version | None, value, overrides) -> list:
+    """What changes in a config's overrides, in words: from `before` (a version, or the change
+    an edit replaces; None: nothing before) to `value` with `overrides`."""
+    return override_sentences(
         before.value if before is not None else None,
         before.overrides if before is not None else [],
-        item.value,
-        _overrides(item, before),
-        schema,
+        value,
+        overrides,
+        config.schema.body if config.schema is not None else None,
     )
-    return {"override_changes": told} if told else {}
+
+
+def _override_details(told: Sequence[tuple[Proposed, Change | Version | None]]) -> dict:
+    """The audited overrides' changes, in words (none: nothing): of the one config, or of each
+    config of a set by its label (as its change is named)."""
+    words = {
+        # A new config's change is for every environment: named without one.
+        (item.label if before is not None else str(item.config)): lines
+        for item, before in told
+        if (lines := _override_words(item.config, before, item.value, _overrides(item, before)))
+    }
+    if not words:
+        return {}
+    if len(told) == 1:
+        return {"override_changes": next(iter(words.values()))}
+    return {"override_changes": words}
 
 
 def _diff_details(pairs: Sequence[tuple[Change | Proposed, Any, Any]]) -> dict:
@@ -418,7 +437,7 @@ def change_request_open(
                 for item, base in zip(proposed, bases, strict=True)
             ]
         ),
-        **(_override_details(proposed[0], bases[0]) if len(proposed) == 1 else {}),
+        **_override_details(list(zip(proposed, bases, strict=True))),
         **_draft_flag(draft),
     )
     if draft:
@@ -601,7 +620,9 @@ def change_request_edit(
         (item, base.value if base else None, item.value)
         for item, base in zip(added, added_bases, strict=True)
     ]
-    told = _override_details(kept[0], before[kept[0].line]) if len(proposed) == 1 and kept else {}
+    told = _override_details(
+        [(item, before[item.line]) for item in kept] + list(zip(added, added_bases, strict=True))
+    )
     dismissed = _dismiss_approvals(change_request)
     kept_lines = {item.line for item in kept}
     for dropped in change_request.change_list:
@@ -1224,6 +1245,7 @@ def _publish_config_changes(
             version=version.number,
             effective_at=version.effective_at.isoformat(),
             **outcome,
+            **_published_words(change),
         )
         if outcome["bypass"]:
             _audit(
@@ -1244,6 +1266,12 @@ def _publish_config_changes(
         else f"Change request #{change_request.pk} was published.",
     )
     return first
+
+
+def _published_words(change: Change) -> dict:
+    """What a published change did to its config's overrides, in words, for its event."""
+    told = _override_words(change.config, change.base_version, change.value, change.overrides)
+    return {"override_changes": told} if told else {}
 
 
 def _publish_schema_change(

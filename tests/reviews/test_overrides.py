@@ -223,3 +223,76 @@ def test_a_schema_change_that_an_override_s_value_breaks_is_refused_naming_it(me
 
     paths = {(e.get("config"), e["path"]) for e in refused.value.errors}
     assert ("sales-ops/custom-metrics", "/overrides/0/value/metrics/0/kind") in paths
+
+
+@pytest.fixture
+def a_set_with_an_override(timezones, alice):
+    """Onboarding as a set: Kolkata time for Globex and Initech, and hooli's warehouse."""
+    from configs.models import Config
+    from reviews.services import Proposed
+    from tests.reviews.test_sets import with_warehouse
+
+    warehouses = Config.objects.get(namespace__slug="data-pipelines", key="warehouse-connections")
+    live = newest(timezones)
+    return services.change_request_open(
+        author=alice,
+        title="Onboard hooli, Kolkata time for Globex and Initech",
+        changes=[
+            Proposed(
+                timezones,
+                live.value,
+                live.number,
+                [for_companies(kolkata_for_globex(timezones), "globex", "initech")],
+            ),
+            Proposed(warehouses, with_warehouse(warehouses, "hooli"), newest(warehouses).number),
+        ],
+    )
+
+
+def test_a_set_s_audit_events_tell_each_config_s_overrides_changes(
+    client, bob, a_set_with_an_override
+):
+    cr = a_set_with_an_override
+    opened = AuditEvent.objects.get(action="change_request.opened", target_id=str(cr.pk))
+    services.change_request_approve(change_request=cr, reviewer=bob)
+    services.change_request_publish(change_request=cr, actor=bob)
+
+    (line,) = opened.details["override_changes"]["data-pipelines/company-timezones"]
+    assert line.startswith("For companies globex, initech: Companies → globex → Timezone:")
+    assert "data-pipelines/warehouse-connections" not in opened.details["override_changes"]
+    published = AuditEvent.objects.get(
+        action="change_request.published", target_id=str(cr.pk), config="company-timezones"
+    )
+    assert published.details["override_changes"] == [line]
+    client.force_login(bob)
+    page = client.get("/audit/").content.decode()
+    assert (
+        "data-pipelines/company-timezones: For companies globex, initech: Companies → globex"
+        in page
+    )
+
+
+def test_editing_a_set_tells_the_overrides_changes(timezones, alice, a_set_with_an_override):
+    cr = a_set_with_an_override
+    changes = [
+        services.Proposed(
+            c.config,
+            c.value,
+            c.base_version_number,
+            [for_companies(kolkata_for_globex(timezones), "globex")],
+            c.env,
+        )
+        if c.config == timezones
+        else services.Proposed(c.config, c.value, c.base_version_number, None, c.env)
+        for c in cr.change_list
+    ]
+
+    services.change_request_edit(change_request=cr, actor=alice, changes=changes)
+
+    edited = AuditEvent.objects.get(action="change_request.edited", target_id=str(cr.pk))
+    assert edited.details["override_changes"] == {
+        "data-pipelines/company-timezones": [
+            "Override globex-and-initech: now for company globex (was for companies globex, "
+            "initech)"
+        ]
+    }
