@@ -101,6 +101,8 @@ def config_detail(request, namespace, key):
             "environment": env,
             "in_default": env == environments.default(),
             "environments": environments.every(),
+            # The policy a change here passes: the environment's, not the namespace's own.
+            "policy": policies.of(config, env),
             "side_by_side": side_by_side(config, lives),
             "live": live,
             "approvers": live.approved_by if live else [],

@@ -177,3 +177,19 @@ def test_the_promote_part_is_shown_once(client, alice, timezones, staging_ahead)
     page = client.get(TIMEZONES + "?environment=staging").content.decode()
     assert page.count('id="promote"') == 1
     assert page.count("Promote to production") == 1
+
+
+def _review_line(page: str) -> str:
+    return page.split('id="review-policy">', 1)[1].split("</dd>", 1)[0]
+
+
+def test_the_review_line_is_the_viewed_environments_policy(client, dave, timezones):
+    """data-pipelines needs one approval; its development policy (the demo's) none."""
+    client.force_login(dave)
+
+    production = client.get(TIMEZONES).content.decode()
+    development = client.get(TIMEZONES, {"environment": "development"}).content.decode()
+
+    assert _review_line(production) == "1 approval needed"
+    assert _review_line(development) == "No approval needed"
+    assert "Review in Development" in development
