@@ -26,14 +26,18 @@ _OPS = {
 
 # The operators as the console's editor offers them, in the order it lists them (every operator
 # of config_console_client.evaluation, named for people who do not read JSON), with what the
-# values box expects.
+# values box expects (one value per line, so a value may hold a comma).
 OPERATOR_CHOICES: list[dict[str, str]] = [
-    {"op": "in", "words": "is one of", "help": "Separate several with commas."},
-    {"op": "not_in", "words": "is not one of", "help": "Separate several with commas."},
-    {"op": "equals", "words": "equals", "help": "Separate several with commas: any one matches."},
-    {"op": "starts_with", "words": "starts with", "help": "Separate several with commas."},
-    {"op": "ends_with", "words": "ends with", "help": "Separate several with commas."},
-    {"op": "matches", "words": "matches pattern", "help": "A regular expression, e.g. ^acme-"},
+    {"op": "in", "words": "is one of", "help": "One per line; a value may contain commas."},
+    {"op": "not_in", "words": "is not one of", "help": "One per line; a value may contain commas."},
+    {"op": "equals", "words": "equals", "help": "One per line: any one matches."},
+    {"op": "starts_with", "words": "starts with", "help": "One per line: any one matches."},
+    {"op": "ends_with", "words": "ends with", "help": "One per line: any one matches."},
+    {
+        "op": "matches",
+        "words": "matches pattern",
+        "help": "A regular expression, e.g. ^acme-. One per line: any one matches.",
+    },
     {"op": "lt", "words": "is less than", "help": "A number."},
     {"op": "lte", "words": "is at most", "help": "A number."},
     {"op": "gt", "words": "is more than", "help": "A number."},

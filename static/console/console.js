@@ -391,17 +391,20 @@
 
   // -- Conditions: attribute, operator, values ------------------------------------------------
 
+  // Values go one per line, so a value may hold a comma (and a pattern a {1,3}); what the box
+  // holds is sent as a JSON list, never split again on the server.
   function valuesText(condition) {
     var values = "values" in condition ? condition.values : [condition.value];
     if (!Array.isArray(values)) values = [values];
-    if (condition.op === "matches") return values.length ? String(values[0]) : "";
-    return values.map(function (v) { return v === undefined || v === null ? "" : String(v); }).join(", ");
+    return values.map(function (v) { return v === undefined || v === null ? "" : String(v); }).join("\n");
   }
 
   function readValues(condition, text) {
-    var values;
-    if (condition.op === "matches") values = text ? [text] : [];
-    else values = text.split(",").map(function (v) { return v.trim(); }).filter(function (v) { return v !== ""; });
+    var lines = text.split(/\r?\n/);
+    // A pattern's spaces are part of it; other values are trimmed as typed.
+    var values = condition.op === "matches"
+      ? lines.filter(function (v) { return v.trim() !== ""; })
+      : lines.map(function (v) { return v.trim(); }).filter(function (v) { return v !== ""; });
     if (NUMBERS[condition.op]) {
       values = values.map(function (v) { return /^-?\d+(\.\d+)?([eE][-+]?\d+)?$/.test(v) ? Number(v) : v; });
     }
@@ -413,6 +416,11 @@
     }
   }
 
+  // The values box grows with its lines (one more to type into), up to a few.
+  function fitRows(box) {
+    box.rows = Math.min(Math.max(box.value.split("\n").length + 1, 2), 8);
+  }
+
   function conditionRow(item, condition, problems) {
     var uid = item.uid + "-c" + (serial++);
     var attribute = el("input", { type: "text", className: "vTextField", list: "override-attributes", autocomplete: "off" });
@@ -422,15 +430,16 @@
     data.operators.forEach(function (o) { op.appendChild(el("option", { value: o.op, text: o.words })); });
     if (!operators[condition.op]) condition.op = "in";
     op.value = condition.op;
-    var values = el("input", { type: "text", className: "vTextField" });
+    var values = el("textarea", { className: "vTextField override-values", spellcheck: "false" });
     values.value = valuesText(condition);
+    fitRows(values);
     var help = el("div", { className: "help", id: uid + "-values-help" });
     var problem = errors(problems, uid + "-error");
     function explain() {
       help.textContent = operators[condition.op].help;
       describe(values, [uid + "-values-help", uid + "-error"], row);
     }
-    values.addEventListener("input", function () { readValues(condition, values.value); });
+    values.addEventListener("input", function () { readValues(condition, values.value); fitRows(values); });
     op.addEventListener("change", function () {
       condition.op = op.value;
       readValues(condition, values.value);

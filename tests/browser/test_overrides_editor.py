@@ -40,8 +40,10 @@ def test_alice_gives_globex_and_initech_their_own_value_with_the_keyboard_alone(
     expect(page.locator(":focus")).to_have_value("in")  # "is one of"
     page.keyboard.press("Tab")
     assert focused(page) == "Values"
-    expect(page.locator(":focus")).to_have_accessible_description("Separate several with commas.")
-    page.keyboard.type("globex, initech")
+    expect(page.locator(":focus")).to_have_accessible_description(
+        "One per line; a value may contain commas."
+    )
+    page.keyboard.type("globex\ninitech")
     card = page.locator("[data-override]")
     expect(card.locator(".override-title")).to_have_text("Override 1: globex-and-initech")
     # The override's value, in the same schema form as the value: Acme's timezone, by keyboard.
@@ -82,6 +84,15 @@ def test_a_split_must_add_up_to_100_and_the_servers_refusals_show_beside_it(
     page.get_by_role("button", name="Add a percentage split").focus()
     page.keyboard.press("Enter")
     card = page.locator("[data-override]")
+    # Only for customers whose email matches either of two patterns (one has a comma in it).
+    card.get_by_role("button", name="Add a condition").click()
+    card.get_by_label("Attribute", exact=True).fill("email")
+    card.get_by_label("Operator").select_option("matches")
+    patterns = card.get_by_label("Values")
+    expect(patterns).to_have_accessible_description(
+        "A regular expression, e.g. ^acme-. One per line: any one matches."
+    )
+    patterns.fill("@acme\\.com$\n^[a-z]{2,8}-test$")
     card.get_by_label("Percentage").first.fill("10")
     expect(card.locator(".split-total")).to_have_text(
         "The percentages add up to 60%: they must add up to 100%."
@@ -101,7 +112,16 @@ def test_a_split_must_add_up_to_100_and_the_servers_refusals_show_beside_it(
     expect(card.locator("ul.errorlist", has_text="Override 1 needs a name.")).to_be_visible()
     expect(card.get_by_label("Percentage").first).to_have_value("10")
     expect(card.get_by_label("Percentage").nth(1)).to_have_value("90")
+    expect(card.get_by_label("Values")).to_have_value("@acme\\.com$\n^[a-z]{2,8}-test$")
     assert ChangeRequest.objects.count() == 0
+
+    card.get_by_label("Name", exact=True).fill("rollout")
+    page.get_by_role("button", name="Review my change").click()
+    page.get_by_role("button", name="Confirm and submit for review").click()
+    expect(page.locator(".messagelist")).to_contain_text("submitted for review")
+    assert ChangeRequest.objects.get().change.overrides[0]["when"] == [
+        {"attribute": "email", "op": "matches", "values": ["@acme\\.com$", "^[a-z]{2,8}-test$"]}
+    ]
 
 
 def test_overrides_are_moved_and_removed_with_the_keyboard_and_untouched_ones_change_nothing(
@@ -125,7 +145,8 @@ def test_overrides_are_moved_and_removed_with_the_keyboard_and_untouched_ones_ch
     page.keyboard.press("Tab")
     page.keyboard.press("Tab")
     page.keyboard.press("Tab")
-    page.keyboard.type("initech")
+    # One value per line: a company's name may hold a comma.
+    page.keyboard.type("initech\nInitech, Inc.")
     expect(page.get_by_role("button", name="Move globex up")).to_have_count(0)
     page.get_by_role("button", name="Move initech up").focus()
     page.keyboard.press("Enter")
@@ -144,4 +165,6 @@ def test_overrides_are_moved_and_removed_with_the_keyboard_and_untouched_ones_ch
     expect(preview).to_contain_text(
         "For company globex: no value of their own any more (override globex removed)"
     )
-    expect(preview).to_contain_text("For company initech: the same value as everyone else")
+    expect(preview).to_contain_text(
+        "For companies initech, Initech, Inc.: the same value as everyone else"
+    )
