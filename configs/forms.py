@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import json
 
+from config_console_client.evaluation import parse_instant as parse_condition_instant
 from django import forms
 from django.contrib.auth import get_user_model
 from django_jsonform.forms.fields import JSONFormField
@@ -162,6 +163,71 @@ def _map_served(overrides: list, change) -> list:
             }
         mapped.append(override)
     return mapped
+
+
+# Operators whose values are instants: the editor shows and takes them in the page's zone.
+INSTANT_OPS = ("before", "after")
+
+
+def _map_instants(overrides: list, change) -> list:
+    """A copy of `overrides` with `change(item)` applied to each value of a `before`/`after`
+    condition (`values` or a single `value`). Anything not of a condition's shape is kept."""
+    mapped = []
+    for override in overrides:
+        when = override.get("when") if isinstance(override, dict) else None
+        if not isinstance(when, list):
+            mapped.append(override)
+            continue
+        conditions = []
+        for condition in when:
+            if isinstance(condition, dict) and condition.get("op") in INSTANT_OPS:
+                condition = dict(condition)
+                if isinstance(condition.get("values"), list):
+                    condition["values"] = [change(v) for v in condition["values"]]
+                elif "value" in condition:
+                    condition["value"] = change(condition["value"])
+            conditions.append(condition)
+        mapped.append({**override, "when": conditions})
+    return mapped
+
+
+def _instants_for_typing(overrides: list) -> list:
+    """Conditions' instants as people type them, in the page's zone ("2026-12-01 09:00"), read
+    as the evaluation reads them (no offset: UTC; a number: Unix seconds)."""
+
+    def show(item):
+        instant = parse_condition_instant(item)
+        return times.typed(instant) if instant is not None else item
+
+    return _map_instants(overrides, show)
+
+
+def _instants_from_typing(overrides: list, earlier: list) -> list:
+    """Conditions' instants typed in the page's zone, stored as UTC instants; one that did not
+    change keeps its earlier form exactly (so an untouched condition is no change). Text that
+    is not a date and time is kept as typed, for the validator to name."""
+    before: dict = {}
+
+    def note(item):
+        instant = parse_condition_instant(item)
+        if instant is not None:
+            before.setdefault(instant, item)
+        return item
+
+    _map_instants(earlier, note)
+
+    def read(item):
+        if not isinstance(item, str):
+            return item
+        instant = times.parse_typed(item)
+        if instant is None:
+            return item
+        try:
+            return before.get(instant, times.stored(instant))
+        except OverflowError:  # at the very edge of the calendar: let the validator say so
+            return item
+
+    return _map_instants(overrides, read)
 
 
 def _served_by_name(overrides: list) -> dict:
@@ -317,6 +383,8 @@ class ValueForm(forms.Form):
             before = earlier.get((name, bucket), self.before)
             return times.from_typing(value, self.schema, before=before)
 
+        if from_form:
+            overrides = _instants_from_typing(overrides, self.initial_overrides)
         return _map_served(overrides, typed)
 
     def overrides_for_editor(self) -> list | None:
@@ -335,6 +403,7 @@ class ValueForm(forms.Form):
             return None
         if from_form:
             return overrides
+        overrides = _instants_for_typing(overrides)
         return _map_served(overrides, lambda v, _n, _b: times.for_typing(v, self.schema))
 
     def overrides_editor_data(self) -> dict:
@@ -356,9 +425,20 @@ class ValueForm(forms.Form):
             "summaries": [whom(o) for o in overrides or []],
             "problems": {str(n): slots for n, slots in self.override_problems.items()},
             "attributes": list(dict.fromkeys([*used, *COMMON_ATTRIBUTES])),
-            "operators": OPERATOR_CHOICES,
+            "operators": [
+                {**o, "help": self._instant_help()} if o["op"] in INSTANT_OPS else o
+                for o in OPERATOR_CHOICES
+            ],
+            "zone": times.zone_name(),
             "form_editor": self.has_form_editor,
         }
+
+    @staticmethod
+    def _instant_help() -> str:
+        return (
+            f"A date and time in {times.zone_name()}, such as {times.typed_example()}. "
+            "One per line."
+        )
 
     def override_value_prototype(self) -> str:
         """The schema form once more, for the editor to copy for each value an override serves

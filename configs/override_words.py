@@ -44,16 +44,13 @@ OPERATOR_CHOICES: list[dict[str, str]] = [
     {"op": "gte", "words": "is at least", "help": "A number."},
     {"op": "semver_lt", "words": "version is before", "help": "A version such as 1.4.0."},
     {"op": "semver_gte", "words": "version is at or after", "help": "A version such as 1.4.0."},
+    # The edit form names the person's own zone here (configs.forms).
     {
         "op": "before",
         "words": "date is before",
-        "help": "A date and time in UTC, such as 2026-12-01T00:00:00Z.",
+        "help": "A date and time, such as 2026-12-01 09:00.",
     },
-    {
-        "op": "after",
-        "words": "date is after",
-        "help": "A date and time in UTC, such as 2026-12-01T00:00:00Z.",
-    },
+    {"op": "after", "words": "date is after", "help": "A date and time, such as 2026-12-01 09:00."},
 ]
 
 

@@ -9,6 +9,7 @@ from config_console_client.evaluation import OPERATORS
 
 from configs.override_words import OPERATOR_CHOICES
 from configs.selectors import versions_of
+from people.services import profile_set_time_zone
 from reviews.models import ChangeRequest
 
 TIMEZONES_EDIT = "/configs/data-pipelines/company-timezones/edit/"
@@ -240,3 +241,96 @@ def test_editing_an_open_change_request_keeps_its_overrides(client, alice, timez
 @pytest.mark.parametrize("choice", OPERATOR_CHOICES, ids=lambda c: c["op"])
 def test_every_operator_is_offered_in_words(choice):
     assert choice["words"] and choice["op"] in OPERATORS
+
+
+def after_december_1st(value, *, at) -> list:
+    return [
+        {
+            "name": "from-december",
+            "when": [{"attribute": "signed_up", "op": "after", "values": [at]}],
+            "value": value,
+        }
+    ]
+
+
+def test_a_condition_date_is_typed_and_shown_in_the_persons_zone_and_stored_in_utc(
+    client, alice, timezones
+):
+    profile_set_time_zone(user=alice, time_zone="Asia/Tokyo")
+    client.force_login(alice)
+    value = versions_of(timezones).get(number=1).value
+
+    page = client.get(TIMEZONES_EDIT).content.decode()
+    post(
+        client,
+        TIMEZONES_EDIT,
+        value,
+        after_december_1st(value, at="2026-12-01 09:00"),
+        editor="form",
+    )
+
+    helps = {o["op"]: o["help"] for o in editor_data(page)["operators"]}
+    assert helps["after"].startswith("A date and time in Asia/Tokyo, such as ")
+    assert helps["before"].startswith("A date and time in Asia/Tokyo, such as ")
+    change_request = ChangeRequest.objects.get()
+    stored = change_request.change.overrides[0]["when"][0]
+    assert stored == {"attribute": "signed_up", "op": "after", "values": ["2026-12-01T00:00:00Z"]}
+    # Edited again, it is shown in Tokyo time.
+    edit = editor_data(client.get(f"/changes/{change_request.pk}/edit/").content.decode())
+    assert edit["overrides"][0]["when"][0]["values"] == ["2026-12-01 09:00"]
+
+
+def test_an_untouched_condition_date_keeps_its_exact_text(client, alice, timezones):
+    client.force_login(alice)
+    value = versions_of(timezones).get(number=1).value
+    # Stored through the API with an offset of its own; the page shows it in UTC.
+    post(client, TIMEZONES_EDIT, value, after_december_1st(value, at="2026-12-01T09:00:00+09:00"))
+    change_request = ChangeRequest.objects.get()
+    edit = f"/changes/{change_request.pk}/edit/"
+    shown = editor_data(client.get(edit).content.decode())["overrides"]
+    assert shown[0]["when"][0]["values"] == ["2026-12-01 00:00"]
+
+    post(client, edit, value, shown, editor="form", title="Same again")
+
+    change_request.refresh_from_db()
+    change_request.forget_changes()
+    assert change_request.change.overrides[0]["when"][0]["values"] == ["2026-12-01T09:00:00+09:00"]
+
+
+def test_values_holding_commas_and_several_patterns_are_kept_as_sent(client, alice, timezones):
+    client.force_login(alice)
+    value = versions_of(timezones).get(number=1).value
+    overrides = [
+        {
+            "name": "big-customers",
+            "when": [
+                {"attribute": "company", "op": "in", "values": ["Acme, Inc.", "Globex"]},
+                {"attribute": "email", "op": "matches", "values": ["@acme\\.com$", "^a{1,3}-"]},
+            ],
+            "value": value,
+        }
+    ]
+
+    post(client, TIMEZONES_EDIT, value, overrides, editor="form")
+
+    assert ChangeRequest.objects.get().change.overrides[0]["when"] == overrides[0]["when"]
+
+
+def test_every_pattern_typed_is_shown_again_with_the_one_refused(client, alice, timezones):
+    client.force_login(alice)
+    value = versions_of(timezones).get(number=1).value
+    patterns = ["@acme\\.com$", "(unclosed", "^globex-"]
+    overrides = [
+        {
+            "name": "by-email",
+            "when": [{"attribute": "email", "op": "matches", "values": patterns}],
+            "value": value,
+        }
+    ]
+
+    response = post(client, TIMEZONES_EDIT, value, overrides, editor="form")
+
+    assert ChangeRequest.objects.count() == 0
+    data = editor_data(response.content.decode())
+    assert data["overrides"][0]["when"][0]["values"] == patterns
+    assert data["problems"]["0"]["condition"]["0"]
