@@ -672,6 +672,7 @@
       if (item.total) splitTotal(item);
     });
     root.querySelector("[data-overrides-empty]").hidden = items.length > 0;
+    showJson();
   }
 
   function move(item, step, pressed) {
@@ -704,7 +705,8 @@
 
   // -- What is sent ------------------------------------------------------------------------------
 
-  function built() {
+  // `quiet`: only to show (as JSON), not to send: no override is unfolded for its problem.
+  function built(quiet) {
     var overrides = [];
     var problem = null;
     items.forEach(function (item) {
@@ -712,7 +714,7 @@
       if (item.value) {
         var read = item.value.read();
         if (read.problem) {
-          item.details.open = true;
+          if (!quiet) item.details.open = true;
           problem = problem || read.problem;
         } else {
           model.value = read.value;
@@ -722,13 +724,13 @@
         item.variants.forEach(function (v, n) {
           var readBucket = v.editor.read();
           if (readBucket.problem) {
-            item.details.open = true;
+            if (!quiet) item.details.open = true;
             problem = problem || readBucket.problem;
           }
           else model.split.buckets[n].value = readBucket.value;
         });
         if (!splitTotal(item)) {
-          item.details.open = true;
+          if (!quiet) item.details.open = true;
           problem = problem || (item.variants.length ? item.variants[0].percent : item.addVariant);
         }
       }
@@ -737,7 +739,36 @@
     return { overrides: overrides, problem: problem };
   }
 
+  // "Show as JSON": what the editor sends, for engineers, kept up to date while it is open.
+  // "Edit … as JSON instead" hands that JSON to the overrides box (in the editor's terms: dates
+  // in the page's zone, empty fields not set) and leaves the editor for this visit.
+  var asJson = root.querySelector("[data-overrides-json]");
+  var asJsonText = document.getElementById("overrides-as-json");
+  var editingJson = false;
+  function showJson() {
+    if (asJson && asJson.open) asJsonText.value = JSON.stringify(built(true).overrides, null, 2);
+  }
+  if (asJson) {
+    asJson.hidden = false;
+    asJson.addEventListener("toggle", showJson);
+    ["input", "change"].forEach(function (name) { list.addEventListener(name, showJson); });
+    // The schema form writes its data a moment after a click (an item added or removed).
+    list.addEventListener("click", function () { setTimeout(showJson, 0); });
+    asJson.querySelector("[data-overrides-edit-json]").addEventListener("click", function () {
+      box.value = JSON.stringify(built(true).overrides, null, 2);
+      mode.value = "form";
+      editingJson = true;
+      list.hidden = true;
+      asJson.hidden = true;
+      root.querySelector("[data-overrides-add]").hidden = true;
+      root.querySelector("[data-overrides-empty]").hidden = true;
+      root.querySelector("[data-overrides-raw]").hidden = false;
+      box.focus();
+    });
+  }
+
   form.addEventListener("submit", function (event) {
+    if (editingJson) return; // the box is sent as typed
     var sent = built();
     // "Keep editing" sends what there is, whatever it holds; the other buttons check first.
     var checking = !(event.submitter && event.submitter.hasAttribute("formnovalidate"));

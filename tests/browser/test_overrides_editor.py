@@ -1,5 +1,8 @@
 """In real Chromium: values for some customers, edited in words with the keyboard alone."""
 
+import json
+import re
+
 import pytest
 from playwright.sync_api import expect
 
@@ -51,6 +54,17 @@ def test_alice_gives_globex_and_initech_their_own_value_with_the_keyboard_alone(
     override_form.get_by_label("Timezone", exact=True).first.focus()
     page.keyboard.type("UTC")
     expect(override_form.get_by_label("Timezone", exact=True).first).to_have_value("UTC")
+
+    # For engineers: the overrides as JSON, one keypress away, as the editor has them now.
+    page.get_by_text("Show as JSON").focus()
+    page.keyboard.press("Enter")
+    as_json = page.get_by_label("Values for some customers, as JSON")
+    expect(as_json).to_have_value(re.compile(r'"name": "globex-and-initech"'))
+    shown = json.loads(as_json.input_value())
+    assert shown[0]["when"] == [
+        {"attribute": "company", "op": "in", "values": ["globex", "initech"]}
+    ]
+    assert shown[0]["value"]["companies"][0]["timezone"] == "UTC"
 
     assert serious_violations(page) == []
 
@@ -159,6 +173,17 @@ def test_overrides_are_moved_and_removed_with_the_keyboard_and_untouched_ones_ch
     page.keyboard.press("Enter")
     expect(titles).to_have_text(["Override 1: initech"])
     assert focused(page) == "Override 1: initech"  # the override before the one removed
+
+    # An engineer edits the overrides as JSON instead: the box starts from the editor's state.
+    page.get_by_text("Show as JSON").click()
+    page.get_by_role("button", name="Edit the overrides as JSON instead").click()
+    box = page.get_by_label("Values for some customers (overrides, as JSON)")
+    expect(box).to_be_focused()
+    expect(page.locator("[data-overrides-list]")).to_be_hidden()
+    edited = json.loads(box.input_value())
+    assert edited[0]["when"][0]["values"] == ["initech", "Initech, Inc."]
+    edited[0]["when"][0]["values"].append("Initech GmbH")
+    box.fill(json.dumps(edited))
     page.get_by_role("button", name="Review my change").click()
 
     preview = page.locator("#preview")
@@ -166,5 +191,5 @@ def test_overrides_are_moved_and_removed_with_the_keyboard_and_untouched_ones_ch
         "For company globex: no value of their own any more (override globex removed)"
     )
     expect(preview).to_contain_text(
-        "For companies initech, Initech, Inc.: the same value as everyone else"
+        "For companies initech, Initech, Inc., Initech GmbH: the same value as everyone else"
     )
