@@ -45,7 +45,9 @@ class Env:
 
 _lock = threading.Lock()
 _known: tuple[Env, ...] = ()
-_read_at = 0.0
+# When they were read (time.monotonic()); never yet, or forgotten: -inf, not 0, since the
+# monotonic clock starts near 0 when the machine boots.
+_read_at = float("-inf")
 
 
 def _model():
@@ -71,7 +73,7 @@ def ensure_defaults() -> None:
 
 def forget() -> None:
     global _read_at
-    _read_at = 0.0
+    _read_at = float("-inf")
 
 
 def _on_event_loop() -> bool:

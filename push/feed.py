@@ -219,7 +219,9 @@ class Feed:
         self._stop = threading.Event()
         # Bumped whenever events may have been missed (a new connection): caches start over.
         self.epoch = 0
-        self.last_heartbeat = 0.0
+        # time.monotonic() of the last heartbeat; -inf (never), not 0: the clock starts near 0 at
+        # the machine's boot, and "0.5 s ago" would trust a feed that never beat.
+        self.last_heartbeat = float("-inf")
         # With NOTIFY every event arrives once and in order; polling only says "look again".
         self.ordered = False
         self._due_at: datetime | None = None
@@ -273,7 +275,7 @@ class Feed:
             thread.join(timeout=5)
         self._thread = None
         self.ordered = False
-        self.last_heartbeat = 0.0
+        self.last_heartbeat = float("-inf")
 
     def _keep_time(self) -> None:
         """Write due `live` events when the next effective time has come."""

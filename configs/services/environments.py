@@ -19,7 +19,7 @@ from common.bulk import insert_all
 from common.errors import Conflict, RuleViolation
 from configs import environments
 from configs.models import Config, Environment, Version
-from configs.services._common import _unknown, _with_history_user
+from configs.services._common import _changed, _unknown, _with_history_user
 from configs.signals import versions_published
 
 ENVIRONMENT_DETAILS = ("name", "title")
@@ -150,15 +150,7 @@ def environment_update(
     if "name" in changes:
         changes["name"] = (changes["name"] or "").strip()
         _ensure_name_free(changes["name"], but=environment.pk)
-    before = {field: getattr(environment, field) for field in changes}
-    for field, value in changes.items():
-        setattr(environment, field, value)
-    environment.full_clean()
-    diff = {
-        field: {"before": before[field], "after": getattr(environment, field)}
-        for field in changes
-        if getattr(environment, field) != before[field]
-    }
+    diff = _changed(environment, changes)
     if not diff:
         return environment
     _with_history_user(environment, actor, reason)

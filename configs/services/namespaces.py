@@ -7,7 +7,7 @@ from django.db import transaction
 from audit.services import record
 from configs import access
 from configs.models import Membership, Namespace, Role
-from configs.services._common import _unknown, _with_history_user
+from configs.services._common import _changed, _unknown, _with_history_user
 
 
 @transaction.atomic
@@ -54,15 +54,7 @@ def namespace_update(*, namespace: Namespace, actor, reason: str = "", **changes
     _unknown(changes, NAMESPACE_SETTINGS, "namespace_update")
     access.ensure_role(actor, namespace, Role.ADMIN, "change the namespace's settings")
     namespace = Namespace.objects.select_for_update().get(pk=namespace.pk)
-    before = {field: getattr(namespace, field) for field in changes}
-    for field, value in changes.items():
-        setattr(namespace, field, value)
-    namespace.full_clean()  # also turns form input such as "2" into the field's type
-    diff = {
-        field: {"before": before[field], "after": getattr(namespace, field)}
-        for field in changes
-        if getattr(namespace, field) != before[field]
-    }
+    diff = _changed(namespace, changes)
     if not diff:
         return namespace
     _with_history_user(namespace, actor, reason)

@@ -19,7 +19,7 @@ from configs import access, environments, times
 from configs.environments import Env
 from configs.models import Config, Namespace, Role, Schema, SchemaVersion, Version, canonical_json
 from configs.selectors import _values_in_force_errors, newest_version, value_errors
-from configs.services._common import _unknown, _with_history_user
+from configs.services._common import _changed, _unknown, _with_history_user
 from configs.signals import versions_published
 from configs.validation import overrides_errors, validate_value, validator_for
 
@@ -151,15 +151,7 @@ def config_update(*, config: Config, actor, reason: str = "", **changes) -> Conf
     )
     access.ensure_role(actor, config.namespace, Role.ADMIN, "change the config's details")
     owners = changes.pop("owners", None)
-    before = {field: getattr(config, field) for field in changes}
-    for field, value in changes.items():
-        setattr(config, field, value)
-    config.full_clean()
-    diff = {
-        field: {"before": _detail(field, before[field]), "after": _detail(field, after)}
-        for field in changes
-        if (after := getattr(config, field)) != before[field]
-    }
+    diff = _changed(config, changes, _detail)
     if owners is not None:
         owners = set(owners)
         current = set(config.owners.all())
