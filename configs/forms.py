@@ -230,6 +230,17 @@ def _instants_from_typing(overrides: list, earlier: list) -> list:
     return _map_instants(overrides, read)
 
 
+def _instants_in_words(overrides: list) -> list:
+    """Conditions' instants as typed in the page's zone, in words that name it ("Tue 1 Dec 2026,
+    09:00 Asia/Tokyo"): what a folded override says."""
+
+    def words(item):
+        instant = times.parse_typed(item) if isinstance(item, str) else None
+        return times.in_words(instant) if instant is not None else item
+
+    return _map_instants(overrides, words)
+
+
 def _served_by_name(overrides: list) -> dict:
     """Each value `overrides` serve, by (override name, bucket number or None)."""
     found: dict = {}
@@ -422,7 +433,7 @@ class ValueForm(forms.Form):
         return {
             "overrides": overrides,
             # Whom each is for, in words: what a folded override shows.
-            "summaries": [whom(o) for o in overrides or []],
+            "summaries": [whom(o) for o in _instants_in_words(overrides or [])],
             "problems": {str(n): slots for n, slots in self.override_problems.items()},
             "attributes": list(dict.fromkeys([*used, *COMMON_ATTRIBUTES])),
             "operators": [

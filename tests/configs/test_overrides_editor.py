@@ -278,6 +278,8 @@ def test_a_condition_date_is_typed_and_shown_in_the_persons_zone_and_stored_in_u
     # Edited again, it is shown in Tokyo time.
     edit = editor_data(client.get(f"/changes/{change_request.pk}/edit/").content.decode())
     assert edit["overrides"][0]["when"][0]["values"] == ["2026-12-01 09:00"]
+    # Folded, the override says whom it is for with the zone named.
+    assert edit["summaries"] == ["For signed up after Tue 1 Dec 2026, 09:00 Asia/Tokyo"]
 
 
 def test_an_untouched_condition_date_keeps_its_exact_text(client, alice, timezones):
