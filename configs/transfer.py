@@ -399,7 +399,7 @@ def read(directory: Path, *, namespaces: list[str] | None = None) -> Folder:
     """
     if not directory.is_dir():
         raise TransferError(f"{directory} is not a folder.")
-    schemas_dir, configs_dir = directory / SCHEMAS_DIR, directory / CONFIGS_DIR
+    schemas_dir = directory / SCHEMAS_DIR
     if not any(
         (directory / name).is_dir() for name in (SCHEMAS_DIR, CONFIGS_DIR, ENVIRONMENTS_DIR)
     ):
@@ -408,26 +408,18 @@ def read(directory: Path, *, namespaces: list[str] | None = None) -> Folder:
             "is it an export made by export_configs?"
         )
     folder = Folder()
-    config_paths = sorted(configs_dir.glob("*/*.json")) if configs_dir.is_dir() else []
-    if namespaces:
-        config_paths = [path for path in config_paths if path.parent.name in namespaces]
-    for path in config_paths:
-        try:
-            folder.configs.append(_read_config(path))
-        except BadFile as exc:
-            folder.errors.append(exc.for_people())
-    # After configs/: a config the folder creates exists before its other environments' values.
-    environments_dir = directory / ENVIRONMENTS_DIR
-    environment_paths = (
-        sorted(environments_dir.glob("*/*/*.json")) if environments_dir.is_dir() else []
-    )
-    if namespaces:
-        environment_paths = [path for path in environment_paths if path.parent.name in namespaces]
-    for path in environment_paths:
-        try:
-            folder.configs.append(_read_environment_config(path))
-        except BadFile as exc:
-            folder.errors.append(exc.for_people())
+    # configs/ first: a config the folder creates exists before its other environments' values.
+    for pattern, read in (
+        (CONFIGS_DIR + "/*/*.json", _read_config),
+        (ENVIRONMENTS_DIR + "/*/*/*.json", _read_environment_config),
+    ):
+        for path in sorted(directory.glob(pattern)):
+            if namespaces and path.parent.name not in namespaces:
+                continue
+            try:
+                folder.configs.append(read(path))
+            except BadFile as exc:
+                folder.errors.append(exc.for_people())
 
     schema_paths = sorted(schemas_dir.glob("*.json")) if schemas_dir.is_dir() else []
     if namespaces:
