@@ -900,13 +900,18 @@ def change_request_reject(*, change_request: ChangeRequest, actor, reason: str) 
 
 @transaction.atomic
 def change_request_rebase(
-    *, change_request: ChangeRequest, actor, value=None, values: dict[int, Any] | None = None
+    *,
+    change_request: ChangeRequest,
+    actor,
+    value=None,
+    values: dict[tuple[int, int] | int, Any] | None = None,
 ) -> ChangeRequest:
     """Base every change of a conflicted change request on its config's newest version, and
     back in review (a draft stays a draft), approvals dismissed.
 
     A config that moved gets the author's merged value (`value` for a one-config change
-    request, or `values` by config id), or else this change carried over onto what was
+    request, or `values` by change line: (config id, environment id), or by config id where
+    the config is in it once), or else this change carried over onto what was
     published since (`configs.diff.merged`); where both changed the same place, the rebase is
     refused, naming the config and the places, so the author merges them by hand: no update is
     lost."""
@@ -966,20 +971,41 @@ def _schema_change_rebase(change_request: ChangeRequest) -> dict[str, Any]:
     }
 
 
+def _by_line(
+    change_request: ChangeRequest, values: dict[tuple[int, int] | int, Any]
+) -> dict[tuple[int, int], Any]:
+    """`values` by change line: a config id alone names the config's one change, and is
+    refused where the set holds the config in several environments (it would not say which)."""
+    by_line: dict[tuple[int, int], Any] = {}
+    for key, value in values.items():
+        if isinstance(key, tuple):
+            by_line[key] = value
+            continue
+        lines = [c for c in change_request.change_list if c.config_id == key]
+        if len(lines) > 1:
+            raise ValidationError(
+                f"{lines[0].config} is in this change request in several environments "
+                f"({', '.join(c.label for c in lines)}): name the environment's change."
+            )
+        for change in lines:
+            by_line[change.line] = value
+    return by_line
+
+
 def _config_changes_rebase(
-    change_request: ChangeRequest, actor, value, values: dict[int, Any] | None
+    change_request: ChangeRequest, actor, value, values: dict[tuple[int, int] | int, Any] | None
 ) -> dict[str, Any]:
     """change_request_rebase's part for config changes: each carried over onto its config's
-    newest version (or the author's merged value)."""
-    values = dict(values or {})
+    newest version (or the author's merged value, for that environment's change only)."""
+    by_line = _by_line(change_request, values or {})
     if value is not None:
-        values[change_request.change.config.pk] = value
+        by_line[change_request.change.line] = value
     plan, clashes, moves = [], [], {}
     for change in change_request.change_list:
         newest = newest_version(change.config, change.env)
         new_value = change.value
-        if change.config_id in values:
-            new_value = values[change.config_id]
+        if change.line in by_line:
+            new_value = by_line[change.line]
         elif newest is not None and newest.pk != change.base_version_id:
             base = change.base_version.value if change.base_version else None
             new_value, places = merged(base, change.value, newest.value)

@@ -401,14 +401,20 @@ def _refused(request, change_request, action):
 
 
 def _change_of(request, change_request) -> Change:
-    """The change `?config=<id>` names (the first when none is named), or 404."""
-    wanted = request.GET.get("config", "")
+    """The change `?change=<id>` names (the first when none is named), or 404. A set may hold
+    one config in several environments, so a config alone does not name a change: the former
+    `?config=<id>` is still followed where that config is in the set once."""
+    wanted, by = request.GET.get("change", ""), "pk"
+    if not wanted:
+        wanted, by = request.GET.get("config", ""), "config_id"
     if not wanted:
         return change_request.change
-    for change in change_request.change_list:
-        if str(change.config_id) == wanted:
-            return change
-    raise Http404("That config is not part of this change request.")
+    found = [c for c in change_request.change_list if str(getattr(c, by)) == wanted]
+    if len(found) == 1:
+        return found[0]
+    if found:
+        raise Http404("That config is in this change request in several environments.")
+    raise Http404("That change is not part of this change request.")
 
 
 def _value_form_page(request, change_request, *, rebase: bool, adding: Config | None = None):
@@ -442,7 +448,7 @@ def _value_form_page(request, change_request, *, rebase: bool, adding: Config | 
         try:
             if rebase:
                 services.change_request_rebase(
-                    change_request=change_request, actor=request.user, values={config.pk: value}
+                    change_request=change_request, actor=request.user, values={change.line: value}
                 )
                 where = "still a draft" if change_request.is_draft else "back in review"
                 messages.success(request, f"Rebased on version {newest.number}; it is {where}.")
@@ -527,10 +533,10 @@ def change_request_rebase(request, pk):
     if not change_request.allows("rebase"):
         messages.info(request, "This change request does not need a rebase.")
         return redirect(change_request)
-    if change_request.is_single or request.GET.get("config"):
+    if change_request.is_single or request.GET.get("change") or request.GET.get("config"):
         return _value_form_page(request, change_request, rebase=True)
     # A set is re-based in one step where each change carries over onto what was published
-    # since; a config changed in the same places is merged by hand in its own form (?config=).
+    # since; a config changed in the same places is merged by hand in its own form (?change=).
     if request.method == "POST":
         try:
             services.change_request_rebase(change_request=change_request, actor=request.user)
