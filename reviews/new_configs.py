@@ -46,13 +46,15 @@ def config_propose(
     new_schema: dict | None = None,
     new_schema_name: str = "",
     owners=None,
+    overrides: list | None = None,
 ) -> NewConfig:
     """Create a config and propose `value` as its version 1 (editors and up).
 
     Published at once where the namespace needs no approval; otherwise the change request is
     in review and the config has no live version (pipelines get 404) until it is published.
     `new_schema` (a schema body, e.g. inferred from an example) is created with the config, by
-    its creator, under `new_schema_name` (the key by default). Everything or nothing."""
+    its creator, under `new_schema_name` (the key by default). `overrides` (none when left out)
+    go with the value into version 1, in every environment. Everything or nothing."""
     if schema is not None and new_schema is not None:
         raise ValidationError("Pick an existing schema or make a new one, not both.")
     if new_schema is not None:
@@ -91,6 +93,7 @@ def config_propose(
         config=config,
         author=actor,
         value=value,
+        overrides=overrides,
         title=title,
         description=description,
         base_version=None,
@@ -110,6 +113,8 @@ class NewInSet:
     value: Any
     schema: Schema | None = None
     owners: Sequence | None = None
+    # Its first overrides, with the value (None: none).
+    overrides: list | None = None
 
 
 @transaction.atomic
@@ -137,6 +142,7 @@ def set_propose(
             ),
             item.value,
             None,
+            item.overrides,
         )
         for item in new
     ]

@@ -11,7 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from configs.api.access import NO_NAMESPACE, ensure_can_write, ensure_readable
-from configs.api.serializers import AnyJSONField, error_responses
+from configs.api.serializers import AnyJSONField, OverridesField, error_responses
 from configs.models import Namespace, Schema
 from reviews.new_configs import config_propose
 
@@ -24,6 +24,10 @@ class NewConfigSerializer(serializers.Serializer):
         required=False, allow_null=True, default=None, help_text="A schema name, or null."
     )
     value = AnyJSONField(help_text="Version 1's value.")
+    overrides = OverridesField(
+        required=False,
+        help_text="Version 1's overrides, with the value in every environment. Left out: none.",
+    )
     owners = serializers.ListField(
         child=serializers.CharField(),
         required=False,
@@ -88,6 +92,7 @@ class NewConfig(APIView):
             description=data["description"],
             schema=schema,
             value=data["value"],
+            overrides=data.get("overrides"),
             owners=owners,
             actor=request.user,
             title=data["title"],

@@ -303,6 +303,10 @@ class NewConfigInputSerializer(serializers.Serializer):
     namespace = serializers.SlugField()
     key = serializers.SlugField(max_length=100, help_text="A slug, unique in the namespace.")
     value = AnyJSONField(help_text="Its first value.")
+    overrides = OverridesField(
+        required=False,
+        help_text="Its first overrides, with the value in every environment. Left out: none.",
+    )
     new = NewConfigFieldsSerializer(help_text="The config to create with it.")
 
 
@@ -331,8 +335,9 @@ class SetProposalSerializer(serializers.Serializer):
         many=True,
         allow_empty=False,
         help_text="One change per config ({namespace, key, value, base_version}; a config to "
-        "create: {namespace, key, value, new: {name, schema?, owners?}}), or one schema's change "
-        "({schema, body, base_version, values?}, with the values it migrates): reviewed as one.",
+        "create: {namespace, key, value, overrides?, new: {name, schema?, owners?}}), or one "
+        "schema's change ({schema, body, base_version, values?}, with the values it "
+        "migrates): reviewed as one.",
     )
 
     def validate_changes(self, changes):

@@ -119,6 +119,7 @@ def _new_in_set(request, change: dict) -> NewInSet:
         value=change["value"],
         schema=schema,
         owners=owners,
+        overrides=change.get("overrides"),
     )
 
 

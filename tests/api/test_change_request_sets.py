@@ -2,11 +2,12 @@
 `/api/v1/change-requests/<id>/` with its `changes`."""
 
 import copy
+import json
 
 import pytest
 
 from audit.models import AuditEvent
-from configs.models import Config
+from configs.models import Config, Version
 from configs.selectors import newest_version as newest
 from reviews.models import ChangeRequest
 from tests.api.conftest import client_for, make_token
@@ -349,3 +350,63 @@ def test_a_new_config_in_a_set_with_an_unknown_schema_is_400_naming_it(alice_wri
     assert response.status_code == 400
     assert "no-such-schema" in str(response.json())
     assert not Config.objects.filter(key="hooli-settings").exists()
+
+
+def hooli_override(timezone="Asia/Tokyo"):
+    return {
+        "name": "hooli-itself",
+        "when": [{"attribute": "company", "op": "in", "values": ["hooli"]}],
+        "value": {"companies": [{"company_id": "hooli", "timezone": timezone}]},
+    }
+
+
+def hooli_timezones(**extra):
+    return {
+        "namespace": "data-pipelines",
+        "key": "hooli-timezones",
+        "value": {"companies": []},
+        "new": {"name": "Hooli timezones", "schema": "company-timezones"},
+        **extra,
+    }
+
+
+def test_a_config_created_in_a_set_carries_overrides_into_every_environment(
+    client, alice_writes, bob_writes, bob
+):
+    opened = alice_writes.post(
+        "/api/v1/change-requests/",
+        {"title": "Hooli's own time", "changes": [hooli_timezones(overrides=[hooli_override()])]},
+        format="json",
+    )
+
+    assert opened.status_code == 201, opened.json()
+    (change,) = opened.json()["changes"]
+    assert (change["kind"], change["overrides"]) == ("new_config", [hooli_override()])
+    client.force_login(bob)
+    page = client.get(f"/changes/{opened.json()['id']}/").content.decode()
+    assert "For company hooli: Companies: added hooli (Asia/Tokyo)" in page
+    url = f"/api/v1/change-requests/{opened.json()['id']}/"
+    bob_writes.post(url + "approve/", {}, format="json")
+    assert bob_writes.post(url + "publish/", {}, format="json").status_code == 200
+    versions = Version.objects.filter(config__key="hooli-timezones")
+    assert sorted(v.environment.name for v in versions) == ["development", "production", "staging"]
+    assert {(v.number, json.dumps(v.overrides)) for v in versions} == {
+        (1, json.dumps([hooli_override()]))
+    }
+
+
+def test_a_new_config_s_invalid_override_is_400_naming_it_and_nothing_is_created(alice_writes):
+    response = alice_writes.post(
+        "/api/v1/change-requests/",
+        {
+            "title": "Hooli's own time",
+            "changes": [hooli_timezones(overrides=[hooli_override("Mars/Olympus")])],
+        },
+        format="json",
+    )
+
+    assert response.status_code == 400
+    (error,) = response.json()["errors"]
+    assert error["path"] == "/overrides/0/value/companies/0/timezone"
+    assert error["message"].startswith("hooli-itself: ")
+    assert not Config.objects.filter(key="hooli-timezones").exists()

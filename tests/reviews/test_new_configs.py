@@ -401,3 +401,52 @@ def test_a_new_config_on_a_schema_in_use_says_so(client, alice, bob):
     assert "already used by other configs" in page
     assert "Companies → Company ID: text, required" in page
     assert "Companies: added umbrella (UTC)" in page
+
+
+KOLKATA_FOR_HOOLI = {
+    "name": "hooli-itself",
+    "when": [{"attribute": "company", "op": "in", "values": ["hooli"]}],
+    "value": {"metrics": []},
+}
+
+
+def test_the_api_creates_a_config_with_overrides_in_version_one(alice):
+    writer = _writer(alice, "sales-ops")
+    response = writer.post(
+        "/api/v1/namespaces/sales-ops/configs/",
+        {
+            "key": "regions",
+            "name": "Regions",
+            "value": {"metrics": []},
+            "overrides": [KOLKATA_FOR_HOOLI],
+            "schema": "custom-metrics",
+            "title": "New",
+        },
+        format="json",
+    )
+
+    assert response.status_code == 201, response.json()
+    read = writer.get("/api/v1/configs/sales-ops/regions/").json()
+    assert (read["version"], read["overrides"]) == (1, [KOLKATA_FOR_HOOLI])
+
+
+def test_the_api_refuses_a_new_config_s_invalid_override_naming_it(alice):
+    wrong = {**KOLKATA_FOR_HOOLI, "value": {"metrics": "none"}}
+    response = _writer(alice, "sales-ops").post(
+        "/api/v1/namespaces/sales-ops/configs/",
+        {
+            "key": "regions",
+            "name": "Regions",
+            "value": {"metrics": []},
+            "overrides": [wrong],
+            "schema": "custom-metrics",
+            "title": "New",
+        },
+        format="json",
+    )
+
+    assert response.status_code == 400
+    (error,) = response.json()["errors"]
+    assert error["path"] == "/overrides/0/value/metrics"
+    assert error["message"].startswith("hooli-itself: ")
+    assert not Config.objects.filter(key="regions").exists()
