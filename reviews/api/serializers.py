@@ -386,8 +386,9 @@ class EditSerializer(serializers.Serializer):
     values = serializers.DictField(
         child=AnyJSONField(),
         required=False,
-        help_text='A schema change\'s new values by "namespace/key" (values given before are '
-        "kept for the others).",
+        help_text='New values by change: "namespace/key", or "namespace/key@environment" '
+        "outside the default environment; each reaches that environment's change only (of a "
+        "schema change: values given before are kept for the others).",
     )
     title = serializers.CharField(max_length=200, required=False)
     description = serializers.CharField(required=False, allow_blank=True)
@@ -419,8 +420,9 @@ class RebaseSerializer(serializers.Serializer):
         child=AnyJSONField(),
         required=False,
         default=dict,
-        help_text='Merged values by "namespace/key", for configs whose newest version changed '
-        "the same places as the change (the others are carried over by themselves).",
+        help_text='Merged values by change: "namespace/key", or "namespace/key@environment" '
+        "outside the default environment, for changes whose config's newest version there "
+        "changed the same places (the others are carried over by themselves).",
     )
 
 

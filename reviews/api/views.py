@@ -104,6 +104,37 @@ def _proposed(request, changes: list[dict]) -> list[services.Proposed]:
     ]
 
 
+def _changes_named(change_request: ChangeRequest, values: dict) -> dict[tuple[int, int], object]:
+    """`values` by the name the API gives each change ("<ns>/<key>" in the default environment,
+    "<ns>/<key>@<environment>" in another; "@<default>" said or not), as change lines: so a
+    value reaches that environment's change only. 400 naming every key that names no change
+    of it, or the same change as another key."""
+    lines = {change.label: change.line for change in change_request.change_list}
+    default = f"@{environments.default().name}"
+    found: dict[tuple[int, int], object] = {}
+    unknown, twice = [], []
+    for name, value in values.items():
+        line = lines.get(name, lines.get(name.removesuffix(default)))
+        if line is None:
+            unknown.append(name)
+        elif line in found:
+            twice.append(name)
+        else:
+            found[line] = value
+    if unknown:
+        raise ValidationError(
+            f"{', '.join(sorted(unknown))} is not part of change request #{change_request.pk}: "
+            f'give values by "namespace/key" (or "namespace/key@environment" outside '
+            f"{environments.default().name}) of its changes: {', '.join(sorted(lines))}."
+        )
+    if twice:
+        raise ValidationError(
+            f"{', '.join(sorted(twice))} names a change another key names too: give each "
+            "change's value once."
+        )
+    return found
+
+
 def _new_in_set(request, change: dict) -> NewInSet:
     """A config to create in a set: in a namespace the request may read."""
     missing = "No such namespace, or no access to it."
@@ -249,6 +280,20 @@ class ChangeRequestDetail(APIView):
         data = _body(EditSerializer, request)
         if "changes" in data:
             data["changes"] = _proposed(request, data["changes"])
+        elif "values" in data and change_request.schema_change is None:
+            # Config changes' new values by name: each for its own environment's change, the
+            # others (and every change's overrides) kept.
+            given = _changes_named(change_request, data.pop("values"))
+            data["changes"] = [
+                services.Proposed(
+                    change.config,
+                    given.get(change.line, change.value),
+                    change.base_version_number,
+                    None,
+                    change.env,
+                )
+                for change in change_request.change_list
+            ]
         services.change_request_edit(change_request=change_request, actor=request.user, **data)
         return _answer(request, pk)
 
@@ -361,21 +406,15 @@ class ChangeRequestRebase(APIView):
         change_request = _change_request(request, pk)
         ensure_can_write(request)
         data = _body(RebaseSerializer, request)
-        by_label = (
-            {change.label: change.config.pk for change in change_request.change_list}
-            if data["values"] and change_request.schema_change is None
-            else {}
-        )
-        unknown = sorted(set(data["values"]) - set(by_label))
-        if unknown:
+        if data["values"] and change_request.schema_change is not None:
             raise ValidationError(
-                f"{', '.join(unknown)} is not part of change request #{pk}: give values by "
-                '"namespace/key" of its configs.'
+                f"{', '.join(sorted(data['values']))} is not part of change request #{pk}: a "
+                "schema change is rebased as it is; give new values with an edit afterwards."
             )
         services.change_request_rebase(
             change_request=change_request,
             actor=request.user,
-            values={by_label[label]: value for label, value in data["values"].items()},
+            values=dict(_changes_named(change_request, data["values"])),
         )
         return _answer(request, pk)
 
