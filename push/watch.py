@@ -35,6 +35,7 @@ from rest_framework.exceptions import (
 )
 
 from common.messages import in_words, status_of
+from common.postgresql.base import forget_no_answer
 from configs import access
 from configs.api.access import ENVIRONMENT, environment_to_read
 from configs.api.authentication import may_read, token_row
@@ -81,9 +82,11 @@ class Watcher:
 async def _in_thread(function, *args):
     """Run database work off the event loop, on a shared pool of threads (not a thread per
     stream); each call gives its connection back to the process's connection pool when done, so
-    idle threads hold none."""
+    idle threads hold none. Each call is its own question to the database: a timeout met by
+    another stream's call on the same thread does not refuse it (see common.postgresql)."""
 
     def call():
+        forget_no_answer()
         close_old_connections()
         try:
             return function(*args)

@@ -22,7 +22,8 @@ from psycopg_pool.base import AttemptWithBackoff
 # When the database last failed to answer or to give a connection, per thread: a request that met
 # a hung database once does not wait for it again (its error page, an audit row, a session save
 # would each wait as long), so a request costs at most DATABASE_ANSWER_TIMEOUT, writes included.
-# Each request starts afresh (request_started); other threads (the change feed, the consumers'
+# Each request starts afresh (request_started), and so does each piece of a watch stream's work
+# (push/watch.py, on threads all streams share); other threads (the change feed, the consumers'
 # writer) wait DATABASE_RETRY_AFTER seconds before asking again.
 _unanswered = threading.local()
 
@@ -31,11 +32,12 @@ def _note_no_answer() -> None:
     _unanswered.at = time.monotonic()
 
 
-def _forget_no_answer(**kwargs) -> None:
+def forget_no_answer(**kwargs) -> None:
+    """Ask the database again from this thread, whatever happened to its last question."""
     _unanswered.at = None
 
 
-request_started.connect(_forget_no_answer, dispatch_uid="common.postgresql.forget_no_answer")
+request_started.connect(forget_no_answer, dispatch_uid="common.postgresql.forget_no_answer")
 
 # The pool (psycopg_pool) waits longer and longer between attempts to reconnect (1 s, doubling,
 # for up to 5 minutes): after an outage of a minute it would stay empty for another half minute
