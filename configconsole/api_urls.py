@@ -23,7 +23,7 @@ urlpatterns = [
     ),
     path(
         "configs/<slug:namespace>/<slug:key>/evaluate/",
-        evaluate.ConfigEvaluate.as_view(),
+        evaluate.with_hot_evaluate(evaluate.ConfigEvaluate.as_view()),
         name="config_evaluate",
     ),
     path(

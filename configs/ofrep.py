@@ -19,6 +19,7 @@ import hashlib
 import json
 import threading
 from collections import OrderedDict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -169,9 +170,15 @@ def flags_of(version_ids: list[int]) -> dict[int, Flag]:
 
 def matches_patterns(flag: Flag) -> bool:
     """Whether evaluating the flag may run a `matches` pattern (bounded by its timeout)."""
+    return uses_patterns(flag.overrides)
+
+
+def uses_patterns(overrides: Sequence[dict]) -> bool:
+    """Whether evaluating these overrides may run a `matches` pattern (bounded by its timeout,
+    which would stall every request of an event loop: configs/api/hot.py leaves them to Django)."""
     return any(
         condition.get("op") == "matches"
-        for override in flag.overrides
+        for override in overrides
         for condition in (override.get("when") or ())
         if isinstance(condition, dict)
     )

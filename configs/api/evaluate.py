@@ -19,17 +19,20 @@ from config_console_client.evaluation import (
     evaluate,
     pattern_budget,
 )
+from django.core.exceptions import RequestDataTooBig
 from django.http import HttpResponse
+from django.utils import timezone
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.views import APIView
 
 from common.errors import DomainError
-from configs import consumers, selectors
-from configs.api import reads
-from configs.api.access import ensure_namespace_readable, reading_environment
+from configs import consumers, ofrep, selectors
+from configs.api import previews, reads
+from configs.api.access import ensure_namespace_readable, only_environment, reading_environment
 from configs.api.serializers import AnyJSONField, environment_parameter, error_responses
-from configs.api.views import _live_version
+from configs.api.views import PINNING_PARAMETERS, _live_version, _pinned_version, hot_token
+from configs.models import canonical_json
 
 
 class ContextRefused(DomainError):
@@ -60,7 +63,9 @@ EVALUATE_REQUEST = inline_serializer(
 
 class EvaluationSerializer(serializers.Serializer):
     key = serializers.CharField()
-    version = serializers.IntegerField()
+    version = serializers.IntegerField(
+        allow_null=True, help_text="null when evaluating a change request's proposal."
+    )
     value = AnyJSONField(help_text="What this context gets.")
     variant = serializers.CharField(
         help_text='The matching override\'s name (a split\'s: "<name>/<bucket>"), or "default".'
@@ -80,7 +85,11 @@ class NamespaceEvaluationSerializer(serializers.Serializer):
 
 
 def _context(request) -> dict:
-    body = request.data
+    return _context_of(request.data)
+
+
+def _context_of(body: Any) -> dict:
+    """The context of a parsed request body; ContextRefused when it has none."""
     if not isinstance(body, dict):
         raise ContextRefused('The body must be a JSON object: {"context": {…}}.', INVALID_CONTEXT)
     context = body.get("context", {})
@@ -98,15 +107,50 @@ def _evaluated(body: bytes) -> HttpResponse:
     return response
 
 
+def _refuse_constant(name: str) -> None:
+    raise ValueError(f"{name} is not JSON")  # as DRF's strict JSON parser refuses it
+
+
+def plain_context(content_type: str | None, content_length: str | None, body: bytes) -> dict | None:
+    """The context of an evaluate request's body, parsed as DRF's JSON parser parses it, when
+    the body is plain: JSON (`Content-Type: application/json`, its Content-Length given: DRF
+    reads no body without one) holding an object whose `context`, if any, is an object. None
+    for anything else (another type, an empty body, bad JSON, other shapes): DRF parses those
+    and says what is wrong."""
+    if content_type != "application/json" or not body or content_length != str(len(body)):
+        return None
+    try:
+        data = json.loads(body.decode("utf-8"), parse_constant=_refuse_constant)
+        return _context_of(data)
+    except (ValueError, RecursionError, ContextRefused):  # UnicodeDecodeError is a ValueError
+        return None
+
+
 _UNPARSED = object()  # the version's value, left as its stored bytes
 
 
-def _answer(key: str, prepared: reads.Prepared, context: dict) -> tuple[Evaluation, bytes]:
-    """The evaluation, and the bytes of its answer {key, version, value, variant, reason}."""
-    overrides = json.loads(prepared.overrides) if prepared.overrides != b"[]" else []
+def _overrides(prepared: reads.Prepared) -> list:
+    return json.loads(prepared.overrides) if prepared.overrides != b"[]" else []
+
+
+def answer_without_patterns(key: str, prepared: reads.Prepared, context: dict) -> bytes | None:
+    """The answer's bytes when the version's overrides run no `matches` pattern (which may take
+    up to its timeout) and the context gets a value; None when Django must answer."""
+    overrides = _overrides(prepared)
+    if ofrep.uses_patterns(overrides):
+        return None
+    result, body = _answer(key, prepared.number, prepared.value, overrides, context)
+    return body if result.error is None else None
+
+
+def _answer(
+    key: str, number: int | None, value_bytes: bytes, overrides: list, context: dict
+) -> tuple[Evaluation, bytes]:
+    """The evaluation of a value (its bytes) and overrides, and the bytes of its answer
+    {key, version, value, variant, reason}."""
     result = evaluate(key, _UNPARSED, overrides, context)
-    value = prepared.value if result.value is _UNPARSED else reads.compact(result.value).encode()
-    head = reads.compact({"key": key, "version": prepared.number})[:-1].encode()
+    value = value_bytes if result.value is _UNPARSED else reads.compact(result.value).encode()
+    head = reads.compact({"key": key, "version": number})[:-1].encode()
     tail = {"variant": result.variant, "reason": result.reason}
     if result.error is not None:
         tail |= {"code": result.error.code, "detail": result.error.details}
@@ -121,20 +165,74 @@ class ConfigEvaluate(APIView):
 
     @extend_schema(
         operation_id="config_evaluate",
-        parameters=[environment_parameter()],
+        parameters=[*PINNING_PARAMETERS, previews.documented("this config")],
         request=EVALUATE_REQUEST,
         responses={200: EvaluationSerializer, **error_responses(400, 401, 404, 429)},
     )
     def post(self, request, namespace: str, key: str):
         context = _context(request)
         environment = reading_environment(request)
-        version_id = _live_version(request, namespace, key, environment)
+        if previews.wanted(request):
+            change = previews.proposed_change(request, namespace, key, environment)
+            value = canonical_json(change.value).encode()
+            result, body = _answer(key, None, value, change.overrides or [], context)
+            _refuse_failed(result)
+            return previews.marked(_evaluated(body), change.change_request)
+        if "version" in request.query_params or "at" in request.query_params:
+            version_id = _pinned_version(request, namespace, key, environment)
+        else:
+            version_id = _live_version(request, namespace, key, environment)
         prepared = reads.prepared(version_id)
-        result, body = _answer(key, prepared, context)
-        if result.error is not None:
-            raise ContextRefused(result.error.details, result.error.code)
+        result, body = _answer(key, prepared.number, prepared.value, _overrides(prepared), context)
+        _refuse_failed(result)
         consumers.note_request(request, namespace, key, version_id)
         return _evaluated(body)
+
+
+def _refuse_failed(result: Evaluation) -> None:
+    if result.error is not None:
+        raise ContextRefused(result.error.details, result.error.code)
+
+
+def with_hot_evaluate(drf_view):
+    """The evaluations pipelines make all day, as with_hot_path serves reads: a POST with a
+    bearer token, a plain JSON body (plain_context) and no parameters but the token's own
+    ?environment=, for a live config the token may read, answered without DRF's machinery, the
+    token and live version from memory when the feed allows (push.memory.remembered_token).
+    The rest, every error included, to the DRF view. configs/api/hot.py answers the next such
+    evaluation before Django."""
+
+    def view(request, namespace: str, key: str):
+        header = request.META.get("HTTP_AUTHORIZATION", "")
+        asked = only_environment(request.META.get("QUERY_STRING", ""))
+        if request.method != "POST" or asked is None or not header.startswith("Bearer "):
+            return drf_view(request, namespace=namespace, key=key)
+        try:
+            sent = request.body
+        except RequestDataTooBig:
+            return drf_view(request, namespace=namespace, key=key)
+        meta = request.META
+        context = plain_context(meta.get("CONTENT_TYPE"), meta.get("CONTENT_LENGTH"), sent)
+        now = timezone.now()
+        hot = None if context is None else hot_token(request, namespace, key, asked, now)
+        if context is None or hot is None:
+            return drf_view(request, namespace=namespace, key=key)
+        token, version_id = hot
+        prepared = reads.prepared(version_id)
+        overrides = _overrides(prepared)
+        result, body = _answer(key, prepared.number, prepared.value, overrides, context)
+        if result.error is not None:
+            return drf_view(request, namespace=namespace, key=key)  # which says what is wrong
+        consumers.note(token.id, namespace, key, version_id, now)
+        scope = getattr(request, "scope", None)  # under ASGI: tell configs/api/hot.py
+        if scope is not None:
+            scope[reads.ANSWERED_HOT] = True
+        return _evaluated(body)
+
+    view.csrf_exempt = True  # type: ignore[attr-defined]
+    view.cls = drf_view.cls  # type: ignore[attr-defined]
+    view.initkwargs = drf_view.initkwargs  # type: ignore[attr-defined]
+    return view
 
 
 class NamespaceEvaluate(APIView):
@@ -159,7 +257,10 @@ class NamespaceEvaluate(APIView):
         # patterns cannot hold the worker for a budget per config.
         with pattern_budget(REQUEST_PATTERN_SECONDS):
             for key, version_id in live:
-                _result, body = _answer(key, prepared[version_id], context)
+                version = prepared[version_id]
+                _result, body = _answer(
+                    key, version.number, version.value, _overrides(version), context
+                )
                 parts.append(reads.compact(key).encode() + b":" + body)
         consumers.note_bundle(request, namespace, live)
         body = (

@@ -24,7 +24,10 @@ The same holds for OpenFeature's single evaluation, `POST /ofrep/v1/evaluate/fla
 (configs/api/ofrep.py): the body is read here, and a warm flag whose answer needs no pattern
 match (`matches` may take up to its timeout, which would stall every request of the loop) is
 answered from memory with the bytes Django would send; anything else reaches Django with the
-body replayed.
+body replayed. And for a config's evaluation, `POST /api/v1/configs/<namespace>/<key>/evaluate/`
+(configs/api/evaluate.py), with no query string but the token's own `?environment=`: a plain
+JSON body (evaluate.plain_context) for a warm config whose overrides run no `matches` pattern,
+with the token checks and "Read by" of a warm read.
 
 Anything else, and anything not yet in memory, goes to Django unchanged: its hot view
 (`with_hot_path`) answers and remembers, and the next read is answered here. Reads are limited
@@ -47,9 +50,10 @@ from django.conf import settings
 from django.utils import timezone
 
 from configs import consumers, ofrep
-from configs.api import reads
+from configs.api import evaluate, reads
 from configs.api.access import only_environment, reads_own_environment
 from configs.api.authentication import LAST_USED_PRECISION, may_read
+from configs.api.lookup import TokenRow
 from configs.services import token_hash
 from push.memory import memory
 
@@ -57,15 +61,37 @@ from push.memory import memory
 READ = re.compile(r"/api/v1/configs/([-a-zA-Z0-9_]+)/([-a-zA-Z0-9_]+)/(value/)?")
 BUNDLE = re.compile(r"/api/v1/namespaces/([-a-zA-Z0-9_]+)/bundle/")
 FLAG = re.compile(r"/ofrep/v1/evaluate/flags/([^/]+)")
-FLAG_BODY_LIMIT = 64 * 1024  # a larger evaluation request goes to Django, which limits bodies
-# The scope key Django's hot view sets when it answered a read this layer could have answered.
-ANSWERED_HOT = "config_console.hot_read"
+EVALUATE = re.compile(r"/api/v1/configs/([-a-zA-Z0-9_]+)/([-a-zA-Z0-9_]+)/evaluate/")
+BODY_LIMIT = 64 * 1024  # a larger evaluation request goes to Django, which limits bodies
 _SKIPPED_HEADERS = {b"etag", b"content-length"}
+_LOOKED_AT = {
+    b"authorization",
+    b"host",
+    b"x-forwarded-proto",
+    b"if-none-match",
+    b"content-type",
+    b"content-length",
+}
 _LEARNED_LIMIT = 64  # (host, scheme, proxy header) combinations; only those Django served
 
 Scope = dict[str, Any]
 Receive = Callable[[], Awaitable[dict]]
 Send = Callable[[dict], Awaitable[None]]
+
+
+def _warm_token(secret: str, namespace: str, key: str, environment: str, now) -> TokenRow | None:
+    """The token, when memory alone says it may read the config's live version in the
+    environment `environment` asks ("" for its own) and Django need not write its last use."""
+    if settings.API_READ_RATE or not settings.READS_FROM_MEMORY or not memory.usable():
+        return None
+    token = memory.recall(token_hash(secret), namespace, key, now)
+    if token is None or not may_read(token) or token.live_version_id is None:
+        return None
+    if not reads_own_environment(environment, token.environment_id):
+        return None
+    if token.last_used_at is None or now - token.last_used_at > LAST_USED_PRECISION:
+        return None  # Django's path writes last_used_at
+    return token
 
 
 def memory_answer(
@@ -78,16 +104,10 @@ def memory_answer(
 ) -> tuple[int, str, bytes] | None:
     """(status, ETag, body) from memory alone, or None when Django must answer. `environment`:
     the name the request asked for ("" when none)."""
-    if settings.API_READ_RATE or not settings.READS_FROM_MEMORY or not memory.usable():
-        return None
     now = timezone.now()
-    token = memory.recall(token_hash(secret), namespace, key, now)
-    if token is None or not may_read(token) or token.live_version_id is None:
+    token = _warm_token(secret, namespace, key, environment, now)
+    if token is None:
         return None
-    if not reads_own_environment(environment, token.environment_id):
-        return None
-    if token.last_used_at is None or now - token.last_used_at > LAST_USED_PRECISION:
-        return None  # Django's path writes last_used_at
     version_id = token.live_version_id
     etag = reads.etag_for(version_id)
     if if_none_match and reads.etag_header_matches(if_none_match, etag):
@@ -161,6 +181,37 @@ def memory_evaluation(secret: str, flag_key: str, body: bytes) -> bytes | None:
     return answer
 
 
+def memory_config_evaluation(
+    secret: str, namespace: str, key: str, environment: str, context: dict
+) -> bytes | None:
+    """The answer to a config's evaluation for `context` from memory alone, or None when Django
+    must answer (errors included)."""
+    now = timezone.now()
+    token = _warm_token(secret, namespace, key, environment, now)
+    if token is None:
+        return None
+    prepared = reads.prepared_here(token.live_version_id)
+    if prepared is None:
+        return None
+    answer = evaluate.answer_without_patterns(key, prepared, context)
+    if answer is None:
+        return None
+    consumers.note(token.id, namespace, key, token.live_version_id, now)
+    return answer
+
+
+def _request_headers(scope: Scope) -> dict[bytes, bytes] | None:
+    """The headers this layer looks at, by name; None when Authorization comes twice (Django
+    says what it makes of that)."""
+    found: dict[bytes, bytes] = {}
+    for name, value in scope["headers"]:
+        if name in _LOOKED_AT:
+            if name == b"authorization" and name in found:
+                return None
+            found[name] = value
+    return found
+
+
 async def _whole_body(receive: Receive) -> tuple[bytes | None, list[dict]]:
     """The request's body (None when too large or the client left) and the messages read."""
     messages: list[dict] = []
@@ -171,7 +222,7 @@ async def _whole_body(receive: Receive) -> tuple[bytes | None, list[dict]]:
         if message["type"] != "http.request":
             return None, messages
         size += len(message.get("body", b""))
-        if size > FLAG_BODY_LIMIT:
+        if size > BODY_LIMIT:
             return None, messages
         if not message.get("more_body", False):
             return b"".join(m.get("body", b"") for m in messages), messages
@@ -208,20 +259,12 @@ class HotReads:
         bundle = BUNDLE.fullmatch(scope["path"]) if match is None else None
         if match is None and bundle is None:
             return await self.app(scope, receive, send)
-        authorization = host = proto = if_none_match = None
-        for name, value in scope["headers"]:
-            if name == b"authorization":
-                if authorization is not None:
-                    return await self.app(scope, receive, send)
-                authorization = value
-            elif name == b"host":
-                host = value
-            elif name == b"x-forwarded-proto":
-                proto = value
-            elif name == b"if-none-match":
-                if_none_match = value
-        if authorization is None or not authorization.startswith(b"Bearer "):
+        headers = _request_headers(scope)
+        authorization = headers.get(b"authorization", b"") if headers is not None else b""
+        if headers is None or not authorization.startswith(b"Bearer "):
             return await self.app(scope, receive, send)
+        host, proto = headers.get(b"host"), headers.get(b"x-forwarded-proto")
+        if_none_match = headers.get(b"if-none-match")
         try:
             secret = authorization[7:].decode("ascii")
             tag = if_none_match.decode("latin-1") if if_none_match is not None else None
@@ -255,41 +298,52 @@ class HotReads:
         await self.app(scope, receive, self._learning(scope, send, where))
 
     async def _evaluation(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """A warm single OFREP evaluation from memory; anything else to Django, body replayed."""
-        match = FLAG.fullmatch(scope["path"])
-        if match is None or scope.get("query_string") or scope.get("root_path"):
+        """A warm single OFREP evaluation or config evaluation from memory; anything else to
+        Django, the body replayed."""
+        flag = FLAG.fullmatch(scope["path"])
+        config = EVALUATE.fullmatch(scope["path"]) if flag is None else None
+        query = scope.get("query_string", b"").decode("latin-1")
+        # OFREP takes no query string; an evaluation only the token's own environment.
+        asked = (None if query else "") if config is None else only_environment(query)
+        if (flag is None and config is None) or asked is None or scope.get("root_path"):
             return await self.app(scope, receive, send)
-        authorization = host = proto = None
-        for name, value in scope["headers"]:
-            if name == b"authorization":
-                if authorization is not None:
-                    return await self.app(scope, receive, send)
-                authorization = value
-            elif name == b"host":
-                host = value
-            elif name == b"x-forwarded-proto":
-                proto = value
-        if authorization is None or not authorization.startswith(b"Bearer "):
+        headers = _request_headers(scope)
+        authorization = headers.get(b"authorization", b"") if headers is not None else b""
+        if headers is None or not authorization.startswith(b"Bearer "):
             return await self.app(scope, receive, send)
         body, messages = await _whole_body(receive)
         receive = _replaying(messages, receive)
-        where = ("ofrep", host, scope.get("scheme"), proto)
-        headers = self.headers.get((200, *where))
-        if body is None or headers is None:
-            return await self.app(scope, receive, self._learning(scope, send, where))
-        try:
-            secret = authorization[7:].decode("ascii")
-            flag_key = match.group(1)
-        except UnicodeDecodeError:
-            return await self.app(scope, receive, send)
-        answer = memory_evaluation(secret, flag_key, body)
+        where = (
+            "ofrep" if flag is not None else "evaluate",
+            headers.get(b"host"),
+            scope.get("scheme"),
+            headers.get(b"x-forwarded-proto"),
+        )
+        learned = self.headers.get((200, *where))
+        answer = None
+        if body is not None and learned is not None:
+            try:
+                secret = authorization[7:].decode("ascii")
+            except UnicodeDecodeError:
+                return await self.app(scope, receive, send)
+            if flag is not None:
+                answer = memory_evaluation(secret, flag.group(1), body)
+            else:
+                context = evaluate.plain_context(
+                    headers.get(b"content-type", b"").decode("latin-1"),
+                    headers.get(b"content-length", b"").decode("latin-1"),
+                    body,
+                )
+                if context is not None:
+                    namespace, key = config.group(1), config.group(2)
+                    answer = memory_config_evaluation(secret, namespace, key, asked, context)
         if answer is None:
             return await self.app(scope, receive, self._learning(scope, send, where))
         await send(
             {
                 "type": "http.response.start",
                 "status": 200,
-                "headers": [*headers, (b"Content-Length", str(len(answer)).encode())],
+                "headers": [*learned, (b"Content-Length", str(len(answer)).encode())],
             }
         )
         await send({"type": "http.response.body", "body": answer})
@@ -300,7 +354,7 @@ class HotReads:
         async def learning_send(message: dict) -> None:
             if (
                 message["type"] == "http.response.start"
-                and scope.get(ANSWERED_HOT)
+                and scope.get(reads.ANSWERED_HOT)
                 and message["status"] in (200, 304)
                 and len(self.headers) < _LEARNED_LIMIT
             ):

@@ -26,7 +26,6 @@ from common import throttle
 from configs import consumers, environments, ofrep, selectors
 from configs.api import reads
 from configs.api.authentication import may_read
-from configs.api.hot import ANSWERED_HOT
 from configs.services import token_hash
 from push.memory import remembered_namespaces, remembered_token
 
@@ -95,7 +94,7 @@ def evaluate_flag(request: HttpRequest, key: str) -> HttpResponse:
     consumers.note(token.id, namespace, config_key, flag.version_id, now)
     scope = getattr(request, "scope", None)  # under ASGI: tell configs/api/hot.py
     if scope is not None:
-        scope[ANSWERED_HOT] = True
+        scope[reads.ANSWERED_HOT] = True
     return HttpResponse(body, content_type="application/json")
 
 

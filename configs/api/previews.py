@@ -152,8 +152,23 @@ def _answer(request, change_request: ChangeRequest, body: bytes) -> HttpResponse
         response = HttpResponse(body, content_type="application/json")
         response["Cache-Control"] = "private, no-cache"
     response["ETag"] = etag
+    return marked(response, change_request)
+
+
+def marked(response: HttpResponse, change_request: ChangeRequest) -> HttpResponse:
+    """The answer, saying which change request's proposal it shows."""
     response[HEADER] = f"change-request={change_request.pk}"
     return response
+
+
+def proposed_change(request, namespace: str, key: str, environment: Env) -> Change:
+    """The change the request's ?change_request= proposes to the config in `environment`: 400
+    for a malformed number, 404 for a config the request may not read or a change request it
+    may not preview (see _open_changes)."""
+    number = _number(request)
+    config = readable_config(request, namespace, key)
+    (change,) = _open_changes(request, number, environment, config=config)
+    return change
 
 
 def config_preview(
@@ -161,9 +176,8 @@ def config_preview(
 ) -> HttpResponse:
     """The config read (or its bare value) in `environment` with the change request's proposal
     there as the value."""
-    number = _number(request)
-    config = readable_config(request, namespace, key)
-    (change,) = _open_changes(request, number, environment, config=config)
+    change = proposed_change(request, namespace, key, environment)
+    config = change.config
     if bare:
         body = canonical_json(change.value).encode()
     else:

@@ -33,6 +33,9 @@ ENTRY_OVERHEAD = 400  # bytes a kept entry costs beyond its own bytes (objects, 
 # (a day after they were prepared; the next read prepares them again).
 SHARED_FOR = 24 * 3600
 BYTES_FORMAT = 4  # bump when Prepared or the bytes' shape changes
+# The ASGI scope key Django's hot views set when they answered a request configs/api/hot.py
+# could have answered (it then keeps the answer's headers).
+ANSWERED_HOT = "config_console.hot_read"
 
 
 @dataclass(frozen=True)

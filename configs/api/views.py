@@ -26,7 +26,7 @@ from configs.api.access import (
     reads_own_environment,
 )
 from configs.api.authentication import may_read
-from configs.api.hot import ANSWERED_HOT
+from configs.api.lookup import TokenRow
 from configs.api.serializers import (
     BundleSerializer,
     ConfigDocumentSerializer,
@@ -38,7 +38,8 @@ from configs.environments import Env
 from push.memory import remembered_bundle, remembered_token
 
 ERRORS = error_responses(304, 400, 401, 404, 429)
-PINNING = [
+# ?environment=, ?version= and ?at=: which version a read (or an evaluation) is of.
+PINNING_PARAMETERS = [
     environment_parameter(),
     OpenApiParameter(
         "version",
@@ -48,6 +49,9 @@ PINNING = [
     OpenApiParameter(
         "at", OpenApiTypes.DATETIME, description="An ISO 8601 instant: the version live then."
     ),
+]
+PINNING = [
+    *PINNING_PARAMETERS,
     OpenApiParameter(
         "If-None-Match", str, OpenApiParameter.HEADER, description="An ETag from an earlier answer."
     ),
@@ -139,6 +143,24 @@ def _version_answer(request, version_id: int, bare: bool) -> HttpResponse:
     return _json(prepared.value if bare else prepared.document, etag)
 
 
+def hot_token(request, namespace: str, key: str, asked: str, now) -> tuple[TokenRow, int] | None:
+    """The request's bearer token (remembered_token) and the config's live version, when the
+    token may read it in the environment `asked` ("" for its own) within its read limit; None
+    when the DRF view must answer (and say what is wrong)."""
+    try:
+        token = remembered_token(request.META["HTTP_AUTHORIZATION"][7:], namespace, key, now)
+    except AuthenticationFailed:
+        return None
+    if (
+        not may_read(token)
+        or token.live_version_id is None
+        or not reads_own_environment(asked, token.environment_id)
+        or not throttle.allows(f"t{token.id}", now.timestamp())
+    ):
+        return None
+    return token, token.live_version_id
+
+
 def with_hot_path(drf_view, *, bare: bool):
     """The read pipelines make all day, served without DRF's machinery; the rest goes to it.
 
@@ -154,22 +176,15 @@ def with_hot_path(drf_view, *, bare: bool):
         if request.method != "GET" or asked is None or not header.startswith("Bearer "):
             return drf_view(request, namespace=namespace, key=key)
         now = timezone.now()
-        try:
-            token = remembered_token(header[7:], namespace, key, now)
-        except AuthenticationFailed:
+        hot = hot_token(request, namespace, key, asked, now)
+        if hot is None:
             return drf_view(request, namespace=namespace, key=key)
-        if (
-            not may_read(token)
-            or token.live_version_id is None
-            or not reads_own_environment(asked, token.environment_id)
-            or not throttle.allows(f"t{token.id}", now.timestamp())
-        ):
-            return drf_view(request, namespace=namespace, key=key)
-        consumers.note(token.id, namespace, key, token.live_version_id, now)
+        token, version_id = hot
+        consumers.note(token.id, namespace, key, version_id, now)
         scope = getattr(request, "scope", None)  # under ASGI: tell configs/api/hot.py
         if scope is not None:
-            scope[ANSWERED_HOT] = True
-        return _version_answer(request, token.live_version_id, bare)
+            scope[reads.ANSWERED_HOT] = True
+        return _version_answer(request, version_id, bare)
 
     # The same endpoint to everything that inspects views: CSRF, the OpenAPI generator.
     view.csrf_exempt = True  # type: ignore[attr-defined]
@@ -204,7 +219,7 @@ def with_hot_bundle(drf_view):
         consumers.note_live(token.id, namespace, kept.live, kept.etag, now)
         scope = getattr(request, "scope", None)  # under ASGI: tell configs/api/hot.py
         if scope is not None:
-            scope[ANSWERED_HOT] = True
+            scope[reads.ANSWERED_HOT] = True
         if reads.etag_matches(request, kept.etag):
             return _not_modified(kept.etag)
         body = reads.bundle_bytes(namespace, kept.environment, kept.live, kept.etag)

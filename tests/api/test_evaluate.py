@@ -3,6 +3,7 @@ evaluated for a context (`POST …/evaluate/`), case by case as the client evalu
 (tests/evaluation/table.json)."""
 
 import copy
+from urllib.parse import urlencode
 
 import pytest
 from django.db import connection
@@ -357,3 +358,101 @@ def test_namespace_evaluation_queries_do_not_grow_with_its_configs(table, alice_
     _queries(alice_reads, path, context)  # prepares the new versions once
 
     assert _queries(alice_reads, path, context) == few
+
+
+# --- a pinned version, a past instant, a change request's proposal -----------------------------
+
+
+def _evaluate_at(api, query, context):
+    return api.post(f"{METRICS}evaluate/?{urlencode(query)}", {"context": context}, format="json")
+
+
+@pytest.fixture
+def overridden_later(metrics, carol):
+    """custom-metrics: its first version, then one whose only override is initech's."""
+    first = newest(metrics)
+    special = with_metric(first.value, "enterprise_refunds")
+    services.change_request_open(
+        config=metrics,
+        author=carol,
+        value=first.value,
+        overrides=[for_companies(special, "initech", name="initech")],
+        base_version=first.number,
+        title="Initech counts refunds",
+        publish=True,
+    )
+    return first, newest(metrics), special
+
+
+def test_evaluate_a_version_pinned_by_number_or_instant(overridden_later, alice_reads):
+    first, live, special = overridden_later
+    initech = {"company": "initech"}
+
+    by_number = _evaluate_at(alice_reads, {"version": first.number}, initech)
+    by_instant = _evaluate_at(alice_reads, {"at": first.effective_at.isoformat()}, initech)
+    now = _evaluate_at(alice_reads, {}, initech)
+
+    assert by_number.status_code == 200
+    assert by_number.json() == {
+        "key": "custom-metrics",
+        "version": first.number,
+        "value": first.value,
+        "variant": "default",
+        "reason": "DEFAULT",
+    }
+    assert by_instant.json() == by_number.json()
+    assert (now.json()["version"], now.json()["value"]) == (live.number, special)
+
+
+@pytest.mark.parametrize(
+    ("query", "status", "message"),
+    [
+        ({"version": "99"}, 404, "has no version 99"),
+        ({"version": "two"}, 400, "version must be a whole number"),
+        ({"at": "yesterday"}, 400, "at must be an ISO 8601 instant"),
+        ({"at": "1999-01-01T00:00:00Z"}, 404, "had no live version at"),
+        ({"version": "1", "at": "2026-01-01T00:00:00Z"}, 400, "either ?version= or ?at="),
+        ({"change_request": "abc"}, 400, "change_request must be a change request number"),
+        ({"change_request": "987654"}, 404, "No open change request 987654"),
+        ({"change_request": "1", "version": "1"}, 400, "either a preview"),
+    ],
+)
+def test_evaluate_refuses_what_the_read_refuses(metrics, alice_reads, query, status, message):
+    response = _evaluate_at(alice_reads, query, {})
+    read = alice_reads.get(METRICS, query)
+
+    assert (response.status_code, read.status_code) == (status, status)
+    assert message in response.json()["detail"]
+    assert response.json()["detail"] == read.json()["detail"]
+
+
+def test_evaluate_a_change_request_s_proposal(metrics, alice, alice_reads, bob):
+    live = newest(metrics)
+    special = with_metric(live.value, "enterprise_refunds")
+    proposal = services.change_request_open(
+        config=metrics,
+        author=alice,
+        value=live.value,
+        overrides=[for_companies(special, "globex")],
+        base_version=live.number,
+        title="Globex counts refunds",
+        draft=True,
+    )
+    _token, bob_secret = make_token(bob, "sales-ops")
+
+    mine = _evaluate_at(alice_reads, {"change_request": proposal.pk}, {"company": "globex"})
+    theirs = _evaluate_at(client_for(bob_secret), {"change_request": proposal.pk}, {})
+    published = _evaluate_at(alice_reads, {}, {"company": "globex"})
+
+    assert mine.status_code == 200
+    assert mine["Config-Preview"] == f"change-request={proposal.pk}"
+    assert mine.json() == {
+        "key": "custom-metrics",
+        "version": None,
+        "value": special,
+        "variant": "globex-and-initech",
+        "reason": "TARGETING_MATCH",
+    }
+    assert theirs.status_code == 404  # a draft only for its author
+    assert published.json()["version"] == live.number  # the live version is still evaluated
+    assert published.json()["value"] != special

@@ -80,3 +80,12 @@ def test_reads_describe_the_preview_of_a_change_request(document, path):
     parameters = {p["name"]: p for p in document["paths"][path]["get"]["parameters"]}
 
     assert "Config-Preview" in parameters["change_request"]["description"]
+
+
+def test_the_evaluation_of_a_config_describes_which_version_it_evaluates(document):
+    operation = document["paths"]["/api/v1/configs/{namespace}/{key}/evaluate/"]["post"]
+    parameters = {p["name"]: p for p in operation["parameters"]}
+
+    assert {"environment", "version", "at", "change_request"} <= set(parameters)
+    assert parameters["version"]["schema"]["type"] == "integer"
+    assert parameters["at"]["schema"]["format"] == "date-time"

@@ -5,18 +5,14 @@ Django with its body intact.
 PostgreSQL only: memory is used only while LISTEN/NOTIFY carries the feed.
 """
 
-import asyncio
-import concurrent.futures
 import json
 import os
 
 import pytest
-from asgiref.testing import ApplicationCommunicator
 
 from configs.selectors import newest_version as newest
 from configs.services import token_revoke
-from tests.push.conftest import publish_metric, read_token
-from tests.push.test_hot_reads import _policy, wait_for
+from tests.push.conftest import asgi_call, publish_metric, read_token, wait_for
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -31,53 +27,9 @@ PATH = "/ofrep/v1/evaluate/flags/custom-metrics"
 
 def post(app, path, secret, body=b'{"context": {"targetingKey": "globex"}}', chunks=1):
     """(status, headers as sorted (name, value) in lower case, body) of one POST."""
-    headers = [(b"host", b"testserver"), (b"content-type", b"application/json")]
-    if secret:
-        headers.append((b"authorization", f"Bearer {secret}".encode()))
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "POST",
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "query_string": b"",
-        "root_path": "",
-        "headers": headers,
-        "client": ("127.0.0.1", 50000),
-        "server": ("testserver", 80),
-    }
-
-    async def call():
-        communicator = ApplicationCommunicator(app, scope)
-        size = max(1, len(body) // chunks)
-        parts = [body[i : i + size] for i in range(0, len(body), size)] or [b""]
-        for n, part in enumerate(parts):
-            more = n < len(parts) - 1
-            await communicator.send_input({"type": "http.request", "body": part, "more_body": more})
-        start = await communicator.receive_output(10)
-        answer = b""
-        while True:
-            message = await communicator.receive_output(10)
-            answer += message.get("body", b"")
-            if not message.get("more_body"):
-                break
-        await communicator.wait(1)
-        names = [(name.lower(), _policy(name.lower(), value)) for name, value in start["headers"]]
-        return start["status"], sorted(names), answer
-
-    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(asyncio.run, call()).result()
-
-
-@pytest.fixture
-def secret(alice):
-    import time
-
-    _token, secret = read_token(alice, "sales-ops")
-    time.sleep(0.5)  # the feed tells this process of the token's creation: let it arrive
-    return secret
+    return asgi_call(
+        app, "POST", path, secret, body=body, chunks=chunks, content_type="application/json"
+    )
 
 
 def test_a_warm_evaluation_is_answered_without_django_and_as_django_answers(

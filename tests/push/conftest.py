@@ -1,5 +1,7 @@
 """An ASGI server for the tests that follow watch streams, and an event-stream reader."""
 
+import asyncio
+import concurrent.futures
 import copy
 import json
 import socket
@@ -9,6 +11,7 @@ import urllib.error
 import urllib.request
 
 import pytest
+from asgiref.testing import ApplicationCommunicator
 
 from configs.models import Config, Namespace
 from configs.selectors import newest_version
@@ -110,3 +113,107 @@ def publish_metric(author, name, effective_at=None):
             change_request=change, actor=author, effective_at=effective_at
         )
     return newest_version(config)
+
+
+# --- the deployment's layering, driven directly (tests of configs/api/hot.py) ----------------
+
+
+class CountingDjango:
+    """Django's ASGI application, counting the requests that reach it."""
+
+    def __init__(self):
+        self.reached = 0
+
+    async def __call__(self, scope, receive, send):
+        from configconsole.asgi import django_application
+
+        self.reached += 1
+        await django_application(scope, receive, send)
+
+
+def wait_for(condition, seconds=5.0):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.01)
+    return False
+
+
+@pytest.fixture
+def served(settings):
+    """The deployment's layering (HotReads in front of Django), with reads from memory on:
+    (the application, the CountingDjango behind it)."""
+    from configs.api.hot import HotReads
+    from push.feed import feed
+    from push.memory import memory
+
+    settings.READS_FROM_MEMORY = True
+    memory.clear()
+    feed.ensure_started()
+    assert wait_for(feed.healthy)
+    django = CountingDjango()
+    yield HotReads(django), django
+    feed.stop()
+    memory.clear()
+
+
+@pytest.fixture
+def secret(alice):
+    """A token of alice's reading sales-ops, known to this process's feed."""
+    _token, secret = read_token(alice, "sales-ops")
+    time.sleep(0.5)  # the feed tells this process of the token's creation: let it arrive
+    return secret
+
+
+def _policy(name, value):
+    """django-csp writes the policy's directives in no fixed order: compare them as a set."""
+    if name == b"content-security-policy":
+        return b"; ".join(sorted(value.split(b"; ")))
+    return value
+
+
+def asgi_call(app, method, path, secret=None, query="", body=b"", chunks=1, **headers):
+    """(status, headers as sorted (name, value) in lower case, body) of one request to an ASGI
+    application, its body sent in `chunks` messages."""
+    headers = {"host": "testserver", **headers}
+    if secret:
+        headers["authorization"] = f"Bearer {secret}"
+    wire = [(name.replace("_", "-").encode(), value.encode()) for name, value in headers.items()]
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": method,
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": query.encode(),
+        "root_path": "",
+        "headers": wire,
+        "client": ("127.0.0.1", 50000),
+        "server": ("testserver", 80),
+    }
+
+    async def call():
+        communicator = ApplicationCommunicator(app, scope)
+        size = max(1, len(body) // chunks)
+        parts = [body[i : i + size] for i in range(0, len(body), size)] or [b""]
+        for n, part in enumerate(parts):
+            more = n < len(parts) - 1
+            await communicator.send_input({"type": "http.request", "body": part, "more_body": more})
+        start = await communicator.receive_output(10)
+        answer = b""
+        while True:
+            message = await communicator.receive_output(10)
+            answer += message.get("body", b"")
+            if not message.get("more_body"):
+                break
+        await communicator.wait(1)
+        names = [(name.lower(), _policy(name.lower(), value)) for name, value in start["headers"]]
+        return start["status"], sorted(names), answer
+
+    # On a thread of its own: after the browser tests, pytest-playwright's sync API keeps an
+    # event loop running on the main thread, where asyncio.run() refuses to start another.
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, call()).result()

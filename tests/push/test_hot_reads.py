@@ -6,17 +6,14 @@ memory reaches Django.
 PostgreSQL only: memory is used only while LISTEN/NOTIFY carries the feed.
 """
 
-import asyncio
-import concurrent.futures
 import json
 import os
 import time
 
 import pytest
-from asgiref.testing import ApplicationCommunicator
 from django.core.cache import cache
 
-from configconsole.asgi import application, django_application
+from configconsole.asgi import application
 from configs import consumers, environments
 from configs.api import reads
 from configs.api.hot import HotReads
@@ -24,7 +21,7 @@ from configs.models import Consumer
 from configs.services import token_revoke
 from push.feed import feed
 from push.memory import memory
-from tests.push.conftest import publish_metric, read_token
+from tests.push.conftest import asgi_call, publish_metric, read_token, wait_for
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -37,92 +34,9 @@ pytestmark = [
 URL = "/api/v1/configs/sales-ops/custom-metrics/"
 
 
-class CountingDjango:
-    """Django's ASGI application, counting the requests that reach it."""
-
-    def __init__(self):
-        self.reached = 0
-
-    async def __call__(self, scope, receive, send):
-        self.reached += 1
-        await django_application(scope, receive, send)
-
-
 def get(app, path, secret=None, query="", **headers):
-    """(status, headers as a list of (name, value) in lower case, body) of one GET."""
-    headers = {"host": "testserver", **headers}
-    if secret:
-        headers["authorization"] = f"Bearer {secret}"
-    wire = [(name.replace("_", "-").encode(), value.encode()) for name, value in headers.items()]
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "GET",
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "query_string": query.encode(),
-        "root_path": "",
-        "headers": wire,
-        "client": ("127.0.0.1", 50000),
-        "server": ("testserver", 80),
-    }
-
-    async def call():
-        communicator = ApplicationCommunicator(app, scope)
-        await communicator.send_input({"type": "http.request", "body": b""})
-        start = await communicator.receive_output(10)
-        body = b""
-        while True:
-            message = await communicator.receive_output(10)
-            body += message.get("body", b"")
-            if not message.get("more_body"):
-                break
-        await communicator.wait(1)
-        names = [(name.lower(), _policy(name.lower(), value)) for name, value in start["headers"]]
-        return start["status"], sorted(names), body
-
-    # On a thread of its own: after the browser tests, pytest-playwright's sync API keeps an
-    # event loop running on the main thread, where asyncio.run() refuses to start another.
-    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(asyncio.run, call()).result()
-
-
-def _policy(name, value):
-    """django-csp writes the policy's directives in no fixed order: compare them as a set."""
-    if name == b"content-security-policy":
-        return b"; ".join(sorted(value.split(b"; ")))
-    return value
-
-
-def wait_for(condition, seconds=5.0):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.01)
-    return False
-
-
-@pytest.fixture
-def served(settings):
-    """The deployment's layering (HotReads in front of Django), with reads from memory on."""
-    settings.READS_FROM_MEMORY = True
-    memory.clear()
-    feed.ensure_started()
-    assert wait_for(feed.healthy)
-    django = CountingDjango()
-    yield HotReads(django), django
-    feed.stop()
-    memory.clear()
-
-
-@pytest.fixture
-def secret(alice):
-    token, secret = read_token(alice, "sales-ops")
-    time.sleep(0.5)  # the feed tells this process of the token's creation: let it arrive
-    return secret
+    """(status, headers as sorted (name, value) in lower case, body) of one GET."""
+    return asgi_call(app, "GET", path, secret, query, **headers)
 
 
 def test_the_deployment_puts_the_hot_reads_in_front_of_django():
