@@ -44,7 +44,7 @@ from reviews.api.serializers import (
     WithdrawSerializer,
 )
 from reviews.gate import may_see
-from reviews.models import ChangeRequest, Review
+from reviews.models import Change, ChangeRequest, Review
 from reviews.new_configs import NewInSet, set_propose
 from reviews.promotions import promotion_open
 from reviews.selectors import approvers_for_versions
@@ -72,12 +72,28 @@ def _change_request(request, pk: int, *, own_without_role: bool = False) -> Chan
         token = token_of(request)
         if token is not None and not all(in_scope(token, ns) for ns in namespaces):
             raise Http404(missing)
-        return change_request
-    if not namespaces and not may_see(request.user, change_request):
-        raise Http404(missing)
-    for namespace in namespaces:
-        ensure_readable(request, namespace, missing)
+    else:
+        if not namespaces and not may_see(request.user, change_request):
+            raise Http404(missing)
+        for namespace in namespaces:
+            ensure_readable(request, namespace, missing)
+    _ensure_token_environments(request, change_request)
     return change_request
+
+
+def _ensure_token_environments(request, change_request: ChangeRequest) -> None:
+    """404 unless a token bound to an environment reads every environment the change request
+    changes: reading, reviewing or publishing it reads or writes those values, and a staging
+    token must not approve or publish production's (as it may not propose there)."""
+    token = token_of(request)
+    if token is None or token.environment_id is None:
+        return  # only bound tokens are asked: the query is theirs alone
+    ids = (
+        Change.objects.filter(change_request_id=change_request.pk, environment__isnull=False)
+        .values_list("environment_id", flat=True)
+        .distinct()
+    )
+    ensure_bound_token_reads(request, *(environments.by_id(pk) for pk in ids))
 
 
 def _answer(

@@ -104,3 +104,24 @@ def test_a_set_changes_each_config_in_the_environment_it_names(client, alice, ti
         "development",
         "production",
     ]
+
+
+def test_a_token_bound_to_staging_neither_reads_nor_approves_a_production_change(
+    client, alice, bob, timezones
+):
+    client.force_login(alice)
+    opened = client.post(URL, _proposal(timezones, "production"), "application/json")
+    assert opened.status_code == 201, opened.json()
+    address = f"/api/v1/change-requests/{opened.json()['id']}/"
+    staging_reviewer = _writer(bob, "staging")
+    production_reviewer = _writer(bob, "production")
+
+    read = staging_reviewer.get(address)
+    approved = staging_reviewer.post(address + "approve/", {"comment": "ok"}, "json")
+
+    assert read.status_code == 404
+    assert approved.status_code == 404
+    assert "staging environment only" in approved.json()["detail"]
+    assert client.get(address).json()["approvals"] == []
+    # The production token bob keeps for production still reviews it.
+    assert production_reviewer.get(address).status_code == 200
