@@ -250,6 +250,7 @@ def schema_page(request, change: ChangeRequest, *, typed: dict | None = None):
             "change": change,
             "sc": proposed,
             "items": items,
+            "default_environment_id": environments.default().id,
             "words": schema_changes(proposed.schema_base_version.body, proposed.body),
             "schema_json": json.dumps(proposed.body, indent=2, ensure_ascii=False),
             "gate": gate,
@@ -287,10 +288,13 @@ def schema_change_value(request, change: ChangeRequest, config_pk: int):
     # first of them); the value given here also fixes the config's values in the other
     # environments that the new schema still rejects.
     default = environments.default().id
+    # Each environment's item links here with ?environment=<name>: that change, and it alone.
+    asked = request.GET.get("environment", "").strip()
+    of_config = Change.objects.filter(change_request=change, config_id=config_pk)
+    if asked:
+        of_config = of_config.filter(environment_id=environments.named(asked).id)
     item = min(
-        Change.objects.filter(change_request=change, config_id=config_pk).select_related(
-            "config__namespace", "base_version"
-        ),
+        of_config.select_related("config__namespace", "base_version"),
         key=lambda c: (c.environment_id != default, environments.by_id(c.environment_id).position),
         default=None,
     )
@@ -310,6 +314,8 @@ def schema_change_value(request, change: ChangeRequest, config_pk: int):
                 .exclude(environment_id=item.environment_id)
                 .exclude(problems=[])
                 .values_list("environment_id", flat=True)
+                if not asked
+                else []
             )
             given = {label: values[label]}
             given.update(

@@ -308,3 +308,23 @@ def test_a_new_field_order_alone_is_a_schema_change_and_says_so(client, carol, b
         review_services.change_request_edit(
             change_request=change, actor=carol, body=timezones.schema.body
         )
+
+
+def test_each_environments_value_has_its_own_fix_link_that_changes_it_alone(
+    client, carol, timezones
+):
+    draft = open_draft(timezones, carol)
+    client.force_login(carol)
+    page = client.get(f"/changes/{draft.pk}/").content.decode()
+    fix = f"/changes/{draft.pk}/values/{timezones.pk}/?environment=staging"
+    assert fix in page
+    assert " in Staging</a>" in page  # links of one config's values say which is which
+
+    staging_value = with_owner_team(timezones, "staging-team")
+    client.post(fix, {f"value:{LABEL}@staging": json.dumps(staging_value)})
+
+    by_env = {
+        c.env.name: c for c in draft.changes.filter(config=timezones).select_related("config")
+    }
+    assert by_env["staging"].value == staging_value and by_env["staging"].problems == []
+    assert by_env["production"].problems != []  # not given: still to fix
