@@ -89,3 +89,63 @@ def test_the_evaluation_of_a_config_describes_which_version_it_evaluates(documen
     assert {"environment", "version", "at", "change_request"} <= set(parameters)
     assert parameters["version"]["schema"]["type"] == "integer"
     assert parameters["at"]["schema"]["format"] == "date-time"
+
+
+@pytest.mark.parametrize(
+    ("path", "method", "statuses"),
+    [
+        ("/ofrep/v1/evaluate/flags/{key}", "post", {"200", "400", "401", "403", "404", "429"}),
+        ("/ofrep/v1/evaluate/flags", "post", {"200", "304", "400", "401", "403", "429"}),
+        ("/ofrep/v1/stream", "get", {"200", "401", "503"}),
+    ],
+)
+def test_openfeature_endpoints_are_described(document, path, method, statuses):
+    assert statuses <= set(document["paths"][path][method]["responses"])
+
+
+def test_openfeature_errors_are_described_as_they_are_answered(document, alice):
+    from jsonschema import Draft202012Validator
+
+    from tests.api.conftest import client_for, make_token
+
+    answer = document["paths"]["/ofrep/v1/evaluate/flags/{key}"]["post"]["responses"]["404"]
+    # Its references (#/components/…) resolve in a schema holding the document's components.
+    schema = {
+        **answer["content"]["application/json"]["schema"],
+        "components": document["components"],
+    }
+    _token, secret = make_token(alice, "data-pipelines", "sales-ops")
+
+    response = client_for(secret).post("/ofrep/v1/evaluate/flags/no-such.flag", {}, format="json")
+
+    assert response.status_code == 404
+    body = response.json()
+    assert set(body) == {"key", "errorCode", "errorDetails"}
+    assert body["errorCode"] == "FLAG_NOT_FOUND"
+    assert not list(Draft202012Validator(schema).iter_errors(body))
+
+
+@pytest.mark.parametrize(
+    ("path", "described"),
+    [
+        ("/ofrep/v1/evaluate/flags/sales-ops.custom-metrics", "/ofrep/v1/evaluate/flags/{key}"),
+        ("/ofrep/v1/evaluate/flags", "/ofrep/v1/evaluate/flags"),
+    ],
+)
+def test_openfeature_answers_are_as_described(document, alice, path, described):
+    from jsonschema import Draft202012Validator
+
+    from tests.api.conftest import client_for, make_token
+
+    answer = document["paths"][described]["post"]["responses"]["200"]
+    schema = {
+        **answer["content"]["application/json"]["schema"],
+        "components": document["components"],
+    }
+    _token, secret = make_token(alice, "data-pipelines", "sales-ops")
+
+    response = client_for(secret).post(path, {"context": {"company": "globex"}}, format="json")
+
+    assert response.status_code == 200
+    assert not list(Draft202012Validator(schema).iter_errors(response.json()))
+    assert "flags" in response.json() or response.json()["metadata"]["namespace"] == "sales-ops"
