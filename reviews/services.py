@@ -1431,6 +1431,7 @@ def version_restore(*, version: Version, actor, reason: str) -> ChangeRequest:
         config=config.key,
         reason=reason,
         details={
+            "environment": env.name,  # version numbers are per environment
             "version": version.number,
             "change_request": change_request.pk,
             "base_version": newest.number if newest else None,

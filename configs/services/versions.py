@@ -498,6 +498,11 @@ def version_cancel(*, version: Version, actor, reason: str = "") -> Version:
         namespace=config.namespace.slug,
         config=config.key,
         reason=reason,
-        details={"version": version.number, "effective_at": version.effective_at.isoformat()},
+        details={
+            # Version numbers are per environment: the event says whose.
+            "environment": environments.by_id(version.environment_id).name,
+            "version": version.number,
+            "effective_at": version.effective_at.isoformat(),
+        },
     )
     return version

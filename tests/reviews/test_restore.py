@@ -67,6 +67,7 @@ def test_restore_opens_a_change_request_with_the_old_value_on_the_newest_version
     assert restored.reason == "95 cut real revenue"
     assert (restored.namespace, restored.config) == ("sales-ops", "custom-metrics")
     assert restored.details == {
+        "environment": "production",
         "version": 1,
         "change_request": change_request.pk,
         "base_version": 2,
@@ -263,3 +264,28 @@ def test_approvers_for_versions_agrees_with_the_gate_in_a_fixed_number_of_querie
     assert approvers[versions_of(timezones).get(number=4).pk] == ["bob", "carol"]
     assert approvers[versions_of(timezones).get(number=1).pk] == []
     assert selectors.approvers_for_versions([]) == {}
+
+
+def test_restoring_and_cancelling_in_staging_are_audited_naming_staging(alice, carol, metrics):
+    # Version numbers are per environment: "version 2" alone does not say whose.
+    staging = environments.named("staging")
+    publish_directly(metrics, with_winsorize(metrics, 95), alice, environment=staging)
+    version_restore(
+        version=versions_of(metrics, staging).get(number=1), actor=alice, reason="95 cut revenue"
+    )
+    scheduled = change_request_open(
+        config=metrics,
+        author=alice,
+        value=with_winsorize(metrics, 90),
+        title="Later",
+        base_version=newest_version(metrics, staging).number,
+        environment=staging,
+        publish=True,
+        effective_at=timezone.now() + timedelta(days=1),
+    ).published_version
+    version_cancel(version=scheduled, actor=carol, reason="Not yet")
+
+    restored = AuditEvent.objects.get(action="version.restored")
+    cancelled = AuditEvent.objects.get(action="version.cancelled")
+    assert restored.details["environment"] == "staging"
+    assert cancelled.details["environment"] == "staging"
