@@ -25,7 +25,13 @@ class ConfigsConfig(AppConfig):
         post_save.connect(_forget_environments, sender=Environment)
         post_delete.connect(_forget_environments, sender=Environment)
         post_migrate.connect(_default_environments, sender=self)
-        del environments
+
+        from configs import ofrep
+        from configs.api import reads
+
+        # Answers kept as bytes name their environment: a rename makes them say the new name.
+        environments.when_renamed(reads.forget_prepared)
+        environments.when_renamed(ofrep.forget)
 
 
 def _forget_environments(**kwargs):

@@ -12,6 +12,7 @@ a thread of their own (so such reads see a change a moment later than `FRESH_FOR
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import threading
 import time
 from dataclasses import dataclass
@@ -129,8 +130,34 @@ def every() -> tuple[Env, ...]:
         ensure_defaults()
         return every()
     with _lock:
+        renamed = bool(_known) and _names(_known) != _names(rows)
         _known, _read_at = rows, time.monotonic()
+    if renamed:
+        for forget_answers in _on_rename:
+            forget_answers()
     return rows
+
+
+def _names(known: tuple[Env, ...]) -> dict[int, str]:
+    return {env.id: env.name for env in known}
+
+
+# What this process keeps that holds environments' names (answers prepared as bytes): forgotten
+# when a read of the environments finds one renamed (here at once, on other servers within
+# FRESH_FOR seconds), so no answer names an environment by its old name.
+_on_rename: list = []
+
+
+def when_renamed(forget_answers) -> None:
+    """Call `forget_answers()` whenever this process finds an environment renamed."""
+    _on_rename.append(forget_answers)
+
+
+def naming() -> str:
+    """A short digest of every environment's name, for keys of answers shared between servers
+    (configs/api/reads.py): a rename gives new keys, so no server takes another's old bytes."""
+    names = sorted(_names(every()).items())
+    return hashlib.blake2b(repr(names).encode(), digest_size=4).hexdigest()
 
 
 def default_id_if_known() -> int | None:

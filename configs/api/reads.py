@@ -197,9 +197,10 @@ def _remember(prepared: dict[int, Prepared]) -> None:
             _local_bytes -= _size(old)
 
 
-def _shared_key(version_id: int) -> str:
-    # The format is in the key: servers running the next release never unpickle this one's.
-    return f"version:{BYTES_FORMAT}:{version_id}"
+def _shared_key(version_id: int, naming: str) -> str:
+    # The format is in the key: servers running the next release never unpickle this one's; so
+    # are the environments' names (environments.naming()), which the bytes hold.
+    return f"version:{BYTES_FORMAT}:{naming}:{version_id}"
 
 
 def prepared_many(ids) -> dict[int, Prepared]:
@@ -211,13 +212,14 @@ def prepared_many(ids) -> dict[int, Prepared]:
                 found[version_id] = _local[version_id]
     missing = [version_id for version_id in ids if version_id not in found]
     if missing:
-        keys = {_shared_key(version_id): version_id for version_id in missing}
+        naming = environments.naming()
+        keys = {_shared_key(version_id, naming): version_id for version_id in missing}
         fetched = {keys[key]: value for key, value in cache.get_many(list(keys)).items()}
         to_build = [version_id for version_id in missing if version_id not in fetched]
         if to_build:
             built = _built(to_build)
             cache.set_many(
-                {_shared_key(pk): item for pk, item in built.items()}, timeout=SHARED_FOR
+                {_shared_key(pk, naming): item for pk, item in built.items()}, timeout=SHARED_FOR
             )
             fetched.update(built)
         _remember(fetched)

@@ -323,3 +323,33 @@ def test_a_warm_read_naming_its_environment_costs_one_query(
         response = api.get(CONFIG, {"environment": "staging"})
 
     assert response.status_code == 200
+
+
+def test_after_a_rename_reads_name_the_environment_by_its_new_name(alice, django_user_model):
+    from configs.api import reads
+    from configs.models import Environment
+    from configs.services import environment_update
+
+    bound = reader(alice, "staging")
+    flags = reader(alice, "staging")
+    before = bound.get(CONFIG).json()
+    assert before["environment"] == "staging"
+    flag = "/ofrep/v1/evaluate/flags/data-pipelines.company-timezones"
+    assert flags.post(flag, {"context": {}}, format="json").json()["metadata"]["environment"] == (
+        "staging"
+    )
+
+    root = django_user_model.objects.create_superuser("root", "root@example.com", "x")
+    environment_update(environment=Environment.objects.get(name="staging"), actor=root, name="qa")
+
+    for answer in (bound.get(CONFIG), bound.get(CONFIG + "?environment=qa")):
+        assert answer.status_code == 200
+        assert answer.json()["environment"] == "qa"
+        assert answer.json()["value"] == before["value"]
+    assert flags.post(flag, {"context": {}}, format="json").json()["metadata"]["environment"] == (
+        "qa"
+    )
+    # Another server, whose memory was just emptied, does not take the old bytes from the
+    # cache the servers share either.
+    reads.forget_prepared()
+    assert bound.get(CONFIG).json()["environment"] == "qa"
