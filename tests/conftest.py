@@ -189,3 +189,26 @@ def old_console(transactional_db, request):
 
     yield migrate_to(request.module.BEFORE)
     upgrade()
+
+
+@pytest.fixture
+def one_config_in_two_environments(timezones, alice):
+    """alice's set: hooli in staging's company-timezones, initech-2 in production's."""
+    from configs.selectors import newest_version
+    from reviews import services
+    from reviews.services import Proposed
+    from tests.values import in_staging, staging, with_company
+
+    return services.change_request_open(
+        author=alice,
+        title="Onboard hooli, move initech",
+        changes=[
+            Proposed(
+                timezones,
+                in_staging(timezones, "hooli"),
+                newest_version(timezones, staging()).number,
+                environment=staging(),
+            ),
+            Proposed(timezones, with_company(timezones, "initech-2"), 1),
+        ],
+    )

@@ -25,3 +25,15 @@ def in_default_environment(changes):
     from configs import environments
 
     return changes.filter(environment_id=environments.default().id)
+
+
+def staging():
+    """The demo's staging environment."""
+    from configs import environments
+
+    return environments.named("staging")
+
+
+def in_staging(config, company_id):
+    """The config's newest value in staging with one more company (company-timezones)."""
+    return with_company(config, company_id, base=newest(config, staging()).value)
