@@ -390,8 +390,9 @@ def test_a_config_created_in_a_set_carries_overrides_into_every_environment(
     assert bob_writes.post(url + "publish/", {}, format="json").status_code == 200
     versions = Version.objects.filter(config__key="hooli-timezones")
     assert sorted(v.environment.name for v in versions) == ["development", "production", "staging"]
-    assert {(v.number, json.dumps(v.overrides)) for v in versions} == {
-        (1, json.dumps([hooli_override()]))
+    # Keys sorted: PostgreSQL's jsonb keeps them in an order of its own.
+    assert {(v.number, json.dumps(v.overrides, sort_keys=True)) for v in versions} == {
+        (1, json.dumps([hooli_override()], sort_keys=True))
     }
 
 
