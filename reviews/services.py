@@ -282,6 +282,13 @@ def _title(title: str | None) -> str:
     title = _require_text(title, "A title saying why")
     if "\n" in title or "\r" in title:
         raise ValidationError("A title is one line: put the details in the description.")
+    longest = ChangeRequest._meta.get_field("title").max_length or 0
+    if len(title) > longest:
+        # Forms and the API check this too; the promote page and imports reach here unchecked.
+        raise ValidationError(
+            f"A title is at most {longest} characters (this one has {len(title)}): "
+            "put the details in the description."
+        )
     return title
 
 

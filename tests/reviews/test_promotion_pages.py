@@ -144,3 +144,17 @@ def test_the_config_list_of_a_namespace_links_to_its_differences(client, alice):
     page = client.get("/configs/", {"namespace": "data-pipelines"}).content.decode()
 
     assert f'href="{DRIFT}"' in page
+
+
+def test_a_promotion_title_too_long_is_refused_in_words(client, alice):
+    client.force_login(alice)
+
+    response = client.post(
+        PROMOTE,
+        {"from": "staging", "to": "production", "keys": "company-timezones", "title": "x" * 201},
+        follow=True,
+    )
+
+    assert response.status_code == 200
+    assert "at most 200 characters" in response.content.decode()
+    assert not ChangeRequest.objects.filter(title__startswith="xxx").exists()
