@@ -201,12 +201,12 @@ def memory_config_evaluation(
 
 
 def _request_headers(scope: Scope) -> dict[bytes, bytes] | None:
-    """The headers this layer looks at, by name; None when Authorization comes twice (Django
-    says what it makes of that)."""
+    """The headers this layer looks at, by name; None when one of them comes twice (Django
+    joins repeated headers into one value: it says what it makes of that)."""
     found: dict[bytes, bytes] = {}
     for name, value in scope["headers"]:
         if name in _LOOKED_AT:
-            if name == b"authorization" and name in found:
+            if name in found:
                 return None
             found[name] = value
     return found

@@ -173,13 +173,15 @@ def _policy(name, value):
     return value
 
 
-def asgi_call(app, method, path, secret=None, query="", body=b"", chunks=1, **headers):
+def asgi_call(app, method, path, secret=None, query="", body=b"", chunks=1, repeated=(), **headers):
     """(status, headers as sorted (name, value) in lower case, body) of one request to an ASGI
-    application, its body sent in `chunks` messages."""
+    application, its body sent in `chunks` messages; `repeated`: (name, value) headers sent
+    after the others, a second time."""
     headers = {"host": "testserver", **headers}
     if secret:
         headers["authorization"] = f"Bearer {secret}"
     wire = [(name.replace("_", "-").encode(), value.encode()) for name, value in headers.items()]
+    wire += [(name.encode(), value.encode()) for name, value in repeated]
     scope = {
         "type": "http",
         "asgi": {"version": "3.0"},

@@ -248,3 +248,23 @@ def test_evaluations_answered_in_front_of_django_are_recorded_as_consumers(serve
 
     assert django.reached == reached
     assert Consumer.objects.filter(token=token, config__key="custom-metrics").exists()
+
+
+def test_a_header_sent_twice_is_django_s_to_judge(served, secret):
+    app, django = served
+    evaluate(app, secret)
+    evaluate(app, secret)
+    reached = django.reached
+    twice = asgi_call(
+        app,
+        "POST",
+        URL,
+        secret,
+        body=GLOBEX,
+        content_type="application/json",
+        content_length=str(len(GLOBEX)),
+        repeated=[("content-type", "application/json")],
+    )
+
+    assert twice[0] == 415  # Django reads "application/json,application/json"
+    assert django.reached == reached + 1
