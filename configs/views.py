@@ -119,11 +119,8 @@ def config_detail(request, namespace, key):
             "can_cancel": access.has_role(request.user, config.namespace, Role.REVIEWER),
             "permalink": request.build_absolute_uri(config.get_absolute_url()),
             "contributors": review_selectors.contributors(config),
-            # Readers are counted per config, not per environment yet: beside the version the
-            # reads without an environment get.
-            "readers": consumers.consumers_of(
-                config=config, live=lives.get(environments.default().id)
-            ),
+            # The tokens reading this environment (each reads one), beside its live version.
+            "readers": consumers.consumers_of(config=config, live=live, environment=env),
             "contributors_window": review_selectors.CONTRIBUTORS_WINDOW,
             "exempt_paths": exempt_paths(config.schema.body if config.schema_id else None),
         },

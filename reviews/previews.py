@@ -46,7 +46,14 @@ def try_it(request, change_request: ChangeRequest, change: Change) -> TryIt:
     """The snippets for trying `change` of `change_request` and its config's readers, for the
     change request's page."""
     config = change.config
-    readers = consumers.consumers_of(config=config, live=selectors.live_version(config))
+    # The readers of the environment it changes (each token reads one); a new config's first
+    # value is for every environment, and nobody reads it yet.
+    env = change.env
+    readers = consumers.consumers_of(
+        config=config,
+        live=selectors.live_version(config, environment=env) if env is not None else None,
+        environment=env,
+    )
     keeping = [reader for reader in readers if reader.pinned]
     if not can_preview(request.user, change_request):
         return TryIt(readers=readers, keeping=keeping)

@@ -153,3 +153,38 @@ def test_config_page_says_when_nobody_reads_it_yet(client, timezones, dave):
     page = client.get(timezones.get_absolute_url()).content.decode()
 
     assert "No pipeline has read this config with an API token yet." in page
+
+
+def test_readers_are_those_of_the_environment_shown(client, timezones, alice, bob, dave):
+    # Each token reads one environment: a staging change reaches staging's pipelines only.
+    from configs import environments
+    from configs.selectors import newest_version
+
+    staging = environments.named("staging")
+    pipeline_reads(alice, "nightly-load")
+    pipeline_reads(bob, "hourly-sync")
+    namespaces = list(Namespace.objects.filter(slug="data-pipelines"))
+    _token, secret = token_create(
+        user=bob, name="staging-check", namespaces=namespaces, environment=staging
+    )
+    assert client_for(secret).get(CONFIG).status_code == 200
+    consumers.flush()
+    value = newest_version(timezones, staging).value
+    value["companies"][0]["timezone"] = "UTC"
+    cr = change_request_open(
+        config=timezones,
+        author=alice,
+        value=value,
+        title="UTC in staging",
+        base_version=newest_version(timezones, staging).number,
+        environment=staging,
+    )
+    client.force_login(dave)
+
+    change_page = client.get(cr.get_absolute_url()).content.decode()
+    config_page = client.get(timezones.get_absolute_url() + "?environment=staging").content.decode()
+
+    assert "1 pipeline reads this config; it gets the new value on its next read." in change_page
+    section = config_page[config_page.index('id="read-by"') :]
+    assert "staging-check" in section
+    assert "nightly-load" not in section and "hourly-sync" not in section
