@@ -4,6 +4,7 @@ migrates): each endpoint is a thin view over one review service."""
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.db.models import Prefetch
 from django.http import Http404
 from django.shortcuts import get_object_or_404
@@ -455,16 +456,20 @@ class SchemaChangeCreate(APIView):
 def _schema_change_opened(request, name: str, data: dict) -> Response:
     """Open a change of schema `name` (`data`: its new body as `schema`, base_version, values,
     title, description, draft) and answer with it."""
-    change_request = services.schema_change_open(
-        schema=get_object_or_404(Schema, name=name),
-        author=request.user,
-        body=data["schema"],
-        base_version=data["base_version"],
-        title=data["title"],
-        description=data["description"],
-        values=data["values"],
-        draft=data["draft"],
-    )
+    with transaction.atomic():
+        change_request = services.schema_change_open(
+            schema=get_object_or_404(Schema, name=name),
+            author=request.user,
+            body=data["schema"],
+            base_version=data["base_version"],
+            title=data["title"],
+            description=data["description"],
+            values=data["values"],
+            draft=data["draft"],
+        )
+        # The values it migrates are known once it is made: a token bound to an environment
+        # that would change another's is refused, and nothing is kept (nor announced).
+        _ensure_token_environments(request, change_request)
     return _answer(request, change_request.pk, status.HTTP_201_CREATED)
 
 

@@ -211,3 +211,22 @@ def test_a_token_scoped_elsewhere_does_not_reach_a_schema_change(carol, bob, tim
     assert _writer(bob, "sales-ops").post(f"/api/v1/change-requests/{pk}/approve/").status_code == (
         404
     )
+
+
+def test_a_token_bound_to_staging_cannot_migrate_productions_values(carol, timezones):
+    from configs import environments
+    from reviews.models import ChangeRequest
+
+    _token, secret = make_token(
+        carol, "data-pipelines", "sales-ops", write=True, environment=environments.named("staging")
+    )
+
+    refused = client_for(secret).post(
+        "/api/v1/schemas/company-timezones/change-requests/",
+        {"schema": owner_team(timezones.schema.body), "base_version": 1, "title": "Owner teams"},
+        format="json",
+    )
+
+    assert refused.status_code == 404
+    assert "staging environment only" in refused.json()["detail"]
+    assert not ChangeRequest.objects.filter(title="Owner teams").exists()
