@@ -11,6 +11,7 @@ from __future__ import annotations
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import OuterRef, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from audit.services import record
@@ -64,16 +65,18 @@ def _renumber(order: list[Environment]) -> None:
 
 def _copy_live_values(*, into: Environment, source: Environment, actor, reason: str) -> int:
     """Version 1 of every config in `into`: a copy of its live version in `source` (value,
-    overrides and the schema version it was checked against), taking effect now. Returns how
-    many. A copy of what is already live is not checked again: adding an environment must not
-    fail on an old value a later schema would word differently."""
+    overrides and the schema version it was checked against), or of its newest when none is live
+    yet (only scheduled), as the upgrade to environments did, so every config has a value in
+    every environment; taking effect now. Returns how many. A copy of what is already published
+    is not checked again: adding an environment must not fail on an old value a later schema
+    would word differently."""
     now = timezone.now()
-    live = (
-        Version.objects.filter(config=OuterRef("pk"), environment_id=source.pk)
-        .live_at(now)
-        .values("pk")[:1]
+    in_source = Version.objects.filter(config=OuterRef("pk"), environment_id=source.pk)
+    live = in_source.live_at(now).values("pk")[:1]
+    newest = in_source.active().order_by("-number").values("pk")[:1]
+    live_ids = Config.objects.annotate(live_id=Coalesce(Subquery(live), Subquery(newest))).filter(
+        live_id__isnull=False
     )
-    live_ids = Config.objects.annotate(live_id=Subquery(live)).filter(live_id__isnull=False)
     copies = [
         Version(
             config_id=version.config_id,

@@ -165,3 +165,30 @@ def test_in_admin_environments_are_reordered_and_never_removed(client, root):
     response = client.post(f"/admin/configs/environment/{staging.pk}/delete/", follow=True)
     assert "Environments cannot be removed" in response.content.decode()
     assert Environment.objects.filter(pk=staging.pk).exists()
+
+
+def test_a_config_only_scheduled_in_the_default_environment_gets_its_newest_value(root, timezones):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from configs.services import environment_add
+
+    # A config whose first value takes effect tomorrow: nothing is live yet in production.
+    later = Config.objects.create(namespace=timezones.namespace, key="later", name="Later")
+    production = Environment.objects.get(name="production")
+    Version.objects.create(
+        config=later,
+        environment=production,
+        number=1,
+        value={"companies": []},
+        effective_at=timezone.now() + timedelta(days=1),
+        published_at=timezone.now(),
+        published_by=root,
+    )
+
+    environment_add(name="qa", actor=root)
+
+    [copy] = Version.objects.filter(config=later, environment__name="qa")
+    assert (copy.number, copy.value) == (1, {"companies": []})
+    assert copy.effective_at <= timezone.now()
