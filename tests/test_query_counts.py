@@ -209,6 +209,8 @@ PAGES = [
     ("bob", "/audit/export.csv?namespace=data-pipelines"),
     ("bob", "/audit/export.jsonl?namespace=data-pipelines"),
     ("carol", "/tokens/"),
+    ("bob", "/namespaces/data-pipelines/drift/"),
+    ("bob", "/namespaces/data-pipelines/drift/?from=development&to=production"),
 ]
 
 
@@ -239,6 +241,9 @@ APIS = [
     API + "/audit/",
     API + "/audit/?actor=bob",
     API + "/audit/?action=change_request",
+    API + "/namespaces/data-pipelines/drift/?from=staging&to=production",
+    API + "/configs/data-pipelines/company-timezones/consumers/",
+    API + "/environments/",
     "change request",
 ]
 
