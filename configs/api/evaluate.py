@@ -10,6 +10,7 @@ answered with the value's bytes as stored, without parsing it.
 from __future__ import annotations
 
 import json
+from functools import lru_cache
 from typing import Any
 
 from config_console_client.evaluation import (
@@ -135,12 +136,31 @@ def _overrides(prepared: reads.Prepared) -> list:
 
 def answer_without_patterns(key: str, prepared: reads.Prepared, context: dict) -> bytes | None:
     """The answer's bytes when the version's overrides run no `matches` pattern (which may take
-    up to its timeout) and the context gets a value; None when Django must answer."""
-    overrides = _overrides(prepared)
-    if ofrep.uses_patterns(overrides):
+    up to its timeout) and the context gets a value; None when Django must answer. For the
+    event loop (configs/api/hot.py): the overrides are parsed once per version, not per request."""
+    overrides, with_patterns = _parsed_overrides(prepared.overrides)
+    if with_patterns:
         return None
     result, body = _answer(key, prepared.number, prepared.value, overrides, context)
     return body if result.error is None else None
+
+
+# A few hundred versions' overrides, parsed: the hot path evaluates the same live versions all
+# day. The lists are shared: evaluation only reads them.
+@lru_cache(maxsize=512)
+def _parsed_overrides(overrides: bytes) -> tuple[list, bool]:
+    parsed = json.loads(overrides) if overrides != b"[]" else []
+    return parsed, ofrep.uses_patterns(parsed)
+
+
+@lru_cache(maxsize=4096)
+def _answer_head(key: str, number: int | None) -> bytes:
+    return reads.compact({"key": key, "version": number})[:-1].encode()
+
+
+@lru_cache(maxsize=1024)
+def _answer_tail(variant: str, reason: str) -> bytes:
+    return reads.compact({"variant": variant, "reason": reason})[1:].encode()
 
 
 def _answer(
@@ -150,11 +170,13 @@ def _answer(
     {key, version, value, variant, reason}."""
     result = evaluate(key, _UNPARSED, overrides, context)
     value = value_bytes if result.value is _UNPARSED else reads.compact(result.value).encode()
-    head = reads.compact({"key": key, "version": number})[:-1].encode()
-    tail = {"variant": result.variant, "reason": result.reason}
-    if result.error is not None:
-        tail |= {"code": result.error.code, "detail": result.error.details}
-    return result, head + b',"value":' + value + b"," + reads.compact(tail)[1:].encode()
+    if result.error is None:
+        tail = _answer_tail(result.variant, result.reason)
+    else:
+        details = {"variant": result.variant, "reason": result.reason}
+        details |= {"code": result.error.code, "detail": result.error.details}
+        tail = reads.compact(details)[1:].encode()
+    return result, _answer_head(key, number) + b',"value":' + value + b"," + tail
 
 
 class ConfigEvaluate(APIView):
