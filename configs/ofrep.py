@@ -28,6 +28,7 @@ from django.conf import settings
 from django.db.models import Q
 
 from common.jsontext import BadJSON, parse_json
+from common.kept import kept_by_body
 from configs import environments
 from configs.models import Config, Namespace, Version
 
@@ -122,7 +123,7 @@ def forget() -> None:
         _flags.clear()
         _answers.clear()
         _sizes.update(flags=0, answers=0)
-        _contexts.clear()
+        _kept_context.forget()
 
 
 def _has_overrides() -> bool:
@@ -265,22 +266,9 @@ def bulk_body(flags: list[tuple[str, Flag]], context: dict, event_streams: list[
     return b'{"flags":[' + b",".join(items) + b"]" + tail.encode()
 
 
-# Providers send the same few contexts again and again: their parses are kept by body (a
-# strict parse costs more than the rest of a warm evaluation). Parsed contexts are only read.
-_KEPT_CONTEXT_BYTES = 4096
-_KEPT_CONTEXTS = 4096
-_contexts: dict[bytes, dict | tuple[str, str]] = {}  # a context, or (error code, details)
-
-
 def parse_context(body: bytes) -> dict:
     """The request's evaluation context; FlagError PARSE_ERROR or INVALID_CONTEXT."""
-    kept = _contexts.get(body)
-    if kept is None:
-        kept = _parse_context(body)
-        if len(body) <= _KEPT_CONTEXT_BYTES:
-            if len(_contexts) >= _KEPT_CONTEXTS:
-                _contexts.clear()
-            _contexts[body] = kept
+    kept = _kept_context(body)
     if isinstance(kept, tuple):
         raise FlagError(*kept)
     return kept
@@ -302,3 +290,7 @@ def _parse_context(body: bytes) -> dict | tuple[str, str]:
     if targeting_key is not None and not isinstance(targeting_key, str):
         return "INVALID_CONTEXT", "context.targetingKey must be a string."
     return context
+
+
+# Providers send the same few contexts again and again: their parses (or errors) are kept by body.
+_kept_context = kept_by_body(_parse_context)

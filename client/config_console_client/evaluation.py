@@ -95,6 +95,8 @@ def evaluate(key: str, value: Any, overrides: list[dict], context: dict) -> Eval
     """What `context` gets from the config `key` whose value is `value` with `overrides`: the
     first override that matches serves its value, otherwise `value`. Its `matches` patterns
     share EVALUATION_PATTERN_SECONDS in all."""
+    if not overrides:
+        return _evaluate(key, value, overrides, context)  # no pattern to time: no budget to set
     with pattern_budget(EVALUATION_PATTERN_SECONDS):
         return _evaluate(key, value, overrides, context)
 

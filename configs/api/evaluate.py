@@ -28,6 +28,7 @@ from rest_framework import serializers
 from rest_framework.views import APIView
 
 from common.errors import DomainError
+from common.kept import kept_by_body
 from configs import consumers, ofrep, selectors
 from configs.api import previews, reads
 from configs.api.access import ensure_namespace_readable, only_environment, reading_environment
@@ -120,11 +121,22 @@ def plain_context(content_type: str | None, content_length: str | None, body: by
     and says what is wrong."""
     if content_type != "application/json" or not body or content_length != str(len(body)):
         return None
+    return _plain_body(body)
+
+
+# DRF's strict parse, as one decoder (json.loads with an option makes one per call).
+_STRICT = json.JSONDecoder(parse_constant=_refuse_constant)
+
+
+def _parse_plain(body: bytes) -> dict | None:
     try:
-        data = json.loads(body.decode("utf-8"), parse_constant=_refuse_constant)
-        return _context_of(data)
+        return _context_of(_STRICT.decode(body.decode("utf-8")))
     except (ValueError, RecursionError, ContextRefused):  # UnicodeDecodeError is a ValueError
         return None
+
+
+# Pipelines send the same few contexts again and again: their parses are kept by body.
+_plain_body = kept_by_body(_parse_plain)
 
 
 _UNPARSED = object()  # the version's value, left as its stored bytes

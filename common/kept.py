@@ -1,0 +1,37 @@
+"""Parses kept by the bytes parsed, for the request bodies clients send again and again."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TypeVar
+
+T = TypeVar("T")
+
+
+def kept_by_body(
+    parse: Callable[[bytes], T], *, largest: int = 4096, entries: int = 4096
+) -> Callable[[bytes], T]:
+    """`parse`, remembering what it answered for bodies of up to `largest` bytes, at most
+    `entries` of them (then all are forgotten at once: the few bodies in use come back at once).
+
+    For the event loop's evaluations (configs/api/hot.py): OpenFeature providers and pipelines
+    send the same few contexts all day, and a strict JSON parse costs more than the rest of a warm
+    evaluation. What `parse` answers is shared between callers, so they must only read it.
+    functools.lru_cache would do, but it keeps a bounded count of bodies of any size; this keeps
+    no body over `largest`, and costs one dict lookup."""
+    kept: dict[bytes, T] = {}
+
+    def kept_parse(body: bytes) -> T:
+        try:
+            return kept[body]
+        except KeyError:
+            pass
+        parsed = parse(body)
+        if len(body) <= largest:
+            if len(kept) >= entries:
+                kept.clear()
+            kept[body] = parsed
+        return parsed
+
+    kept_parse.forget = kept.clear  # type: ignore[attr-defined]
+    return kept_parse
