@@ -21,8 +21,13 @@ def environments_added(apps, schema_editor):
     Environment = apps.get_model("configs", "Environment")
     Version = apps.get_model("configs", "Version")
     Config = apps.get_model("configs", "Config")
+    # A server of this release already running on the database (several app servers, a deploy
+    # in progress) creates these same defaults when it finds none (environments.ensure_defaults):
+    # taken as they are, not created twice (a unique name refused the second: the upgrade failed).
     envs = [
-        Environment.objects.create(name=name, title=title, position=position)
+        Environment.objects.get_or_create(
+            name=name, defaults={"title": title, "position": position}
+        )[0]
         for position, (name, title) in enumerate(DEFAULTS)
     ]
     production = envs[-1]

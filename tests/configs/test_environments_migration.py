@@ -20,7 +20,7 @@ from configs.api import reads
 from configs.models import Config
 from configs.selectors import versions_of
 from configs.services import token_hash
-from tests.upgrades import upgrade
+from tests.upgrades import migrate_to, upgrade
 
 BEFORE = [
     ("configs", "0009_overrides_default_in_the_database"),
@@ -177,3 +177,22 @@ def test_every_demo_config_answers_as_before_the_upgrade_and_every_environment_h
     out = io.StringIO()
     call_command("verify_audit", stdout=out)
     assert "chain intact" in out.getvalue()
+
+
+def test_the_upgrade_takes_the_environments_a_server_already_made_as_they_are(old_console):
+    """A server of this release running on the database while it is upgraded (another app
+    server, a deploy in progress) creates the default environments when it finds the new table
+    empty; the upgrade used to create them again and fail on their unique names."""
+    before = _fill_like_the_demo(old_console)
+    schema_only = migrate_to([("configs", "0010_environments")])
+    Environment = schema_only.get_model("configs", "Environment")
+    for position, (name, title) in enumerate(environments.DEFAULTS):
+        Environment.objects.create(name=name, title=title, position=position)
+
+    upgrade()
+
+    assert [env.name for env in environments.every()] == ["development", "staging", "production"]
+    for label in before:
+        namespace, key = label.split("/")
+        config = Config.objects.get(namespace__slug=namespace, key=key)
+        assert [v.number for v in versions_of(config, environments.named("staging"))] == [1]
