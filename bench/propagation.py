@@ -36,7 +36,7 @@ STATE_DIR = Path(os.environ.get("BENCH_STATE_DIR") or HERE / ".state")
 PUBLISHES = int(os.environ.get("BENCH_PUBLISHES", "100"))
 STREAMS = int(os.environ.get("BENCH_STREAMS", "1000"))
 DURATION = int(os.environ.get("BENCH_DURATION", "10"))
-ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
+ROUNDS = max(1, int(os.environ.get("BENCH_ROUNDS", "3")))
 STREAMS_COST = 0.10  # open streams may cost at most this share of the read rate (issue 25)
 CONFIG = "/api/v1/configs/sales-ops/custom-metrics/"
 

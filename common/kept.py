@@ -9,7 +9,7 @@ T = TypeVar("T")
 
 
 def kept_by_body(
-    parse: Callable[[bytes], T], *, largest: int = 4096, entries: int = 4096
+    parse: Callable[[bytes], T], *, largest: int = 1024, entries: int = 1024
 ) -> Callable[[bytes], T]:
     """`parse`, remembering what it answered for bodies of up to `largest` bytes, at most
     `entries` of them (then all are forgotten at once: the few bodies in use come back at once).
@@ -17,8 +17,11 @@ def kept_by_body(
     For the event loop's evaluations (configs/api/hot.py): OpenFeature providers and pipelines
     send the same few contexts all day, and a strict JSON parse costs more than the rest of a warm
     evaluation. What `parse` answers is shared between callers, so they must only read it.
-    functools.lru_cache would do, but it keeps a bounded count of bodies of any size; this keeps
-    no body over `largest`, and costs one dict lookup."""
+    The bounds bound memory: a body of `largest` bytes may parse into some twenty times as much
+    (a list of empty lists), so at most about `entries` × 20 × `largest` (20 MiB by default); and
+    callers keep only what a token allowed to evaluate sent. functools.lru_cache would do, but it
+    keeps a bounded count of bodies of any size; this keeps none over `largest`, and costs one
+    dict lookup."""
     kept: dict[bytes, T] = {}
 
     def kept_parse(body: bytes) -> T:

@@ -72,9 +72,16 @@ def ensure_defaults() -> None:
     forget()
 
 
+# Bumped by every forget(): a read that began before one is kept, but not as fresh (it may hold
+# what the change that forgot them replaced).
+_forgotten = 0
+
+
 def forget() -> None:
-    global _read_at
-    _read_at = float("-inf")
+    global _read_at, _forgotten
+    with _lock:
+        _forgotten += 1
+        _read_at = float("-inf")
 
 
 def _on_event_loop() -> bool:
@@ -117,6 +124,7 @@ def every() -> tuple[Env, ...]:
         _refresh_in_thread()  # Django forbids queries on the event loop's thread
         return _known
     Environment = _model()
+    forgotten = _forgotten
 
     # Read without holding the lock: a thread waiting for it may hold the pool's last connection
     # while the reader waits for one (two threads reading at once cost one query more).
@@ -131,7 +139,8 @@ def every() -> tuple[Env, ...]:
         return every()
     with _lock:
         renamed = bool(_known) and _names(_known) != _names(rows)
-        _known, _read_at = rows, time.monotonic()
+        _known = rows
+        _read_at = time.monotonic() if forgotten == _forgotten else float("-inf")
     if renamed:
         for forget_answers in _on_rename:
             forget_answers()

@@ -275,8 +275,8 @@ def _environment_of(token: TokenRow) -> int:
 
 def _environment_known(token: TokenRow) -> int | None:
     """The environment a token reads, without a query (recall runs in the server's event loop,
-    where none may run); None when the default one is not known here just now: Django answers,
-    and reads the environments again."""
+    where none may run); None when the default one is not known here (never read, or forgotten
+    by a change in this process): Django answers, and reads the environments again."""
     if token.environment_id is not None:
         return token.environment_id
     return environments.default_id_if_known()

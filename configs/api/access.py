@@ -49,6 +49,8 @@ def only_environment(query: str) -> str | None:
 
 def reads_own_environment(asked: str, token_environment_id: int | None) -> bool:
     """Whether a token may read the environment `asked` (by environment_to_read's rule)."""
+    if not asked:
+        return True  # asking none reads the token's own
     try:
         environment_to_read(asked, token_environment_id, token=True)
     except Http404:

@@ -113,6 +113,10 @@ def _refuse_constant(name: str) -> None:
     raise ValueError(f"{name} is not JSON")  # as DRF's strict JSON parser refuses it
 
 
+# An evaluation request as plain_context reads it: Content-Type, Content-Length, the body.
+Plain = tuple[str | None, str | None, bytes]
+
+
 def plain_context(content_type: str | None, content_length: str | None, body: bytes) -> dict | None:
     """The context of an evaluate request's body, parsed as DRF's JSON parser parses it, when
     the body is plain: JSON (`Content-Type: application/json`, its Content-Length given: DRF
@@ -135,7 +139,8 @@ def _parse_plain(body: bytes) -> dict | None:
         return None
 
 
-# Pipelines send the same few contexts again and again: their parses are kept by body.
+# Pipelines send the same few contexts again and again: their parses are kept by body (asked
+# only once the token is known to read the config).
 _plain_body = kept_by_body(_parse_plain)
 
 
@@ -246,9 +251,12 @@ def with_hot_evaluate(drf_view):
         except RequestDataTooBig:
             return drf_view(request, namespace=namespace, key=key)
         meta = request.META
-        context = plain_context(meta.get("CONTENT_TYPE"), meta.get("CONTENT_LENGTH"), sent)
         now = timezone.now()
-        hot = None if context is None else hot_token(request, namespace, key, asked, now)
+        hot = hot_token(request, namespace, key, asked, now)
+        # Parsed (and its parse kept) only for a token that may read the config.
+        context = None
+        if hot is not None:
+            context = plain_context(meta.get("CONTENT_TYPE"), meta.get("CONTENT_LENGTH"), sent)
         if context is None or hot is None:
             return drf_view(request, namespace=namespace, key=key)
         token, version_id = hot

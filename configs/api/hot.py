@@ -87,8 +87,8 @@ def _warm_token(secret: str, namespace: str, key: str, environment: str, now) ->
     token = memory.recall(token_hash(secret), namespace, key, now)
     if token is None or not may_read(token) or token.live_version_id is None:
         return None
-    if environment and not reads_own_environment(environment, token.environment_id):
-        return None  # (asking none reads the token's own)
+    if not reads_own_environment(environment, token.environment_id):
+        return None
     if token.last_used_at is None or now - token.last_used_at > LAST_USED_PRECISION:
         return None  # Django's path writes last_used_at
     return token
@@ -182,13 +182,18 @@ def memory_evaluation(secret: str, flag_key: str, body: bytes) -> bytes | None:
 
 
 def memory_config_evaluation(
-    secret: str, namespace: str, key: str, environment: str, context: dict
+    secret: str, namespace: str, key: str, environment: str, request: evaluate.Plain
 ) -> bytes | None:
-    """The answer to a config's evaluation for `context` from memory alone, or None when Django
-    must answer (errors included)."""
+    """The answer to a config's evaluation asked by `request` from memory alone, or None when
+    Django must answer (errors included)."""
     now = timezone.now()
     token = _warm_token(secret, namespace, key, environment, now)
     if token is None:
+        return None
+    # Parsed (and its parse kept) only for a token that may read the config: nobody else fills
+    # the kept contexts.
+    context = evaluate.plain_context(*request)
+    if context is None:
         return None
     prepared = reads.prepared_here(token.live_version_id)
     if prepared is None:
@@ -331,14 +336,13 @@ class HotReads:
             if flag is not None:
                 answer = memory_evaluation(secret, flag.group(1), body)
             else:
-                context = evaluate.plain_context(
+                request = (
                     headers.get(b"content-type", b"").decode("latin-1"),
                     headers.get(b"content-length", b"").decode("latin-1"),
                     body,
                 )
-                if context is not None:
-                    namespace, key = config.group(1), config.group(2)
-                    answer = memory_config_evaluation(secret, namespace, key, asked, context)
+                namespace, key = config.group(1), config.group(2)
+                answer = memory_config_evaluation(secret, namespace, key, asked, request)
         if answer is None:
             return await self.app(scope, receive, self._learning(scope, send, where))
         await send(

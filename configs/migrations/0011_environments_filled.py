@@ -22,16 +22,26 @@ def environments_added(apps, schema_editor):
     Version = apps.get_model("configs", "Version")
     Config = apps.get_model("configs", "Config")
     # A server of this release already running on the database (several app servers, a deploy
-    # in progress) creates these same defaults when it finds none (environments.ensure_defaults):
-    # taken as they are, not created twice (a unique name refused the second: the upgrade failed).
-    envs = [
-        Environment.objects.get_or_create(
-            name=name, defaults={"title": title, "position": position}
-        )[0]
+    # in progress) creates these same defaults when it finds none (environments.ensure_defaults),
+    # and may publish into them before this runs: they are taken as they are (creating them again
+    # failed on their unique names), and only what the release before stored is moved and copied.
+    names = [name for name, _title in DEFAULTS]
+    existing = list(Environment.objects.order_by("position", "id"))
+    if existing and [env.name for env in existing] != names:
+        raise RuntimeError(
+            "The environments table already holds "
+            f"{', '.join(env.name for env in existing)}; this upgrade expects none, or exactly "
+            f"{', '.join(names)} in that order. Stop every app server, then migrate again."
+        )
+    envs = existing or [
+        Environment.objects.create(name=name, title=title, position=position)
         for position, (name, title) in enumerate(DEFAULTS)
     ]
     production = envs[-1]
-    Version.objects.update(environment=production)
+    Version.objects.filter(environment__isnull=True).update(environment=production)
+    already = set(
+        Version.objects.filter(environment__in=envs[:-1]).values_list("config_id", "environment_id")
+    )
     now = timezone.now()
     copies = []
     for config_id in (
@@ -40,7 +50,9 @@ def environments_added(apps, schema_editor):
         .values_list("pk", flat=True)
         .iterator()
     ):
-        active = Version.objects.filter(config_id=config_id, cancelled_at__isnull=True)
+        active = Version.objects.filter(
+            config_id=config_id, environment=production, cancelled_at__isnull=True
+        )
         source = (
             active.filter(effective_at__lte=now).order_by("-number").first()
             or active.order_by("-number").first()
@@ -48,6 +60,8 @@ def environments_added(apps, schema_editor):
         if source is None:
             continue
         for env in envs[:-1]:
+            if (config_id, env.pk) in already:
+                continue
             copies.append(
                 Version(
                     config_id=config_id,

@@ -40,3 +40,21 @@ def test_on_the_event_loop_the_kept_environments_are_used_without_a_query(monkey
     default = on_an_event_loop(environments.default)
 
     assert default.name == "production"
+
+
+def test_a_read_a_change_here_overtook_is_not_kept_as_fresh(monkeypatch):
+    """A read that began before a change in this process (its forget()) may hold what the change
+    replaced: it is used, but read again next time, not trusted for FRESH_FOR seconds."""
+    environments.every()
+    read = environments._model().objects.order_by
+
+    def read_overtaken(*fields):
+        rows = read(*fields)
+        environments.forget()  # the change commits while the read is under way
+        return rows
+
+    environments.forget()
+    monkeypatch.setattr(environments._model().objects, "order_by", read_overtaken)
+    environments.every()
+
+    assert environments.default_id_if_known() is None  # not fresh: Django reads them again

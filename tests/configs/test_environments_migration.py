@@ -196,3 +196,19 @@ def test_the_upgrade_takes_the_environments_a_server_already_made_as_they_are(ol
         namespace, key = label.split("/")
         config = Config.objects.get(namespace__slug=namespace, key=key)
         assert [v.number for v in versions_of(config, environments.named("staging"))] == [1]
+
+
+def test_the_upgrade_refuses_environments_it_does_not_expect_and_says_what_to_do(old_console):
+    _fill_like_the_demo(old_console)
+    schema_only = migrate_to([("configs", "0010_environments")])
+    schema_only.get_model("configs", "Environment").objects.create(name="qa", title="", position=0)
+
+    try:
+        upgrade()
+    except RuntimeError as refused:
+        message = str(refused)
+    else:
+        message = ""
+
+    assert "already holds qa" in message and "Stop every app server" in message
+    schema_only.get_model("configs", "Environment").objects.all().delete()  # then it upgrades
