@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Generic, TypeVar
 
 T = TypeVar("T")
 
 
-def kept_by_body(
-    parse: Callable[[bytes], T], *, largest: int = 1024, entries: int = 1024
-) -> Callable[[bytes], T]:
+class KeptByBody(Generic[T]):
     """`parse`, remembering what it answered for bodies of up to `largest` bytes, at most
     `entries` of them (then all are forgotten at once: the few bodies in use come back at once).
 
@@ -22,19 +20,26 @@ def kept_by_body(
     callers keep only what a token allowed to evaluate sent. functools.lru_cache would do, but it
     keeps a bounded count of bodies of any size; this keeps none over `largest`, and costs one
     dict lookup."""
-    kept: dict[bytes, T] = {}
 
-    def kept_parse(body: bytes) -> T:
+    def __init__(
+        self, parse: Callable[[bytes], T], *, largest: int = 1024, entries: int = 1024
+    ) -> None:
+        self.parse = parse
+        self.largest = largest
+        self.entries = entries
+        self.kept: dict[bytes, T] = {}
+
+    def __call__(self, body: bytes) -> T:
         try:
-            return kept[body]
+            return self.kept[body]
         except KeyError:
             pass
-        parsed = parse(body)
-        if len(body) <= largest:
-            if len(kept) >= entries:
-                kept.clear()
-            kept[body] = parsed
+        parsed = self.parse(body)
+        if len(body) <= self.largest:
+            if len(self.kept) >= self.entries:
+                self.kept.clear()
+            self.kept[body] = parsed
         return parsed
 
-    kept_parse.forget = kept.clear  # type: ignore[attr-defined]
-    return kept_parse
+    def forget(self) -> None:
+        self.kept.clear()

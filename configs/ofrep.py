@@ -28,7 +28,7 @@ from django.conf import settings
 from django.db.models import Q
 
 from common.jsontext import BadJSON, parse_json
-from common.kept import kept_by_body
+from common.kept import KeptByBody
 from configs import environments
 from configs.models import Config, Namespace, Version
 
@@ -293,4 +293,4 @@ def _parse_context(body: bytes) -> dict | tuple[str, str]:
 
 
 # Providers send the same few contexts again and again: their parses (or errors) are kept by body.
-_kept_context = kept_by_body(_parse_context)
+_kept_context = KeptByBody(_parse_context)

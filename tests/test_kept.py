@@ -1,6 +1,6 @@
 """common.kept: parses kept by the body parsed."""
 
-from common.kept import kept_by_body
+from common.kept import KeptByBody
 
 
 def counting_parse():
@@ -15,7 +15,7 @@ def counting_parse():
 
 def test_a_body_sent_again_is_not_parsed_again():
     parse, calls = counting_parse()
-    kept = kept_by_body(parse)
+    kept = KeptByBody(parse)
 
     first, again = kept(b'{"a": 1}'), kept(b'{"a": 1}')
 
@@ -25,7 +25,7 @@ def test_a_body_sent_again_is_not_parsed_again():
 
 def test_a_large_body_is_parsed_every_time_and_never_kept():
     parse, calls = counting_parse()
-    kept = kept_by_body(parse, largest=4)
+    kept = KeptByBody(parse, largest=4)
 
     kept(b"12345")
     kept(b"12345")
@@ -35,7 +35,7 @@ def test_a_large_body_is_parsed_every_time_and_never_kept():
 
 def test_past_its_bound_everything_is_forgotten_and_parsed_again():
     parse, calls = counting_parse()
-    kept = kept_by_body(parse, entries=2)
+    kept = KeptByBody(parse, entries=2)
 
     for body in (b"1", b"2", b"3", b"1"):
         kept(body)
@@ -45,7 +45,7 @@ def test_past_its_bound_everything_is_forgotten_and_parsed_again():
 
 def test_forget_empties_it():
     parse, calls = counting_parse()
-    kept = kept_by_body(parse)
+    kept = KeptByBody(parse)
     kept(b"1")
 
     kept.forget()

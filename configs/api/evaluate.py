@@ -28,7 +28,7 @@ from rest_framework import serializers
 from rest_framework.views import APIView
 
 from common.errors import DomainError
-from common.kept import kept_by_body
+from common.kept import KeptByBody
 from configs import consumers, ofrep, selectors
 from configs.api import previews, reads
 from configs.api.access import ensure_namespace_readable, only_environment, reading_environment
@@ -141,7 +141,7 @@ def _parse_plain(body: bytes) -> dict | None:
 
 # Pipelines send the same few contexts again and again: their parses are kept by body (asked
 # only once the token is known to read the config).
-_plain_body = kept_by_body(_parse_plain)
+_plain_body = KeptByBody(_parse_plain)
 
 
 _UNPARSED = object()  # the version's value, left as its stored bytes
