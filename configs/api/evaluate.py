@@ -253,11 +253,11 @@ def with_hot_evaluate(drf_view):
         meta = request.META
         now = timezone.now()
         hot = hot_token(request, namespace, key, asked, now)
+        if hot is None:
+            return drf_view(request, namespace=namespace, key=key)
         # Parsed (and its parse kept) only for a token that may read the config.
-        context = None
-        if hot is not None:
-            context = plain_context(meta.get("CONTENT_TYPE"), meta.get("CONTENT_LENGTH"), sent)
-        if context is None or hot is None:
+        context = plain_context(meta.get("CONTENT_TYPE"), meta.get("CONTENT_LENGTH"), sent)
+        if context is None:
             return drf_view(request, namespace=namespace, key=key)
         token, version_id = hot
         prepared = reads.prepared(version_id)
