@@ -6,6 +6,9 @@ thread writes the notes in one batch every few seconds. A token reading the same
 config again within a minute is not noted again; the shared cache keeps the other servers'
 processes from writing it again within that minute too. A read of another version is noted at
 once, so the version shown is the one read last.
+
+The same thread writes a token's last use (`last_used_at`, due once a minute) for the reads
+answered in front of Django (configs/api/hot.py), so that write never holds a read up.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.core.cache import cache
 from django.db import DatabaseError, close_old_connections
+from django.db.models import Case, Value, When
 from django.utils import timezone
 
 from configs.environments import Env
@@ -39,6 +43,7 @@ _pending: dict[_Read, tuple[int, datetime]] = {}  # not yet written: version id,
 _lock = threading.Lock()
 # (token id, namespace) -> the bundle ETag last noted and when (note_live)
 _bundles_noted: dict[tuple[int, str], tuple[str, float]] = {}
+_uses: dict[int, datetime] = {}  # token id -> its last use, not yet written
 _BUNDLES_NOTED_LIMIT = 10_000
 _flusher_pid: int | None = None
 _stop_flusher = threading.Event()
@@ -54,6 +59,14 @@ def note(token_id: int, namespace: str, key: str, version_id: int, now: datetime
     with _lock:
         _noted[read] = (version_id, stamp)
         _pending[read] = (version_id, now)
+    if _flusher_pid != os.getpid():
+        _start_flusher()
+
+
+def note_use(token_id: int, now: datetime) -> None:
+    """Remember that the token was used now (no query; its last_used_at is written later)."""
+    with _lock:
+        _uses[token_id] = now
     if _flusher_pid != os.getpid():
         _start_flusher()
 
@@ -110,9 +123,15 @@ def flush() -> int:
     with _lock:
         batch = dict(_pending)
         _pending.clear()
+        uses = dict(_uses)
+        _uses.clear()
         # Only the last minute's notes decide anything; older ones would only fill memory.
         for read in [read for read, (_id, stamp) in _noted.items() if stamp < cutoff]:
             del _noted[read]
+    if uses:  # one statement for every token used since the last batch
+        ApiToken.objects.filter(pk__in=uses).update(
+            last_used_at=Case(*(When(pk=token_id, then=Value(at)) for token_id, at in uses.items()))
+        )
     for read in _already_written(batch):
         del batch[read]
     if not batch:
@@ -151,6 +170,7 @@ def forget() -> None:
         _noted.clear()
         _pending.clear()
         _bundles_noted.clear()
+        _uses.clear()
 
 
 def _flush_quietly() -> None:

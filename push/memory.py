@@ -25,7 +25,7 @@ from django.conf import settings
 from django.db import DatabaseError, connection
 
 from configs import environments
-from configs.api.authentication import LAST_USED_PRECISION, token_row
+from configs.api.authentication import token_row, use_is_due
 from configs.api.lookup import TokenRow
 from configs.api.reads import bundle_etag, prepared_many
 from configs.models import ApiToken, Version
@@ -306,13 +306,13 @@ def remembered_token(secret: str, namespace: str, key: str, now: datetime) -> To
     key_hash = token_hash(secret)
     token = memory.recall(key_hash, namespace, key, now)
     if token is not None:
-        if token.last_used_at is None or now - token.last_used_at > LAST_USED_PRECISION:
+        if use_is_due(token, now):
             ApiToken.objects.filter(pk=token.id).update(last_used_at=now)
             memory.used_at(key_hash, now)
         return token
     generation = memory.generation
     token = token_row(secret, namespace, key, now)
-    if token.last_used_at is None or now - token.last_used_at > LAST_USED_PRECISION:
+    if use_is_due(token, now):
         token = replace(token, last_used_at=now)  # token_row has just written it
     if token.in_scope and (token.role is not None or token.user_is_superuser):
         until = _next_effective(namespace, key, _environment_of(token), now)
@@ -334,7 +334,7 @@ def remembered_namespaces(secret: str, now: datetime) -> tuple[TokenRow, tuple[s
             return kept
     generation = memory.generation
     token = token_row(secret, None, None, now)
-    if token.last_used_at is None or now - token.last_used_at > LAST_USED_PRECISION:
+    if use_is_due(token, now):
         token = replace(token, last_used_at=now)  # token_row has just written it
     namespaces = readable_namespaces(
         token_id=token.id, user_id=token.user_id, superuser=token.user_is_superuser
@@ -366,13 +366,13 @@ def remembered_bundle(secret: str, namespace: str, now: datetime) -> tuple[Token
         kept = memory.recall_bundle(key_hash, namespace, now)
         if kept is not None:
             token = kept[0]
-            if token.last_used_at is None or now - token.last_used_at > LAST_USED_PRECISION:
+            if use_is_due(token, now):
                 ApiToken.objects.filter(pk=token.id).update(last_used_at=now)
                 memory.used_at(key_hash, now)
             return kept
     generation = memory.generation
     token = token_row(secret, namespace, None, now)
-    if token.last_used_at is None or now - token.last_used_at > LAST_USED_PRECISION:
+    if use_is_due(token, now):
         token = replace(token, last_used_at=now)  # token_row has just written it
     env = environments.by_id(_environment_of(token))
     live = tuple(live_version_ids(namespace=namespace, at=now, environment=env))

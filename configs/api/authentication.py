@@ -8,7 +8,7 @@ and the config's live version, so a warm read costs exactly one query.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.utils import timezone
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
@@ -23,6 +23,11 @@ from configs.services import TOKEN_PREFIX, token_hash
 LAST_USED_PRECISION = timedelta(minutes=1)
 
 
+def use_is_due(token: TokenRow | ApiToken, now: datetime) -> bool:
+    """Whether the token's last use must be written again (at most once a LAST_USED_PRECISION)."""
+    return token.last_used_at is None or now - token.last_used_at > LAST_USED_PRECISION
+
+
 def token_row(secret: str, namespace: str | None, key: str | None, now, *, whole_user=False):
     """The usable token whose secret this is, with its scope, role and live version for the
     URL's namespace and key (see lookup.py); AuthenticationFailed says why it is not usable."""
@@ -35,7 +40,7 @@ def token_row(secret: str, namespace: str | None, key: str | None, now, *, whole
         raise exceptions.AuthenticationFailed("The token was revoked.")
     if token.expires_at is not None and token.expires_at <= now:
         raise exceptions.AuthenticationFailed("The token has expired.")
-    if token.last_used_at is None or now - token.last_used_at > LAST_USED_PRECISION:
+    if use_is_due(token, now):
         ApiToken.objects.filter(pk=token.id).update(last_used_at=now)
     return token
 

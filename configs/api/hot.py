@@ -31,8 +31,8 @@ with the token checks and "Read by" of a warm read.
 
 Anything else, and anything not yet in memory, goes to Django unchanged: its hot view
 (`with_hot_path`) answers and remembers, and the next read is answered here. Reads are limited
-(API_READ_RATE) and `last_used_at` written by Django's path only, so with a read limit set every
-read goes there.
+(API_READ_RATE) by Django's path only, so with a read limit set every read goes there. A token's
+last use, due once a minute, is written by the recorder's thread, as "Read by" is.
 
 The headers are Django's own: the first time Django answers a hot read for a host and scheme,
 this layer keeps the headers its middleware sent (security policies, caching) and answers later
@@ -52,7 +52,7 @@ from django.utils import timezone
 from configs import consumers, ofrep
 from configs.api import evaluate, reads
 from configs.api.access import only_environment, reads_own_environment
-from configs.api.authentication import LAST_USED_PRECISION, may_read
+from configs.api.authentication import may_read, use_is_due
 from configs.api.lookup import TokenRow
 from configs.services import token_hash
 from push.memory import memory
@@ -84,14 +84,24 @@ def _warm_token(secret: str, namespace: str, key: str, environment: str, now) ->
     environment `environment` asks ("" for its own) and Django need not write its last use."""
     if settings.API_READ_RATE or not settings.READS_FROM_MEMORY or not memory.usable():
         return None
-    token = memory.recall(token_hash(secret), namespace, key, now)
+    key_hash = token_hash(secret)
+    token = memory.recall(key_hash, namespace, key, now)
     if token is None or not may_read(token) or token.live_version_id is None:
         return None
     if not reads_own_environment(environment, token.environment_id):
         return None
-    if token.last_used_at is None or now - token.last_used_at > LAST_USED_PRECISION:
-        return None  # Django's path writes last_used_at
+    _note_use(key_hash, token, now)
     return token
+
+
+def _note_use(key_hash: str, token: TokenRow, now) -> None:
+    """Once a LAST_USED_PRECISION, a warm read's token has its last use written: noted here at
+    once, so the reads after it are answered here too, and written by the recorder's thread
+    (configs/consumers.py). Sent to Django instead, the reads that came while it wrote queued
+    on its one thread: every minute, every worker's reads stalled up to 270 ms (issue 25)."""
+    if use_is_due(token, now):
+        memory.used_at(key_hash, now)
+        consumers.note_use(token.id, now)
 
 
 def memory_answer(
@@ -130,14 +140,13 @@ def memory_bundle(
     if settings.API_READ_RATE or not settings.READS_FROM_MEMORY or not memory.usable():
         return None
     now = timezone.now()
-    kept = memory.recall_bundle(token_hash(secret), namespace, now)
+    key_hash = token_hash(secret)
+    kept = memory.recall_bundle(key_hash, namespace, now)
     if kept is None:
         return None
     token, live = kept
     if not may_read(token) or not reads_own_environment(environment, token.environment_id):
         return None
-    if token.last_used_at is None or now - token.last_used_at > LAST_USED_PRECISION:
-        return None  # Django's path writes last_used_at
     if if_none_match and reads.etag_header_matches(if_none_match, live.etag):
         answer = (304, live.etag, b"")
     else:
@@ -145,6 +154,7 @@ def memory_bundle(
         if body is None:
             return None
         answer = (200, live.etag, body)
+    _note_use(key_hash, token, now)
     consumers.note_live(token.id, namespace, live.live, live.etag, now)
     return answer
 
@@ -160,8 +170,6 @@ def memory_evaluation(secret: str, flag_key: str, body: bytes) -> bytes | None:
     if kept is None:
         return None
     reader, namespaces = kept
-    if reader.last_used_at is None or now - reader.last_used_at > LAST_USED_PRECISION:
-        return None  # Django's path writes last_used_at
     try:
         context = ofrep.parse_context(body)
         namespace, key = ofrep.resolve(flag_key, namespaces)
@@ -177,6 +185,7 @@ def memory_evaluation(secret: str, flag_key: str, body: bytes) -> bytes | None:
         answer = ofrep.evaluate(flag, flag_key, context)
     except ofrep.FlagError:
         return None
+    _note_use(key_hash, reader, now)
     consumers.note(token.id, namespace, key, flag.version_id, now)
     return answer
 

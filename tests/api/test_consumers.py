@@ -211,3 +211,22 @@ def test_reads_are_still_recorded_when_the_shared_cache_is_down(
 
     monkeypatch.setattr(cache, "get_many", down)
     assert consumers.flush() == 1
+
+
+def test_noted_token_uses_are_written_in_one_statement(
+    timezones, alice, bob, django_assert_num_queries
+):
+    nightly, _ = token_create(user=alice, name="nightly-load", namespaces=[timezones.namespace])
+    report, _ = token_create(user=bob, name="old-report", namespaces=[timezones.namespace])
+    earlier = timezone.now() - timedelta(seconds=30)
+    consumers.note_use(nightly.pk, earlier)
+    consumers.note_use(report.pk, earlier + timedelta(seconds=10))
+
+    with django_assert_num_queries(1):
+        consumers.flush()
+
+    nightly.refresh_from_db()
+    report.refresh_from_db()
+    assert (nightly.last_used_at, report.last_used_at) == (earlier, earlier + timedelta(seconds=10))
+    with django_assert_num_queries(0):
+        consumers.flush()  # written once

@@ -9,16 +9,18 @@ PostgreSQL only: memory is used only while LISTEN/NOTIFY carries the feed.
 import json
 import os
 import time
+from datetime import timedelta
 
 import pytest
 from django.core.cache import cache
+from django.utils import timezone
 
 from configconsole.asgi import application
 from configs import consumers, environments
 from configs.api import reads
 from configs.api.hot import HotReads
-from configs.models import Consumer
-from configs.services import token_revoke
+from configs.models import ApiToken, Consumer
+from configs.services import token_hash, token_revoke
 from push.feed import feed
 from push.memory import memory
 from tests.push.conftest import asgi_call, publish_metric, read_token, wait_for
@@ -304,3 +306,27 @@ def test_environments_forgotten_by_a_change_here_are_read_again_through_django(s
 
     assert get(app, URL, secret)[0] == 200
     assert django.reached == reached + 1
+
+
+@pytest.mark.parametrize("path", [URL, BUNDLE])
+def test_a_read_whose_token_use_is_due_is_answered_in_front_of_django(served, alice, path):
+    """Once a minute a token's last use is due. Sent to Django, that read wrote it while every
+    read arriving meanwhile queued behind it on Django's one thread (up to 270 ms); now the
+    recorder's thread writes it."""
+    app, django = served
+    token, secret = read_token(alice, "sales-ops")
+    time.sleep(0.5)
+    get(app, path, secret)
+    get(app, path, secret)
+    a_while_ago = timezone.now() - timedelta(minutes=5)
+    ApiToken.objects.filter(pk=token.pk).update(last_used_at=a_while_ago)
+    memory.used_at(token_hash(secret), a_while_ago)  # as this process remembers it 5 minutes on
+    reached = django.reached
+
+    answers = [get(app, path, secret)[0] for _ in range(3)]
+    consumers.flush()
+
+    assert answers == [200, 200, 200]
+    assert django.reached == reached
+    token.refresh_from_db()
+    assert timezone.now() - token.last_used_at < timedelta(minutes=1)
