@@ -81,7 +81,7 @@ Send = Callable[[dict], Awaitable[None]]
 
 def _warm_token(secret: str, namespace: str, key: str, environment: str, now) -> TokenRow | None:
     """The token, when memory alone says it may read the config's live version in the
-    environment `environment` asks ("" for its own) and Django need not write its last use."""
+    environment `environment` asks ("" for its own); its use noted when due (_note_use)."""
     if settings.API_READ_RATE or not settings.READS_FROM_MEMORY or not memory.usable():
         return None
     key_hash = token_hash(secret)
