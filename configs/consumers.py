@@ -24,7 +24,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.core.cache import cache
 from django.db import DatabaseError, close_old_connections
-from django.db.models import Case, Value, When
+from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 
 from configs.environments import Env
@@ -44,6 +44,7 @@ _lock = threading.Lock()
 # (token id, namespace) -> the bundle ETag last noted and when (note_live)
 _bundles_noted: dict[tuple[int, str], tuple[str, float]] = {}
 _uses: dict[int, datetime] = {}  # token id -> its last use, not yet written
+_USES_PER_STATEMENT = 1000  # 4 parameters each: well under PostgreSQL's 65,535
 _BUNDLES_NOTED_LIMIT = 10_000
 _flusher_pid: int | None = None
 _stop_flusher = threading.Event()
@@ -63,12 +64,35 @@ def note(token_id: int, namespace: str, key: str, version_id: int, now: datetime
         _start_flusher()
 
 
+def written_in_background() -> bool:
+    """Whether a thread writes the notes (CONSUMER_FLUSH_SECONDS); with 0, only flush() does."""
+    return bool(settings.CONSUMER_FLUSH_SECONDS)
+
+
 def note_use(token_id: int, now: datetime) -> None:
     """Remember that the token was used now (no query; its last_used_at is written later)."""
     with _lock:
-        _uses[token_id] = now
+        _uses[token_id] = max(now, _uses.get(token_id, now))
     if _flusher_pid != os.getpid():
         _start_flusher()
+
+
+def _write_uses(uses: dict[int, datetime]) -> None:
+    """Each token's last use, in one statement per thousand tokens; a time is only ever moved
+    forward (another process, or Django's own path, may have written a later one meanwhile)."""
+    items = list(uses.items())
+    for start in range(0, len(items), _USES_PER_STATEMENT):
+        chunk = dict(items[start : start + _USES_PER_STATEMENT])
+        later = Q(last_used_at__isnull=True)
+        ApiToken.objects.filter(pk__in=chunk).update(
+            last_used_at=Case(
+                *(
+                    When(Q(pk=token_id) & (later | Q(last_used_at__lt=at)), then=Value(at))
+                    for token_id, at in chunk.items()
+                ),
+                default=F("last_used_at"),
+            )
+        )
 
 
 def note_live(token_id: int, namespace: str, live, etag: str, now: datetime) -> None:
@@ -118,7 +142,8 @@ def _already_written(batch: dict[_Read, tuple[int, datetime]]) -> set[_Read]:
 
 
 def flush() -> int:
-    """Write the noted reads in one batch; returns how many (token, config) rows were written."""
+    """Write the noted tokens' last uses, then the noted reads in one batch; returns how many
+    (token, config) rows were written. Uses that could not be written are kept for the next."""
     cutoff = time.time() - RECORD_EVERY
     with _lock:
         batch = dict(_pending)
@@ -128,10 +153,14 @@ def flush() -> int:
         # Only the last minute's notes decide anything; older ones would only fill memory.
         for read in [read for read, (_id, stamp) in _noted.items() if stamp < cutoff]:
             del _noted[read]
-    if uses:  # one statement for every token used since the last batch
-        ApiToken.objects.filter(pk__in=uses).update(
-            last_used_at=Case(*(When(pk=token_id, then=Value(at)) for token_id, at in uses.items()))
-        )
+    try:
+        _write_uses(uses)
+    except DatabaseError:
+        # A token's use is noted once a minute per process: lost here, its last read could
+        # stay unwritten for good.
+        for token_id, at in uses.items():
+            note_use(token_id, at)
+        raise
     for read in _already_written(batch):
         del batch[read]
     if not batch:
@@ -178,7 +207,8 @@ def _flush_quietly() -> None:
     try:
         flush()
     except DatabaseError:
-        # The database is away: these reads go unrecorded, the next ones are recorded.
+        # The database is away: these reads go unrecorded, the next ones are recorded (tokens'
+        # last uses are kept and written at the next batch).
         logger.warning("Consumers: could not record reads; the database is unavailable.")
     finally:
         close_old_connections()

@@ -222,7 +222,8 @@ class ReadMemory:
             self.bundles.put((namespace, _environment_of(row)), kept)
 
     def used_at(self, key_hash: str, now: datetime) -> None:
-        """Note that the token's last_used_at was written just now."""
+        """Note that the token's last_used_at was written just now, or handed to the recorder
+        (configs/consumers.note_use)."""
         with self._lock:
             remembered = self.tokens.get(key_hash)
             if remembered is not None:

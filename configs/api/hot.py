@@ -44,6 +44,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import Any
 
 from django.conf import settings
@@ -79,9 +80,11 @@ Receive = Callable[[], Awaitable[dict]]
 Send = Callable[[dict], Awaitable[None]]
 
 
-def _warm_token(secret: str, namespace: str, key: str, environment: str, now) -> TokenRow | None:
+def _warm_token(
+    secret: str, namespace: str, key: str, environment: str, now: datetime
+) -> TokenRow | None:
     """The token, when memory alone says it may read the config's live version in the
-    environment `environment` asks ("" for its own); its use noted when due (_note_use)."""
+    environment `environment` asks ("" for its own); its use noted when due (_use_noted)."""
     if settings.API_READ_RATE or not settings.READS_FROM_MEMORY or not memory.usable():
         return None
     key_hash = token_hash(secret)
@@ -90,18 +93,22 @@ def _warm_token(secret: str, namespace: str, key: str, environment: str, now) ->
         return None
     if not reads_own_environment(environment, token.environment_id):
         return None
-    _note_use(key_hash, token, now)
-    return token
+    return token if _use_noted(key_hash, token, now) else None
 
 
-def _note_use(key_hash: str, token: TokenRow, now) -> None:
-    """Once a LAST_USED_PRECISION, a warm read's token has its last use written: noted here at
-    once, so the reads after it are answered here too, and written by the recorder's thread
+def _use_noted(key_hash: str, token: TokenRow, now: datetime) -> bool:
+    """Once a LAST_USED_PRECISION a token's last use is due. It is noted here at once, so the
+    reads after it are answered here too, and written by the recorder's thread
     (configs/consumers.py). Sent to Django instead, the reads that came while it wrote queued
-    on its one thread: every minute, every worker's reads stalled up to 270 ms (issue 25)."""
-    if use_is_due(token, now):
-        memory.used_at(key_hash, now)
-        consumers.note_use(token.id, now)
+    on its one thread: every minute, every worker's reads stalled up to 270 ms (issue 25).
+    False when no recorder writes it (CONSUMER_FLUSH_SECONDS=0): Django answers and writes it."""
+    if not use_is_due(token, now):
+        return True
+    if not consumers.written_in_background():
+        return False
+    memory.used_at(key_hash, now)
+    consumers.note_use(token.id, now)
+    return True
 
 
 def memory_answer(
@@ -147,6 +154,8 @@ def memory_bundle(
     token, live = kept
     if not may_read(token) or not reads_own_environment(environment, token.environment_id):
         return None
+    if not _use_noted(key_hash, token, now):
+        return None
     if if_none_match and reads.etag_header_matches(if_none_match, live.etag):
         answer = (304, live.etag, b"")
     else:
@@ -154,7 +163,6 @@ def memory_bundle(
         if body is None:
             return None
         answer = (200, live.etag, body)
-    _note_use(key_hash, token, now)
     consumers.note_live(token.id, namespace, live.live, live.etag, now)
     return answer
 
@@ -170,6 +178,8 @@ def memory_evaluation(secret: str, flag_key: str, body: bytes) -> bytes | None:
     if kept is None:
         return None
     reader, namespaces = kept
+    if not _use_noted(key_hash, reader, now):
+        return None
     try:
         context = ofrep.parse_context(body)
         namespace, key = ofrep.resolve(flag_key, namespaces)
@@ -185,7 +195,6 @@ def memory_evaluation(secret: str, flag_key: str, body: bytes) -> bytes | None:
         answer = ofrep.evaluate(flag, flag_key, context)
     except ofrep.FlagError:
         return None
-    _note_use(key_hash, reader, now)
     consumers.note(token.id, namespace, key, flag.version_id, now)
     return answer
 

@@ -4,10 +4,11 @@ import time
 from datetime import timedelta
 
 import pytest
+from django.db import OperationalError
 from django.utils import timezone
 
 from configs import consumers
-from configs.models import Consumer
+from configs.models import ApiToken, Consumer
 from configs.selectors import newest_version as newest
 from configs.services import token_create, token_revoke
 from tests.api.conftest import client_for, make_token
@@ -230,3 +231,36 @@ def test_noted_token_uses_are_written_in_one_statement(
     assert (nightly.last_used_at, report.last_used_at) == (earlier, earlier + timedelta(seconds=10))
     with django_assert_num_queries(0):
         consumers.flush()  # written once
+
+
+def test_a_token_s_last_use_is_only_ever_moved_forward(timezones, alice):
+    token, _ = token_create(user=alice, name="nightly-load", namespaces=[timezones.namespace])
+    now = timezone.now()
+    ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+
+    consumers.note_use(token.pk, now - timedelta(seconds=8))  # written by another process since
+    consumers.flush()
+
+    token.refresh_from_db()
+    assert token.last_used_at == now
+
+
+def test_last_uses_the_database_could_not_take_are_written_at_the_next_batch(
+    timezones, alice, monkeypatch
+):
+    token, _ = token_create(user=alice, name="nightly-load", namespaces=[timezones.namespace])
+    used = timezone.now()
+    consumers.note_use(token.pk, used)
+    write = consumers._write_uses
+
+    def database_away(uses):
+        raise OperationalError("the database system is shutting down")
+
+    monkeypatch.setattr(consumers, "_write_uses", database_away)
+    with pytest.raises(OperationalError):
+        consumers.flush()
+    monkeypatch.setattr(consumers, "_write_uses", write)
+    consumers.flush()
+
+    token.refresh_from_db()
+    assert token.last_used_at == used
